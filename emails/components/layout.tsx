@@ -1,0 +1,257 @@
+/** The frame every Mailroom email shares: head (color scheme, styles), preheader, header, one 600px fluid column and the footer. */
+
+import { Container, Head, Html, Img, Link, Preview, Text } from '@react-email/components';
+import type { CSSProperties, ReactNode } from 'react';
+import { classNames, colors, darkColors, fontSizes, fonts, layout, lineHeights, spacing } from '../theme.ts';
+import type { EmailBrand, EmailIssueInfo, RecipientPlaceholders } from '../types.ts';
+
+export interface LayoutProps {
+  readonly brand: EmailBrand;
+  readonly issue: EmailIssueInfo;
+  readonly recipient: RecipientPlaceholders;
+  readonly children: ReactNode;
+}
+
+/** Dark-mode and narrow-screen overrides. Inline styles carry the light design; clients without `<style>` support still get it. */
+const css = `
+body { margin: 0; padding: 0; width: 100% !important; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }
+img { border: 0; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }
+a img { border: 0; }
+@media only screen and (max-width: 620px) {
+  .${classNames.gutter} { padding-left: ${layout.gutterNarrow}px !important; padding-right: ${layout.gutterNarrow}px !important; }
+  .${classNames.title} { font-size: 22px !important; line-height: 1.3 !important; }
+}
+@media (prefers-color-scheme: dark) {
+  .${classNames.canvas} { background-color: ${darkColors.canvas} !important; color: ${darkColors.text} !important; }
+  .${classNames.surface} { background-color: ${darkColors.surface} !important; color: ${darkColors.text} !important; }
+  .${classNames.text} { color: ${darkColors.text} !important; }
+  .${classNames.muted} { color: ${darkColors.muted} !important; }
+  .${classNames.link} { color: ${darkColors.link} !important; }
+  .${classNames.button} { background-color: ${darkColors.buttonBackground} !important; border-color: ${darkColors.buttonBackground} !important; color: ${darkColors.buttonText} !important; }
+  .${classNames.border} { border-color: ${darkColors.border} !important; }
+  .${classNames.code} { background-color: ${darkColors.codeBackground} !important; color: ${darkColors.codeText} !important; }
+}
+[data-ogsc] .${classNames.text} { color: ${darkColors.text} !important; }
+[data-ogsc] .${classNames.muted} { color: ${darkColors.muted} !important; }
+[data-ogsc] .${classNames.link} { color: ${darkColors.link} !important; }
+[data-ogsb] .${classNames.canvas} { background-color: ${darkColors.canvas} !important; }
+[data-ogsb] .${classNames.surface} { background-color: ${darkColors.surface} !important; }
+`;
+
+/** Format an ISO timestamp as a long date in the email's language; an unparsable value is returned as is. */
+export function formatEmailDate(iso: string, language: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const options: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' };
+  try {
+    return new Intl.DateTimeFormat(language, options).format(date);
+  } catch {
+    return new Intl.DateTimeFormat('en', options).format(date);
+  }
+}
+
+export const textStyle: CSSProperties = {
+  color: colors.text,
+  fontFamily: fonts.body,
+  fontSize: fontSizes.body,
+  lineHeight: lineHeights.body,
+  margin: `0 0 ${spacing.md}px`,
+};
+
+export const mutedStyle: CSSProperties = {
+  color: colors.muted,
+  fontFamily: fonts.body,
+  fontSize: fontSizes.small,
+  lineHeight: lineHeights.small,
+  margin: 0,
+};
+
+export const linkStyle: CSSProperties = {
+  color: colors.link,
+  textDecoration: 'underline',
+};
+
+export interface PanelProps {
+  /** 'surface' for content (white in light mode), 'canvas' for the page around it. */
+  readonly tone?: 'surface' | 'canvas';
+  /** Vertical padding in px; horizontal padding is the layout gutter. */
+  readonly paddingY?: number;
+  /** A hairline above (or below) the panel, to separate it from its neighbour. */
+  readonly borderTop?: boolean;
+  readonly borderBottom?: boolean;
+  readonly align?: 'left' | 'center';
+  readonly children: ReactNode;
+}
+
+/** One full-width row of the column, with its background and text color both set so inverted or dark clients keep contrast. */
+export function Panel({
+  tone = 'surface',
+  paddingY = spacing.lg,
+  borderTop = false,
+  borderBottom = false,
+  align = 'left',
+  children,
+}: PanelProps) {
+  const background = tone === 'surface' ? colors.surface : colors.canvas;
+  const className = [
+    tone === 'surface' ? classNames.surface : classNames.canvas,
+    classNames.gutter,
+    borderTop || borderBottom ? classNames.border : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <table
+      role="presentation"
+      width="100%"
+      cellPadding={0}
+      cellSpacing={0}
+      border={0}
+      style={{ width: '100%', borderCollapse: 'collapse' }}
+    >
+      <tbody>
+        <tr>
+          <td
+            className={className}
+            style={{
+              backgroundColor: background,
+              color: colors.text,
+              padding: `${paddingY}px ${layout.gutter}px`,
+              textAlign: align,
+              borderTop: borderTop ? `1px solid ${colors.border}` : undefined,
+              borderBottom: borderBottom ? `1px solid ${colors.border}` : undefined,
+            }}
+          >
+            {children}
+          </td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+/** Lines of the postal address, one per element, so a multi-line address keeps its shape. */
+function renderAddress(address: string): ReactNode[] {
+  const lines = address
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return lines.flatMap((line, index) => (index === 0 ? [line] : [<br key={`br-${index}`} />, line]));
+}
+
+/** "View in browser" above the column, then the logo or name of the newsletter and the issue line. */
+function PageHeader({ brand, issue, recipient }: Omit<LayoutProps, 'children'>) {
+  const mutedLinkStyle = { ...linkStyle, color: colors.muted };
+  return (
+    <>
+      <Panel tone="canvas" paddingY={spacing.sm} align="center">
+        <Text className={classNames.muted} style={{ ...mutedStyle, fontSize: 12 }}>
+          <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
+            View in browser
+          </Link>
+        </Text>
+      </Panel>
+      <Panel paddingY={spacing.lg} borderBottom>
+        {brand.logoUrl !== '' ? (
+          <Link href={brand.websiteUrl} data-skip-in-text="true" style={{ display: 'block', marginBottom: spacing.sm }}>
+            <Img
+              src={brand.logoUrl}
+              alt={brand.name}
+              height={40}
+              style={{ height: 40, width: 'auto', maxWidth: '100%' }}
+            />
+          </Link>
+        ) : null}
+        <Text
+          className={classNames.text}
+          style={{
+            ...textStyle,
+            fontFamily: fonts.heading,
+            fontSize: 20,
+            fontWeight: 700,
+            lineHeight: '28px',
+            margin: 0,
+          }}
+        >
+          <Link
+            className={classNames.text}
+            href={brand.websiteUrl}
+            style={{ color: colors.text, textDecoration: 'none' }}
+          >
+            {brand.name}
+          </Link>
+        </Text>
+        <Text className={classNames.muted} style={{ ...mutedStyle, marginTop: spacing.xs }}>
+          {`Issue #${issue.number} · ${formatEmailDate(issue.date, brand.language)}`}
+        </Text>
+      </Panel>
+    </>
+  );
+}
+
+/** Why the reader gets this, how to leave or change it, and the sender's postal address (CAN-SPAM). */
+function PageFooter({ brand, recipient }: Omit<LayoutProps, 'children' | 'issue'>) {
+  const mutedLinkStyle = { ...linkStyle, color: colors.muted };
+  return (
+    <Panel tone="canvas" paddingY={spacing.xl} align="center">
+      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
+        {`You are receiving this email because ${recipient.email} subscribed to `}
+        <Link className={classNames.link} href={brand.websiteUrl} style={mutedLinkStyle}>
+          {brand.name}
+        </Link>
+        .
+      </Text>
+      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
+        <Link className={classNames.link} href={recipient.unsubscribeUrl} style={mutedLinkStyle}>
+          Unsubscribe
+        </Link>
+        {' · '}
+        <Link className={classNames.link} href={recipient.preferencesUrl} style={mutedLinkStyle}>
+          Manage preferences
+        </Link>
+        {' · '}
+        <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
+          View in browser
+        </Link>
+      </Text>
+      <Text className={classNames.muted} style={mutedStyle}>
+        {renderAddress(brand.postalAddress)}
+      </Text>
+    </Panel>
+  );
+}
+
+export function Layout({ brand, issue, recipient, children }: LayoutProps) {
+  const canvasStyle: CSSProperties = { backgroundColor: colors.canvas, color: colors.text, margin: 0, padding: 0 };
+  return (
+    <Html lang={brand.language} dir="ltr">
+      <Head>
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <meta name="supported-color-schemes" content="light dark" />
+        <title>{issue.subject}</title>
+        <style>{css}</style>
+      </Head>
+      <body className={classNames.canvas} style={canvasStyle}>
+        {/* A full-width table carries the canvas color where clients drop the body's style. */}
+        <table role="presentation" width="100%" cellPadding={0} cellSpacing={0} border={0} style={{ width: '100%' }}>
+          <tbody>
+            <tr>
+              <td className={classNames.canvas} style={canvasStyle}>
+                <Preview>{issue.preheader}</Preview>
+                <Container
+                  className={classNames.container}
+                  style={{ maxWidth: layout.maxWidth, width: '100%', margin: '0 auto' }}
+                >
+                  <PageHeader brand={brand} issue={issue} recipient={recipient} />
+                  {children}
+                  <PageFooter brand={brand} recipient={recipient} />
+                </Container>
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      </body>
+    </Html>
+  );
+}

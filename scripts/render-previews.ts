@@ -1,0 +1,49 @@
+/** Renders every template in emails/ with its PreviewProps to <out>/<name>.html and .txt: `npx tsx scripts/render-previews.ts [--out data/out]`. */
+
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { render } from '@react-email/render';
+import { createElement } from 'react';
+import type { FunctionComponent } from 'react';
+import { htmlToPlainText } from '../src/rendering/plain-text.ts';
+
+const EMAILS_DIRECTORY = fileURLToPath(new URL('../emails/', import.meta.url));
+
+interface TemplateModule {
+  default?: FunctionComponent<Record<string, unknown>> & { PreviewProps?: Record<string, unknown> };
+}
+
+/** Template files: the .tsx files directly in emails/ (components/ holds parts, not templates). */
+async function listTemplateFiles(): Promise<string[]> {
+  const entries = await readdir(EMAILS_DIRECTORY, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.tsx'))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+async function renderPreviews(outDirectory: string): Promise<string[]> {
+  await mkdir(outDirectory, { recursive: true });
+  const written: string[] = [];
+  for (const fileName of await listTemplateFiles()) {
+    const name = path.basename(fileName, '.tsx');
+    const module = (await import(pathToFileURL(path.join(EMAILS_DIRECTORY, fileName)).href)) as TemplateModule;
+    const template = module.default;
+    if (template === undefined) throw new Error(`emails/${fileName} has no default export, so it is not a template`);
+    if (template.PreviewProps === undefined)
+      throw new Error(`emails/${fileName}: ${template.name} has no PreviewProps`);
+    const html = await render(createElement(template, template.PreviewProps));
+    const htmlPath = path.join(outDirectory, `${name}.html`);
+    const textPath = path.join(outDirectory, `${name}.txt`);
+    await writeFile(htmlPath, html, 'utf8');
+    await writeFile(textPath, htmlToPlainText(html), 'utf8');
+    written.push(htmlPath, textPath);
+  }
+  return written;
+}
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'data/out' } } });
+const outDirectory = path.resolve(values.out ?? 'data/out');
+for (const written of await renderPreviews(outDirectory)) console.log(written);

@@ -1,0 +1,46 @@
+/** The composition root: the one place that builds concrete adapters (store, SMTP) from the Config. */
+import type { Config } from './config.ts';
+import type { EngineOptions } from './sending/engine.ts';
+import type { MessageTransport } from './sending/ports.ts';
+import type { SendDeps } from './sending/send-newsletter.ts';
+import { createSmtpTransport } from './smtp/smtp-transport.ts';
+import { openStore } from './store/open-store.ts';
+import type { SqlStore } from './store/sql-store.ts';
+
+export interface App {
+  readonly config: Config;
+  readonly store: SqlStore;
+  /** The SMTP URL messages go to: SMTP_URL, or the built-in local inbox. */
+  readonly smtpUrl: string;
+  readonly usesLocalInbox: boolean;
+  openTransport(): MessageTransport;
+  sendDeps(extra?: Partial<Pick<SendDeps, 'log' | 'signal'>>): SendDeps;
+  close(): Promise<void>;
+}
+
+export function engineOptionsFrom(config: Config): Partial<EngineOptions> {
+  return { maxAttempts: config.maxAttempts, retryBaseMs: config.retryBaseSeconds * 1000 };
+}
+
+export async function createApp(config: Config): Promise<App> {
+  const store = await openStore(config.databaseUrl);
+  const usesLocalInbox = config.smtpUrl === null;
+  const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
+  const openTransport = (): MessageTransport =>
+    createSmtpTransport({ url: smtpUrl, poolSize: config.smtpPoolSize, dkim: config.dkim, ratePerSecond: config.smtpRatePerSecond, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+  return {
+    config,
+    store,
+    smtpUrl,
+    usesLocalInbox,
+    openTransport,
+    sendDeps: (extra = {}) => ({
+      store,
+      openTransport,
+      settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender },
+      engineOptions: engineOptionsFrom(config),
+      ...extra,
+    }),
+    close: () => store.close(),
+  };
+}

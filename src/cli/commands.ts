@@ -1,0 +1,445 @@
+/** What each `mailroom` command does: load the config, build the app through the composition root, call the services, print. */
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { createApp, type App } from '../app.ts';
+import { loadConfig, redact } from '../config.ts';
+import { TEMPLATE_NAMES, type SubscriberStatus, type TemplateName } from '../core/domain.ts';
+import { checkEmail, normalizeEmail } from '../core/email-address.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
+import { readArticleSources } from '../content/article-file.ts';
+import { slugify } from '../content/slug.ts';
+import { buildIssue } from '../issues/build-issue.ts';
+import { buildRecipientContext } from '../personalization/personalize.ts';
+import { TransportError } from '../sending/ports.ts';
+import { compileStoredIssue, resolveList, resolveNewsletter, resumeCampaign, sendNewsletter } from '../sending/send-newsletter.ts';
+import type { StoredIssue } from '../store/sql-store.ts';
+import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
+import { formatTable, print, printError } from './output.ts';
+
+async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await createApp(loadConfig());
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+function positiveInt(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new MailroomError('INVALID_INPUT', `${option} ${quote(value)}: not a whole number`);
+  return n;
+}
+
+function checkedEmail(raw: string, where: string): string {
+  const email = normalizeEmail(raw);
+  const problem = checkEmail(email);
+  if (problem) throw new MailroomError('INVALID_INPUT', `${where} ${quote(raw)} ${problem}`);
+  return email;
+}
+
+/** "Name <addr@example.com>" or "addr@example.com". */
+function parseAddress(raw: string, option: string): { name: string; email: string } {
+  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>]+)>\s*$/.exec(raw);
+  const name = match ? (match[1] ?? '').trim() : '';
+  const email = checkedEmail(match ? (match[2] ?? '') : raw, option);
+  if (/[\r\n]/.test(name)) throw new MailroomError('INVALID_INPUT', `${option} ${quote(raw)}: a name cannot contain line breaks`);
+  return { name, email };
+}
+
+function explainTransportError(error: unknown, app: App): never {
+  if (error instanceof TransportError && error.kind === 'unavailable') {
+    const hint = app.usesLocalInbox
+      ? `nothing answers at ${app.smtpUrl}, the built-in local inbox: start it with \`npm start\` in another terminal, or set SMTP_URL`
+      : `check SMTP_URL (${redact(app.smtpUrl)})`;
+    throw new MailroomError('SMTP_UNAVAILABLE', `${error.message}\n  ${hint}; nothing was sent and no recipient was marked failed`);
+  }
+  throw error;
+}
+
+// ------------------------------------------------------------------ serve / demo
+
+export async function serveCommand(options: { port?: string; demo: boolean }): Promise<number> {
+  const { startService } = await import('../service.ts');
+  const config = loadConfig();
+  const port = options.port === undefined ? config.port : positiveInt(options.port, '--port');
+  const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print });
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      print(`\n${signal}: stopping…`);
+      void service.close().then(resolveStop);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+export async function demoCommand(): Promise<number> {
+  const { loadDemoWorkspace } = await import('../demo.ts');
+  return withApp(async (app) => {
+    const summary = await loadDemoWorkspace(app, app.config.dataDir);
+    print(`demo workspace: newsletter "weekly" ${summary.created ? 'created' : 'already there'}, ${summary.articles} article(s), ${summary.subscribers} subscriber(s) on list "demo"`);
+    for (const p of summary.problems) printError(`warning: ${p}`);
+    print('next: npx mailroom send weekly');
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------- articles
+
+export async function articlesImportCommand(path: string): Promise<number> {
+  return withApp(async (app) => {
+    const { articles, errors } = await readArticleSources(path);
+    const counts = { added: 0, updated: 0, unchanged: 0 };
+    for (const { source, article } of articles) {
+      try {
+        const { outcome } = await app.store.upsertArticle(article);
+        counts[outcome] += 1;
+        print(`${outcome.padEnd(9)} ${article.slug}  (${relative(process.cwd(), source) || source})`);
+      } catch (error) {
+        if (error instanceof MailroomError) errors.push(new MailroomError(error.code, `${source}: ${error.message}`));
+        else throw error;
+      }
+    }
+    for (const e of errors) printError(`rejected  ${e.message}`);
+    print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
+    return errors.length > 0 ? 1 : 0;
+  });
+}
+
+export async function articlesListCommand(options: { limit: string }): Promise<number> {
+  return withApp(async (app) => {
+    const articles = await app.store.listArticles({ limit: positiveInt(options.limit, '--limit') });
+    if (articles.length === 0) {
+      print('no articles yet: npx mailroom articles import data/articles');
+      return 0;
+    }
+    print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, a.title])));
+    return 0;
+  });
+}
+
+// ------------------------------------------------------------------- subscribers
+
+export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    if (!existsSync(file)) throw new MailroomError('NOT_FOUND', `${file}: no such file`);
+    const list = (await app.store.findListByName(options.list)) ?? (options.createList ? await app.store.createList(options.list) : await resolveList(app.store, options.list));
+    const source = basename(file);
+    const report = await app.store.importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false });
+    const shown = report.rejected.slice(0, 200);
+    for (const r of shown) printError(formatRejection(source, r));
+    if (report.rejected.length > shown.length) printError(`… and ${report.rejected.length - shown.length} more rejected rows`);
+    if (!report.applied) {
+      print(`${source}: nothing imported (--strict): ${report.rejected.length} row(s) rejected`);
+      return 1;
+    }
+    print(
+      `${source} → list ${list.name}: ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.keptOut} kept out (unsubscribed, bounced or suppressed), ${report.rejected.length} rejected`,
+    );
+    return report.rejected.length > 0 ? 1 : 0;
+  });
+}
+
+export async function subscribersAddCommand(rawEmail: string, options: { list: string; name?: string; firstName?: string; lastName?: string; attr: string[] }): Promise<number> {
+  return withApp(async (app) => {
+    const email = checkedEmail(rawEmail, 'email');
+    const list = await resolveList(app.store, options.list);
+    const attributes: Record<string, string> = {};
+    for (const pair of options.attr) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new MailroomError('INVALID_INPUT', `--attr ${quote(pair)}: expected key=value`);
+      attributes[slugify(pair.slice(0, eq)).replace(/-/g, '_')] = pair.slice(eq + 1);
+    }
+    for (const [label, value] of [['--name', options.name], ['--first-name', options.firstName], ['--last-name', options.lastName]] as const) {
+      if (value && /[\u0000-\u001f\u007f]/.test(value)) throw new MailroomError('INVALID_INPUT', `${label} ${quote(value)}: control characters and line breaks are not allowed`);
+    }
+    const firstName = options.firstName ?? (options.name ? (options.name.trim().split(/\s+/)[0] ?? '') : '');
+    const lastName = options.lastName ?? (options.name ? options.name.trim().split(/\s+/).slice(1).join(' ') : '');
+    const name = options.name ?? [firstName, lastName].filter(Boolean).join(' ');
+    const outcome = await app.store.addSubscriber(list.id, { email, name, firstName, lastName, attributes }, 'cli');
+    print(outcome === 'kept-out' ? `${email}: kept out (unsubscribed, bounced or suppressed); nothing changed` : `${email}: ${outcome} (list ${list.name})`);
+    return 0;
+  });
+}
+
+export async function subscribersRemoveCommand(rawEmail: string, options: { list?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const email = normalizeEmail(rawEmail);
+    const list = options.list ? await resolveList(app.store, options.list) : undefined;
+    const removed = await app.store.removeSubscriber(email, list?.id);
+    if (!removed) throw new MailroomError('NOT_FOUND', `subscriber ${quote(email)}${list ? ` is not on list ${quote(list.name)}` : ' does not exist'}`);
+    print(list ? `${email}: removed from list ${list.name}` : `${email}: deleted`);
+    return 0;
+  });
+}
+
+export async function subscribersListCommand(options: { list?: string; status?: SubscriberStatus; limit: string; offset: string; json?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const list = options.list ? await resolveList(app.store, options.list) : undefined;
+    const rows = await app.store.listSubscribers({
+      ...(list ? { listId: list.id } : {}),
+      ...(options.status ? { status: options.status } : {}),
+      limit: positiveInt(options.limit, '--limit'),
+      offset: positiveInt(options.offset, '--offset'),
+    });
+    if (options.json) {
+      print(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    if (rows.length === 0) {
+      print('no subscribers');
+      return 0;
+    }
+    print(formatTable(['ID', 'EMAIL', 'NAME', 'STATUS', 'LISTS'], rows.map((s) => [s.id, s.email, s.name, s.status, s.lists.map((l) => (l.status === 'subscribed' ? l.name : `${l.name} (${l.status})`)).join(', ')])));
+    return 0;
+  });
+}
+
+// ------------------------------------------------------------------------- lists
+
+export async function listsCreateCommand(name: string, options: { description: string }): Promise<number> {
+  return withApp(async (app) => {
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new MailroomError('INVALID_INPUT', `list name ${quote(name)}: use 1-64 letters, digits, '.', '_' or '-'`);
+    const list = await app.store.createList(name, options.description);
+    print(`list ${list.name} created (id ${list.id})`);
+    return 0;
+  });
+}
+
+export async function listsListCommand(): Promise<number> {
+  return withApp(async (app) => {
+    const lists = await app.store.listLists();
+    if (lists.length === 0) print('no lists yet: npx mailroom lists create NAME');
+    else print(formatTable(['ID', 'NAME', 'SUBSCRIBED', 'UNSUBSCRIBED', 'DESCRIPTION'], lists.map((l) => [l.id, l.name, l.subscribed, l.unsubscribed, l.description])));
+    return 0;
+  });
+}
+
+// ------------------------------------------------------------------- newsletters
+
+export async function newsletterCreateCommand(
+  slug: string,
+  options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string },
+): Promise<number> {
+  return withApp(async (app) => {
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
+    const from = parseAddress(options.from, '--from');
+    const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
+    const list = await resolveList(app.store, options.list);
+    if (!(TEMPLATE_NAMES as readonly string[]).includes(options.template)) throw new MailroomError('NOT_FOUND', `--template ${quote(options.template)}: no such template (known: ${TEMPLATE_NAMES.join(', ')})`);
+    if (!options.postalAddress.trim()) throw new MailroomError('INVALID_INPUT', '--postal-address: required (CAN-SPAM asks for a valid physical postal address in every message)');
+    const maxArticles = positiveInt(options.maxArticles, '--max-articles');
+    if (maxArticles < 1) throw new MailroomError('INVALID_INPUT', '--max-articles: at least 1');
+    const newsletter = await app.store.createNewsletter({
+      slug,
+      name: options.name.replace(/[\r\n]+/g, ' ').trim(),
+      fromName: from.name || options.name,
+      fromEmail: from.email,
+      replyTo,
+      listId: list.id,
+      template: options.template as TemplateName,
+      postalAddress: options.postalAddress.trim(),
+      logoUrl: options.logo,
+      subjectTemplate: options.subject,
+      maxArticles,
+      language: options.language,
+    });
+    print(`newsletter ${newsletter.slug} created: "${newsletter.name}" from ${newsletter.fromEmail} to list ${list.name}`);
+    return 0;
+  });
+}
+
+export async function newsletterListCommand(): Promise<number> {
+  return withApp(async (app) => {
+    const newsletters = await app.store.listNewsletters();
+    const lists = await app.store.listLists();
+    if (newsletters.length === 0) print('no newsletters yet: npx mailroom demo, or npx mailroom newsletter create');
+    else print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE'], newsletters.map((n) => [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template])));
+    return 0;
+  });
+}
+
+// ------------------------------------------------------------------------ issues
+
+export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const { issue, articles } = await buildIssue(app.store, newsletter, {
+      publicUrl: app.config.publicUrl,
+      ...(options.articles ? { articles: options.articles.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(options.max ? { max: positiveInt(options.max, '--max') } : {}),
+      ...(options.subject ? { subject: options.subject } : {}),
+      ...(options.preheader ? { preheader: options.preheader } : {}),
+    });
+    compileStoredIssue(issue);
+    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
+    print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
+    print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
+    return 0;
+  });
+}
+
+export async function issueListCommand(slug: string): Promise<number> {
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const issues = await app.store.listIssues(newsletter.id);
+    if (issues.length === 0) print(`no issues yet: npx mailroom issue build ${slug}`);
+    else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, i.subject])));
+    return 0;
+  });
+}
+
+export async function previewCommand(target: string, options: { out: string; text?: boolean; as?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
+    if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
+    const newsletter = await resolveNewsletter(app.store, match[1] as string);
+    let issue: StoredIssue | null;
+    if (match[2]) {
+      issue = await app.store.findIssue(newsletter.id, Number(match[2]));
+      if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${match[2]}`);
+    } else {
+      issue = (await app.store.findUnsentIssue(newsletter.id)) ?? (await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl })).issue;
+    }
+    const compiled = compileStoredIssue(issue);
+    const subscriber = options.as ? await app.store.findSubscriberByEmail(normalizeEmail(options.as)) : null;
+    if (options.as && !subscriber) throw new MailroomError('NOT_FOUND', `--as ${quote(options.as)}: no such subscriber`);
+    const identity = subscriber ?? { id: 0, email: 'reader@example.com', name: 'Sample Reader', firstName: 'Sample', lastName: 'Reader', attributes: {} };
+    const settings = { publicUrl: app.config.publicUrl, secret: app.config.secret };
+    const context = buildRecipientContext(identity, {
+      unsubscribeUrl: unsubscribeUrl(settings, identity.id, newsletter.listId),
+      preferencesUrl: preferencesUrl(settings, identity.id, newsletter.listId),
+      webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
+    });
+    const parts = compiled.personalize(context);
+    const out = resolve(options.out);
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, options.text ? parts.text : parts.html);
+    print(`${newsletter.slug}/${issue.number} "${parts.subject}" as ${identity.email} → ${options.out} (${options.text ? 'text' : 'HTML'}, ${(Buffer.byteLength(options.text ? parts.text : parts.html) / 1024).toFixed(1)} KB)`);
+    return 0;
+  });
+}
+
+// -------------------------------------------------------------------------- send
+
+function printCounts(counts: Readonly<Record<string, number>>): string {
+  return `${counts.sent ?? 0} sent, ${counts.failed ?? 0} failed, ${counts.skipped ?? 0} skipped, ${counts.deferred ?? 0} deferred, ${(counts.pending ?? 0) + (counts.sending ?? 0)} pending`;
+}
+
+export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const controller = new AbortController();
+    const onSignal = () => {
+      printError('stopping: finishing the messages in flight, then pausing the campaign (resume with: npx mailroom campaigns resume ID)');
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const report = await sendNewsletter(app.sendDeps({ log: print, signal: controller.signal }), {
+        newsletter: slug,
+        ...(options.list ? { list: options.list } : {}),
+        ...(options.issue ? { issue: positiveInt(options.issue, '--issue') } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+        ...(options.test ? { test: checkedEmail(options.test, '--test') } : {}),
+        ...(options.force ? { force: true } : {}),
+      }).catch((error: unknown) => explainTransportError(error, app));
+      if (report.builtIssue) print(`built issue #${report.issue.number}: "${report.issue.subject}"`);
+      for (const w of report.warnings) printError(`warning: ${w}`);
+      const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
+      if (report.mode === 'dry-run') {
+        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        return 0;
+      }
+      if (report.mode === 'test') {
+        print(`test copy of issue #${report.issue.number} sent to ${options.test} via ${redact(app.smtpUrl)}`);
+        return 0;
+      }
+      const result = report.result;
+      const campaign = report.campaign;
+      if (!result || !campaign) return 1;
+      print(`campaign ${campaign.id}: ${result.status}: ${printCounts(result.counts)}`);
+      if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at an earlier stop): ${result.possiblyDuplicated.join(', ')}`);
+      if (result.error) printError(`campaign ${campaign.id} paused: ${result.error}\n  resume with: npx mailroom campaigns resume ${campaign.id}`);
+      print(`web version: ${webUrl}`);
+      if (app.usesLocalInbox) print(`inbox: ${app.config.publicUrl}/inbox`);
+      return result.status === 'sent' ? (result.counts.failed > 0 ? 1 : 0) : 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
+}
+
+// --------------------------------------------------------------------- campaigns
+
+export async function campaignsListCommand(options: { limit: string }): Promise<number> {
+  return withApp(async (app) => {
+    const campaigns = await app.store.listCampaigns({ limit: positiveInt(options.limit, '--limit') });
+    if (campaigns.length === 0) {
+      print('no campaigns yet: npx mailroom send weekly');
+      return 0;
+    }
+    const rows = await Promise.all(
+      campaigns.map(async (c) => {
+        const counts = await app.store.countSends(c.id);
+        const issue = await app.store.getIssue(c.issueId);
+        const newsletter = await app.store.getNewsletter(c.newsletterId);
+        return [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${newsletter?.slug ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending];
+      }),
+    );
+    print(formatTable(['ID', 'CREATED', 'ISSUE', 'STATUS', 'SENT', 'FAILED', 'SKIPPED', 'LEFT'], rows));
+    return 0;
+  });
+}
+
+export async function campaignsShowCommand(id: string, options: { status?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const campaignId = positiveInt(id, 'campaign id');
+    const campaign = await app.store.getCampaign(campaignId);
+    if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
+    const counts = await app.store.countSends(campaignId);
+    const issue = await app.store.getIssue(campaign.issueId);
+    const list = await app.store.getList(campaign.listId);
+    print(`campaign ${campaign.id}: ${campaign.status}`);
+    print(`issue:    #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
+    print(`list:     ${list?.name ?? '?'}`);
+    print(`created:  ${campaign.createdAt}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
+    print(`progress: ${printCounts(counts)}`);
+    if (campaign.lastError) print(`last error: ${campaign.lastError}`);
+    const statuses = options.status ? [options.status] : ['failed', 'skipped', 'deferred'];
+    for (const status of statuses) {
+      const sends = await app.store.listSends(campaignId, { status: status as never, limit: 50 });
+      if (sends.length === 0) continue;
+      print(`\n${status}:`);
+      print(formatTable(['EMAIL', 'ATTEMPTS', 'SMTP', 'REASON'], sends.map((s) => [s.email, s.attempts, s.smtpResponse ?? '', s.error ?? ''])));
+    }
+    return 0;
+  });
+}
+
+export async function campaignsResumeCommand(id: string): Promise<number> {
+  return withApp(async (app) => {
+    const result = await resumeCampaign(app.sendDeps({ log: print }), positiveInt(id, 'campaign id')).catch((error: unknown) => explainTransportError(error, app));
+    print(`campaign ${id}: ${result.status}: ${printCounts(result.counts)}`);
+    if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at the stop): ${result.possiblyDuplicated.join(', ')}`);
+    if (result.error) printError(`campaign ${id} paused: ${result.error}`);
+    return result.status === 'sent' ? 0 : 1;
+  });
+}
+
+// --------------------------------------------------------------------- templates
+
+export async function templatesRenderCommand(options: { out: string }): Promise<number> {
+  const { renderPreviews } = await import('../../scripts/render-previews.ts');
+  const written = await renderPreviews(options.out);
+  for (const file of written) print(relative(process.cwd(), file) || join(options.out, basename(file)));
+  return 0;
+}

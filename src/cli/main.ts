@@ -1,0 +1,184 @@
+/** The `mailroom` command line: argument parsing only; each command loads what it needs when it runs, so --help is instant. */
+import { Command, CommanderError, Option } from 'commander';
+import { isMailroomError } from '../core/errors.ts';
+import { printError } from './output.ts';
+
+type Action = (...args: never[]) => Promise<number | void>;
+
+/** Wraps a lazily imported command so its exit code becomes the process's. */
+function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K) {
+  return async (...args: unknown[]): Promise<void> => {
+    const module = await load();
+    const code = await (module[name] as (...a: unknown[]) => Promise<number | void>)(...args);
+    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+  };
+}
+
+const commands = () => import('./commands.ts');
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mailroom')
+    .description('Self-hosted newsletters: articles → React Email → per-recipient Handlebars → SMTP.\nSettings come from the environment or .env: DATABASE_URL, SMTP_URL, PORT, PUBLIC_URL, SECRET (see README).')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true });
+
+  program
+    .command('serve')
+    .description('Run the web server (unsubscribe links, web versions, /inbox) and, when SMTP_URL is unset, the built-in SMTP inbox. Loads the demo workspace into an empty database.')
+    .option('--port <port>', 'HTTP port (default: PORT or 3000)')
+    .option('--no-demo', 'do not load the demo workspace into an empty database')
+    .action(lazy(commands, 'serveCommand'));
+
+  program
+    .command('demo')
+    .description('Load the demo workspace (list "demo", newsletter "weekly", the articles in data/articles); safe to run again')
+    .action(lazy(commands, 'demoCommand'));
+
+  const articles = program.command('articles').description('Import and list articles');
+  articles
+    .command('import')
+    .argument('<path>', 'a Markdown file with front matter, or a folder of them')
+    .description('Import articles from Markdown files with front matter; re-importing updates by slug or canonical URL, never duplicates')
+    .action(lazy(commands, 'articlesImportCommand'));
+  articles
+    .command('list')
+    .description('List articles, newest first')
+    .option('--limit <n>', 'how many', '50')
+    .action(lazy(commands, 'articlesListCommand'));
+
+  const subscribers = program.command('subscribers').description('Import, add, remove and list subscribers');
+  subscribers
+    .command('import')
+    .argument('<file>', 'CSV file with a header row: email (required), name or first_name/last_name, any other column becomes an attribute')
+    .requiredOption('--list <name>', 'list to add them to')
+    .option('--create-list', 'create the list when it does not exist')
+    .option('--strict', 'import nothing at all when any row is rejected')
+    .description('Import subscribers from a CSV (streamed; unsubscribed and suppressed people stay so). Exit code 1 when rows were rejected.')
+    .action(lazy(commands, 'subscribersImportCommand'));
+  subscribers
+    .command('add')
+    .argument('<email>')
+    .requiredOption('--list <name>', 'list to add them to')
+    .option('--name <name>', 'full name')
+    .option('--first-name <name>')
+    .option('--last-name <name>')
+    .option('--attr <key=value>', 'a custom attribute (repeatable)', collect, [])
+    .description('Add one subscriber to a list (or update them)')
+    .action(lazy(commands, 'subscribersAddCommand'));
+  subscribers
+    .command('remove')
+    .argument('<email>')
+    .option('--list <name>', 'only remove them from this list')
+    .description('Delete a subscriber (or, with --list, only their membership)')
+    .action(lazy(commands, 'subscribersRemoveCommand'));
+  subscribers
+    .command('list')
+    .option('--list <name>', 'only members of this list')
+    .addOption(new Option('--status <status>', 'only with this status').choices(['active', 'unsubscribed', 'bounced', 'complained']))
+    .option('--limit <n>', 'how many', '100')
+    .option('--offset <n>', 'skip this many', '0')
+    .option('--json', 'print JSON')
+    .description('List subscribers with their lists')
+    .action(lazy(commands, 'subscribersListCommand'));
+
+  const lists = program.command('lists').description('Create and list mailing lists');
+  lists
+    .command('create')
+    .argument('<name>')
+    .option('--description <text>', 'what the list is for', '')
+    .description('Create a list')
+    .action(lazy(commands, 'listsCreateCommand'));
+  lists.command('list').description('List lists with their member counts').action(lazy(commands, 'listsListCommand'));
+
+  const newsletter = program.command('newsletter').description('Create and list newsletters');
+  newsletter
+    .command('create')
+    .argument('<slug>', 'short id used on the command line, e.g. weekly')
+    .requiredOption('--name <name>', 'shown in the header and the List-Id')
+    .requiredOption('--from <address>', 'sender, e.g. "Mailroom Weekly <news@example.com>"')
+    .requiredOption('--list <name>', 'the list it goes to')
+    .requiredOption('--postal-address <text>', "the sender's postal address (required by CAN-SPAM)")
+    .option('--reply-to <address>', 'Reply-To address')
+    .addOption(new Option('--template <name>', 'email template').choices(['digest', 'article']).default('digest'))
+    .option('--logo <url>', 'logo URL (absolute, or /media/… on this server)', '')
+    .option('--subject <pattern>', 'subject pattern: {title} lead article, {name} newsletter, {number} issue; may use {{firstName}}', '{title}')
+    .option('--max-articles <n>', 'most articles in an automatic issue', '5')
+    .option('--language <tag>', 'language of the email (lang attribute)', 'en')
+    .description('Create a newsletter')
+    .action(lazy(commands, 'newsletterCreateCommand'));
+  newsletter.command('list').description('List newsletters').action(lazy(commands, 'newsletterListCommand'));
+
+  const issue = program.command('issue').description('Build and list issues');
+  issue
+    .command('build')
+    .argument('<newsletter>')
+    .option('--articles <refs>', 'comma-separated slugs (lead first); default: the newest articles not yet sent in this newsletter')
+    .option('--max <n>', 'most articles when picking automatically')
+    .option('--subject <text>', 'subject (may use {{firstName}} and other recipient variables)')
+    .option('--preheader <text>', 'inbox preview text')
+    .description('Assemble the next issue and render it once')
+    .action(lazy(commands, 'issueBuildCommand'));
+  issue.command('list').argument('<newsletter>').description('List the issues of a newsletter').action(lazy(commands, 'issueListCommand'));
+
+  program
+    .command('preview')
+    .argument('<target>', 'NEWSLETTER (its next issue) or NEWSLETTER/NUMBER (e.g. weekly/3)')
+    .requiredOption('--out <file>', 'where to write the HTML (or text with --text)')
+    .option('--text', 'write the plain-text part instead of the HTML')
+    .option('--as <email>', 'personalize for this subscriber (default: a sample reader)')
+    .description('Write what a subscriber would receive to a file')
+    .action(lazy(commands, 'previewCommand'));
+
+  program
+    .command('send')
+    .argument('<newsletter>')
+    .option('--list <name>', 'send to this list instead of the newsletter\'s own')
+    .option('--issue <number>', 'send this issue (again) instead of the next one')
+    .option('--dry-run', 'render and personalize every message, send nothing')
+    .option('--test <email>', 'send one copy to this address, not to the list')
+    .option('--force', 'send even when the HTML is over Gmail\'s 102 KB clipping limit')
+    .description('Send the next issue (building it from unsent articles when needed) as a campaign')
+    .action(lazy(commands, 'sendCommand'));
+
+  const campaigns = program.command('campaigns').description('Inspect and resume campaigns');
+  campaigns.command('list').option('--limit <n>', 'how many', '20').description('List recent campaigns').action(lazy(commands, 'campaignsListCommand'));
+  campaigns
+    .command('show')
+    .argument('<id>')
+    .option('--status <status>', 'list the sends with this status (e.g. failed)')
+    .description('Progress of one campaign, its failures and possible duplicates')
+    .action(lazy(commands, 'campaignsShowCommand'));
+  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign').action(lazy(commands, 'campaignsResumeCommand'));
+
+  const templates = program.command('templates').description('Email templates in emails/');
+  templates
+    .command('render')
+    .option('--out <dir>', 'output folder', 'data/out')
+    .description('Render every template with its PreviewProps to HTML and text files')
+    .action(lazy(commands, 'templatesRenderCommand'));
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (isMailroomError(error)) {
+      printError(`mailroom: ${error.message}`);
+      for (const line of error.details) printError(`  ${line}`);
+      return 1;
+    }
+    printError(`mailroom: unexpected error: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+}

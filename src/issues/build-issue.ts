@@ -1,0 +1,54 @@
+/** Builds an issue: picks its articles, renders the newsletter's template ONCE, and stores the result. */
+import type { Article, Newsletter } from '../core/domain.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { renderIssue } from '../rendering/render-issue.ts';
+import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import { assembleTemplateInput, makeHeadline } from './assemble.ts';
+
+export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues'>;
+
+export interface BuildIssueOptions {
+  /** Slugs, ids or canonical URLs of the articles, lead first. Default: the newest not yet sent in this newsletter. */
+  readonly articles?: readonly string[];
+  /** Most articles when picking automatically (default: the newsletter's maxArticles). */
+  readonly max?: number;
+  readonly subject?: string;
+  readonly preheader?: string;
+  readonly publicUrl: string;
+  readonly now?: Date;
+}
+
+async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
+  if (options.articles && options.articles.length > 0) {
+    const found: Article[] = [];
+    for (const ref of options.articles) {
+      const article = await store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+      if (!article) throw new MailroomError('NOT_FOUND', `--articles: no article ${quote(ref)} (see: mailroom articles list)`);
+      if (!found.some((a) => a.id === article.id)) found.push(article);
+    }
+    return found;
+  }
+  const max = options.max ?? newsletter.maxArticles;
+  const articles = await store.listArticlesNotSentIn(newsletter.id, max);
+  if (articles.length === 0) {
+    throw new MailroomError(
+      'NOT_FOUND',
+      `newsletter ${quote(newsletter.slug)}: every article has been sent already; import new ones (mailroom articles import PATH), name some with --articles, or resend an issue with --issue N`,
+    );
+  }
+  return articles;
+}
+
+/** Assembles, renders and stores the next issue of a newsletter. */
+export async function buildIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
+  const articles = await pickArticles(store, newsletter, options);
+  const existing = await store.listIssues(newsletter.id);
+  const number = (existing[0]?.number ?? 0) + 1;
+  const headline = makeHeadline(newsletter, articles, number);
+  const subject = options.subject ?? headline.subject;
+  const preheader = options.preheader ?? headline.preheader;
+  const date = (options.now ?? new Date()).toISOString();
+  const rendered = await renderIssue(assembleTemplateInput(newsletter, { subject, preheader, number, date }, articles, options.publicUrl));
+  const issue = await store.createIssue({ newsletterId: newsletter.id, subject, preheader, html: rendered.html, text: rendered.text, articleIds: articles.map((a) => a.id) });
+  return { issue, articles };
+}

@@ -1,0 +1,174 @@
+/**
+ * Per-recipient personalization: an issue's subject, HTML and text are compiled ONCE with Handlebars
+ * (strict, known helpers only, allow-listed variables) and filled per recipient from a small context.
+ */
+import Handlebars from 'handlebars';
+import type { Attributes } from '../core/domain.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { ATTRIBUTE_PREFIX, RECIPIENT_VARIABLES, isRecipientVariable, type RecipientVariable } from './variables.ts';
+
+type HbsNode = hbs.AST.Node;
+
+/** Block helpers a template may use. Everything else (each, with, lookup, log, custom helpers) is refused. */
+const ALLOWED_BLOCK_HELPERS = new Set(['if', 'unless']);
+
+export interface IssueTemplates {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+export interface RecipientContext {
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly fullName: string;
+  readonly email: string;
+  readonly unsubscribeUrl: string;
+  readonly preferencesUrl: string;
+  readonly webVersionUrl: string;
+  readonly attributes: Attributes;
+}
+
+export interface PersonalizedParts {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+export interface CompiledIssue {
+  /** Attribute names the templates use (`{{attributes.company}}` → "company"). */
+  readonly attributeNames: readonly string[];
+  readonly variables: ReadonlySet<RecipientVariable>;
+  personalize(context: RecipientContext): PersonalizedParts;
+}
+
+function collectPaths(node: HbsNode, part: string, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): void {
+  const visit = (n: HbsNode | undefined | null): void => {
+    if (!n) return;
+    switch (n.type) {
+      case 'Program':
+        for (const s of (n as hbs.AST.Program).body) visit(s);
+        return;
+      case 'MustacheStatement':
+      case 'SubExpression': {
+        const m = n as hbs.AST.MustacheStatement;
+        if (m.params.length > 0 || (m.hash && m.hash.pairs.length > 0)) {
+          const name = m.path.type === 'PathExpression' ? (m.path as hbs.AST.PathExpression).original : m.path.type;
+          throw new MailroomError('PLACEHOLDER_NOT_ALLOWED', `${part}: helper ${quote(name)} is not allowed (only {{variable}}, {{#if}} and {{#unless}})`);
+        }
+        visit(m.path);
+        return;
+      }
+      case 'BlockStatement': {
+        const b = n as hbs.AST.BlockStatement;
+        const helper = b.path.type === 'PathExpression' ? (b.path as hbs.AST.PathExpression).original : '';
+        if (!ALLOWED_BLOCK_HELPERS.has(helper)) {
+          throw new MailroomError('PLACEHOLDER_NOT_ALLOWED', `${part}: block {{#${helper}}} is not allowed (only {{#if}} and {{#unless}})`);
+        }
+        for (const p of b.params) visit(p);
+        visit(b.program);
+        visit(b.inverse);
+        return;
+      }
+      case 'PathExpression': {
+        const p = n as hbs.AST.PathExpression;
+        if (p.data || p.depth > 0) {
+          throw new MailroomError('PLACEHOLDER_NOT_ALLOWED', `${part}: placeholder {{${p.original}}} is not allowed`);
+        }
+        const [head, ...rest] = p.parts;
+        if (head === ATTRIBUTE_PREFIX && rest.length === 1 && rest[0]) {
+          found.attributes.add(rest[0]);
+          return;
+        }
+        if (head !== undefined && rest.length === 0 && isRecipientVariable(head)) {
+          found.variables.add(head);
+          return;
+        }
+        throw new MailroomError(
+          'PLACEHOLDER_NOT_ALLOWED',
+          `${part}: placeholder {{${p.original}}} is not an allowed variable (allowed: ${RECIPIENT_VARIABLES.join(', ')}, ${ATTRIBUTE_PREFIX}.<name>)`,
+        );
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+      case 'DecoratorBlock':
+      case 'Decorator':
+        throw new MailroomError('PLACEHOLDER_NOT_ALLOWED', `${part}: partials and decorators are not allowed`);
+      default:
+        // ContentStatement, CommentStatement, literals: nothing to check.
+        return;
+    }
+  };
+  visit(node);
+}
+
+/** Strips CR and LF (and other control characters) so a value cannot start a new header. */
+export function toHeaderValue(value: string): string {
+  return value.replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+}
+
+function compilePart(source: string, part: string, noEscape: boolean, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): HandlebarsTemplateDelegate {
+  let ast: hbs.AST.Program;
+  try {
+    ast = Handlebars.parse(source);
+  } catch (error) {
+    throw new MailroomError('TEMPLATE', `${part}: not a valid template: ${(error as Error).message.split('\n')[0]}`, [], { cause: error });
+  }
+  collectPaths(ast, part, found);
+  return Handlebars.compile(source, { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true }, noEscape, preventIndent: true });
+}
+
+/** Compiles an issue's three parts once. Throws, naming the variable, before anything is sent. */
+export function compileIssue(templates: IssueTemplates): CompiledIssue {
+  const found = { variables: new Set<RecipientVariable>(), attributes: new Set<string>() };
+  const subject = compilePart(templates.subject, 'subject', true, found);
+  const html = compilePart(templates.html, 'HTML part', false, found);
+  const text = compilePart(templates.text, 'text part', true, found);
+  const attributeNames = [...found.attributes].sort();
+  const runtime = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+  return {
+    attributeNames,
+    variables: found.variables,
+    personalize(context: RecipientContext): PersonalizedParts {
+      // Every attribute a template names exists (as '' when the subscriber lacks it), so strict mode never throws mid-campaign.
+      const attributes: Record<string, string> = {};
+      for (const name of attributeNames) attributes[name] = context.attributes[name] ?? '';
+      const data = { ...context, attributes };
+      return {
+        subject: toHeaderValue(subject(data, runtime)),
+        html: html(data, runtime),
+        text: text(data, runtime),
+      };
+    },
+  };
+}
+
+export interface RecipientIdentity {
+  readonly email: string;
+  readonly name: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly attributes: Attributes;
+}
+
+/** Builds the allow-listed context for one recipient; names fall back to `fallbackName` ("there" → "Hi there,"). */
+export function buildRecipientContext(
+  identity: RecipientIdentity,
+  urls: { unsubscribeUrl: string; preferencesUrl: string; webVersionUrl: string },
+  fallbackName = 'there',
+): RecipientContext {
+  const name = identity.name.trim();
+  const firstName = identity.firstName.trim() || name.split(/\s+/)[0] || '';
+  const lastName = identity.lastName.trim() || (identity.firstName.trim() ? '' : name.split(/\s+/).slice(1).join(' '));
+  const fullName = name || [firstName, lastName].filter(Boolean).join(' ');
+  return {
+    firstName: firstName || fallbackName,
+    lastName,
+    fullName: fullName || fallbackName,
+    email: identity.email,
+    unsubscribeUrl: urls.unsubscribeUrl,
+    preferencesUrl: urls.preferencesUrl,
+    webVersionUrl: urls.webVersionUrl,
+    attributes: identity.attributes,
+  };
+}

@@ -1,0 +1,221 @@
+/** Sending a newsletter: pick or build the issue, check it, fix the recipients in a campaign, and run the engine. */
+import type { Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
+import { buildIssue } from '../issues/build-issue.ts';
+import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
+import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
+import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type EngineOptions } from './engine.ts';
+import type { MessageTransport } from './ports.ts';
+
+/** Gmail clips messages whose HTML is over about 102 KB. */
+export const HTML_WARN_BYTES = 90 * 1024;
+export const HTML_LIMIT_BYTES = 102 * 1024;
+
+export interface SendSettings extends LinkSettings {
+  readonly feedbackIdSender: string;
+}
+
+export interface SendRequest {
+  readonly newsletter: string;
+  /** Another list than the newsletter's own. */
+  readonly list?: string;
+  /** Send this issue number again instead of the newest unsent one. */
+  readonly issue?: number;
+  readonly dryRun?: boolean;
+  /** Send one copy to this address instead of to the list. */
+  readonly test?: string;
+  /** Send even when the HTML is over Gmail's clipping limit. */
+  readonly force?: boolean;
+}
+
+export interface SendReport {
+  readonly newsletter: Newsletter;
+  readonly list: MailingList;
+  readonly issue: StoredIssue;
+  readonly builtIssue: boolean;
+  readonly htmlBytes: number;
+  readonly warnings: readonly string[];
+  readonly mode: 'campaign' | 'dry-run' | 'test';
+  readonly campaign: Campaign | null;
+  readonly recipients: number;
+  readonly result: CampaignResult | null;
+  readonly counts: SendCounts | null;
+}
+
+export interface SendDeps {
+  readonly store: SqlStore;
+  /** Opened only when something is really sent. */
+  readonly openTransport: () => MessageTransport;
+  readonly settings: SendSettings;
+  readonly engineOptions?: Partial<EngineOptions>;
+  readonly log?: (line: string) => void;
+  readonly signal?: AbortSignal;
+  readonly clock?: () => Date;
+}
+
+export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId: number, feedbackIdSender: string): MessageFrame {
+  return {
+    fromName: newsletter.fromName,
+    fromEmail: newsletter.fromEmail,
+    replyTo: newsletter.replyTo,
+    listIdentifier: `${newsletter.slug}.${list.name.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}.${domainOf(newsletter.fromEmail)}`,
+    listLabel: newsletter.name,
+    feedbackId: feedbackIdSender ? `${campaignId}:${newsletter.slug}:${list.name}:${feedbackIdSender}` : '',
+  };
+}
+
+export async function resolveNewsletter(store: SqlStore, slug: string): Promise<Newsletter> {
+  const newsletter = await store.findNewsletter(slug);
+  if (newsletter) return newsletter;
+  const known = (await store.listNewsletters()).map((n) => n.slug);
+  throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} does not exist${known.length ? ` (known: ${known.join(', ')})` : ' (create one with: mailroom newsletter create)'}`);
+}
+
+export async function resolveList(store: SqlStore, name: string): Promise<MailingList> {
+  const list = await store.findListByName(name);
+  if (list) return list;
+  const known = (await store.listLists()).map((l) => l.name);
+  throw new MailroomError('NOT_FOUND', `list ${quote(name)} does not exist${known.length ? ` (known: ${known.join(', ')})` : ' (create one with: mailroom lists create NAME)'}`);
+}
+
+/** The issue to send: the one asked for, else the newest unsent one, else a new one built now. */
+async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; built: boolean }> {
+  if (request.issue !== undefined) {
+    const issue = await deps.store.findIssue(newsletter.id, request.issue);
+    if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${request.issue} (see: mailroom issue list ${newsletter.slug})`);
+    return { issue, built: false };
+  }
+  const unsent = await deps.store.findUnsentIssue(newsletter.id);
+  if (unsent) return { issue: unsent, built: false };
+  const { issue } = await buildIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, ...(deps.clock ? { now: deps.clock() } : {}) });
+  return { issue, built: true };
+}
+
+export function compileStoredIssue(issue: StoredIssue): CompiledIssue {
+  return compileIssue({ subject: issue.subject, html: issue.html, text: issue.text });
+}
+
+function linksFor(settings: SendSettings, newsletter: Newsletter, list: MailingList, issue: StoredIssue) {
+  return {
+    unsubscribeUrl: (subscriberId: number) => unsubscribeUrl(settings, subscriberId, list.id),
+    preferencesUrl: (subscriberId: number) => preferencesUrl(settings, subscriberId, list.id),
+    webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
+  };
+}
+
+export async function sendNewsletter(deps: SendDeps, request: SendRequest): Promise<SendReport> {
+  const { store, settings } = deps;
+  const log = deps.log ?? (() => undefined);
+  const newsletter = await resolveNewsletter(store, request.newsletter);
+  const list = request.list ? await resolveList(store, request.list) : await store.getList(newsletter.listId);
+  if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
+
+  const { issue, built } = await chooseIssue(deps, newsletter, request);
+  // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
+  const compiled = compileStoredIssue(issue);
+  const links = linksFor(settings, newsletter, list, issue);
+  const sample = compiled.personalize(
+    buildRecipientContext({ email: 'someone.with.a.long.address@example.com', name: 'Alexandria Montgomery-Smith', firstName: '', lastName: '', attributes: {} }, {
+      unsubscribeUrl: links.unsubscribeUrl(2 ** 31),
+      preferencesUrl: links.preferencesUrl(2 ** 31),
+      webVersionUrl: links.webVersionUrl,
+    }),
+  );
+  const htmlBytes = Buffer.byteLength(sample.html, 'utf8');
+  const warnings: string[] = [];
+  if (htmlBytes > HTML_LIMIT_BYTES && !request.force) {
+    throw new MailroomError(
+      'MESSAGE_TOO_LARGE',
+      `issue #${issue.number} of ${quote(newsletter.slug)}: the HTML is ${(htmlBytes / 1024).toFixed(1)} KB, over the ${HTML_LIMIT_BYTES / 1024} KB at which Gmail clips a message; use fewer articles (mailroom issue build ${newsletter.slug} --max N) or --force`,
+    );
+  }
+  if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
+  const base = { newsletter, list, issue, builtIssue: built, htmlBytes, warnings };
+
+  if (request.test) {
+    const subscriber = await store.findSubscriberByEmail(request.test);
+    const identity = subscriber ?? { email: request.test, name: '', firstName: '', lastName: '', attributes: {} };
+    const subscriberId = subscriber?.id ?? 0;
+    const context = buildRecipientContext(identity, {
+      unsubscribeUrl: links.unsubscribeUrl(subscriberId),
+      preferencesUrl: links.preferencesUrl(subscriberId),
+      webVersionUrl: links.webVersionUrl,
+    });
+    const parts = compiled.personalize(context);
+    const frame = makeFrame(newsletter, list, 0, settings.feedbackIdSender);
+    const message = composeMessage(frame, { email: identity.email, name: identity.name }, { ...parts, subject: `[TEST] ${parts.subject}` }, context, {
+      messageId: makeMessageId(newsletter.fromEmail, 0, subscriberId),
+      date: (deps.clock ?? (() => new Date()))(),
+    });
+    const transport = deps.openTransport();
+    try {
+      await transport.verify();
+      await transport.send(message);
+    } finally {
+      await transport.close();
+    }
+    return { ...base, mode: 'test', campaign: null, recipients: 1, result: null, counts: null };
+  }
+
+  if (request.dryRun) {
+    // Personalize and compose for every recipient, exactly as a send would, without a campaign or a connection.
+    let recipients = 0;
+    let after = 0;
+    const frame = makeFrame(newsletter, list, 0, settings.feedbackIdSender);
+    for (;;) {
+      const page = await store.listRecipients(list.id, after, 500);
+      if (page.length === 0) break;
+      for (const subscriber of page) {
+        const context = buildRecipientContext(subscriber, {
+          unsubscribeUrl: links.unsubscribeUrl(subscriber.id),
+          preferencesUrl: links.preferencesUrl(subscriber.id),
+          webVersionUrl: links.webVersionUrl,
+        });
+        composeMessage(frame, subscriber, compiled.personalize(context), context, { messageId: makeMessageId(newsletter.fromEmail, 0, subscriber.id), date: new Date() });
+        recipients += 1;
+      }
+      after = page[page.length - 1]?.id ?? after;
+    }
+    return { ...base, mode: 'dry-run', campaign: null, recipients, result: null, counts: null };
+  }
+
+  const transport = deps.openTransport();
+  try {
+    // Refuse before a campaign exists when the server cannot be reached at all.
+    await transport.verify();
+    const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    log(`campaign ${campaign.id}: issue #${issue.number} "${issue.subject}" to ${recipients} recipient(s) of list ${list.name}`);
+    const result = await runCampaign(
+      { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
+      { store, transport, log, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.clock ? { clock: deps.clock } : {}) },
+      { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
+    );
+    return { ...base, mode: 'campaign', campaign: await store.getCampaign(campaign.id), recipients, result, counts: result.counts };
+  } finally {
+    await transport.close();
+  }
+}
+
+/** Picks up a campaign that stopped (paused, or interrupted mid-send) and runs it to the end. */
+export async function resumeCampaign(deps: SendDeps, campaignId: number): Promise<CampaignResult> {
+  const { store, settings } = deps;
+  const campaign = await store.getCampaign(campaignId);
+  if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${campaignId} does not exist (see: mailroom campaigns list)`);
+  if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaignId} is ${campaign.status}; there is nothing to resume`);
+  const newsletter = await store.getNewsletter(campaign.newsletterId);
+  const list = await store.getList(campaign.listId);
+  const issue = await store.getIssue(campaign.issueId);
+  if (!newsletter || !list || !issue) throw new MailroomError('NOT_FOUND', `campaign ${campaignId}: its newsletter, list or issue no longer exists`);
+  const transport = deps.openTransport();
+  try {
+    return await runCampaign(
+      { campaignId, compiled: compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) },
+      { store, transport, ...(deps.log ? { log: deps.log } : {}), ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.clock ? { clock: deps.clock } : {}) },
+      { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
+    );
+  } finally {
+    await transport.close();
+  }
+}

@@ -1,0 +1,127 @@
+/** Table shapes as Kysely sees them. Timestamps are ISO 8601 strings; JSON columns are text. */
+import type { Generated } from 'kysely';
+
+export interface ArticlesTable {
+  id: Generated<number>;
+  slug: string;
+  canonical_url: string;
+  title: string;
+  summary: string;
+  body: string;
+  author: string;
+  published_at: string;
+  lead_image_url: string | null;
+  lead_image_alt: string | null;
+  tags: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ListsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+export interface SubscribersTable {
+  id: Generated<number>;
+  email: string;
+  name: string;
+  first_name: string;
+  last_name: string;
+  attributes: string;
+  status: string;
+  consent_source: string;
+  consent_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ListMembershipsTable {
+  list_id: number;
+  subscriber_id: number;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SuppressionsTable {
+  email_hash: string;
+  email: string | null;
+  reason: string;
+  detail: string;
+  created_at: string;
+}
+
+export interface NewslettersTable {
+  id: Generated<number>;
+  slug: string;
+  name: string;
+  from_name: string;
+  from_email: string;
+  reply_to: string;
+  list_id: number;
+  template: string;
+  postal_address: string;
+  logo_url: string;
+  subject_template: string;
+  max_articles: number;
+  language: string;
+  created_at: string;
+}
+
+export interface IssuesTable {
+  id: Generated<number>;
+  newsletter_id: number;
+  number: number;
+  subject: string;
+  preheader: string;
+  html: string;
+  text: string;
+  created_at: string;
+}
+
+export interface IssueArticlesTable {
+  issue_id: number;
+  article_id: number;
+  position: number;
+}
+
+export interface CampaignsTable {
+  id: Generated<number>;
+  issue_id: number;
+  newsletter_id: number;
+  list_id: number;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  last_error: string | null;
+}
+
+export interface SendsTable {
+  campaign_id: number;
+  subscriber_id: number;
+  email: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  smtp_response: string | null;
+  message_id: string | null;
+  error: string | null;
+  updated_at: string;
+}
+
+export interface Database {
+  articles: ArticlesTable;
+  lists: ListsTable;
+  subscribers: SubscribersTable;
+  list_memberships: ListMembershipsTable;
+  suppressions: SuppressionsTable;
+  newsletters: NewslettersTable;
+  issues: IssuesTable;
+  issue_articles: IssueArticlesTable;
+  campaigns: CampaignsTable;
+  sends: SendsTable;
+}

@@ -1,0 +1,891 @@
+/** The one storage adapter: every query Mailroom runs, written once with Kysely for SQLite (and Postgres later). */
+import { createHash } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type {
+  Article,
+  ArticleInput,
+  Attributes,
+  Campaign,
+  CampaignStatus,
+  Issue,
+  MailingList,
+  MembershipStatus,
+  Newsletter,
+  SendCounts,
+  SendRow,
+  SendStatus,
+  Subscriber,
+  SubscriberStatus,
+  SuppressionReason,
+  TemplateName,
+} from '../core/domain.ts';
+import { SEND_STATUSES } from '../core/domain.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import type { CampaignStore, ClaimedRecipient, SendOutcome } from '../sending/ports.ts';
+import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
+
+export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
+
+/** What an import or an add supplies for one person. */
+export interface SubscriberFields {
+  readonly email: string;
+  readonly name: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly attributes: Attributes;
+}
+
+export type ImportRowResult =
+  | { readonly line: number; readonly ok: true; readonly row: SubscriberFields }
+  | { readonly line: number; readonly ok: false; readonly reason: string; readonly value?: string };
+
+export interface ImportRejection {
+  readonly line: number;
+  readonly reason: string;
+  readonly value?: string;
+}
+
+export interface ImportReport {
+  readonly added: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Rows for people who are suppressed, unsubscribed or bounced: kept as they are, whatever the file says. */
+  readonly keptOut: number;
+  readonly rejected: readonly ImportRejection[];
+  /** False when `strict` was asked and a rejection rolled the whole import back. */
+  readonly applied: boolean;
+}
+
+export interface NewsletterInput {
+  readonly slug: string;
+  readonly name: string;
+  readonly fromName: string;
+  readonly fromEmail: string;
+  readonly replyTo: string;
+  readonly listId: number;
+  readonly template: TemplateName;
+  readonly postalAddress: string;
+  readonly logoUrl: string;
+  readonly subjectTemplate: string;
+  readonly maxArticles: number;
+  readonly language: string;
+}
+
+export interface IssueInput {
+  readonly newsletterId: number;
+  readonly subject: string;
+  readonly preheader: string;
+  readonly html: string;
+  readonly text: string;
+  readonly articleIds: readonly number[];
+}
+
+export interface StoredIssue extends Issue {
+  readonly html: string;
+  readonly text: string;
+}
+
+export interface ListSummary extends MailingList {
+  readonly subscribed: number;
+  readonly unsubscribed: number;
+}
+
+export interface SubscriberWithLists extends Subscriber {
+  readonly lists: readonly { readonly name: string; readonly status: MembershipStatus }[];
+}
+
+export interface UnsubscribeResult {
+  readonly email: string;
+  readonly listName: string;
+  readonly wasSubscribed: boolean;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** sha256 of a normalized address: how suppressions are keyed, so an erased person can stay suppressed without their address. */
+export function hashEmail(email: string): string {
+  return createHash('sha256').update(email).digest('hex');
+}
+
+function parseAttributes(text: string): Attributes {
+  const value: unknown = JSON.parse(text);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
+  return out;
+}
+
+function parseTags(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : [];
+}
+
+function toArticle(row: Selectable<ArticlesTable>): Article {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    summary: row.summary,
+    body: row.body,
+    canonicalUrl: row.canonical_url,
+    author: row.author,
+    publishedAt: row.published_at,
+    leadImage: row.lead_image_url ? { url: row.lead_image_url, alt: row.lead_image_alt ?? '' } : null,
+    tags: parseTags(row.tags),
+  };
+}
+
+function toSubscriber(row: Selectable<SubscribersTable>): Subscriber {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    attributes: parseAttributes(row.attributes),
+    status: row.status as SubscriberStatus,
+    consentSource: row.consent_source,
+    consentAt: row.consent_at,
+    createdAt: row.created_at,
+  };
+}
+
+function toNewsletter(row: Selectable<NewslettersTable>): Newsletter {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    fromName: row.from_name,
+    fromEmail: row.from_email,
+    replyTo: row.reply_to,
+    listId: row.list_id,
+    template: row.template as TemplateName,
+    postalAddress: row.postal_address,
+    logoUrl: row.logo_url,
+    subjectTemplate: row.subject_template,
+    maxArticles: row.max_articles,
+    language: row.language,
+    createdAt: row.created_at,
+  };
+}
+
+function toCampaign(row: Selectable<CampaignsTable>): Campaign {
+  return {
+    id: row.id,
+    issueId: row.issue_id,
+    newsletterId: row.newsletter_id,
+    listId: row.list_id,
+    status: row.status as CampaignStatus,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    lastError: row.last_error,
+  };
+}
+
+function toSendRow(row: Selectable<SendsTable>): SendRow {
+  return {
+    campaignId: row.campaign_id,
+    subscriberId: row.subscriber_id,
+    email: row.email,
+    status: row.status as SendStatus,
+    attempts: row.attempts,
+    smtpResponse: row.smtp_response,
+    messageId: row.message_id,
+    error: row.error,
+    updatedAt: row.updated_at,
+  };
+}
+
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+/** Rolls a strict import back without losing its report. */
+class StrictImportRollback extends Error {}
+
+export class SqlStore implements CampaignStore {
+  readonly db: Kysely<Database>;
+  private readonly clock: () => Date;
+
+  constructor(db: Kysely<Database>, clock: () => Date = () => new Date()) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // ---------------------------------------------------------------- articles
+
+  /** Adds an article, or updates the one with the same slug or canonical URL. */
+  async upsertArticle(input: ArticleInput): Promise<{ article: Article; outcome: UpsertOutcome }> {
+    return this.db.transaction().execute(async (trx) => {
+      const matches = await trx
+        .selectFrom('articles')
+        .selectAll()
+        .where((eb) => (input.canonicalUrl ? eb.or([eb('slug', '=', input.slug), eb('canonical_url', '=', input.canonicalUrl)]) : eb('slug', '=', input.slug)))
+        .execute();
+      if (matches.length > 1) {
+        throw new MailroomError(
+          'CONFLICT',
+          `article ${quote(input.slug)}: its slug and its canonical URL ${quote(input.canonicalUrl)} belong to two different stored articles (${matches.map((m) => quote(m.slug)).join(', ')})`,
+        );
+      }
+      const now = this.now();
+      const values = {
+        slug: input.slug,
+        canonical_url: input.canonicalUrl,
+        title: input.title,
+        summary: input.summary,
+        body: input.body,
+        author: input.author,
+        published_at: input.publishedAt,
+        lead_image_url: input.leadImage?.url ?? null,
+        lead_image_alt: input.leadImage?.alt ?? null,
+        tags: JSON.stringify(input.tags),
+      };
+      const existing = matches[0];
+      if (!existing) {
+        const row = await trx.insertInto('articles').values({ ...values, created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+        return { article: toArticle(row), outcome: 'added' as const };
+      }
+      const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => existing[k] !== values[k]);
+      if (!changed) return { article: toArticle(existing), outcome: 'unchanged' as const };
+      const row = await trx.updateTable('articles').set({ ...values, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+      return { article: toArticle(row), outcome: 'updated' as const };
+    });
+  }
+
+  async findArticle(ref: string | number): Promise<Article | null> {
+    const row = await this.db
+      .selectFrom('articles')
+      .selectAll()
+      .where((eb) => (typeof ref === 'number' ? eb('id', '=', ref) : eb.or([eb('slug', '=', ref), eb('canonical_url', '=', ref)])))
+      .executeTakeFirst();
+    return row ? toArticle(row) : null;
+  }
+
+  async listArticles(options: { limit?: number; offset?: number } = {}): Promise<Article[]> {
+    const rows = await this.db
+      .selectFrom('articles')
+      .selectAll()
+      .orderBy('published_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit ?? 100)
+      .offset(options.offset ?? 0)
+      .execute();
+    return rows.map(toArticle);
+  }
+
+  /** The newest articles that no campaign of this newsletter has carried yet. */
+  async listArticlesNotSentIn(newsletterId: number, limit: number): Promise<Article[]> {
+    const rows = await this.db
+      .selectFrom('articles')
+      .selectAll()
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('issue_articles')
+              .innerJoin('issues', 'issues.id', 'issue_articles.issue_id')
+              .innerJoin('campaigns', 'campaigns.issue_id', 'issues.id')
+              .select(sql<number>`1`.as('one'))
+              .whereRef('issue_articles.article_id', '=', 'articles.id')
+              .where('issues.newsletter_id', '=', newsletterId),
+          ),
+        ),
+      )
+      .orderBy('published_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toArticle);
+  }
+
+  async getArticlesByIds(ids: readonly number[]): Promise<Article[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('articles').selectAll().where('id', 'in', ids).execute();
+    const byId = new Map(rows.map((r) => [r.id, toArticle(r)]));
+    return ids.map((id) => byId.get(id)).filter((a): a is Article => a !== undefined);
+  }
+
+  // ------------------------------------------------------------------- lists
+
+  async createList(name: string, description = ''): Promise<MailingList> {
+    const existing = await this.findListByName(name);
+    if (existing) throw new MailroomError('CONFLICT', `list ${quote(name)} already exists`);
+    const row = await this.db.insertInto('lists').values({ name, description, created_at: this.now() }).returningAll().executeTakeFirstOrThrow();
+    return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
+  }
+
+  async findListByName(name: string): Promise<MailingList | null> {
+    const row = await this.db.selectFrom('lists').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? { id: row.id, name: row.name, description: row.description, createdAt: row.created_at } : null;
+  }
+
+  async getList(id: number): Promise<MailingList | null> {
+    const row = await this.db.selectFrom('lists').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { id: row.id, name: row.name, description: row.description, createdAt: row.created_at } : null;
+  }
+
+  async listLists(): Promise<ListSummary[]> {
+    const rows = await this.db
+      .selectFrom('lists')
+      .leftJoin('list_memberships', 'list_memberships.list_id', 'lists.id')
+      .select(['lists.id', 'lists.name', 'lists.description', 'lists.created_at'])
+      .select(sql<number>`count(case when list_memberships.status = 'subscribed' then 1 end)`.as('subscribed'))
+      .select(sql<number>`count(case when list_memberships.status = 'unsubscribed' then 1 end)`.as('unsubscribed'))
+      .groupBy(['lists.id', 'lists.name', 'lists.description', 'lists.created_at'])
+      .orderBy('lists.name')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      createdAt: r.created_at,
+      subscribed: Number(r.subscribed),
+      unsubscribed: Number(r.unsubscribed),
+    }));
+  }
+
+  // ------------------------------------------------------------- subscribers
+
+  async isSuppressed(email: string): Promise<boolean> {
+    const row = await this.db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(email)).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async findSubscriberByEmail(email: string): Promise<Subscriber | null> {
+    const row = await this.db.selectFrom('subscribers').selectAll().where('email', '=', email).executeTakeFirst();
+    return row ? toSubscriber(row) : null;
+  }
+
+  async getSubscriber(id: number): Promise<Subscriber | null> {
+    const row = await this.db.selectFrom('subscribers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSubscriber(row) : null;
+  }
+
+  async listSubscribers(options: { listId?: number; status?: SubscriberStatus; limit?: number; offset?: number } = {}): Promise<SubscriberWithLists[]> {
+    let query = this.db.selectFrom('subscribers').selectAll('subscribers');
+    if (options.listId !== undefined) {
+      const listId = options.listId;
+      query = query.where(({ exists, selectFrom }) =>
+        exists(selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId)),
+      );
+    }
+    if (options.status) query = query.where('subscribers.status', '=', options.status);
+    const rows = await query.orderBy('subscribers.id').limit(options.limit ?? 100).offset(options.offset ?? 0).execute();
+    if (rows.length === 0) return [];
+    const memberships = await this.db
+      .selectFrom('list_memberships')
+      .innerJoin('lists', 'lists.id', 'list_memberships.list_id')
+      .select(['list_memberships.subscriber_id', 'lists.name', 'list_memberships.status'])
+      .where(
+        'list_memberships.subscriber_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('lists.name')
+      .execute();
+    return rows.map((r) => ({
+      ...toSubscriber(r),
+      lists: memberships.filter((m) => m.subscriber_id === r.id).map((m) => ({ name: m.name, status: m.status as MembershipStatus })),
+    }));
+  }
+
+  /** Adds or updates one subscriber on a list, with the same rules as an import row. */
+  async addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<UpsertOutcome | 'kept-out'> {
+    return this.db.transaction().execute((trx) => this.applySubscriberRow(trx, listId, fields, consentSource));
+  }
+
+  /** Deletes a subscriber and their memberships; with a list, only that membership. Returns false when there was nothing to remove. */
+  async removeSubscriber(email: string, listId?: number): Promise<boolean> {
+    const subscriber = await this.findSubscriberByEmail(email);
+    if (!subscriber) return false;
+    if (listId !== undefined) {
+      const result = await this.db.deleteFrom('list_memberships').where('subscriber_id', '=', subscriber.id).where('list_id', '=', listId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('list_memberships').where('subscriber_id', '=', subscriber.id).execute();
+      await trx.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
+    });
+    return true;
+  }
+
+  /**
+   * Imports rows into a list in ONE transaction: a crash or a fatal error leaves nothing half-written.
+   * Rejected rows are reported with their line; with `strict`, any rejection rolls everything back.
+   */
+  async importSubscribers(listId: number, rows: AsyncIterable<ImportRowResult>, options: { source: string; strict?: boolean }): Promise<ImportReport> {
+    const counts = { added: 0, updated: 0, unchanged: 0, keptOut: 0 };
+    const rejected: ImportRejection[] = [];
+    const consentSource = `import:${options.source}`;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for await (const result of rows) {
+          if (!result.ok) {
+            rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
+            continue;
+          }
+          const outcome = await this.applySubscriberRow(trx, listId, result.row, consentSource);
+          if (outcome === 'kept-out') counts.keptOut += 1;
+          else counts[outcome] += 1;
+        }
+        if (options.strict && rejected.length > 0) throw new StrictImportRollback();
+      });
+    } catch (error) {
+      if (error instanceof StrictImportRollback) return { added: 0, updated: 0, unchanged: 0, keptOut: 0, rejected, applied: false };
+      throw error;
+    }
+    return { ...counts, rejected, applied: true };
+  }
+
+  private async applySubscriberRow(trx: Db, listId: number, fields: SubscriberFields, consentSource: string): Promise<UpsertOutcome | 'kept-out'> {
+    const now = this.now();
+    const suppressed = await trx.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(fields.email)).executeTakeFirst();
+    const existing = await trx.selectFrom('subscribers').selectAll().where('email', '=', fields.email).executeTakeFirst();
+    if (suppressed && !existing) return 'kept-out';
+    if (!existing) {
+      const inserted = await trx
+        .insertInto('subscribers')
+        .values({
+          email: fields.email,
+          name: fields.name,
+          first_name: fields.firstName,
+          last_name: fields.lastName,
+          attributes: JSON.stringify(fields.attributes),
+          status: 'active',
+          consent_source: consentSource,
+          consent_at: now,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now }).execute();
+      return 'added';
+    }
+    // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
+    const current = toSubscriber(existing);
+    const next = {
+      name: fields.name || current.name,
+      firstName: fields.firstName || current.firstName,
+      lastName: fields.lastName || current.lastName,
+      attributes: { ...current.attributes, ...fields.attributes },
+    };
+    const profileChanged =
+      next.name !== current.name || next.firstName !== current.firstName || next.lastName !== current.lastName || !sameAttributes(next.attributes, current.attributes);
+    if (profileChanged) {
+      await trx
+        .updateTable('subscribers')
+        .set({ name: next.name, first_name: next.firstName, last_name: next.lastName, attributes: JSON.stringify(next.attributes), updated_at: now })
+        .where('id', '=', current.id)
+        .execute();
+    }
+    const membership = await trx.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', current.id).executeTakeFirst();
+    const mailable = current.status === 'active' && !suppressed;
+    let joined = false;
+    if (!membership && mailable) {
+      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: current.id, status: 'subscribed', created_at: now, updated_at: now }).execute();
+      joined = true;
+    }
+    if (!mailable || membership?.status === 'unsubscribed') return profileChanged ? 'updated' : 'kept-out';
+    return profileChanged || joined ? 'updated' : 'unchanged';
+  }
+
+  /** Adds an address to the suppression list; no import, sign-up or campaign mails it again. */
+  async suppressAddress(email: string, reason: SuppressionReason, detail: string): Promise<void> {
+    const now = this.now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('suppressions')
+        .values({ email_hash: hashEmail(email), email, reason, detail, created_at: now })
+        .onConflict((oc) => oc.column('email_hash').doNothing())
+        .execute();
+      const status: SubscriberStatus | null = reason === 'hard-bounce' ? 'bounced' : reason === 'complaint' ? 'complained' : null;
+      if (status) await trx.updateTable('subscribers').set({ status, updated_at: now }).where('email', '=', email).execute();
+    });
+  }
+
+  /** Unsubscribes a subscriber from one list at once: running campaigns skip them from the next message on. */
+  async unsubscribeFromList(subscriberId: number, listId: number): Promise<UnsubscribeResult | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const subscriber = await trx.selectFrom('subscribers').select(['email']).where('id', '=', subscriberId).executeTakeFirst();
+      const list = await trx.selectFrom('lists').select(['name']).where('id', '=', listId).executeTakeFirst();
+      if (!subscriber || !list) return null;
+      const now = this.now();
+      const membership = await trx.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
+      if (membership) {
+        await trx.updateTable('list_memberships').set({ status: 'unsubscribed', updated_at: now }).where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).execute();
+      } else {
+        await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: subscriberId, status: 'unsubscribed', created_at: now, updated_at: now }).execute();
+      }
+      return { email: subscriber.email, listName: list.name, wasSubscribed: membership?.status === 'subscribed' };
+    });
+  }
+
+  async membershipStatus(subscriberId: number, listId: number): Promise<MembershipStatus | null> {
+    const row = await this.db.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    return row ? (row.status as MembershipStatus) : null;
+  }
+
+  async membershipsOf(subscriberId: number): Promise<{ name: string; status: MembershipStatus }[]> {
+    const rows = await this.db
+      .selectFrom('list_memberships')
+      .innerJoin('lists', 'lists.id', 'list_memberships.list_id')
+      .select(['lists.name', 'list_memberships.status'])
+      .where('list_memberships.subscriber_id', '=', subscriberId)
+      .orderBy('lists.name')
+      .execute();
+    return rows.map((r) => ({ name: r.name, status: r.status as MembershipStatus }));
+  }
+
+  // ------------------------------------------------------------- newsletters
+
+  async createNewsletter(input: NewsletterInput): Promise<Newsletter> {
+    if (await this.findNewsletter(input.slug)) throw new MailroomError('CONFLICT', `newsletter ${quote(input.slug)} already exists`);
+    const row = await this.db
+      .insertInto('newsletters')
+      .values({
+        slug: input.slug,
+        name: input.name,
+        from_name: input.fromName,
+        from_email: input.fromEmail,
+        reply_to: input.replyTo,
+        list_id: input.listId,
+        template: input.template,
+        postal_address: input.postalAddress,
+        logo_url: input.logoUrl,
+        subject_template: input.subjectTemplate,
+        max_articles: input.maxArticles,
+        language: input.language,
+        created_at: this.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toNewsletter(row);
+  }
+
+  async findNewsletter(slug: string): Promise<Newsletter | null> {
+    const row = await this.db.selectFrom('newsletters').selectAll().where('slug', '=', slug).executeTakeFirst();
+    return row ? toNewsletter(row) : null;
+  }
+
+  async getNewsletter(id: number): Promise<Newsletter | null> {
+    const row = await this.db.selectFrom('newsletters').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toNewsletter(row) : null;
+  }
+
+  async listNewsletters(): Promise<Newsletter[]> {
+    const rows = await this.db.selectFrom('newsletters').selectAll().orderBy('slug').execute();
+    return rows.map(toNewsletter);
+  }
+
+  async countNewsletters(): Promise<number> {
+    const row = await this.db.selectFrom('newsletters').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  // ------------------------------------------------------------------ issues
+
+  async createIssue(input: IssueInput): Promise<StoredIssue> {
+    return this.db.transaction().execute(async (trx) => {
+      const last = await trx.selectFrom('issues').select(sql<number | null>`max(number)`.as('n')).where('newsletter_id', '=', input.newsletterId).executeTakeFirst();
+      const number = Number(last?.n ?? 0) + 1;
+      const row = await trx
+        .insertInto('issues')
+        .values({
+          newsletter_id: input.newsletterId,
+          number,
+          subject: input.subject,
+          preheader: input.preheader,
+          html: input.html,
+          text: input.text,
+          created_at: this.now(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (input.articleIds.length > 0) {
+        await trx
+          .insertInto('issue_articles')
+          .values(input.articleIds.map((articleId, position) => ({ issue_id: row.id, article_id: articleId, position })))
+          .execute();
+      }
+      return this.toStoredIssue(row, [...input.articleIds]);
+    });
+  }
+
+  private toStoredIssue(row: Selectable<IssuesTable>, articleIds: number[]): StoredIssue {
+    return {
+      id: row.id,
+      newsletterId: row.newsletter_id,
+      number: row.number,
+      subject: row.subject,
+      preheader: row.preheader,
+      articleIds,
+      createdAt: row.created_at,
+      html: row.html,
+      text: row.text,
+    };
+  }
+
+  private async issueArticleIds(issueId: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('issue_articles').select('article_id').where('issue_id', '=', issueId).orderBy('position').execute();
+    return rows.map((r) => r.article_id);
+  }
+
+  async getIssue(id: number): Promise<StoredIssue | null> {
+    const row = await this.db.selectFrom('issues').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.toStoredIssue(row, await this.issueArticleIds(row.id)) : null;
+  }
+
+  async findIssue(newsletterId: number, number: number): Promise<StoredIssue | null> {
+    const row = await this.db.selectFrom('issues').selectAll().where('newsletter_id', '=', newsletterId).where('number', '=', number).executeTakeFirst();
+    return row ? this.toStoredIssue(row, await this.issueArticleIds(row.id)) : null;
+  }
+
+  async listIssues(newsletterId: number): Promise<(Issue & { campaigns: number })[]> {
+    const rows = await this.db
+      .selectFrom('issues')
+      .leftJoin('campaigns', 'campaigns.issue_id', 'issues.id')
+      .select(['issues.id', 'issues.newsletter_id', 'issues.number', 'issues.subject', 'issues.preheader', 'issues.created_at'])
+      .select(sql<number>`count(campaigns.id)`.as('campaigns'))
+      .where('issues.newsletter_id', '=', newsletterId)
+      .groupBy(['issues.id', 'issues.newsletter_id', 'issues.number', 'issues.subject', 'issues.preheader', 'issues.created_at'])
+      .orderBy('issues.number', 'desc')
+      .execute();
+    return Promise.all(
+      rows.map(async (r) => ({
+        id: r.id,
+        newsletterId: r.newsletter_id,
+        number: r.number,
+        subject: r.subject,
+        preheader: r.preheader,
+        createdAt: r.created_at,
+        articleIds: await this.issueArticleIds(r.id),
+        campaigns: Number(r.campaigns),
+      })),
+    );
+  }
+
+  /** The newest issue of a newsletter that no campaign has sent yet. */
+  async findUnsentIssue(newsletterId: number): Promise<StoredIssue | null> {
+    const row = await this.db
+      .selectFrom('issues')
+      .selectAll()
+      .where('newsletter_id', '=', newsletterId)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('campaigns').select(sql<number>`1`.as('one')).whereRef('campaigns.issue_id', '=', 'issues.id'))))
+      .orderBy('number', 'desc')
+      .executeTakeFirst();
+    return row ? this.toStoredIssue(row, await this.issueArticleIds(row.id)) : null;
+  }
+
+  /** Who a campaign to this list would go to right now (active, subscribed, not suppressed), by subscriber id. */
+  async listRecipients(listId: number, afterSubscriberId: number, limit: number): Promise<Subscriber[]> {
+    const rows = await this.db
+      .selectFrom('list_memberships as m')
+      .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+      .selectAll('s')
+      .where('m.list_id', '=', listId)
+      .where('m.status', '=', 'subscribed')
+      .where('s.status', '=', 'active')
+      .where('s.id', '>', afterSubscriberId)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
+      .orderBy('s.id')
+      .limit(limit)
+      .execute();
+    return rows.map(toSubscriber);
+  }
+
+  // --------------------------------------------------------------- campaigns
+
+  /** Creates a campaign and fixes its recipients now: one pending send per active, subscribed, unsuppressed member of the list. */
+  async createCampaign(input: { issueId: number; newsletterId: number; listId: number }): Promise<{ campaign: Campaign; recipients: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = this.now();
+      const row = await trx
+        .insertInto('campaigns')
+        .values({ issue_id: input.issueId, newsletter_id: input.newsletterId, list_id: input.listId, status: 'sending', created_at: now, started_at: now, finished_at: null, last_error: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const result = await trx
+        .insertInto('sends')
+        .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
+        .expression(
+          trx
+            .selectFrom('list_memberships as m')
+            .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+            .select([sql<number>`${row.id}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
+            .where('m.list_id', '=', input.listId)
+            .where('m.status', '=', 'subscribed')
+            .where('s.status', '=', 'active')
+            .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
+            .orderBy('s.id'),
+        )
+        .executeTakeFirst();
+      return { campaign: toCampaign(row), recipients: Number(result.numInsertedOrUpdatedRows ?? 0) };
+    });
+  }
+
+  async getCampaign(id: number): Promise<Campaign | null> {
+    const row = await this.db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCampaign(row) : null;
+  }
+
+  async listCampaigns(options: { status?: CampaignStatus; limit?: number } = {}): Promise<Campaign[]> {
+    let query = this.db.selectFrom('campaigns').selectAll();
+    if (options.status) query = query.where('status', '=', options.status);
+    const rows = await query.orderBy('id', 'desc').limit(options.limit ?? 50).execute();
+    return rows.map(toCampaign);
+  }
+
+  async listSends(campaignId: number, options: { status?: SendStatus; limit?: number; offset?: number } = {}): Promise<SendRow[]> {
+    let query = this.db.selectFrom('sends').selectAll().where('campaign_id', '=', campaignId);
+    if (options.status) query = query.where('status', '=', options.status);
+    const rows = await query.orderBy('subscriber_id').limit(options.limit ?? 1000).offset(options.offset ?? 0).execute();
+    return rows.map(toSendRow);
+  }
+
+  // ----------------------------------------------------- CampaignStore (engine)
+
+  async claimRecipients(campaignId: number, limit: number, now: string): Promise<ClaimedRecipient[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('sends')
+        .select('subscriber_id')
+        .where('campaign_id', '=', campaignId)
+        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'deferred'), eb('next_attempt_at', '<=', now)])]))
+        .orderBy('subscriber_id')
+        .limit(limit)
+        .execute();
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.subscriber_id);
+      await trx.updateTable('sends').set({ status: 'sending', updated_at: now }).where('campaign_id', '=', campaignId).where('subscriber_id', 'in', ids).execute();
+      const rows = await trx
+        .selectFrom('sends')
+        .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+        .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
+        .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
+        .leftJoin('suppressions', 'suppressions.email', 'sends.email')
+        .select([
+          'sends.subscriber_id',
+          'sends.email',
+          'sends.attempts',
+          'subscribers.name',
+          'subscribers.first_name',
+          'subscribers.last_name',
+          'subscribers.attributes',
+          'subscribers.status as subscriber_status',
+          'list_memberships.status as membership_status',
+          'suppressions.reason as suppression_reason',
+        ])
+        .where('sends.campaign_id', '=', campaignId)
+        .where('sends.subscriber_id', 'in', ids)
+        .orderBy('sends.subscriber_id')
+        .execute();
+      return rows.map((r): ClaimedRecipient => {
+        let skipReason: string | null = null;
+        if (r.subscriber_status === null) skipReason = 'subscriber was removed';
+        else if (r.suppression_reason !== null) skipReason = `address is suppressed (${r.suppression_reason})`;
+        else if (r.subscriber_status !== 'active') skipReason = `subscriber is ${r.subscriber_status}`;
+        else if (r.membership_status !== 'subscribed') skipReason = 'unsubscribed from the list';
+        return {
+          subscriberId: r.subscriber_id,
+          email: r.email,
+          name: r.name ?? '',
+          firstName: r.first_name ?? '',
+          lastName: r.last_name ?? '',
+          attributes: r.attributes ? parseAttributes(r.attributes) : {},
+          attempts: r.attempts,
+          skipReason,
+        };
+      });
+    });
+  }
+
+  async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
+    if (outcomes.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const outcome of outcomes) {
+        const base = trx.updateTable('sends').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId).where('status', '=', 'sending');
+        switch (outcome.status) {
+          case 'sent':
+            await base
+              .set((eb) => ({ status: 'sent', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, message_id: outcome.messageId, error: null, next_attempt_at: null, updated_at: now }))
+              .execute();
+            break;
+          case 'failed':
+            await base
+              .set((eb) => ({ status: 'failed', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, error: outcome.error, next_attempt_at: null, updated_at: now }))
+              .execute();
+            break;
+          case 'deferred':
+            await base
+              .set((eb) => ({ status: 'deferred', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, error: outcome.error, next_attempt_at: outcome.nextAttemptAt, updated_at: now }))
+              .execute();
+            break;
+          case 'skipped':
+            await base.set({ status: 'skipped', error: outcome.error, next_attempt_at: null, updated_at: now }).execute();
+            break;
+          case 'released':
+            await base.set({ status: 'pending', updated_at: now }).execute();
+            break;
+        }
+      }
+    });
+  }
+
+  async releaseInFlight(campaignId: number): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom('sends').select('email').where('campaign_id', '=', campaignId).where('status', '=', 'sending').orderBy('subscriber_id').execute();
+      if (rows.length > 0) {
+        await trx
+          .updateTable('sends')
+          .set({ status: 'pending', error: 'was in flight when the sender stopped: may have been delivered already', updated_at: this.now() })
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'sending')
+          .execute();
+      }
+      return rows.map((r) => r.email);
+    });
+  }
+
+  async nextDeferredAt(campaignId: number): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('sends')
+      .select(sql<string | null>`min(next_attempt_at)`.as('at'))
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'deferred')
+      .executeTakeFirst();
+    return row?.at ?? null;
+  }
+
+  async countSends(campaignId: number): Promise<SendCounts> {
+    const rows = await this.db.selectFrom('sends').select(['status', sql<number>`count(*)`.as('n')]).where('campaign_id', '=', campaignId).groupBy('status').execute();
+    const counts = Object.fromEntries(SEND_STATUSES.map((s) => [s, 0])) as Record<SendStatus, number>;
+    for (const r of rows) counts[r.status as SendStatus] = Number(r.n);
+    return counts;
+  }
+
+  async setCampaignStatus(campaignId: number, status: CampaignStatus, fields: { error?: string | null; at?: string } = {}): Promise<void> {
+    const at = fields.at ?? this.now();
+    const finished = status === 'sent' || status === 'failed' || status === 'cancelled';
+    await this.db
+      .updateTable('campaigns')
+      .set({
+        status,
+        ...(fields.error !== undefined ? { last_error: fields.error } : {}),
+        ...(finished ? { finished_at: at } : { finished_at: null }),
+      })
+      .where('id', '=', campaignId)
+      .execute();
+  }
+}
