@@ -1,6 +1,6 @@
 /** The single-article template: one article in full, with its lead image, byline and tags. */
 
-import { Heading, Img, Link, Text } from '@react-email/components';
+import { Heading, Img, Text } from '@react-email/components';
 import { CtaButton } from './components/button.tsx';
 import { Layout, Panel, formatEmailDate, mutedStyle, textStyle } from './components/layout.tsx';
 import { Markdown } from './components/markdown.tsx';

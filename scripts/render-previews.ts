@@ -24,8 +24,10 @@ async function listTemplateFiles(): Promise<string[]> {
     .sort();
 }
 
-async function renderPreviews(outDirectory: string): Promise<string[]> {
-  await mkdir(outDirectory, { recursive: true });
+/** Render each template's PreviewProps into `outDirectory` (created if missing); returns the absolute paths written. */
+export async function renderPreviews(outDirectory: string): Promise<string[]> {
+  const out = path.resolve(outDirectory);
+  await mkdir(out, { recursive: true });
   const written: string[] = [];
   for (const fileName of await listTemplateFiles()) {
     const name = path.basename(fileName, '.tsx');
@@ -35,8 +37,8 @@ async function renderPreviews(outDirectory: string): Promise<string[]> {
     if (template.PreviewProps === undefined)
       throw new Error(`emails/${fileName}: ${template.name} has no PreviewProps`);
     const html = await render(createElement(template, template.PreviewProps));
-    const htmlPath = path.join(outDirectory, `${name}.html`);
-    const textPath = path.join(outDirectory, `${name}.txt`);
+    const htmlPath = path.join(out, `${name}.html`);
+    const textPath = path.join(out, `${name}.txt`);
     await writeFile(htmlPath, html, 'utf8');
     await writeFile(textPath, htmlToPlainText(html), 'utf8');
     written.push(htmlPath, textPath);
@@ -44,6 +46,9 @@ async function renderPreviews(outDirectory: string): Promise<string[]> {
   return written;
 }
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'data/out' } } });
-const outDirectory = path.resolve(values.out ?? 'data/out');
-for (const written of await renderPreviews(outDirectory)) console.log(written);
+/** Run as a script (not imported by the CLI): parse `--out` and print each path written. */
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+if (isMain) {
+  const { values } = parseArgs({ options: { out: { type: 'string', default: 'data/out' } } });
+  for (const written of await renderPreviews(values.out ?? 'data/out')) console.log(written);
+}

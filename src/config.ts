@@ -66,7 +66,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = proc
 }
 
 function fail(name: string, value: string, source: string, why: string): never {
-  throw new MailroomError('CONFIG', `${name}=${quote(name === 'SMTP_URL' || name === 'SECRET' ? redact(value) : value)} (from ${source}): ${why}`);
+  const shown = name === 'SECRET' ? `(${Buffer.byteLength(value)} bytes, not shown)` : quote(name === 'SMTP_URL' ? redact(value) : value);
+  throw new MailroomError('CONFIG', `${name}=${shown} (from ${source}): ${why}`);
 }
 
 /** Hides a password in a URL before it is printed. */

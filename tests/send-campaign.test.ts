@@ -259,3 +259,28 @@ describe('a campaign over real SMTP', () => {
     expect(await ws.app.store.listCampaigns()).toHaveLength(0);
   });
 });
+
+describe('DKIM', () => {
+  test('with DKIM_* settings every message is signed, List-Unsubscribe and List-Unsubscribe-Post included', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const sink = await startSmtpSink();
+    const ws = await openWorkspace({ SMTP_URL: sink.url, DKIM_DOMAIN: 'mailroom.example', DKIM_SELECTOR: 'mr1', DKIM_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
+    try {
+      await loadDemoWorkspace(ws.app, ws.dataDir);
+      await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
+      expect(sink.messages).toHaveLength(5);
+      for (const m of sink.messages) {
+        const signature = m.parsed.headerLines.find((h) => h.key === 'dkim-signature')?.line.replace(/\s+/g, '') ?? '';
+        expect(signature).toContain('d=mailroom.example');
+        expect(signature).toContain('s=mr1');
+        const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
+        expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']));
+      }
+    } finally {
+      await sink.close();
+      await ws.close();
+    }
+  });
+});

@@ -1,0 +1,376 @@
+/**
+ * SqlStore against a real SQLite file: subscriber imports (counts, merge rules, kept-out people, strict and fatal
+ * rollbacks), campaign recipients, the claim/record state machine of sends, and idempotent article upserts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { ArticleInput, MailingList } from '../src/core/domain.ts';
+import { isMailroomError } from '../src/core/errors.ts';
+import { openStore } from '../src/store/open-store.ts';
+import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
+import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
+
+const HEADER = 'Email,First Name,Last Name,Company,City';
+
+function csv(lines: readonly string[], source = 'people.csv') {
+  return readSubscriberCsv(Readable.from([`${lines.join('\n')}\n`]), source);
+}
+
+function row(line: number, email: string, extra: Partial<SubscriberFields> = {}): ImportRowResult {
+  return { line, ok: true, row: { email, name: '', firstName: '', lastName: '', attributes: {}, ...extra } };
+}
+
+let dir: string;
+let store: SqlStore;
+let list: MailingList;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mailroom-store-'));
+  store = await openStore(join(dir, 'mailroom.db'));
+  list = await store.createList('main');
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function counts(): Promise<{ subscribers: number; memberships: number; lists: number }> {
+  const n = async (table: 'subscribers' | 'list_memberships' | 'lists') =>
+    Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  return { subscribers: await n('subscribers'), memberships: await n('list_memberships'), lists: await n('lists') };
+}
+
+async function subscriber(email: string) {
+  const s = await store.findSubscriberByEmail(email);
+  if (!s) throw new Error(`no subscriber ${email}`);
+  return s;
+}
+
+describe('importSubscribers', () => {
+  test('counts added, updated, unchanged and kept out; blank cells never erase known data; attributes merge', async () => {
+    const first = await store.importSubscribers(
+      list.id,
+      csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,London', 'grace@example.com,Grace,Hopper,US Navy,', 'linus@example.org,Linus,,,Portland']),
+      { source: 'people.csv' },
+    );
+    expect(first).toEqual({ added: 3, updated: 0, unchanged: 0, keptOut: 0, rejected: [], applied: true });
+
+    await store.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
+    const second = await store.importSubscribers(
+      list.id,
+      csv([
+        HEADER,
+        'ada@example.com,,,,', // all blank: nothing erased
+        'GRACE@example.com,,,,Arlington', // new attribute merged in, case-insensitive match
+        'linus@example.org,Linus,,,Portland', // identical
+        'margaret@example.net,Margaret,Hamilton,MIT,Cambridge', // new
+        'Ghost@Example.com,Gus,Host,,', // suppressed, no subscriber row
+      ]),
+      { source: 'people.csv' },
+    );
+    expect(second).toEqual({ added: 1, updated: 1, unchanged: 2, keptOut: 1, rejected: [], applied: true });
+
+    const ada = await subscriber('ada@example.com');
+    expect(ada).toMatchObject({ name: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace', attributes: { company: 'Analytical Engines', city: 'London' }, status: 'active' });
+    const grace = await subscriber('grace@example.com');
+    expect(grace).toMatchObject({ name: 'Grace Hopper', attributes: { company: 'US Navy', city: 'Arlington' } });
+    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+
+    // A changed cell overwrites, an empty one keeps, other attributes stay.
+    const third = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
+    expect(third).toMatchObject({ added: 0, updated: 1, unchanged: 0, keptOut: 0 });
+    expect(await subscriber('ada@example.com')).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'Byron',
+      attributes: { company: 'Babbage & Co', city: 'London' },
+    });
+    expect(await counts()).toEqual({ subscribers: 4, memberships: 4, lists: 1 });
+  });
+
+  test('an existing subscriber joins a second list as "updated"; the same file again is all unchanged', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    const other = await store.createList('other');
+    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ added: 0, updated: 1, unchanged: 0 });
+    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ added: 0, updated: 0, unchanged: 1 });
+    const ada = await subscriber('ada@example.com');
+    expect(await store.membershipsOf(ada.id)).toEqual([
+      { name: 'main', status: 'subscribed' },
+      { name: 'other', status: 'subscribed' },
+    ]);
+  });
+
+  test('an unsubscribed membership stays unsubscribed on re-import, even when the row brings new data', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    const ada = await subscriber('ada@example.com');
+    await store.unsubscribeFromList(ada.id, list.id);
+
+    const same = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    expect(same).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 1 });
+    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+
+    const changed = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
+    expect(changed.added + changed.updated + changed.unchanged + changed.keptOut).toBe(1);
+    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+    expect((await subscriber('ada@example.com')).status).toBe('active');
+    expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);
+  });
+
+  test('a bounced subscriber stays bounced and joins no list; a suppressed address without a subscriber row is kept out', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    await store.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1 User unknown');
+    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    expect((await subscriber('ada@example.com')).status).toBe('bounced');
+
+    const again = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
+    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 2 });
+    expect((await subscriber('ada@example.com')).status).toBe('bounced');
+    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+
+    const other = await store.createList('other');
+    const elsewhere = await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
+    expect(elsewhere).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 2 });
+    const ada = await subscriber('ada@example.com');
+    expect(await store.membershipStatus(ada.id, other.id)).toBeNull();
+    expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 2 });
+  });
+
+  test('strict: one rejected row rolls back every other row of the file, updates included, and reports the rejections', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    const report = await store.importSubscribers(
+      list.id,
+      csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
+      { source: 'b.csv', strict: true },
+    );
+    expect(report).toEqual({
+      added: 0,
+      updated: 0,
+      unchanged: 0,
+      keptOut: 0,
+      applied: false,
+      rejected: [
+        { line: 4, reason: 'is not an email address', value: '"bob@"' },
+        { line: 5, reason: 'duplicates line 2', value: '"GRACE@example.com"' },
+      ],
+    });
+    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
+    expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 1 });
+
+    // Not strict: the good rows go in, the bad ones are reported.
+    const lenient = await store.importSubscribers(
+      list.id,
+      csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
+      { source: 'b.csv' },
+    );
+    expect(lenient).toMatchObject({ added: 1, updated: 1, unchanged: 0, keptOut: 0, applied: true });
+    expect(lenient.rejected.map((r) => r.line)).toEqual([4, 5]);
+  });
+
+  test('a fatal error thrown mid-stream leaves nothing written (one transaction)', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    const before = await counts();
+    async function* rows(): AsyncGenerator<ImportRowResult> {
+      yield row(2, 'grace@example.com', { name: 'Grace', firstName: 'Grace' });
+      yield row(3, 'linus@example.org');
+      yield row(4, 'ada@example.com', { lastName: 'Lovelace', attributes: { city: 'London' } });
+      throw new Error('disk went away');
+    }
+    await expect(store.importSubscribers(list.id, rows(), { source: 'x.csv' })).rejects.toThrow('disk went away');
+    expect(await counts()).toEqual(before);
+    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
+
+    // The same through the CSV reader: a syntax error it cannot recover from after two good rows.
+    const error: unknown = await store
+      .importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,', 'linus@example.org,Linus,,,', 'x@example.com,"X"y,,,', 'z@example.com,Z,,,'], 'broken.csv'), { source: 'broken.csv' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(isMailroomError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/^broken\.csv line 4: /);
+    expect(await counts()).toEqual(before);
+
+    // The store is still usable afterwards (the transaction was released).
+    expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ added: 1 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function makeIssue(listId: number) {
+  const newsletter = await store.createNewsletter({
+    slug: 'weekly',
+    name: 'Weekly',
+    fromName: 'Weekly',
+    fromEmail: 'news@example.com',
+    replyTo: '',
+    listId,
+    template: 'digest',
+    postalAddress: '1 Main St',
+    logoUrl: '',
+    subjectTemplate: '{title}',
+    maxArticles: 5,
+    language: 'en',
+  });
+  const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'Hello', preheader: '', html: '<p>Hi {{firstName}}</p>', text: 'Hi {{firstName}}', articleIds: [] });
+  return { newsletter, issue };
+}
+
+describe('campaigns and sends', () => {
+  async function people() {
+    const other = await store.createList('other');
+    await store.importSubscribers(
+      list.id,
+      csv([
+        HEADER,
+        'a@example.com,A,,,', // active + subscribed
+        'b@example.com,B,,,', // unsubscribed from the list
+        'c@example.com,C,,,', // hard bounce
+        'd@example.com,D,,,', // manually suppressed (status stays active)
+        'e@example.com,E,,,', // complained
+        'f@example.com,F,,,', // active + subscribed
+      ]),
+      { source: 'p.csv' },
+    );
+    await store.importSubscribers(other.id, csv([HEADER, 'g@example.com,G,,,']), { source: 'p.csv' });
+    const id = async (email: string) => (await subscriber(email)).id;
+    await store.unsubscribeFromList(await id('b@example.com'), list.id);
+    await store.suppressAddress('c@example.com', 'hard-bounce', '550 5.1.1');
+    await store.suppressAddress('d@example.com', 'manual', 'asked');
+    await store.suppressAddress('e@example.com', 'complaint', 'FBL');
+    return { other, id };
+  }
+
+  test('createCampaign fixes exactly the active, subscribed, unsuppressed members, as pending sends', async () => {
+    await people();
+    expect((await subscriber('d@example.com')).status).toBe('active');
+    const { newsletter, issue } = await makeIssue(list.id);
+    const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    expect(recipients).toBe(2);
+    expect(campaign.status).toBe('sending');
+    const sends = await store.listSends(campaign.id);
+    expect(sends.map((s) => [s.email, s.status, s.attempts])).toEqual([
+      ['a@example.com', 'pending', 0],
+      ['f@example.com', 'pending', 0],
+    ]);
+    expect((await store.listRecipients(list.id, 0, 100)).map((s) => s.email)).toEqual(['a@example.com', 'f@example.com']);
+
+    // Fixed at creation: someone added afterwards is not part of this campaign.
+    await store.addSubscriber(list.id, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    expect((await store.listSends(campaign.id)).length).toBe(2);
+    expect(await store.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
+  });
+
+  test('claimRecipients moves pending (and due deferred) rows to sending; recordOutcomes only moves rows that are sending', async () => {
+    const { id } = await people();
+    const { newsletter, issue } = await makeIssue(list.id);
+    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const a = await id('a@example.com');
+    const f = await id('f@example.com');
+    const t0 = '2030-01-01T00:00:00.000Z';
+
+    const claimed = await store.claimRecipients(campaign.id, 1, t0);
+    expect(claimed).toEqual([expect.objectContaining({ subscriberId: a, email: 'a@example.com', firstName: 'A', attempts: 0, skipReason: null })]);
+    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 1 });
+
+    // f is still pending: an outcome for it is ignored; a's is recorded.
+    await store.recordOutcomes(
+      campaign.id,
+      [
+        { subscriberId: a, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' },
+        { subscriberId: f, status: 'sent', smtpResponse: '250 OK', messageId: '<2@example.com>' },
+      ],
+      t0,
+    );
+    let sends = await store.listSends(campaign.id);
+    expect(sends.map((s) => [s.email, s.status, s.attempts])).toEqual([
+      ['a@example.com', 'sent', 1],
+      ['f@example.com', 'pending', 0],
+    ]);
+    // A late, second outcome for a row already sent changes nothing.
+    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
+    expect((await store.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
+
+    // Deferred: not claimable before it is due, claimable after; attempts count.
+    expect((await store.claimRecipients(campaign.id, 10, t0)).map((r) => r.subscriberId)).toEqual([f]);
+    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
+    expect(await store.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
+    expect(await store.claimRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
+    // Unsubscribed in the meantime: claimed with a skip reason.
+    await store.unsubscribeFromList(f, list.id);
+    const due = await store.claimRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z');
+    expect(due).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: 'unsubscribed from the list' })]);
+    // Released: back to pending, the attempt not counted.
+    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
+    sends = await store.listSends(campaign.id);
+    expect(sends.find((s) => s.subscriberId === f)).toMatchObject({ status: 'pending', attempts: 1 });
+    await store.claimRecipients(campaign.id, 10, t0);
+    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
+    expect(await store.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
+    // Nothing left to claim.
+    expect(await store.claimRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('upsertArticle', () => {
+  const base: ArticleInput = {
+    slug: 'hello-world',
+    title: 'Hello World',
+    summary: 'A greeting.',
+    body: 'Hello **world**.',
+    canonicalUrl: 'https://blog.example.com/hello',
+    author: 'Ada',
+    publishedAt: '2026-11-20T09:00:00.000Z',
+    leadImage: { url: '/media/hello.png', alt: 'A wave' },
+    tags: ['greeting', 'demo'],
+  };
+
+  test('is idempotent by slug and by canonical URL', async () => {
+    const first = await store.upsertArticle(base);
+    expect(first.outcome).toBe('added');
+    const again = await store.upsertArticle({ ...base, tags: [...base.tags], leadImage: { url: '/media/hello.png', alt: 'A wave' } });
+    expect(again).toEqual({ outcome: 'unchanged', article: first.article });
+
+    const bySlug = await store.upsertArticle({ ...base, title: 'Hello, World', canonicalUrl: '' });
+    expect(bySlug.outcome).toBe('updated');
+    expect(bySlug.article).toMatchObject({ id: first.article.id, title: 'Hello, World', canonicalUrl: '' });
+
+    const restored = await store.upsertArticle(base);
+    expect(restored).toMatchObject({ outcome: 'updated', article: { id: first.article.id } });
+
+    // Same canonical URL under a new slug: the same article, renamed, never a duplicate.
+    const byUrl = await store.upsertArticle({ ...base, slug: 'hello-world-2' });
+    expect(byUrl.outcome).toBe('updated');
+    expect(byUrl.article).toMatchObject({ id: first.article.id, slug: 'hello-world-2' });
+    expect(await store.upsertArticle({ ...base, slug: 'hello-world-2' })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.findArticle('hello-world')).toBeNull();
+    expect((await store.findArticle('https://blog.example.com/hello'))?.id).toBe(first.article.id);
+    expect(await store.listArticles()).toHaveLength(1);
+
+    // Without a lead image and tags, round-tripped as such.
+    const plain = await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] });
+    expect(plain.outcome).toBe('added');
+    expect(await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.listArticles()).toHaveLength(2);
+  });
+
+  test('a slug and a canonical URL that belong to two different articles is a conflict, and nothing changes', async () => {
+    await store.upsertArticle(base);
+    await store.upsertArticle({ ...base, slug: 'other', canonicalUrl: 'https://blog.example.com/other', title: 'Other' });
+    const error: unknown = await store.upsertArticle({ ...base, slug: 'other', title: 'Mixed up' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isMailroomError(error) && error.code).toBe('CONFLICT');
+    expect((error as Error).message).toContain('"other"');
+    expect((error as Error).message).toContain('https://blog.example.com/hello');
+    expect((await store.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
+  });
+});
