@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { EngineOptions } from './sending/engine.ts';
 import type { MessageTransport } from './sending/ports.ts';
 import type { SendDeps } from './sending/send-newsletter.ts';
-import { createSmtpTransport } from './smtp/smtp-transport.ts';
+import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/relays.ts';
 import { openStore } from './store/open-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 
@@ -19,15 +19,24 @@ export interface App {
 }
 
 export function engineOptionsFrom(config: Config): Partial<EngineOptions> {
-  return { maxAttempts: config.maxAttempts, retryBaseMs: config.retryBaseSeconds * 1000 };
+  return {
+    maxAttempts: config.maxAttempts,
+    retryBaseMs: config.retryBaseSeconds * 1000,
+    maxRetryAgeMs: config.maxRetryHours * 3600_000,
+    inFlightPolicy: config.inFlightPolicy,
+    leaseMs: config.campaignLeaseSeconds * 1000,
+    smtpRetryMs: config.smtpRetrySeconds * 1000,
+  };
 }
 
-export async function createApp(config: Config): Promise<App> {
-  const store = await openStore(config.databaseUrl);
+export async function createApp(config: Config, options: { clock?: () => Date } = {}): Promise<App> {
+  const store = await openStore(config.databaseUrl, options.clock ? { clock: options.clock } : {});
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
+  // SMTP_URL may name several relays; their rate limiters live as long as the app, so hourly/daily caps span campaigns.
+  const relayLimiters = createRelayLimiters();
   const openTransport = (): MessageTransport =>
-    createSmtpTransport({ url: smtpUrl, poolSize: config.smtpPoolSize, dkim: config.dkim, ratePerSecond: config.smtpRatePerSecond, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+    createRelayTransport(parseRelays(smtpUrl), { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
   return {
     config,
     store,
@@ -39,6 +48,7 @@ export async function createApp(config: Config): Promise<App> {
       openTransport,
       settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender },
       engineOptions: engineOptionsFrom(config),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...extra,
     }),
     close: () => store.close(),

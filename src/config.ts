@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { MailroomError, quote } from './core/errors.ts';
 
@@ -24,12 +25,36 @@ export interface Config {
   /** Base of every link in an email, without a trailing slash. */
   readonly publicUrl: string;
   readonly secret: string;
+  /** NODE_ENV as given ('' when unset). */
+  readonly nodeEnv: string;
+  /** NODE_ENV is not "production" and PUBLIC_URL is unset or points at this machine: `serve` may run on defaults. */
+  readonly localDevelopment: boolean;
+  /** Which proxies' X-Forwarded-For to believe for the client IP: none (false), this many hops, or these addresses / CIDRs. */
+  readonly trustProxy: TrustProxySetting;
+  /** Record the client IP with a sign-up's consent (and its confirmation). */
+  readonly signupRecordIp: boolean;
+  /** Sign-up requests one client IP may make per minute; the next gets 429. */
+  readonly signupRatePerMinute: number;
   /** Port of the built-in SMTP inbox (when SMTP_URL is unset). */
   readonly inboxSmtpPort: number;
   readonly smtpPoolSize: number;
   readonly smtpRatePerSecond: number | null;
   readonly maxAttempts: number;
   readonly retryBaseSeconds: number;
+  /** A 4xx retried for longer than this (since the first attempt) becomes a failure. */
+  readonly maxRetryHours: number;
+  /** After a crash, rows that were in flight are sent again ('resend') or held as failed for review ('hold'). */
+  readonly inFlightPolicy: 'resend' | 'hold';
+  /** A runner's lease on a campaign; a crashed runner's campaign is taken over after this. */
+  readonly campaignLeaseSeconds: number;
+  /** After the SMTP server was unreachable, the campaign is tried again this much later. */
+  readonly smtpRetrySeconds: number;
+  /** A schedule may not run more often than this. */
+  readonly scheduleMinIntervalMinutes: number;
+  /** A slot missed while the service was down is still sent on start when it is younger than this; else skipped. */
+  readonly scheduleCatchUpHours: number;
+  /** node-cron expression (6 fields allowed) for the service's tick that checks schedules and runnable campaigns. */
+  readonly schedulerTick: string;
   readonly dkim: DkimConfig | null;
   /** Sender part of Feedback-ID (Gmail's feedback loop); '' to leave the header out. */
   readonly feedbackIdSender: string;
@@ -127,6 +152,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sources.SECRET = 'generated';
   }
 
+  const nodeEnv = get('NODE_ENV') ?? '';
+  const localDevelopment = nodeEnv !== 'production' && (sources.PUBLIC_URL === 'default' || isLoopbackUrl(publicUrl));
+  const trustProxy = parseTrustProxy(get('TRUST_PROXY'), sourceOf('TRUST_PROXY'));
+  const signupRecordIp = parseSwitch('SIGNUP_RECORD_IP', get('SIGNUP_RECORD_IP'), sourceOf('SIGNUP_RECORD_IP'), false);
+  const signupRatePerMinute = number('SIGNUP_RATE_PER_MINUTE', 5, z.coerce.number().int().min(1).max(10_000));
+
   const dkimDomain = get('DKIM_DOMAIN');
   const dkimSelector = get('DKIM_SELECTOR');
   const dkimKeyInline = get('DKIM_PRIVATE_KEY');
@@ -156,6 +187,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host,
     publicUrl,
     secret,
+    nodeEnv,
+    localDevelopment,
+    trustProxy,
+    signupRecordIp,
+    signupRatePerMinute,
     inboxSmtpPort: number('INBOX_SMTP_PORT', 2525, portSchema),
     smtpPoolSize: number('SMTP_POOL_SIZE', 5, z.coerce.number().int().min(1).max(100)),
     smtpRatePerSecond: (() => {
@@ -164,6 +200,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     })(),
     maxAttempts: number('SEND_MAX_ATTEMPTS', 5, z.coerce.number().int().min(1).max(50)),
     retryBaseSeconds: number('SEND_RETRY_BASE_SECONDS', 30, z.coerce.number().min(0)),
+    maxRetryHours: number('SEND_MAX_RETRY_HOURS', 24, z.coerce.number().min(0)),
+    inFlightPolicy: (() => {
+      const v = get('IN_FLIGHT_POLICY') ?? 'resend';
+      if (v !== 'resend' && v !== 'hold') fail('IN_FLIGHT_POLICY', v, sourceOf('IN_FLIGHT_POLICY'), 'must be "resend" or "hold"');
+      return v;
+    })(),
+    campaignLeaseSeconds: number('CAMPAIGN_LEASE_SECONDS', 30, z.coerce.number().min(0.1)),
+    smtpRetrySeconds: number('SMTP_RETRY_SECONDS', 30, z.coerce.number().min(0)),
+    scheduleMinIntervalMinutes: number('SCHEDULE_MIN_INTERVAL_MINUTES', 60, z.coerce.number().min(0)),
+    scheduleCatchUpHours: number('SCHEDULE_CATCH_UP_HOURS', 6, z.coerce.number().min(0)),
+    schedulerTick: get('SCHEDULER_TICK') ?? '*/20 * * * * *',
     dkim,
     feedbackIdSender: get('FEEDBACK_ID_SENDER') ?? 'mailroom',
     sources,
@@ -181,4 +228,85 @@ function readOrCreateLocalSecret(dataDir: string): string {
   const value = randomBytes(32).toString('hex');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
+}
+
+export type TrustProxySetting = false | number | readonly string[];
+
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: unset or "false" trusts no proxy (the client IP is the socket's); a number N trusts the last N hops of
+ * X-Forwarded-For; a comma-separated list trusts those addresses, CIDR ranges or keywords (loopback, linklocal,
+ * uniquelocal). "true" is refused: trusting every hop lets any client choose its own IP and dodge the rate limits.
+ */
+export function parseTrustProxy(raw: string | undefined, source = 'the environment'): TrustProxySetting {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (value === '' || value === 'false' || value === '0' || value === 'no' || value === 'off') return false;
+  if (value === 'true') fail('TRUST_PROXY', raw, source, 'trusting every proxy lets any client pick its own IP; give the number of proxies in front of Mailroom (e.g. 1) or their addresses (e.g. 127.0.0.1,10.0.0.0/8)');
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 10) fail('TRUST_PROXY', raw, source, 'more than 10 proxies in a row is unlikely; give their addresses instead');
+    return hops;
+  }
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    if (PROXY_KEYWORDS.has(entry)) continue;
+    const valid = entry.includes('/') ? isValidCidr(entry) : ipaddr.isValid(entry);
+    if (!valid) fail('TRUST_PROXY', raw, source, `${quote(entry)} is not an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`);
+  }
+  return entries;
+}
+
+function isValidCidr(entry: string): boolean {
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseSwitch(name: string, raw: string | undefined, source: string, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  fail(name, raw, source, 'expected true or false');
+}
+
+/** localhost, *.localhost, 127.0.0.0/8 and ::1: a PUBLIC_URL nobody else can open. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (!ipaddr.isValid(bare)) return false;
+  const address = ipaddr.process(bare);
+  return address.range() === 'loopback';
+}
+
+/**
+ * `mailroom serve` outside local development (NODE_ENV=production, or a PUBLIC_URL that is not this machine) refuses
+ * to start on defaults: links in emails need a stable SECRET of at least 32 bytes and a PUBLIC_URL readers can open.
+ */
+export function checkServeSettings(config: Config): void {
+  if (config.localDevelopment) return;
+  const why = config.nodeEnv === 'production' ? 'NODE_ENV=production' : `PUBLIC_URL=${config.publicUrl} is not on this machine`;
+  const problems: string[] = [];
+  if (config.sources.SECRET !== 'environment' && config.sources.SECRET !== '.env') {
+    problems.push('SECRET is not set: set it to at least 32 random bytes (openssl rand -hex 32) and keep it stable; it signs every unsubscribe, preferences and confirmation link');
+  }
+  if (config.sources.PUBLIC_URL !== 'environment' && config.sources.PUBLIC_URL !== '.env') {
+    problems.push('PUBLIC_URL is not set: set it to the address readers open, e.g. https://news.example.com; every link in an email starts with it');
+  } else if (isLoopbackUrl(config.publicUrl)) {
+    problems.push(`PUBLIC_URL=${config.publicUrl} points at this machine: readers could not open the links in their emails`);
+  }
+  if (problems.length > 0) {
+    throw new MailroomError('CONFIG', `refusing to serve outside local development (${why}) without a SECRET and a PUBLIC_URL`, problems);
+  }
 }

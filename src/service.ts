@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import type { Config } from './config.ts';
 import { redact } from './config.ts';
+import cron from 'node-cron';
 import { buildHttpServer } from './http/server.ts';
+import { runDueSlots } from './schedule/scheduler.ts';
+import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
 
 export interface Service {
@@ -42,11 +45,35 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
     log('Next, in another terminal:  npx mailroom send weekly');
+
+    // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
+    const runner = createCampaignRunner(app.sendDeps({ log }));
+    let ticking: Promise<void> | null = null;
+    const tick = (): Promise<void> => {
+      ticking ??= (async () => {
+        try {
+          await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
+        } catch (error) {
+          log(`scheduler: ${(error as Error).message}`);
+        }
+        void runner.tick();
+      })().finally(() => {
+        ticking = null;
+      });
+      return ticking;
+    };
+    const task = cron.schedule(config.schedulerTick, () => tick(), { name: 'mailroom-tick', noOverlap: true });
+    void tick();
     return {
       app,
       httpUrl: address,
       inbox,
       async close() {
+        // Drain: stop ticking, let the campaign being sent record its messages in flight, then close the rest.
+        await task.stop();
+        await task.destroy();
+        await ticking;
+        await runner.stop();
         await http.close();
         await inbox?.close();
         await app.close();

@@ -184,7 +184,8 @@ describe('a campaign over real SMTP', () => {
     const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
     const { campaign } = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     // As if a process had claimed two rows and died before the server answered.
-    await ws.app.store.claimRecipients(campaign.id, 2, new Date().toISOString());
+    const due = await ws.app.store.listDueRecipients(campaign.id, 2, new Date().toISOString());
+    await ws.app.store.claimForSending(campaign.id, due.map((d) => d.subscriberId), new Date().toISOString());
     const result = await resumeCampaign(ws.app.sendDeps(), campaign.id);
     expect(result.status).toBe('sent');
     expect(result.possiblyDuplicated).toEqual(['ada@example.com', 'grace@example.com']);

@@ -266,17 +266,31 @@ describe('campaigns and sends', () => {
     expect(await store.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
   });
 
-  test('claimRecipients moves pending (and due deferred) rows to sending; recordOutcomes only moves rows that are sending', async () => {
+  test('listDueRecipients/claimForSending move only due, mailable rows to sending; recordOutcomes only moves rows that are sending', async () => {
     const { id } = await people();
     const { newsletter, issue } = await makeIssue(list.id);
     const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     const a = await id('a@example.com');
     const f = await id('f@example.com');
     const t0 = '2030-01-01T00:00:00.000Z';
+    const statuses = async () => (await store.listSends(campaign.id)).map((s) => [s.email, s.status, s.attempts]);
 
-    const claimed = await store.claimRecipients(campaign.id, 1, t0);
-    expect(claimed).toEqual([expect.objectContaining({ subscriberId: a, email: 'a@example.com', firstName: 'A', attempts: 0, skipReason: null })]);
-    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 1 });
+    // Listing changes nothing.
+    const due = await store.listDueRecipients(campaign.id, 10, t0);
+    expect(due).toEqual([
+      expect.objectContaining({ subscriberId: a, email: 'a@example.com', firstName: 'A', attempts: 0, skipReason: null }),
+      expect.objectContaining({ subscriberId: f, email: 'f@example.com', firstName: 'F', attempts: 0, skipReason: null }),
+    ]);
+    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 2, sending: 0 });
+
+    // Claim a only: it alone moves to sending.
+    expect(await store.claimForSending(campaign.id, [a], t0)).toEqual(new Map([[a, null]]));
+    expect(await statuses()).toEqual([
+      ['a@example.com', 'sending', 0],
+      ['f@example.com', 'pending', 0],
+    ]);
+    // Claiming again is refused: it is no longer pending.
+    expect((await store.claimForSending(campaign.id, [a], t0)).get(a)).toBe('no longer pending');
 
     // f is still pending: an outcome for it is ignored; a's is recorded.
     await store.recordOutcomes(
@@ -284,36 +298,43 @@ describe('campaigns and sends', () => {
       [
         { subscriberId: a, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' },
         { subscriberId: f, status: 'sent', smtpResponse: '250 OK', messageId: '<2@example.com>' },
+        { subscriberId: f, status: 'failed', smtpResponse: '550 no', error: 'nope' },
+        { subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'later', nextAttemptAt: t0 },
       ],
       t0,
     );
-    let sends = await store.listSends(campaign.id);
-    expect(sends.map((s) => [s.email, s.status, s.attempts])).toEqual([
+    expect(await statuses()).toEqual([
       ['a@example.com', 'sent', 1],
       ['f@example.com', 'pending', 0],
     ]);
     // A late, second outcome for a row already sent changes nothing.
     await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
+    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'released' }], t0);
     expect((await store.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
 
-    // Deferred: not claimable before it is due, claimable after; attempts count.
-    expect((await store.claimRecipients(campaign.id, 10, t0)).map((r) => r.subscriberId)).toEqual([f]);
+    // Deferred: not due before next_attempt_at, due after; attempts count.
+    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, null]]));
     await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
     expect(await store.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
-    expect(await store.claimRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
-    // Unsubscribed in the meantime: claimed with a skip reason.
-    await store.unsubscribeFromList(f, list.id);
-    const due = await store.claimRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z');
-    expect(due).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: 'unsubscribed from the list' })]);
+    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
+    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z')).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: null })]);
+
     // Released: back to pending, the attempt not counted.
+    expect(await store.claimForSending(campaign.id, [f], '2030-01-01T00:05:00.000Z')).toEqual(new Map([[f, null]]));
     await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
-    sends = await store.listSends(campaign.id);
-    expect(sends.find((s) => s.subscriberId === f)).toMatchObject({ status: 'pending', attempts: 1 });
-    await store.claimRecipients(campaign.id, 10, t0);
+    expect(await statuses()).toEqual([
+      ['a@example.com', 'sent', 1],
+      ['f@example.com', 'pending', 1],
+    ]);
+
+    // Unsubscribed in the meantime: listed with a skip reason, and the claim refuses it (the row stays pending).
+    await store.unsubscribeFromList(f, list.id);
+    expect(await store.listDueRecipients(campaign.id, 10, t0)).toEqual([expect.objectContaining({ subscriberId: f, skipReason: 'unsubscribed from the list' })]);
+    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, 'unsubscribed from the list']]));
+    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 0, sent: 1 });
     await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
     expect(await store.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
-    // Nothing left to claim.
-    expect(await store.claimRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
+    expect(await store.listDueRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
   });
 });
 

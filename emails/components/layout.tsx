@@ -10,6 +10,11 @@ export interface LayoutProps {
   readonly issue: EmailIssueInfo;
   readonly recipient: RecipientPlaceholders;
   readonly children: ReactNode;
+  /**
+   * A one-off message rather than an issue (e.g. a sign-up confirmation): no "View in browser" and no issue line in
+   * the header, and this text in the footer instead of the subscription links. Issues leave it out.
+   */
+  readonly notice?: ReactNode;
 }
 
 /** Dark-mode and narrow-screen overrides. Inline styles carry the light design; clients without `<style>` support still get it. */
@@ -140,17 +145,19 @@ function renderAddress(address: string): ReactNode[] {
 }
 
 /** "View in browser" above the column, then the logo or name of the newsletter and the issue line. */
-function PageHeader({ brand, issue, recipient }: Omit<LayoutProps, 'children'>) {
+function PageHeader({ brand, issue, recipient, notice }: Omit<LayoutProps, 'children'>) {
   const mutedLinkStyle = { ...linkStyle, color: colors.muted };
   return (
     <>
-      <Panel tone="canvas" paddingY={spacing.sm} align="center">
-        <Text className={classNames.muted} style={{ ...mutedStyle, fontSize: 12 }}>
-          <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
-            View in browser
-          </Link>
-        </Text>
-      </Panel>
+      {notice === undefined ? (
+        <Panel tone="canvas" paddingY={spacing.sm} align="center">
+          <Text className={classNames.muted} style={{ ...mutedStyle, fontSize: 12 }}>
+            <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
+              View in browser
+            </Link>
+          </Text>
+        </Panel>
+      ) : null}
       <Panel paddingY={spacing.lg} borderBottom>
         {brand.logoUrl !== '' ? (
           <Link href={brand.websiteUrl} data-skip-in-text="true" style={{ display: 'block', marginBottom: spacing.sm }}>
@@ -181,17 +188,31 @@ function PageHeader({ brand, issue, recipient }: Omit<LayoutProps, 'children'>) 
             {brand.name}
           </Link>
         </Text>
-        <Text className={classNames.muted} style={{ ...mutedStyle, marginTop: spacing.xs }}>
-          {`Issue #${issue.number} · ${formatEmailDate(issue.date, brand.language)}`}
-        </Text>
+        {notice === undefined ? (
+          <Text className={classNames.muted} style={{ ...mutedStyle, marginTop: spacing.xs }}>
+            {`Issue #${issue.number} · ${formatEmailDate(issue.date, brand.language)}`}
+          </Text>
+        ) : null}
       </Panel>
     </>
   );
 }
 
 /** Why the reader gets this, how to leave or change it, and the sender's postal address (CAN-SPAM). */
-function PageFooter({ brand, recipient }: Omit<LayoutProps, 'children' | 'issue'>) {
+function PageFooter({ brand, recipient, notice }: Omit<LayoutProps, 'children' | 'issue'>) {
   const mutedLinkStyle = { ...linkStyle, color: colors.muted };
+  if (notice !== undefined) {
+    return (
+      <Panel tone="canvas" paddingY={spacing.xl} align="center">
+        <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
+          {notice}
+        </Text>
+        <Text className={classNames.muted} style={mutedStyle}>
+          {renderAddress(brand.postalAddress)}
+        </Text>
+      </Panel>
+    );
+  }
   return (
     <Panel tone="canvas" paddingY={spacing.xl} align="center">
       <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
@@ -221,7 +242,7 @@ function PageFooter({ brand, recipient }: Omit<LayoutProps, 'children' | 'issue'
   );
 }
 
-export function Layout({ brand, issue, recipient, children }: LayoutProps) {
+export function Layout({ brand, issue, recipient, children, notice }: LayoutProps) {
   const canvasStyle: CSSProperties = { backgroundColor: colors.canvas, color: colors.text, margin: 0, padding: 0 };
   return (
     <Html lang={brand.language} dir="ltr">
@@ -243,9 +264,9 @@ export function Layout({ brand, issue, recipient, children }: LayoutProps) {
                   className={classNames.container}
                   style={{ maxWidth: layout.maxWidth, width: '100%', margin: '0 auto' }}
                 >
-                  <PageHeader brand={brand} issue={issue} recipient={recipient} />
+                  <PageHeader brand={brand} issue={issue} recipient={recipient} notice={notice} />
                   {children}
-                  <PageFooter brand={brand} recipient={recipient} />
+                  <PageFooter brand={brand} recipient={recipient} notice={notice} />
                 </Container>
               </td>
             </tr>

@@ -333,7 +333,29 @@ function printCounts(counts: Readonly<Record<string, number>>): string {
   return `${counts.sent ?? 0} sent, ${counts.failed ?? 0} failed, ${counts.skipped ?? 0} skipped, ${counts.deferred ?? 0} deferred, ${(counts.pending ?? 0) + (counts.sending ?? 0)} pending`;
 }
 
-export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean }): Promise<number> {
+/** "2026-12-01 09:00" in a time zone, or an ISO instant with an offset. */
+async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
+  const { checkTimeZone, wallTimeToInstant } = await import('../schedule/time-zone.ts');
+  const zone = checkTimeZone(tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const wall = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$/.exec(at.trim());
+  let instant: Date;
+  if (wall) {
+    const [year, month, day, hour, minute] = wall.slice(1).map(Number) as [number, number, number, number, number];
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: not a valid date and time`);
+    instant = wallTimeToInstant(zone, { year, month, day, hour, minute });
+  } else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(at.trim())) {
+    instant = new Date(at.trim());
+  } else {
+    throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: expected "YYYY-MM-DD HH:MM" (with --tz) or an ISO time with an offset`);
+  }
+  if (Number.isNaN(instant.getTime())) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: not a valid date and time`);
+  if (instant.getTime() < Date.now() - 60_000) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: ${instant.toISOString()} is in the past`);
+  return instant;
+}
+
+export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean; at?: string; tz?: string }): Promise<number> {
+  if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
+  const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
   return withApp(async (app) => {
     const controller = new AbortController();
     const onSignal = () => {
@@ -350,12 +372,17 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
         ...(options.dryRun ? { dryRun: true } : {}),
         ...(options.test ? { test: checkedEmail(options.test, '--test') } : {}),
         ...(options.force ? { force: true } : {}),
+        ...(at ? { at } : {}),
       }).catch((error: unknown) => explainTransportError(error, app));
       if (report.builtIssue) print(`built issue #${report.issue.number}: "${report.issue.subject}"`);
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
         print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        return 0;
+      }
+      if (report.mode === 'scheduled') {
+        print(`campaign ${report.campaign?.id ?? '?'}: issue #${report.issue.number} scheduled for ${at?.toISOString() ?? '?'}; mailroom serve (npm start) sends it then`);
         return 0;
       }
       if (report.mode === 'test') {
@@ -408,30 +435,155 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     const counts = await app.store.countSends(campaignId);
     const issue = await app.store.getIssue(campaign.issueId);
     const list = await app.store.getList(campaign.listId);
-    print(`campaign ${campaign.id}: ${campaign.status}`);
-    print(`issue:    #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
-    print(`list:     ${list?.name ?? '?'}`);
-    print(`created:  ${campaign.createdAt}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
-    print(`progress: ${printCounts(counts)}`);
+    const now = Date.now();
+    const sentLastMinute = await app.store.countSentSince(campaignId, new Date(now - 60_000).toISOString());
+    const rate = sentLastMinute / 60;
+    const remaining = counts.pending + counts.deferred + counts.sending;
+    print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
+    print(`issue:      #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
+    print(`list:       ${list?.name ?? '?'}`);
+    print(`created:    ${campaign.createdAt}${campaign.scheduledAt ? `, scheduled for ${campaign.scheduledAt}` : ''}${campaign.startedAt ? `, started ${campaign.startedAt}` : ''}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
+    print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
+    print(`rate:       ${rate.toFixed(1)} messages/s over the last minute${rate > 0 && remaining > 0 ? `; ETA ${new Date(now + (remaining / rate) * 1000).toISOString()} (${Math.ceil(remaining / rate)} s)` : ''}`);
     if (campaign.lastError) print(`last error: ${campaign.lastError}`);
+    const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
+    if (duplicates.length > 0) {
+      print(`\npossibly sent twice (in flight when a sender stopped abruptly): ${duplicates.length}`);
+      print(formatTable(['EMAIL', 'STATUS', 'NOTE'], duplicates.map((s) => [s.email, s.status, s.error ?? ''])));
+    }
     const statuses = options.status ? [options.status] : ['failed', 'skipped', 'deferred'];
     for (const status of statuses) {
       const sends = await app.store.listSends(campaignId, { status: status as never, limit: 50 });
       if (sends.length === 0) continue;
-      print(`\n${status}:`);
-      print(formatTable(['EMAIL', 'ATTEMPTS', 'SMTP', 'REASON'], sends.map((s) => [s.email, s.attempts, s.smtpResponse ?? '', s.error ?? ''])));
+      print(`\n${status}${sends.length === 50 ? ' (first 50)' : ''}:`);
+      print(formatTable(['EMAIL', 'ATTEMPTS', 'SMTP REPLY', 'REASON'], sends.map((s) => [s.email, s.attempts, s.smtpResponse ?? '', s.error ?? ''])));
     }
     return 0;
   });
 }
 
+async function findControllableCampaign(app: App, id: string) {
+  const campaignId = positiveInt(id, 'campaign id');
+  const campaign = await app.store.getCampaign(campaignId);
+  if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
+  return campaign;
+}
+
+export async function campaignsPauseCommand(id: string): Promise<number> {
+  return withApp(async (app) => {
+    const campaign = await findControllableCampaign(app, id);
+    if (!['sending', 'scheduled', 'paused'].includes(campaign.status)) throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a scheduled or sending campaign can be paused`);
+    await app.store.pauseCampaign(campaign.id);
+    print(`campaign ${campaign.id}: paused; the messages in flight finish, nothing more goes out until: npx mailroom campaigns resume ${campaign.id}`);
+    return 0;
+  });
+}
+
+export async function campaignsCancelCommand(id: string): Promise<number> {
+  return withApp(async (app) => {
+    const campaign = await findControllableCampaign(app, id);
+    if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is already ${campaign.status}`);
+    const skipped = await app.store.cancelCampaign(campaign.id, new Date().toISOString());
+    print(`campaign ${campaign.id}: cancelled; ${skipped} recipient(s) will not be mailed`);
+    return 0;
+  });
+}
+
+export async function campaignsRetryFailedCommand(id: string, options: { now?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const campaign = await findControllableCampaign(app, id);
+    if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
+    const n = await app.store.retryFailed(campaign.id, new Date().toISOString());
+    if (n === 0) {
+      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)`);
+      return 0;
+    }
+    print(`campaign ${campaign.id}: ${n} failed send(s) queued again`);
+    if (!options.now) {
+      print('mailroom serve sends them on its next tick, or run them here: npx mailroom campaigns resume ' + campaign.id);
+      return 0;
+    }
+    return runResume(app, campaign.id);
+  });
+}
+
+async function runResume(app: App, campaignId: number): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    printError('stopping: finishing the messages in flight; the rest stays queued');
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
+    if (result.status === 'busy') {
+      printError(`campaign ${campaignId} is being sent by another process (mailroom serve?); nothing to do here`);
+      return 1;
+    }
+    print(`campaign ${campaignId}: ${result.status}: ${printCounts(result.counts)}`);
+    if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at the stop): ${result.possiblyDuplicated.join(', ')}`);
+    if (result.error) printError(`campaign ${campaignId} paused: ${result.error}`);
+    return result.status === 'sent' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 export async function campaignsResumeCommand(id: string): Promise<number> {
   return withApp(async (app) => {
-    const result = await resumeCampaign(app.sendDeps({ log: print }), positiveInt(id, 'campaign id')).catch((error: unknown) => explainTransportError(error, app));
-    print(`campaign ${id}: ${result.status}: ${printCounts(result.counts)}`);
-    if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at the stop): ${result.possiblyDuplicated.join(', ')}`);
-    if (result.error) printError(`campaign ${id} paused: ${result.error}`);
-    return result.status === 'sent' ? 0 : 1;
+    const campaign = await findControllableCampaign(app, id);
+    return runResume(app, campaign.id);
+  });
+}
+
+// --------------------------------------------------------------------- schedules
+
+export async function newsletterScheduleCommand(slug: string, cronExpression: string, options: { tz: string; whenEmpty: string }): Promise<number> {
+  const { checkSchedule } = await import('../schedule/scheduler.ts');
+  const { nextRuns } = await import('../schedule/next-runs.ts');
+  const { parseCron } = await import('../schedule/cron.ts');
+  const { formatInTimeZone } = await import('../schedule/time-zone.ts');
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    if (options.whenEmpty !== 'skip' && options.whenEmpty !== 'send') throw new MailroomError('INVALID_INPUT', `--when-empty ${quote(options.whenEmpty)}: expected skip or send`);
+    const checked = checkSchedule(cronExpression, options.tz, app.config.scheduleMinIntervalMinutes, new Date());
+    const schedule = await app.store.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: options.whenEmpty });
+    print(`newsletter ${newsletter.slug}: "${schedule.cron}" in ${schedule.timezone}; when nothing is new: ${schedule.emptyPolicy}`);
+    print('next runs:');
+    for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), 5)) print(`  ${formatInTimeZone(schedule.timezone, run)}   (${run.toISOString()})`);
+    print('mailroom serve sends each run (npm start).');
+    return 0;
+  });
+}
+
+export async function newsletterUnscheduleCommand(slug: string): Promise<number> {
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    if (!(await app.store.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} has no schedule`);
+    print(`newsletter ${newsletter.slug}: schedule removed`);
+    return 0;
+  });
+}
+
+export async function scheduleListCommand(options: { runs: string }): Promise<number> {
+  const { nextRuns } = await import('../schedule/next-runs.ts');
+  const { parseCron } = await import('../schedule/cron.ts');
+  const { formatInTimeZone } = await import('../schedule/time-zone.ts');
+  return withApp(async (app) => {
+    const schedules = await app.store.listSchedules();
+    const count = positiveInt(options.runs, '--runs');
+    if (schedules.length === 0) print('no schedules: npx mailroom newsletter schedule weekly "0 9 * * MON" --tz Europe/Berlin');
+    for (const schedule of schedules) {
+      const newsletter = await app.store.getNewsletter(schedule.newsletterId);
+      print(`${newsletter?.slug ?? '?'}: "${schedule.cron}" in ${schedule.timezone} (when nothing is new: ${schedule.emptyPolicy})`);
+      for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), count)) print(`  next  ${formatInTimeZone(schedule.timezone, run)}`);
+      for (const slot of (await app.store.listSlots(schedule.newsletterId, 5)).reverse()) {
+        print(`  past  ${formatInTimeZone(schedule.timezone, new Date(slot.slotAt))}  ${slot.outcome}${slot.campaignId ? ` (campaign ${slot.campaignId})` : ''}${slot.detail ? `: ${slot.detail}` : ''}`);
+      }
+    }
+    return 0;
   });
 }
 

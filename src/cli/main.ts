@@ -112,6 +112,15 @@ export function buildProgram(): Command {
     .description('Create a newsletter')
     .action(lazy(commands, 'newsletterCreateCommand'));
   newsletter.command('list').description('List newsletters').action(lazy(commands, 'newsletterListCommand'));
+  newsletter
+    .command('schedule')
+    .argument('<newsletter>')
+    .argument('<cron>', 'cron expression, e.g. "0 9 * * MON" (minute hour day-of-month month day-of-week)')
+    .requiredOption('--tz <zone>', 'IANA time zone the expression is read in, e.g. Europe/Berlin')
+    .option('--when-empty <policy>', 'when no new article was published since the last issue: skip or send', 'skip')
+    .description('Send the newsletter on a schedule (mailroom serve runs it); each slot sends exactly once')
+    .action(lazy(commands, 'newsletterScheduleCommand'));
+  newsletter.command('unschedule').argument('<newsletter>').description('Remove a newsletter\'s schedule').action(lazy(commands, 'newsletterUnscheduleCommand'));
 
   const issue = program.command('issue').description('Build and list issues');
   issue
@@ -142,6 +151,8 @@ export function buildProgram(): Command {
     .option('--dry-run', 'render and personalize every message, send nothing')
     .option('--test <email>', 'send one copy to this address, not to the list')
     .option('--force', 'send even when the HTML is over Gmail\'s 102 KB clipping limit')
+    .option('--at <time>', 'schedule instead of sending now: "YYYY-MM-DD HH:MM" (in --tz) or an ISO time; mailroom serve sends it then')
+    .option('--tz <zone>', 'IANA time zone of --at (default: this machine\'s)')
     .description('Send the next issue (building it from unsent articles when needed) as a campaign')
     .action(lazy(commands, 'sendCommand'));
 
@@ -153,7 +164,23 @@ export function buildProgram(): Command {
     .option('--status <status>', 'list the sends with this status (e.g. failed)')
     .description('Progress of one campaign, its failures and possible duplicates')
     .action(lazy(commands, 'campaignsShowCommand'));
-  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign').action(lazy(commands, 'campaignsResumeCommand'));
+  campaigns.command('pause').argument('<id>').description('Pause: the messages in flight finish, nothing more goes out until resume').action(lazy(commands, 'campaignsPauseCommand'));
+  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign and send it here, in the foreground').action(lazy(commands, 'campaignsResumeCommand'));
+  campaigns.command('cancel').argument('<id>').description('Cancel: recipients not yet mailed are skipped').action(lazy(commands, 'campaignsCancelCommand'));
+  campaigns
+    .command('retry-failed')
+    .argument('<id>')
+    .option('--now', 'send them here in the foreground instead of leaving them to mailroom serve')
+    .description('Queue the failed sends again (never suppressed addresses)')
+    .action(lazy(commands, 'campaignsRetryFailedCommand'));
+
+  program
+    .command('schedule')
+    .description('Schedules of newsletters')
+    .command('list')
+    .option('--runs <n>', 'how many next runs to show', '5')
+    .description('Every schedule with its next runs in the newsletter\'s time zone and its recent slots')
+    .action(lazy(commands, 'scheduleListCommand'));
 
   const templates = program.command('templates').description('Email templates in emails/');
   templates

@@ -36,7 +36,8 @@ export type ArticleInput = Omit<Article, 'id'>;
 export const SUBSCRIBER_STATUSES = ['active', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
-export const MEMBERSHIP_STATUSES = ['subscribed', 'unsubscribed'] as const;
+/** pending: signed up, waiting for the confirmation click (double opt-in); never mailed a campaign until subscribed. */
+export const MEMBERSHIP_STATUSES = ['pending', 'subscribed', 'unsubscribed'] as const;
 export type MembershipStatus = (typeof MEMBERSHIP_STATUSES)[number];
 
 export type Attributes = Readonly<Record<string, string>>;
@@ -96,7 +97,8 @@ export interface Issue {
   readonly createdAt: string;
 }
 
-export const CAMPAIGN_STATUSES = ['sending', 'sent', 'failed', 'paused', 'cancelled'] as const;
+/** scheduled → sending → (paused ⇄ sending) → sent | failed | cancelled. */
+export const CAMPAIGN_STATUSES = ['scheduled', 'sending', 'sent', 'failed', 'paused', 'cancelled'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
 export interface Campaign {
@@ -106,11 +108,18 @@ export interface Campaign {
   readonly listId: number;
   readonly status: CampaignStatus;
   readonly createdAt: string;
+  /** When a scheduled campaign starts (its recipients are fixed then). */
+  readonly scheduledAt: string | null;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   /** Why the campaign stopped, when it did not finish. */
   readonly lastError: string | null;
+  /** 'operator': waits for `campaigns resume`; 'smtp': the server was unreachable, retried by itself at resumeAfter. */
+  readonly pauseReason: PauseReason | null;
+  readonly resumeAfter: string | null;
 }
+
+export type PauseReason = 'operator' | 'smtp';
 
 /** pending → sending → sent | failed | skipped, or deferred (a 4xx: tried again later). "sent" means the SMTP server accepted it, not that it was delivered. */
 export const SEND_STATUSES = ['pending', 'sending', 'deferred', 'sent', 'failed', 'skipped'] as const;
@@ -125,6 +134,8 @@ export interface SendRow {
   readonly smtpResponse: string | null;
   readonly messageId: string | null;
   readonly error: string | null;
+  /** The row was in flight when a sender stopped abruptly: its message may have gone out twice. */
+  readonly possibleDuplicate: boolean;
   readonly updatedAt: string;
 }
 

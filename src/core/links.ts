@@ -1,5 +1,5 @@
 /** Every URL Mailroom puts in an email, built from PUBLIC_URL and the signing secret. */
-import { signToken } from './tokens.ts';
+import { signExpiringToken, signToken } from './tokens.ts';
 
 export interface LinkSettings {
   readonly publicUrl: string;
@@ -12,6 +12,25 @@ export function unsubscribeUrl(settings: LinkSettings, subscriberId: number, lis
 
 export function preferencesUrl(settings: LinkSettings, subscriberId: number, listId: number): string {
   return `${settings.publicUrl}/p/${signToken(settings.secret, 'preferences', { subscriberId, listId })}`;
+}
+
+/** The sign-up confirmation link; it expires at `expiresAt`. */
+export function confirmUrl(settings: LinkSettings, subscriberId: number, listId: number, expiresAt: Date): string {
+  return `${settings.publicUrl}/confirm/${signExpiringToken(settings.secret, 'confirm', { subscriberId, listId }, expiresAt)}`;
+}
+
+/** The hosted sign-up page of a list (also where its embeddable form posts). */
+export function signupUrl(settings: Pick<LinkSettings, 'publicUrl'>, listName: string): string {
+  return `${settings.publicUrl}/subscribe/${encodeURIComponent(listName)}`;
+}
+
+/** The public archive of a newsletter's sent issues, and its RSS feed. */
+export function archiveUrl(settings: Pick<LinkSettings, 'publicUrl'>, newsletterSlug: string): string {
+  return `${settings.publicUrl}/issues/${encodeURIComponent(newsletterSlug)}`;
+}
+
+export function archiveFeedUrl(settings: Pick<LinkSettings, 'publicUrl'>, newsletterSlug: string): string {
+  return `${archiveUrl(settings, newsletterSlug)}/feed.xml`;
 }
 
 export function issueWebUrl(settings: Pick<LinkSettings, 'publicUrl'>, newsletterSlug: string, issueNumber: number): string {

@@ -65,6 +65,8 @@ export interface PageOptions {
   readonly head?: SafeHtml;
   /** The current path, to mark the matching top-bar link (e.g. "/inbox"). */
   readonly currentPath?: string;
+  /** Public pages (sign-up, preferences, archive): the publication's name and links instead of "Mailroom", Home and Inbox. */
+  readonly site?: { readonly name: string; readonly href: string; readonly links: readonly { readonly href: string; readonly label: string }[] };
 }
 
 const NAV_LINKS: readonly { readonly href: string; readonly label: string }[] = [
@@ -133,7 +135,7 @@ input[type="search"], input[type="text"], input[type="email"] {
 
 /** The page shell every Mailroom page uses: a top bar ("Mailroom", Home, Inbox) and a centered main column. */
 export function renderPage(options: PageOptions): string {
-  const nav = NAV_LINKS.map((link) => {
+  const nav = (options.site?.links ?? NAV_LINKS).map((link) => {
     const current = options.currentPath !== undefined && isCurrent(link.href, options.currentPath);
     return html`<a href="${link.href}"${current ? raw(' aria-current="page"') : ''}>${link.label}</a>`;
   });
@@ -143,12 +145,12 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${options.title} · Mailroom</title>
+<title>${options.title} · ${options.site?.name ?? 'Mailroom'}</title>
 <style>${raw(PAGE_CSS)}</style>
 ${options.head}
 </head>
 <body>
-<header class="topbar"><div class="topbar-inner"><a class="brand" href="/">Mailroom</a><nav aria-label="Main">${nav}</nav></div></header>
+<header class="topbar"><div class="topbar-inner"><a class="brand" href="${options.site?.href ?? '/'}">${options.site?.name ?? 'Mailroom'}</a><nav aria-label="Main">${nav}</nav></div></header>
 <main>
 ${options.body}
 </main>

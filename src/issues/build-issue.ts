@@ -2,10 +2,16 @@
 import type { Article, Newsletter } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
-import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import type { IssueInput, SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
 
 export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues'>;
+
+export interface ComposedIssue {
+  readonly input: IssueInput;
+  readonly number: number;
+  readonly articles: Article[];
+}
 
 export interface BuildIssueOptions {
   /** Slugs, ids or canonical URLs of the articles, lead first. Default: the newest not yet sent in this newsletter. */
@@ -16,6 +22,8 @@ export interface BuildIssueOptions {
   readonly preheader?: string;
   readonly publicUrl: string;
   readonly now?: Date;
+  /** Only articles published after this instant (a scheduled issue: what is new since the last sent one). */
+  readonly publishedAfter?: string | null;
 }
 
 async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
@@ -29,7 +37,7 @@ async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, op
     return found;
   }
   const max = options.max ?? newsletter.maxArticles;
-  const articles = await store.listArticlesNotSentIn(newsletter.id, max);
+  const articles = await store.listArticlesNotSentIn(newsletter.id, max, options.publishedAfter ?? null);
   if (articles.length === 0) {
     throw new MailroomError(
       'NOT_FOUND',
@@ -39,8 +47,8 @@ async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, op
   return articles;
 }
 
-/** Assembles, renders and stores the next issue of a newsletter. */
-export async function buildIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
+/** Picks the articles and renders the newsletter's template once; stores nothing (see buildIssue). */
+export async function composeIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<ComposedIssue> {
   const articles = await pickArticles(store, newsletter, options);
   const existing = await store.listIssues(newsletter.id);
   const number = (existing[0]?.number ?? 0) + 1;
@@ -49,6 +57,12 @@ export async function buildIssue(store: IssueBuilderStore, newsletter: Newslette
   const preheader = options.preheader ?? headline.preheader;
   const date = (options.now ?? new Date()).toISOString();
   const rendered = await renderIssue(assembleTemplateInput(newsletter, { subject, preheader, number, date }, articles, options.publicUrl));
-  const issue = await store.createIssue({ newsletterId: newsletter.id, subject, preheader, html: rendered.html, text: rendered.text, articleIds: articles.map((a) => a.id) });
+  return { input: { newsletterId: newsletter.id, subject, preheader, html: rendered.html, text: rendered.text, articleIds: articles.map((a) => a.id) }, number, articles };
+}
+
+/** Assembles, renders and stores the next issue of a newsletter. */
+export async function buildIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
+  const { input, articles } = await composeIssue(store, newsletter, options);
+  const issue = await store.createIssue(input);
   return { issue, articles };
 }

@@ -1,13 +1,17 @@
 /**
- * The sending engine: drains one campaign's send rows through a transport, a bounded batch at a time.
- * A row moves forward only after the SMTP server answered; a server that is down pauses the campaign
- * instead of failing anyone.
+ * The sending engine: drains one campaign's send rows through a transport with a fixed number of workers.
+ * A row is claimed (`sending`) just before its message goes to SMTP and moves on only after the server answered,
+ * so a crash can leave at most one message per worker in doubt. A server that is down pauses the campaign
+ * instead of failing anyone. One process runs a campaign at a time, under a lease it keeps renewing.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { CampaignStatus, SendCounts } from '../core/domain.ts';
 import { composeMessage, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, type CompiledIssue } from '../personalization/personalize.ts';
-import { TransportError, type CampaignStore, type ClaimedRecipient, type MessageTransport, type SendOutcome } from './ports.ts';
+import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
+import { createWriteCoalescer } from './write-coalescer.ts';
 
 /** The per-recipient links, built by whoever knows the public URL and the secret. */
 export interface RecipientLinks {
@@ -17,23 +21,34 @@ export interface RecipientLinks {
 }
 
 export interface EngineOptions {
-  /** Rows claimed per round trip to the store. */
+  /** Rows read per round trip to the store. */
   readonly batchSize: number;
   /** Attempts before a 4xx becomes a failure. */
   readonly maxAttempts: number;
+  /** Time after the first attempt past which a 4xx becomes a failure. */
+  readonly maxRetryAgeMs: number;
   readonly retryBaseMs: number;
   /** Wait for deferred rows to fall due (true), or return and leave them for a later run. */
   readonly waitForDeferred: boolean;
   /** Name used when a subscriber has none ("Hi there,"). */
   readonly fallbackName: string;
+  readonly inFlightPolicy: InFlightPolicy;
+  /** How long a lease lasts without renewal; a crashed runner's campaign is taken over after this. */
+  readonly leaseMs: number;
+  /** After the SMTP server was unreachable, when to try again. */
+  readonly smtpRetryMs: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  batchSize: 200,
+  batchSize: 500,
   maxAttempts: 5,
+  maxRetryAgeMs: 24 * 3600_000,
   retryBaseMs: 30_000,
   waitForDeferred: true,
   fallbackName: 'there',
+  inFlightPolicy: 'resend',
+  leaseMs: 30_000,
+  smtpRetryMs: 30_000,
 };
 
 export interface EngineDeps {
@@ -43,8 +58,10 @@ export interface EngineDeps {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Progress lines for a human. */
   readonly log?: (line: string) => void;
-  /** Abort to stop taking recipients; in-flight ones finish and are recorded, and the campaign is paused. */
+  /** Abort to drain: stop taking recipients, finish and record the ones in flight, leave the campaign to resume. */
   readonly signal?: AbortSignal;
+  /** Identifies this runner in the campaign's lease. */
+  readonly owner?: string;
 }
 
 export interface CampaignRun {
@@ -55,127 +72,173 @@ export interface CampaignRun {
 }
 
 export interface CampaignResult {
-  readonly status: CampaignStatus;
+  /** 'busy': another live process holds the campaign. 'sending': stopped by the signal (or deferred rows left), to resume. */
+  readonly status: CampaignStatus | 'busy';
   readonly counts: SendCounts;
   /** Addresses that were in flight when an earlier run stopped; they may have received the message twice. */
   readonly possiblyDuplicated: readonly string[];
   readonly error: string | null;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+export function defaultOwner(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
-/** Runs `work` over `items` with at most `limit` at a time, preserving nothing but completion. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
     }
+    signal?.addEventListener('abort', done, { once: true });
   });
-  await Promise.all(lanes);
 }
 
 export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: EngineOptions = DEFAULT_ENGINE_OPTIONS): Promise<CampaignResult> {
   const { store, transport } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const iso = () => clock().toISOString();
   const sleep = deps.sleep ?? defaultSleep;
   const log = deps.log ?? (() => undefined);
+  const owner = deps.owner ?? defaultOwner();
   const id = run.campaignId;
+  const leaseUntil = () => new Date(clock().getTime() + options.leaseMs).toISOString();
 
-  const possiblyDuplicated = await store.releaseInFlight(id);
-  if (possiblyDuplicated.length > 0) log(`campaign ${id}: ${possiblyDuplicated.length} message(s) were in flight when the last run stopped; sending them again`);
-
-  const pause = async (reason: string): Promise<CampaignResult> => {
-    await store.setCampaignStatus(id, 'paused', { error: reason });
-    return { status: 'paused', counts: await store.countSends(id), possiblyDuplicated, error: reason };
-  };
+  if (!(await store.acquireLease(id, owner, leaseUntil(), iso()))) {
+    return { status: 'busy', counts: await store.countSends(id), possiblyDuplicated: [], error: 'another process is running this campaign' };
+  }
+  // Keep the lease alive while messages are out, even through a long batch.
+  const heartbeat = setInterval(() => void store.acquireLease(id, owner, leaseUntil(), iso()).catch(() => undefined), Math.max(50, Math.floor(options.leaseMs / 3)));
+  heartbeat.unref();
 
   try {
-    await transport.verify();
-  } catch (error) {
-    const reason = error instanceof TransportError ? error.message : `SMTP server check failed: ${(error as Error).message}`;
-    return pause(reason);
-  }
-  await store.setCampaignStatus(id, 'sending', { error: null });
+    const possiblyDuplicated = await store.releaseInFlight(id, options.inFlightPolicy, iso());
+    if (possiblyDuplicated.length > 0) {
+      log(`campaign ${id}: ${possiblyDuplicated.length} message(s) were in flight when the last run stopped; ${options.inFlightPolicy === 'resend' ? 'sending them again' : 'held for review'}`);
+    }
+    const finish = async (status: CampaignStatus, error: string | null): Promise<CampaignResult> => ({ status, counts: await store.countSends(id), possiblyDuplicated, error });
+    const pauseForSmtp = async (reason: string): Promise<CampaignResult> => {
+      await store.setCampaignStatus(id, 'paused', { error: reason, pauseReason: 'smtp', resumeAfter: new Date(clock().getTime() + options.smtpRetryMs).toISOString() });
+      return finish('paused', reason);
+    };
 
-  let unavailable: string | null = null;
-  const sendOne = async (recipient: ClaimedRecipient): Promise<SendOutcome> => {
-    if (recipient.skipReason) return { subscriberId: recipient.subscriberId, status: 'skipped', error: recipient.skipReason };
-    if (unavailable || deps.signal?.aborted) return { subscriberId: recipient.subscriberId, status: 'released' };
-    const context = buildRecipientContext(
-      recipient,
-      {
-        unsubscribeUrl: run.links.unsubscribeUrl(recipient.subscriberId),
-        preferencesUrl: run.links.preferencesUrl(recipient.subscriberId),
-        webVersionUrl: run.links.webVersionUrl,
-      },
-      options.fallbackName,
-    );
-    const parts = run.compiled.personalize(context);
-    const message = composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, {
-      messageId: makeMessageId(run.frame.fromEmail, id, recipient.subscriberId),
-      date: clock(),
-    });
     try {
-      const accepted = await transport.send(message);
-      return { subscriberId: recipient.subscriberId, status: 'sent', smtpResponse: accepted.response, messageId: accepted.messageId };
+      await transport.verify();
     } catch (error) {
-      if (!(error instanceof TransportError)) {
-        return { subscriberId: recipient.subscriberId, status: 'failed', smtpResponse: null, error: `could not be sent: ${(error as Error).message}` };
-      }
-      if (error.kind === 'unavailable') {
-        unavailable ??= error.message;
-        return { subscriberId: recipient.subscriberId, status: 'released' };
-      }
+      return pauseForSmtp(error instanceof TransportError ? error.message : `SMTP server check failed: ${(error as Error).message}`);
+    }
+    const current = await store.campaignStatus(id);
+    if (current !== 'sending' && current !== 'paused') return finish(current ?? 'failed', null);
+    await store.setCampaignStatus(id, 'sending', { error: null });
+
+    let unavailable = null as string | null;
+    let stopReason = null as 'signal' | 'operator' | null;
+    const claims = createWriteCoalescer<number, Map<number, string | null>>((ids) => store.claimForSending(id, ids, iso()));
+    const records = createWriteCoalescer<SendOutcome, void>((outcomes) => store.recordOutcomes(id, outcomes, iso()));
+    const record = (outcome: SendOutcome) => records.push(outcome);
+
+    const decide = (recipient: DueRecipient, error: TransportError): SendOutcome => {
+      const subscriberId = recipient.subscriberId;
       if (error.kind === 'temporary') {
         const attempt = recipient.attempts + 1;
-        if (attempt >= options.maxAttempts) {
-          return { subscriberId: recipient.subscriberId, status: 'failed', smtpResponse: error.response, error: `gave up after ${attempt} attempts: ${error.message}` };
+        const firstAt = recipient.firstAttemptAt ? new Date(recipient.firstAttemptAt).getTime() : clock().getTime();
+        const delay = backoffMs(attempt, options.retryBaseMs);
+        if (attempt >= options.maxAttempts) return { subscriberId, status: 'failed', smtpResponse: error.response, error: `gave up after ${attempt} attempts: ${error.message}` };
+        if (clock().getTime() + delay - firstAt > options.maxRetryAgeMs) return { subscriberId, status: 'failed', smtpResponse: error.response, error: `gave up after ${Math.round((clock().getTime() - firstAt) / 60_000)} minutes of retries: ${error.message}` };
+        return { subscriberId, status: 'deferred', smtpResponse: error.response, error: error.message, nextAttemptAt: new Date(clock().getTime() + delay).toISOString() };
+      }
+      if (isHardBounce(error.responseCode, error.response)) return { subscriberId, status: 'failed', smtpResponse: error.response, error: error.message, suppress: 'hard-bounce' };
+      return { subscriberId, status: 'failed', smtpResponse: error.response, error: error.message };
+    };
+
+    const sendOne = async (recipient: DueRecipient): Promise<void> => {
+      const subscriberId = recipient.subscriberId;
+      if (recipient.skipReason) return record({ subscriberId, status: 'skipped', error: recipient.skipReason });
+      if (unavailable || stopReason) return;
+      // Claimed only now, in the same statement that checks they may still be mailed.
+      const refused = (await claims.push(subscriberId)).get(subscriberId);
+      if (refused !== null) return refused === 'no longer pending' ? undefined : record({ subscriberId, status: 'skipped', error: refused ?? 'not mailable' });
+      if (unavailable || stopReason) return record({ subscriberId, status: 'released' });
+      const context = buildRecipientContext(
+        recipient,
+        { unsubscribeUrl: run.links.unsubscribeUrl(subscriberId), preferencesUrl: run.links.preferencesUrl(subscriberId), webVersionUrl: run.links.webVersionUrl },
+        options.fallbackName,
+      );
+      let outcome: SendOutcome;
+      try {
+        const parts = run.compiled.personalize(context);
+        const message = composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId: makeMessageId(run.frame.fromEmail, id, subscriberId), date: clock() });
+        const accepted = await transport.send(message);
+        outcome = { subscriberId, status: 'sent', smtpResponse: accepted.response, messageId: accepted.messageId };
+      } catch (error) {
+        if (error instanceof TransportError && error.kind === 'unavailable') {
+          unavailable ??= error.message;
+          outcome = { subscriberId, status: 'released' };
+        } else if (error instanceof TransportError) {
+          outcome = decide(recipient, error);
+        } else {
+          outcome = { subscriberId, status: 'failed', smtpResponse: null, error: `could not be sent: ${(error as Error).message}` };
         }
-        const nextAttemptAt = new Date(clock().getTime() + backoffMs(attempt, options.retryBaseMs)).toISOString();
-        return { subscriberId: recipient.subscriberId, status: 'deferred', smtpResponse: error.response, error: error.message, nextAttemptAt };
       }
-      if (isHardBounce(error.responseCode, error.response)) {
-        await store.suppressAddress(recipient.email, 'hard-bounce', error.response ?? error.message);
-      }
-      return { subscriberId: recipient.subscriberId, status: 'failed', smtpResponse: error.response, error: error.message };
-    }
-  };
+      // The worker takes its next recipient only once this outcome is durable: at most one message per worker in doubt.
+      await record(outcome);
+    };
 
-  for (;;) {
-    if (deps.signal?.aborted) return pause('stopped by the operator');
-    const batch = await store.claimRecipients(id, options.batchSize, clock().toISOString());
-    if (batch.length === 0) {
-      const due = await store.nextDeferredAt(id);
-      if (due === null) break;
-      if (!options.waitForDeferred) {
-        return { status: 'sending', counts: await store.countSends(id), possiblyDuplicated, error: null };
+    const onAbort = () => {
+      stopReason ??= 'signal';
+    };
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
+    if (deps.signal?.aborted) onAbort();
+    try {
+      for (;;) {
+        if (stopReason) break;
+        const status = await store.campaignStatus(id);
+        if (status !== 'sending') {
+          stopReason = 'operator';
+          break;
+        }
+        const batch = await store.listDueRecipients(id, options.batchSize, iso());
+        if (batch.length === 0) {
+          const due = await store.nextDeferredAt(id);
+          if (due === null) break;
+          if (!options.waitForDeferred) return await finish('sending', null);
+          const waitMs = Math.max(0, new Date(due).getTime() - clock().getTime());
+          log(`campaign ${id}: waiting ${Math.ceil(waitMs / 1000)}s for deferred recipients to fall due`);
+          await sleep(Math.min(waitMs, options.leaseMs / 3), deps.signal);
+          continue;
+        }
+        let next = 0;
+        const worker = async () => {
+          while (next < batch.length && !unavailable && !stopReason) {
+            const recipient = batch[next++] as DueRecipient;
+            await sendOne(recipient);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(transport.maxConnections, batch.length)) }, worker));
+        await records.flush();
+        if (unavailable) return await pauseForSmtp(unavailable);
+        const counts = await store.countSends(id);
+        log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);
       }
-      const waitMs = Math.max(0, new Date(due).getTime() - clock().getTime());
-      log(`campaign ${id}: waiting ${Math.ceil(waitMs / 1000)}s for deferred recipients to fall due`);
-      await sleep(waitMs, deps.signal);
-      continue;
+    } finally {
+      deps.signal?.removeEventListener('abort', onAbort);
+      await records.flush();
     }
-    const outcomes: SendOutcome[] = [];
-    await forEachLimited(batch, transport.maxConnections, async (recipient) => {
-      outcomes.push(await sendOne(recipient));
-    });
-    await store.recordOutcomes(id, outcomes, clock().toISOString());
-    if (unavailable) return pause(unavailable);
-    const counts = await store.countSends(id);
-    log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);
+    if (stopReason === 'signal') {
+      log(`campaign ${id}: stopped; the messages in flight were recorded, the rest will be sent when the campaign resumes`);
+      return await finish('sending', null);
+    }
+    if (stopReason === 'operator') {
+      const status = (await store.campaignStatus(id)) ?? 'failed';
+      return await finish(status, null);
+    }
+    await store.setCampaignStatus(id, 'sent');
+    return await finish('sent', null);
+  } finally {
+    clearInterval(heartbeat);
+    await store.releaseLease(id, owner);
   }
-
-  const counts = await store.countSends(id);
-  await store.setCampaignStatus(id, 'sent');
-  return { status: 'sent', counts, possiblyDuplicated, error: null };
 }

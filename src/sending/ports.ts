@@ -1,9 +1,9 @@
 /** The narrow interfaces the sending engine owns; storage and SMTP adapters implement them. */
 import type { SendMailOptions } from 'nodemailer';
-import type { Attributes, CampaignStatus, SendCounts, SuppressionReason } from '../core/domain.ts';
+import type { Attributes, CampaignStatus, PauseReason, SendCounts, SuppressionReason } from '../core/domain.ts';
 
-/** One claimed (campaign, subscriber) row with the subscriber as they are right now. */
-export interface ClaimedRecipient {
+/** A (campaign, subscriber) row that is due now, with the subscriber as they are right now. */
+export interface DueRecipient {
   readonly subscriberId: number;
   readonly email: string;
   readonly name: string;
@@ -11,31 +11,50 @@ export interface ClaimedRecipient {
   readonly lastName: string;
   readonly attributes: Attributes;
   readonly attempts: number;
+  /** When the first attempt was made (for the retry age limit), or null. */
+  readonly firstAttemptAt: string | null;
   /** Set when the subscriber may no longer be mailed (unsubscribed, bounced, suppressed since the campaign was created). */
   readonly skipReason: string | null;
 }
 
 export type SendOutcome =
   | { readonly subscriberId: number; readonly status: 'sent'; readonly smtpResponse: string; readonly messageId: string }
-  | { readonly subscriberId: number; readonly status: 'failed'; readonly smtpResponse: string | null; readonly error: string }
+  | {
+      readonly subscriberId: number;
+      readonly status: 'failed';
+      readonly smtpResponse: string | null;
+      readonly error: string;
+      /** A hard bounce: the subscriber is marked bounced and the address suppressed in the same transaction. */
+      readonly suppress?: SuppressionReason;
+    }
   | { readonly subscriberId: number; readonly status: 'deferred'; readonly smtpResponse: string | null; readonly error: string; readonly nextAttemptAt: string }
   | { readonly subscriberId: number; readonly status: 'skipped'; readonly error: string }
-  /** Handed back untouched (the server went away before answering): pending again, attempt not counted. */
+  /** Handed back untouched (stopped, or the server went away before answering): pending again, attempt not counted. */
   | { readonly subscriberId: number; readonly status: 'released' };
 
+/** What to do with rows found in flight after a crash: send them again (default), or hold them (failed, for review). */
+export type InFlightPolicy = 'resend' | 'hold';
+
 export interface CampaignStore {
-  /** Moves up to `limit` pending rows (and deferred rows that are due at `now`) to `sending` and returns them, lowest subscriber id first. */
-  claimRecipients(campaignId: number, limit: number, now: string): Promise<ClaimedRecipient[]>;
-  /** Records what the SMTP server said, in one transaction. Only rows in `sending` move. */
+  /** Takes (or renews) the right to run a campaign until `until`; false when another live process holds it. */
+  acquireLease(campaignId: number, owner: string, until: string, now: string): Promise<boolean>;
+  releaseLease(campaignId: number, owner: string): Promise<void>;
+  campaignStatus(campaignId: number): Promise<CampaignStatus | null>;
+  /** Up to `limit` rows that are pending, or deferred and due at `now`, lowest subscriber id first. Changes nothing. */
+  listDueRecipients(campaignId: number, limit: number, now: string): Promise<DueRecipient[]>;
+  /**
+   * Moves rows to `sending` just before their message is handed to SMTP, but only while the subscriber may still be
+   * mailed. Returns, per subscriber id, null when claimed, or why it was not (it is then recorded as skipped).
+   */
+  claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>>;
+  /** Records what the SMTP server said, in one transaction. Only rows in `sending` move (skips also from pending). */
   recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void>;
-  /** Rows left in `sending` (a crash or a stop mid-flight): back to pending. Returns their emails, which may have been sent already. */
-  releaseInFlight(campaignId: number): Promise<string[]>;
+  /** Rows left in `sending` by a crash: marked as possible duplicates, then pending again or held. Returns their emails. */
+  releaseInFlight(campaignId: number, policy: InFlightPolicy, now: string): Promise<string[]>;
   /** When the earliest deferred row falls due, or null when none is deferred. */
   nextDeferredAt(campaignId: number): Promise<string | null>;
   countSends(campaignId: number): Promise<SendCounts>;
-  setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string }): Promise<void>;
-  /** A hard bounce: the subscriber becomes bounced and the address suppressed, together. */
-  suppressAddress(email: string, reason: SuppressionReason, detail: string): Promise<void>;
+  setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null }): Promise<void>;
 }
 
 /** One message ready for the wire: nodemailer's message options (nodemailer composes the MIME). */

@@ -6,7 +6,7 @@ import { buildIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
-import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type EngineOptions } from './engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
 /** Gmail clips messages whose HTML is over about 102 KB. */
@@ -28,6 +28,8 @@ export interface SendRequest {
   readonly test?: string;
   /** Send even when the HTML is over Gmail's clipping limit. */
   readonly force?: boolean;
+  /** Schedule the campaign for this instant instead of sending now; its recipients are fixed when it starts. */
+  readonly at?: Date;
 }
 
 export interface SendReport {
@@ -37,7 +39,7 @@ export interface SendReport {
   readonly builtIssue: boolean;
   readonly htmlBytes: number;
   readonly warnings: readonly string[];
-  readonly mode: 'campaign' | 'dry-run' | 'test';
+  readonly mode: 'campaign' | 'dry-run' | 'test' | 'scheduled';
   readonly campaign: Campaign | null;
   readonly recipients: number;
   readonly result: CampaignResult | null;
@@ -53,6 +55,8 @@ export interface SendDeps {
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly clock?: () => Date;
+  /** Lease owner name for the engine (default: host, pid and a random part). */
+  readonly owner?: string;
 }
 
 export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId: number, feedbackIdSender: string): MessageFrame {
@@ -181,6 +185,12 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     return { ...base, mode: 'dry-run', campaign: null, recipients, result: null, counts: null };
   }
 
+  if (request.at) {
+    const campaign = await store.scheduleCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, scheduledAt: request.at.toISOString() });
+    log(`campaign ${campaign.id}: issue #${issue.number} scheduled for ${campaign.scheduledAt} to list ${list.name}`);
+    return { ...base, mode: 'scheduled', campaign, recipients: 0, result: null, counts: null };
+  }
+
   const transport = deps.openTransport();
   try {
     // Refuse before a campaign exists when the server cannot be reached at all.
@@ -189,7 +199,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     log(`campaign ${campaign.id}: issue #${issue.number} "${issue.subject}" to ${recipients} recipient(s) of list ${list.name}`);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
-      { store, transport, log, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.clock ? { clock: deps.clock } : {}) },
+      engineDeps(deps, transport),
       { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
     );
     return { ...base, mode: 'campaign', campaign: await store.getCampaign(campaign.id), recipients, result, counts: result.counts };
@@ -198,24 +208,48 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   }
 }
 
-/** Picks up a campaign that stopped (paused, or interrupted mid-send) and runs it to the end. */
-export async function resumeCampaign(deps: SendDeps, campaignId: number): Promise<CampaignResult> {
-  const { store, settings } = deps;
+/** Everything the engine needs to run a stored campaign: its compiled issue, its frame and its links. */
+export async function prepareCampaignRun(store: SqlStore, settings: SendSettings, campaignId: number): Promise<CampaignRun> {
   const campaign = await store.getCampaign(campaignId);
   if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${campaignId} does not exist (see: mailroom campaigns list)`);
-  if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaignId} is ${campaign.status}; there is nothing to resume`);
   const newsletter = await store.getNewsletter(campaign.newsletterId);
   const list = await store.getList(campaign.listId);
   const issue = await store.getIssue(campaign.issueId);
   if (!newsletter || !list || !issue) throw new MailroomError('NOT_FOUND', `campaign ${campaignId}: its newsletter, list or issue no longer exists`);
+  return { campaignId, compiled: compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) };
+}
+
+/** Picks up a campaign that stopped (paused, interrupted mid-send, or scheduled and due) and runs it to the end. */
+export async function resumeCampaign(deps: SendDeps, campaignId: number): Promise<CampaignResult> {
+  const { store } = deps;
+  const now = (deps.clock ?? (() => new Date()))();
+  const campaign = await store.getCampaign(campaignId);
+  if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${campaignId} does not exist (see: mailroom campaigns list)`);
+  if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaignId} is ${campaign.status}; there is nothing to resume`);
+  if (campaign.status === 'paused' || campaign.status === 'failed') await store.resumeCampaignStatus(campaignId, now.toISOString());
+  const fresh = await store.getCampaign(campaignId);
+  if (fresh?.status === 'scheduled') {
+    if (fresh.scheduledAt && fresh.scheduledAt > now.toISOString()) {
+      throw new MailroomError('CONFLICT', `campaign ${campaignId} is scheduled for ${fresh.scheduledAt}; mailroom serve starts it then (or cancel it and send now)`);
+    }
+    await store.startScheduledCampaign(campaignId, now.toISOString());
+  }
+  const run = await prepareCampaignRun(store, deps.settings, campaignId);
   const transport = deps.openTransport();
   try {
-    return await runCampaign(
-      { campaignId, compiled: compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) },
-      { store, transport, ...(deps.log ? { log: deps.log } : {}), ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.clock ? { clock: deps.clock } : {}) },
-      { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
-    );
+    return await runCampaign(run, engineDeps(deps, transport), { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions });
   } finally {
     await transport.close();
   }
+}
+
+function engineDeps(deps: SendDeps, transport: MessageTransport): EngineDeps {
+  return {
+    store: deps.store,
+    transport,
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.owner ? { owner: deps.owner } : {}),
+  };
 }

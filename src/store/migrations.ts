@@ -110,11 +110,18 @@ const initial: Migration = {
       .addColumn('issue_id', 'integer', (c) => c.notNull().references('issues.id'))
       .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id'))
       .addColumn('list_id', 'integer', (c) => c.notNull().references('lists.id'))
-      .addColumn('status', 'text', (c) => c.notNull().check(sql`status IN ('sending','sent','failed','paused','cancelled')`))
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status IN ('scheduled','sending','sent','failed','paused','cancelled')`))
       .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('scheduled_at', 'text')
       .addColumn('started_at', 'text')
       .addColumn('finished_at', 'text')
       .addColumn('last_error', 'text')
+      // Who runs the campaign now: one process at a time holds a lease it renews while sending.
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_expires_at', 'text')
+      // Why a paused campaign is paused: 'operator' (waits for resume) or 'smtp' (resumes by itself at resume_after).
+      .addColumn('pause_reason', 'text')
+      .addColumn('resume_after', 'text')
       .execute();
 
     await db.schema
@@ -128,6 +135,9 @@ const initial: Migration = {
       .addColumn('smtp_response', 'text')
       .addColumn('message_id', 'text')
       .addColumn('error', 'text')
+      // Set when the row was in flight at a crash: the message may have gone out twice.
+      .addColumn('possible_duplicate', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('first_attempt_at', 'text')
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('sends_pk', ['campaign_id', 'subscriber_id'])
       .execute();
@@ -135,8 +145,85 @@ const initial: Migration = {
   },
 };
 
+const schedules: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('newsletter_schedules')
+      .addColumn('newsletter_id', 'integer', (c) => c.primaryKey().references('newsletters.id').onDelete('cascade'))
+      .addColumn('cron', 'text', (c) => c.notNull())
+      .addColumn('timezone', 'text', (c) => c.notNull())
+      .addColumn('empty_policy', 'text', (c) => c.notNull().check(sql`empty_policy IN ('skip','send')`))
+      .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+      // Slots up to this instant have been looked at; the next tick starts after it.
+      .addColumn('checked_until', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('schedule_slots')
+      .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id').onDelete('cascade'))
+      .addColumn('slot_at', 'text', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome IN ('campaign','skipped-empty','skipped-missed')`))
+      .addColumn('campaign_id', 'integer', (c) => c.references('campaigns.id'))
+      .addColumn('detail', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      // The unique key that makes a slot create exactly one campaign, across restarts and processes.
+      .addPrimaryKeyConstraint('schedule_slots_pk', ['newsletter_id', 'slot_at'])
+      .execute();
+  },
+};
+
+/**
+ * Sign-up with double opt-in, preferences, archive and privacy (issue 4). SQLite cannot alter a CHECK constraint, so
+ * list_memberships is rebuilt (create, copy, drop, rename) to accept 'pending' and carry the consent record per list.
+ */
+const signup: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await sql`CREATE TABLE list_memberships_0003 (
+        list_id integer NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        subscriber_id integer NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        status text NOT NULL CHECK (status IN ('pending','subscribed','unsubscribed')),
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        consent_source text NOT NULL DEFAULT '',
+        consent_at text,
+        consent_ip text,
+        confirmed_at text,
+        confirmed_ip text,
+        confirmation_sent_at text,
+        unsubscribed_at text,
+        CONSTRAINT list_memberships_pk PRIMARY KEY (list_id, subscriber_id)
+      )`.execute(trx);
+      await sql`INSERT INTO list_memberships_0003 (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at, unsubscribed_at)
+        SELECT m.list_id, m.subscriber_id, m.status, m.created_at, m.updated_at, s.consent_source, s.consent_at,
+               CASE WHEN m.status = 'unsubscribed' THEN m.updated_at END
+        FROM list_memberships m JOIN subscribers s ON s.id = m.subscriber_id`.execute(trx);
+      await sql`DROP TABLE list_memberships`.execute(trx);
+      await sql`ALTER TABLE list_memberships_0003 RENAME TO list_memberships`.execute(trx);
+      await sql`CREATE INDEX list_memberships_subscriber ON list_memberships (subscriber_id)`.execute(trx);
+      await sql`CREATE INDEX list_memberships_pending ON list_memberships (status, confirmation_sent_at) WHERE status = 'pending'`.execute(trx);
+
+      // A list's hosted sign-up page and form can be closed; a newsletter's public archive index and feed can be turned off.
+      await sql`ALTER TABLE lists ADD COLUMN signup_open integer NOT NULL DEFAULT 1`.execute(trx);
+      await sql`ALTER TABLE newsletters ADD COLUMN archive_public integer NOT NULL DEFAULT 1`.execute(trx);
+
+      // Sliding-window counters shared by every process: sign-ups per client IP, confirmation emails per address.
+      await sql`CREATE TABLE rate_limit_hits (
+        bucket text NOT NULL,
+        key text NOT NULL,
+        at integer NOT NULL
+      )`.execute(trx);
+      await sql`CREATE INDEX rate_limit_hits_key ON rate_limit_hits (bucket, key, at)`.execute(trx);
+      await sql`CREATE INDEX rate_limit_hits_at ON rate_limit_hits (at)`.execute(trx);
+    });
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0003_signup': signup,
+  '0004_schedules': schedules,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -29,7 +29,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: cannot open the SQLite database: ${(error as Error).message}`, [], { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  const { error, results } = await new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true }).migrateToLatest();
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error');

@@ -22,6 +22,8 @@ export interface ListsTable {
   name: string;
   description: string;
   created_at: string;
+  /** 1: the hosted sign-up page and embeddable form accept sign-ups (migration 0003). */
+  signup_open: Generated<number>;
 }
 
 export interface SubscribersTable {
@@ -41,9 +43,18 @@ export interface SubscribersTable {
 export interface ListMembershipsTable {
   list_id: number;
   subscriber_id: number;
+  /** pending | subscribed | unsubscribed */
   status: string;
   created_at: string;
   updated_at: string;
+  /** Consent per list (migration 0003): how and when it was asked for, from which IP (when recorded), when it was confirmed. */
+  consent_source: Generated<string>;
+  consent_at: string | null;
+  consent_ip: string | null;
+  confirmed_at: string | null;
+  confirmed_ip: string | null;
+  confirmation_sent_at: string | null;
+  unsubscribed_at: string | null;
 }
 
 export interface SuppressionsTable {
@@ -69,6 +80,8 @@ export interface NewslettersTable {
   max_articles: number;
   language: string;
   created_at: string;
+  /** 1: the archive index and RSS feed are public (migration 0003). Sent issues stay reachable at their web-version URL either way. */
+  archive_public: Generated<number>;
 }
 
 export interface IssuesTable {
@@ -95,9 +108,14 @@ export interface CampaignsTable {
   list_id: number;
   status: string;
   created_at: string;
+  scheduled_at: string | null;
   started_at: string | null;
   finished_at: string | null;
   last_error: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  pause_reason: string | null;
+  resume_after: string | null;
 }
 
 export interface SendsTable {
@@ -110,7 +128,36 @@ export interface SendsTable {
   smtp_response: string | null;
   message_id: string | null;
   error: string | null;
+  possible_duplicate: Generated<number>;
+  first_attempt_at: string | null;
   updated_at: string;
+}
+
+export interface NewsletterSchedulesTable {
+  newsletter_id: number;
+  cron: string;
+  timezone: string;
+  empty_policy: string;
+  enabled: Generated<number>;
+  checked_until: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleSlotsTable {
+  newsletter_id: number;
+  slot_at: string;
+  outcome: string;
+  campaign_id: number | null;
+  detail: string;
+  created_at: string;
+}
+
+/** One counted event of a rate limit (migration 0003); `at` is in milliseconds since the epoch. */
+export interface RateLimitHitsTable {
+  bucket: string;
+  key: string;
+  at: number;
 }
 
 export interface Database {
@@ -124,4 +171,7 @@ export interface Database {
   issue_articles: IssueArticlesTable;
   campaigns: CampaignsTable;
   sends: SendsTable;
+  rate_limit_hits: RateLimitHitsTable;
+  newsletter_schedules: NewsletterSchedulesTable;
+  schedule_slots: ScheduleSlotsTable;
 }

@@ -1,6 +1,6 @@
 /** The one storage adapter: every query Mailroom runs, written once with Kysely for SQLite (and Postgres later). */
 import { createHash } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   Article,
   ArticleInput,
@@ -11,6 +11,7 @@ import type {
   MailingList,
   MembershipStatus,
   Newsletter,
+  PauseReason,
   SendCounts,
   SendRow,
   SendStatus,
@@ -21,8 +22,8 @@ import type {
 } from '../core/domain.ts';
 import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import type { CampaignStore, ClaimedRecipient, SendOutcome } from '../sending/ports.ts';
-import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
+import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
+import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
 
@@ -100,7 +101,7 @@ export interface UnsubscribeResult {
   readonly wasSubscribed: boolean;
 }
 
-type Db = Kysely<Database> | Transaction<Database>;
+type Db = Kysely<Database>;
 
 /** sha256 of a normalized address: how suppressions are keyed, so an erased person can stay suppressed without their address. */
 export function hashEmail(email: string): string {
@@ -177,9 +178,12 @@ function toCampaign(row: Selectable<CampaignsTable>): Campaign {
     listId: row.list_id,
     status: row.status as CampaignStatus,
     createdAt: row.created_at,
+    scheduledAt: row.scheduled_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     lastError: row.last_error,
+    pauseReason: row.pause_reason as PauseReason | null,
+    resumeAfter: row.resume_after,
   };
 }
 
@@ -193,6 +197,7 @@ function toSendRow(row: Selectable<SendsTable>): SendRow {
     smtpResponse: row.smtp_response,
     messageId: row.message_id,
     error: row.error,
+    possibleDuplicate: row.possible_duplicate === 1,
     updatedAt: row.updated_at,
   };
 }
@@ -201,6 +206,27 @@ function sameAttributes(a: Attributes, b: Attributes): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => a[k] === b[k]);
+}
+
+export interface NewsletterSchedule {
+  readonly newsletterId: number;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly emptyPolicy: 'skip' | 'send';
+  readonly checkedUntil: string;
+}
+
+function toSchedule(row: Selectable<NewsletterSchedulesTable>): NewsletterSchedule {
+  return { newsletterId: row.newsletter_id, cron: row.cron, timezone: row.timezone, emptyPolicy: row.empty_policy as 'skip' | 'send', checkedUntil: row.checked_until };
+}
+
+/** Why a subscriber may no longer be mailed by a campaign to their list, or null when they may. */
+function skipReasonOf(subscriberStatus: string | null, membershipStatus: string | null, suppressionReason: string | null): string | null {
+  if (subscriberStatus === null) return 'subscriber was removed';
+  if (suppressionReason !== null) return `address is suppressed (${suppressionReason})`;
+  if (subscriberStatus !== 'active') return `subscriber is ${subscriberStatus}`;
+  if (membershipStatus !== 'subscribed') return 'unsubscribed from the list';
+  return null;
 }
 
 /** Rolls a strict import back without losing its report. */
@@ -219,6 +245,24 @@ export class SqlStore implements CampaignStore {
     return this.clock().toISOString();
   }
 
+  /**
+   * A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so two processes never deadlock or fail
+   * on a stale snapshot halfway: the second one waits (busy_timeout) and then sees the first one's commit.
+   */
+  private async tx<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(conn);
+        throw error;
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }
@@ -227,7 +271,7 @@ export class SqlStore implements CampaignStore {
 
   /** Adds an article, or updates the one with the same slug or canonical URL. */
   async upsertArticle(input: ArticleInput): Promise<{ article: Article; outcome: UpsertOutcome }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.tx(async (trx) => {
       const matches = await trx
         .selectFrom('articles')
         .selectAll()
@@ -286,10 +330,10 @@ export class SqlStore implements CampaignStore {
   }
 
   /** The newest articles that no campaign of this newsletter has carried yet. */
-  async listArticlesNotSentIn(newsletterId: number, limit: number): Promise<Article[]> {
-    const rows = await this.db
-      .selectFrom('articles')
-      .selectAll()
+  async listArticlesNotSentIn(newsletterId: number, limit: number, publishedAfter: string | null = null): Promise<Article[]> {
+    let query = this.db.selectFrom('articles').selectAll();
+    if (publishedAfter) query = query.where('published_at', '>', publishedAfter);
+    const rows = await query
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -402,7 +446,7 @@ export class SqlStore implements CampaignStore {
 
   /** Adds or updates one subscriber on a list, with the same rules as an import row. */
   async addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<UpsertOutcome | 'kept-out'> {
-    return this.db.transaction().execute((trx) => this.applySubscriberRow(trx, listId, fields, consentSource));
+    return this.tx((trx) => this.applySubscriberRow(trx, listId, fields, consentSource));
   }
 
   /** Deletes a subscriber and their memberships; with a list, only that membership. Returns false when there was nothing to remove. */
@@ -413,7 +457,7 @@ export class SqlStore implements CampaignStore {
       const result = await this.db.deleteFrom('list_memberships').where('subscriber_id', '=', subscriber.id).where('list_id', '=', listId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     }
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('list_memberships').where('subscriber_id', '=', subscriber.id).execute();
       await trx.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
     });
@@ -429,7 +473,7 @@ export class SqlStore implements CampaignStore {
     const rejected: ImportRejection[] = [];
     const consentSource = `import:${options.source}`;
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         for await (const result of rows) {
           if (!result.ok) {
             rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
@@ -470,7 +514,7 @@ export class SqlStore implements CampaignStore {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now }).execute();
+      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
       return 'added';
     }
     // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
@@ -494,39 +538,42 @@ export class SqlStore implements CampaignStore {
     const mailable = current.status === 'active' && !suppressed;
     let joined = false;
     if (!membership && mailable) {
-      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: current.id, status: 'subscribed', created_at: now, updated_at: now }).execute();
+      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: current.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
       joined = true;
     }
-    if (!mailable || membership?.status === 'unsubscribed') return profileChanged ? 'updated' : 'kept-out';
+    // Unsubscribed stays unsubscribed; pending (a sign-up not confirmed yet) stays pending until its owner confirms.
+    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return profileChanged ? 'updated' : 'kept-out';
     return profileChanged || joined ? 'updated' : 'unchanged';
   }
 
   /** Adds an address to the suppression list; no import, sign-up or campaign mails it again. */
   async suppressAddress(email: string, reason: SuppressionReason, detail: string): Promise<void> {
-    const now = this.now();
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('suppressions')
-        .values({ email_hash: hashEmail(email), email, reason, detail, created_at: now })
-        .onConflict((oc) => oc.column('email_hash').doNothing())
-        .execute();
-      const status: SubscriberStatus | null = reason === 'hard-bounce' ? 'bounced' : reason === 'complaint' ? 'complained' : null;
-      if (status) await trx.updateTable('subscribers').set({ status, updated_at: now }).where('email', '=', email).execute();
-    });
+    await this.tx((trx) => this.suppressIn(trx, email, reason, detail, this.now()));
+  }
+
+  /** Suppression inside a caller's transaction; a hard bounce or a complaint also changes the subscriber's status. */
+  private async suppressIn(trx: Db, email: string, reason: SuppressionReason, detail: string, now: string): Promise<void> {
+    await trx
+      .insertInto('suppressions')
+      .values({ email_hash: hashEmail(email), email, reason, detail, created_at: now })
+      .onConflict((oc) => oc.column('email_hash').doNothing())
+      .execute();
+    const status: SubscriberStatus | null = reason === 'hard-bounce' ? 'bounced' : reason === 'complaint' ? 'complained' : null;
+    if (status) await trx.updateTable('subscribers').set({ status, updated_at: now }).where('email', '=', email).execute();
   }
 
   /** Unsubscribes a subscriber from one list at once: running campaigns skip them from the next message on. */
   async unsubscribeFromList(subscriberId: number, listId: number): Promise<UnsubscribeResult | null> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.tx(async (trx) => {
       const subscriber = await trx.selectFrom('subscribers').select(['email']).where('id', '=', subscriberId).executeTakeFirst();
       const list = await trx.selectFrom('lists').select(['name']).where('id', '=', listId).executeTakeFirst();
       if (!subscriber || !list) return null;
       const now = this.now();
       const membership = await trx.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
       if (membership) {
-        await trx.updateTable('list_memberships').set({ status: 'unsubscribed', updated_at: now }).where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).execute();
+        await trx.updateTable('list_memberships').set({ status: 'unsubscribed', updated_at: now, unsubscribed_at: now }).where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).execute();
       } else {
-        await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: subscriberId, status: 'unsubscribed', created_at: now, updated_at: now }).execute();
+        await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: subscriberId, status: 'unsubscribed', created_at: now, updated_at: now, unsubscribed_at: now }).execute();
       }
       return { email: subscriber.email, listName: list.name, wasSubscribed: membership?.status === 'subscribed' };
     });
@@ -546,6 +593,17 @@ export class SqlStore implements CampaignStore {
       .orderBy('lists.name')
       .execute();
     return rows.map((r) => ({ name: r.name, status: r.status as MembershipStatus }));
+  }
+
+  /** When this newsletter last went out: the start of its newest campaign that sent anything. */
+  async lastSentAt(newsletterId: number): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('campaigns')
+      .select(sql<string | null>`max(started_at)`.as('at'))
+      .where('newsletter_id', '=', newsletterId)
+      .where('status', 'in', ['sending', 'sent', 'paused'])
+      .executeTakeFirst();
+    return row?.at ?? null;
   }
 
   // ------------------------------------------------------------- newsletters
@@ -597,30 +655,25 @@ export class SqlStore implements CampaignStore {
   // ------------------------------------------------------------------ issues
 
   async createIssue(input: IssueInput): Promise<StoredIssue> {
-    return this.db.transaction().execute(async (trx) => {
-      const last = await trx.selectFrom('issues').select(sql<number | null>`max(number)`.as('n')).where('newsletter_id', '=', input.newsletterId).executeTakeFirst();
-      const number = Number(last?.n ?? 0) + 1;
-      const row = await trx
-        .insertInto('issues')
-        .values({
-          newsletter_id: input.newsletterId,
-          number,
-          subject: input.subject,
-          preheader: input.preheader,
-          html: input.html,
-          text: input.text,
-          created_at: this.now(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      if (input.articleIds.length > 0) {
-        await trx
-          .insertInto('issue_articles')
-          .values(input.articleIds.map((articleId, position) => ({ issue_id: row.id, article_id: articleId, position })))
-          .execute();
-      }
-      return this.toStoredIssue(row, [...input.articleIds]);
-    });
+    return this.tx((trx) => this.insertIssue(trx, input, this.now()));
+  }
+
+  /** Stores an issue with the next number of its newsletter, and its articles in order. */
+  private async insertIssue(trx: Db, input: IssueInput, now: string): Promise<StoredIssue> {
+    const last = await trx.selectFrom('issues').select(sql<number | null>`max(number)`.as('n')).where('newsletter_id', '=', input.newsletterId).executeTakeFirst();
+    const number = Number(last?.n ?? 0) + 1;
+    const row = await trx
+      .insertInto('issues')
+      .values({ newsletter_id: input.newsletterId, number, subject: input.subject, preheader: input.preheader, html: input.html, text: input.text, created_at: now })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (input.articleIds.length > 0) {
+      await trx
+        .insertInto('issue_articles')
+        .values(input.articleIds.map((articleId, position) => ({ issue_id: row.id, article_id: articleId, position })))
+        .execute();
+    }
+    return this.toStoredIssue(row, [...input.articleIds]);
   }
 
   private toStoredIssue(row: Selectable<IssuesTable>, articleIds: number[]): StoredIssue {
@@ -705,34 +758,153 @@ export class SqlStore implements CampaignStore {
     return rows.map(toSubscriber);
   }
 
+  // --------------------------------------------------------------- schedules
+
+  /** Saves a newsletter's schedule. A new schedule starts counting slots from now; it never backfills the past. */
+  async saveSchedule(newsletterId: number, fields: { cron: string; timezone: string; emptyPolicy: 'skip' | 'send' }): Promise<NewsletterSchedule> {
+    const now = this.now();
+    await this.db
+      .insertInto('newsletter_schedules')
+      .values({ newsletter_id: newsletterId, cron: fields.cron, timezone: fields.timezone, empty_policy: fields.emptyPolicy, enabled: 1, checked_until: now, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('newsletter_id').doUpdateSet({ cron: fields.cron, timezone: fields.timezone, empty_policy: fields.emptyPolicy, enabled: 1, updated_at: now }))
+      .execute();
+    const saved = await this.getSchedule(newsletterId);
+    if (!saved) throw new Error('schedule vanished after saving');
+    return saved;
+  }
+
+  async getSchedule(newsletterId: number): Promise<NewsletterSchedule | null> {
+    const row = await this.db.selectFrom('newsletter_schedules').selectAll().where('newsletter_id', '=', newsletterId).executeTakeFirst();
+    return row ? toSchedule(row) : null;
+  }
+
+  async listSchedules(): Promise<NewsletterSchedule[]> {
+    const rows = await this.db.selectFrom('newsletter_schedules').selectAll().where('enabled', '=', 1).orderBy('newsletter_id').execute();
+    return rows.map(toSchedule);
+  }
+
+  async removeSchedule(newsletterId: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('newsletter_schedules').where('newsletter_id', '=', newsletterId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Moves a schedule's "looked at until" mark forward (never back). */
+  async advanceSchedule(newsletterId: number, checkedUntil: string): Promise<void> {
+    await this.db.updateTable('newsletter_schedules').set({ checked_until: checkedUntil }).where('newsletter_id', '=', newsletterId).where('checked_until', '<', checkedUntil).execute();
+  }
+
   // --------------------------------------------------------------- campaigns
 
-  /** Creates a campaign and fixes its recipients now: one pending send per active, subscribed, unsuppressed member of the list. */
+  private async insertCampaign(trx: Db, input: { issueId: number; newsletterId: number; listId: number; scheduledAt?: string | null }, now: string): Promise<Selectable<CampaignsTable>> {
+    const scheduled = input.scheduledAt != null;
+    return trx
+      .insertInto('campaigns')
+      .values({
+        issue_id: input.issueId,
+        newsletter_id: input.newsletterId,
+        list_id: input.listId,
+        status: scheduled ? 'scheduled' : 'sending',
+        created_at: now,
+        scheduled_at: input.scheduledAt ?? null,
+        started_at: scheduled ? null : now,
+        finished_at: null,
+        last_error: null,
+        lease_owner: null,
+        lease_expires_at: null,
+        pause_reason: null,
+        resume_after: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Fixes a campaign's recipients: one pending send per active, subscribed, unsuppressed member of its list. */
+  private async fixRecipients(trx: Db, campaignId: number, listId: number, now: string): Promise<number> {
+    const result = await trx
+      .insertInto('sends')
+      .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
+      .expression(
+        trx
+          .selectFrom('list_memberships as m')
+          .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+          .select([sql<number>`${campaignId}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
+          .where('m.list_id', '=', listId)
+          .where('m.status', '=', 'subscribed')
+          .where('s.status', '=', 'active')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
+          .orderBy('s.id'),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /** Creates a campaign and fixes its recipients now, in one transaction. */
   async createCampaign(input: { issueId: number; newsletterId: number; listId: number }): Promise<{ campaign: Campaign; recipients: number }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.tx(async (trx) => {
       const now = this.now();
-      const row = await trx
-        .insertInto('campaigns')
-        .values({ issue_id: input.issueId, newsletter_id: input.newsletterId, list_id: input.listId, status: 'sending', created_at: now, started_at: now, finished_at: null, last_error: null })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const result = await trx
-        .insertInto('sends')
-        .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
-        .expression(
-          trx
-            .selectFrom('list_memberships as m')
-            .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-            .select([sql<number>`${row.id}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
-            .where('m.list_id', '=', input.listId)
-            .where('m.status', '=', 'subscribed')
-            .where('s.status', '=', 'active')
-            .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
-            .orderBy('s.id'),
-        )
-        .executeTakeFirst();
-      return { campaign: toCampaign(row), recipients: Number(result.numInsertedOrUpdatedRows ?? 0) };
+      const row = await this.insertCampaign(trx, input, now);
+      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
+      return { campaign: toCampaign(row), recipients };
     });
+  }
+
+  /** A one-off campaign that starts at `scheduledAt`; its recipients are fixed when it starts. */
+  async scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string }): Promise<Campaign> {
+    const row = await this.insertCampaign(this.db, input, this.now());
+    return toCampaign(row);
+  }
+
+  /** Starts a scheduled campaign that is due: fixes its recipients and moves it to sending, once. Returns the recipient count, or null if it was not due or already started. */
+  async startScheduledCampaign(campaignId: number, now: string): Promise<number | null> {
+    return this.tx(async (trx) => {
+      const updated = await trx
+        .updateTable('campaigns')
+        .set({ status: 'sending', started_at: now })
+        .where('id', '=', campaignId)
+        .where('status', '=', 'scheduled')
+        .where('scheduled_at', '<=', now)
+        .returning(['list_id'])
+        .executeTakeFirst();
+      if (!updated) return null;
+      return this.fixRecipients(trx, campaignId, updated.list_id, now);
+    });
+  }
+
+  /**
+   * For a schedule slot: records the slot and, when it is new, stores the issue and creates its campaign with its
+   * recipients, all in ONE transaction. The slot's primary key makes this happen once per slot, whatever the number
+   * of processes. Returns null when the slot was already handled.
+   */
+  async createSlotCampaign(input: { newsletterId: number; listId: number; slotAt: string; issue: IssueInput }): Promise<{ campaign: Campaign; issue: StoredIssue; recipients: number } | null> {
+    return this.tx(async (trx) => {
+      const now = this.now();
+      const slot = await trx
+        .insertInto('schedule_slots')
+        .values({ newsletter_id: input.newsletterId, slot_at: input.slotAt, outcome: 'campaign', campaign_id: null, detail: '', created_at: now })
+        .onConflict((oc) => oc.columns(['newsletter_id', 'slot_at']).doNothing())
+        .executeTakeFirst();
+      if (Number(slot.numInsertedOrUpdatedRows ?? 0) === 0) return null;
+      const issue = await this.insertIssue(trx, input.issue, now);
+      const row = await this.insertCampaign(trx, { issueId: issue.id, newsletterId: input.newsletterId, listId: input.listId }, now);
+      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
+      await trx.updateTable('schedule_slots').set({ campaign_id: row.id, detail: `issue #${issue.number}` }).where('newsletter_id', '=', input.newsletterId).where('slot_at', '=', input.slotAt).execute();
+      return { campaign: toCampaign(row), issue, recipients };
+    });
+  }
+
+  /** Records a slot that created no campaign (nothing new, or missed while down). False when the slot was already handled. */
+  async recordSkippedSlot(newsletterId: number, slotAt: string, outcome: 'skipped-empty' | 'skipped-missed', detail: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('schedule_slots')
+      .values({ newsletter_id: newsletterId, slot_at: slotAt, outcome, campaign_id: null, detail, created_at: this.now() })
+      .onConflict((oc) => oc.columns(['newsletter_id', 'slot_at']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async listSlots(newsletterId: number, limit = 20): Promise<{ slotAt: string; outcome: string; campaignId: number | null; detail: string }[]> {
+    const rows = await this.db.selectFrom('schedule_slots').selectAll().where('newsletter_id', '=', newsletterId).orderBy('slot_at', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ slotAt: r.slot_at, outcome: r.outcome, campaignId: r.campaign_id, detail: r.detail }));
   }
 
   async getCampaign(id: number): Promise<Campaign | null> {
@@ -747,109 +919,289 @@ export class SqlStore implements CampaignStore {
     return rows.map(toCampaign);
   }
 
-  async listSends(campaignId: number, options: { status?: SendStatus; limit?: number; offset?: number } = {}): Promise<SendRow[]> {
+  /** Campaigns a runner should pick up now: sending with no live lease, scheduled and due, or paused by SMTP trouble and due for a retry. */
+  async listRunnableCampaigns(now: string): Promise<Campaign[]> {
+    const rows = await this.db
+      .selectFrom('campaigns')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('status', '=', 'sending'),
+            eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]),
+            // Something to do now: rows pending, due, or left in flight, or no deferred row left (only the final status to write).
+            eb.or([
+              eb.exists(
+                eb
+                  .selectFrom('sends')
+                  .select(sql<number>`1`.as('one'))
+                  .whereRef('sends.campaign_id', '=', 'campaigns.id')
+                  .where((w) => w.or([w('sends.status', 'in', ['pending', 'sending']), w.and([w('sends.status', '=', 'deferred'), w('sends.next_attempt_at', '<=', now)])])),
+              ),
+              eb.not(eb.exists(eb.selectFrom('sends').select(sql<number>`1`.as('one')).whereRef('sends.campaign_id', '=', 'campaigns.id').where('sends.status', '=', 'deferred'))),
+            ]),
+          ]),
+          eb.and([eb('status', '=', 'scheduled'), eb('scheduled_at', '<=', now)]),
+          eb.and([eb('status', '=', 'paused'), eb('pause_reason', '=', 'smtp'), eb('resume_after', '<=', now)]),
+        ]),
+      )
+      .orderBy('id')
+      .execute();
+    return rows.map(toCampaign);
+  }
+
+  async listSends(campaignId: number, options: { status?: SendStatus; possibleDuplicate?: boolean; limit?: number; offset?: number } = {}): Promise<SendRow[]> {
     let query = this.db.selectFrom('sends').selectAll().where('campaign_id', '=', campaignId);
     if (options.status) query = query.where('status', '=', options.status);
+    if (options.possibleDuplicate) query = query.where('possible_duplicate', '=', 1);
     const rows = await query.orderBy('subscriber_id').limit(options.limit ?? 1000).offset(options.offset ?? 0).execute();
     return rows.map(toSendRow);
   }
 
+  /** Messages accepted since `since`, for the current rate. */
+  async countSentSince(campaignId: number, since: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('sends')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'sent')
+      .where('updated_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Operator control: pause (the runner stops after the messages in flight), resume, cancel, retry the failed rows. */
+  async pauseCampaign(campaignId: number): Promise<void> {
+    await this.db.updateTable('campaigns').set({ status: 'paused', pause_reason: 'operator', resume_after: null }).where('id', '=', campaignId).where('status', 'in', ['sending', 'scheduled', 'paused']).execute();
+  }
+
+  async resumeCampaignStatus(campaignId: number, now: string): Promise<void> {
+    await this.tx(async (trx) => {
+      const row = await trx.selectFrom('campaigns').select(['started_at']).where('id', '=', campaignId).executeTakeFirst();
+      await trx
+        .updateTable('campaigns')
+        .set({ status: row?.started_at ? 'sending' : 'scheduled', pause_reason: null, resume_after: null, last_error: null, finished_at: null })
+        .where('id', '=', campaignId)
+        .where('status', 'in', ['paused', 'failed'])
+        .execute();
+    });
+  }
+
+  /** Cancels a campaign: rows not yet sent are skipped with the reason; nothing more goes out. */
+  async cancelCampaign(campaignId: number, now: string): Promise<number> {
+    return this.tx(async (trx) => {
+      await trx.updateTable('campaigns').set({ status: 'cancelled', finished_at: now, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
+      const result = await trx
+        .updateTable('sends')
+        .set({ status: 'skipped', error: 'campaign cancelled', next_attempt_at: null, updated_at: now })
+        .where('campaign_id', '=', campaignId)
+        .where('status', 'in', ['pending', 'deferred'])
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /** Failed rows whose address may still be mailed go back to pending; the campaign sends again. Returns how many. */
+  async retryFailed(campaignId: number, now: string): Promise<number> {
+    return this.tx(async (trx) => {
+      const result = await trx
+        .updateTable('sends')
+        .set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now })
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 'failed')
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))))
+        .executeTakeFirst();
+      const n = Number(result.numUpdatedRows);
+      if (n > 0) {
+        await trx.updateTable('campaigns').set({ status: 'sending', finished_at: null, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
+      }
+      return n;
+    });
+  }
+
   // ----------------------------------------------------- CampaignStore (engine)
 
-  async claimRecipients(campaignId: number, limit: number, now: string): Promise<ClaimedRecipient[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('sends')
-        .select('subscriber_id')
-        .where('campaign_id', '=', campaignId)
-        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'deferred'), eb('next_attempt_at', '<=', now)])]))
-        .orderBy('subscriber_id')
-        .limit(limit)
-        .execute();
-      if (due.length === 0) return [];
-      const ids = due.map((d) => d.subscriber_id);
-      await trx.updateTable('sends').set({ status: 'sending', updated_at: now }).where('campaign_id', '=', campaignId).where('subscriber_id', 'in', ids).execute();
-      const rows = await trx
-        .selectFrom('sends')
-        .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
-        .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
-        .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
-        .leftJoin('suppressions', 'suppressions.email', 'sends.email')
-        .select([
-          'sends.subscriber_id',
-          'sends.email',
-          'sends.attempts',
-          'subscribers.name',
-          'subscribers.first_name',
-          'subscribers.last_name',
-          'subscribers.attributes',
-          'subscribers.status as subscriber_status',
-          'list_memberships.status as membership_status',
-          'suppressions.reason as suppression_reason',
-        ])
-        .where('sends.campaign_id', '=', campaignId)
-        .where('sends.subscriber_id', 'in', ids)
-        .orderBy('sends.subscriber_id')
-        .execute();
-      return rows.map((r): ClaimedRecipient => {
-        let skipReason: string | null = null;
-        if (r.subscriber_status === null) skipReason = 'subscriber was removed';
-        else if (r.suppression_reason !== null) skipReason = `address is suppressed (${r.suppression_reason})`;
-        else if (r.subscriber_status !== 'active') skipReason = `subscriber is ${r.subscriber_status}`;
-        else if (r.membership_status !== 'subscribed') skipReason = 'unsubscribed from the list';
-        return {
-          subscriberId: r.subscriber_id,
-          email: r.email,
-          name: r.name ?? '',
-          firstName: r.first_name ?? '',
-          lastName: r.last_name ?? '',
-          attributes: r.attributes ? parseAttributes(r.attributes) : {},
-          attempts: r.attempts,
-          skipReason,
-        };
-      });
+  async acquireLease(campaignId: number, owner: string, until: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ lease_owner: owner, lease_expires_at: until })
+      .where('id', '=', campaignId)
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseLease(campaignId: number, owner: string): Promise<void> {
+    await this.db.updateTable('campaigns').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', campaignId).where('lease_owner', '=', owner).execute();
+  }
+
+  async campaignStatus(campaignId: number): Promise<CampaignStatus | null> {
+    const row = await this.db.selectFrom('campaigns').select('status').where('id', '=', campaignId).executeTakeFirst();
+    return row ? (row.status as CampaignStatus) : null;
+  }
+
+  async listDueRecipients(campaignId: number, limit: number, now: string): Promise<DueRecipient[]> {
+    const rows = await this.db
+      .selectFrom('sends')
+      .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+      .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
+      .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
+      .leftJoin('suppressions', 'suppressions.email', 'sends.email')
+      .select([
+        'sends.subscriber_id',
+        'sends.email',
+        'sends.attempts',
+        'sends.first_attempt_at',
+        'subscribers.name',
+        'subscribers.first_name',
+        'subscribers.last_name',
+        'subscribers.attributes',
+        'subscribers.status as subscriber_status',
+        'list_memberships.status as membership_status',
+        'suppressions.reason as suppression_reason',
+      ])
+      .where('sends.campaign_id', '=', campaignId)
+      .where((eb) => eb.or([eb('sends.status', '=', 'pending'), eb.and([eb('sends.status', '=', 'deferred'), eb('sends.next_attempt_at', '<=', now)])]))
+      .orderBy('sends.subscriber_id')
+      .limit(limit)
+      .execute();
+    return rows.map(
+      (r): DueRecipient => ({
+        subscriberId: r.subscriber_id,
+        email: r.email,
+        name: r.name ?? '',
+        firstName: r.first_name ?? '',
+        lastName: r.last_name ?? '',
+        attributes: r.attributes ? parseAttributes(r.attributes) : {},
+        attempts: r.attempts,
+        firstAttemptAt: r.first_attempt_at,
+        skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason),
+      }),
+    );
+  }
+
+  async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {
+    const claims = new Map<number, string | null>();
+    if (subscriberIds.length === 0) return claims;
+    await this.tx(async (trx) => {
+      for (const subscriberId of subscriberIds) {
+        // The eligibility check and the claim are one statement: an unsubscribe that committed first always wins.
+        const result = await trx
+          .updateTable('sends')
+          .set({ status: 'sending', updated_at: now })
+          .where('campaign_id', '=', campaignId)
+          .where('subscriber_id', '=', subscriberId)
+          .where('status', 'in', ['pending', 'deferred'])
+          .where(({ exists, not, selectFrom, and }) =>
+            and([
+              exists(
+                selectFrom('subscribers as s')
+                  .innerJoin('campaigns as c', 'c.id', 'sends.campaign_id')
+                  .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
+                  .select(sql<number>`1`.as('one'))
+                  .whereRef('s.id', '=', 'sends.subscriber_id')
+                  .where('s.status', '=', 'active')
+                  .where('m.status', '=', 'subscribed'),
+              ),
+              not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
+            ]),
+          )
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) > 0) {
+          claims.set(subscriberId, null);
+          continue;
+        }
+        const why = await trx
+          .selectFrom('sends')
+          .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+          .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
+          .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
+          .leftJoin('suppressions', 'suppressions.email', 'sends.email')
+          .select(['sends.status', 'subscribers.status as subscriber_status', 'list_memberships.status as membership_status', 'suppressions.reason as suppression_reason'])
+          .where('sends.campaign_id', '=', campaignId)
+          .where('sends.subscriber_id', '=', subscriberId)
+          .executeTakeFirst();
+        if (!why || (why.status !== 'pending' && why.status !== 'deferred')) claims.set(subscriberId, 'no longer pending');
+        else claims.set(subscriberId, skipReasonOf(why.subscriber_status, why.membership_status, why.suppression_reason) ?? 'not mailable');
+      }
     });
+    return claims;
   }
 
   async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
     if (outcomes.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       for (const outcome of outcomes) {
-        const base = trx.updateTable('sends').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId).where('status', '=', 'sending');
+        const row = trx.updateTable('sends').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId);
+        const sending = row.where('status', '=', 'sending');
         switch (outcome.status) {
           case 'sent':
-            await base
-              .set((eb) => ({ status: 'sent', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, message_id: outcome.messageId, error: null, next_attempt_at: null, updated_at: now }))
+            await sending
+              .set((eb) => ({
+                status: 'sent',
+                attempts: eb('attempts', '+', 1),
+                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
+                smtp_response: outcome.smtpResponse,
+                message_id: outcome.messageId,
+                error: null,
+                next_attempt_at: null,
+                updated_at: now,
+              }))
               .execute();
             break;
-          case 'failed':
-            await base
-              .set((eb) => ({ status: 'failed', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, error: outcome.error, next_attempt_at: null, updated_at: now }))
+          case 'failed': {
+            await sending
+              .set((eb) => ({
+                status: 'failed',
+                attempts: eb('attempts', '+', 1),
+                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
+                smtp_response: outcome.smtpResponse,
+                error: outcome.error,
+                next_attempt_at: null,
+                updated_at: now,
+              }))
               .execute();
+            if (outcome.suppress) {
+              const sendRow = await trx.selectFrom('sends').select('email').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId).executeTakeFirst();
+              if (sendRow) await this.suppressIn(trx, sendRow.email, outcome.suppress, outcome.smtpResponse ?? outcome.error, now);
+            }
             break;
+          }
           case 'deferred':
-            await base
-              .set((eb) => ({ status: 'deferred', attempts: eb('attempts', '+', 1), smtp_response: outcome.smtpResponse, error: outcome.error, next_attempt_at: outcome.nextAttemptAt, updated_at: now }))
+            await sending
+              .set((eb) => ({
+                status: 'deferred',
+                attempts: eb('attempts', '+', 1),
+                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
+                smtp_response: outcome.smtpResponse,
+                error: outcome.error,
+                next_attempt_at: outcome.nextAttemptAt,
+                updated_at: now,
+              }))
               .execute();
             break;
           case 'skipped':
-            await base.set({ status: 'skipped', error: outcome.error, next_attempt_at: null, updated_at: now }).execute();
+            await row.where('status', 'in', ['pending', 'deferred', 'sending']).set({ status: 'skipped', error: outcome.error, next_attempt_at: null, updated_at: now }).execute();
             break;
           case 'released':
-            await base.set({ status: 'pending', updated_at: now }).execute();
+            await sending.set({ status: 'pending', updated_at: now }).execute();
             break;
         }
       }
     });
   }
 
-  async releaseInFlight(campaignId: number): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+  async releaseInFlight(campaignId: number, policy: InFlightPolicy, now: string): Promise<string[]> {
+    return this.tx(async (trx) => {
       const rows = await trx.selectFrom('sends').select('email').where('campaign_id', '=', campaignId).where('status', '=', 'sending').orderBy('subscriber_id').execute();
       if (rows.length > 0) {
         await trx
           .updateTable('sends')
-          .set({ status: 'pending', error: 'was in flight when the sender stopped: may have been delivered already', updated_at: this.now() })
+          .set(
+            policy === 'resend'
+              ? { status: 'pending', possible_duplicate: 1, error: 'was in flight when the sender stopped; sent again, so it may have arrived twice', updated_at: now }
+              : { status: 'failed', possible_duplicate: 1, error: 'held for review: was in flight when the sender stopped and may have been delivered (campaigns retry-failed sends it again)', updated_at: now },
+          )
           .where('campaign_id', '=', campaignId)
           .where('status', '=', 'sending')
           .execute();
@@ -875,16 +1227,23 @@ export class SqlStore implements CampaignStore {
     return counts;
   }
 
-  async setCampaignStatus(campaignId: number, status: CampaignStatus, fields: { error?: string | null; at?: string } = {}): Promise<void> {
+  async setCampaignStatus(
+    campaignId: number,
+    status: CampaignStatus,
+    fields: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null } = {},
+  ): Promise<void> {
     const at = fields.at ?? this.now();
     const finished = status === 'sent' || status === 'failed' || status === 'cancelled';
     await this.db
       .updateTable('campaigns')
-      .set({
+      .set((eb) => ({
         status,
         ...(fields.error !== undefined ? { last_error: fields.error } : {}),
-        ...(finished ? { finished_at: at } : { finished_at: null }),
-      })
+        finished_at: finished ? at : null,
+        started_at: status === 'sending' ? eb.fn.coalesce('started_at', sql<string>`${at}`) : eb.ref('started_at'),
+        pause_reason: status === 'paused' ? (fields.pauseReason ?? 'operator') : null,
+        resume_after: status === 'paused' ? (fields.resumeAfter ?? null) : null,
+      }))
       .where('id', '=', campaignId)
       .execute();
   }

@@ -23,11 +23,11 @@ export function makeDataDir(): string {
   return dir;
 }
 
-export async function openWorkspace(env: Record<string, string> = {}): Promise<Workspace> {
+export async function openWorkspace(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<Workspace> {
   const dir = makeDataDir();
   const dataDir = join(dir, 'data');
   const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: 'a-test-secret-that-is-long-enough-0123456789', SEND_RETRY_BASE_SECONDS: '0.05', ...env }, dir);
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   return {
     dir,
     dataDir,

@@ -1,0 +1,80 @@
+/** The service's campaign runner: on every tick, starts due scheduled campaigns and runs campaigns that nobody is running (after a crash, a restart, or an SMTP outage). */
+import { isMailroomError } from '../core/errors.ts';
+import { defaultOwner, DEFAULT_ENGINE_OPTIONS, runCampaign } from './engine.ts';
+import { prepareCampaignRun, type SendDeps } from './send-newsletter.ts';
+
+export interface CampaignRunner {
+  /** Looks for runnable campaigns and runs them one after another; a tick while one is running does nothing. */
+  tick(): Promise<void>;
+  /** Drains: the campaign being sent stops taking recipients, records the ones in flight, and stays resumable. */
+  stop(): Promise<void>;
+  readonly owner: string;
+}
+
+export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRunner {
+  const controller = new AbortController();
+  const owner = deps.owner ?? defaultOwner();
+  const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? (() => undefined);
+  let running: Promise<void> | null = null;
+
+  const runOnce = async (): Promise<void> => {
+    while (!controller.signal.aborted) {
+      const now = clock().toISOString();
+      const runnable = await deps.store.listRunnableCampaigns(now);
+      if (runnable.length === 0) return;
+      let progressed = false;
+      for (const campaign of runnable) {
+        if (controller.signal.aborted) return;
+        if (campaign.status === 'scheduled') {
+          const recipients = await deps.store.startScheduledCampaign(campaign.id, now);
+          if (recipients !== null) log(`campaign ${campaign.id}: scheduled start, ${recipients} recipient(s) fixed`);
+        } else if (campaign.status === 'paused') {
+          log(`campaign ${campaign.id}: trying the SMTP server again`);
+          await deps.store.resumeCampaignStatus(campaign.id, now);
+        }
+        try {
+          const run = await prepareCampaignRun(deps.store, deps.settings, campaign.id);
+          const transport = deps.openTransport();
+          try {
+            const result = await runCampaign(
+              run,
+              { store: deps.store, transport, log, signal: controller.signal, owner, ...(deps.clock ? { clock: deps.clock } : {}) },
+              { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions, waitForDeferred: false },
+            );
+            if (result.status !== 'busy') progressed = true;
+            if (result.status === 'sent') log(`campaign ${campaign.id}: sent (${result.counts.sent} sent, ${result.counts.failed} failed, ${result.counts.skipped} skipped)`);
+            if (result.status === 'paused') log(`campaign ${campaign.id}: paused: ${result.error ?? ''}`);
+            if (result.possiblyDuplicated.length > 0) log(`campaign ${campaign.id}: possibly sent twice after a crash: ${result.possiblyDuplicated.join(', ')}`);
+          } finally {
+            await transport.close();
+          }
+        } catch (error) {
+          if (!isMailroomError(error)) throw error;
+          log(`campaign ${campaign.id}: cannot run: ${error.message}`);
+          await deps.store.setCampaignStatus(campaign.id, 'failed', { error: error.message });
+          progressed = true;
+        }
+      }
+      // Everything left is held by another live process or waiting: come back on the next tick.
+      if (!progressed) return;
+    }
+  };
+
+  return {
+    owner,
+    tick(): Promise<void> {
+      if (running || controller.signal.aborted) return running ?? Promise.resolve();
+      running = runOnce()
+        .catch((error: unknown) => log(`campaign runner: ${(error as Error).stack ?? String(error)}`))
+        .finally(() => {
+          running = null;
+        });
+      return running;
+    },
+    async stop(): Promise<void> {
+      controller.abort();
+      await running;
+    },
+  };
+}

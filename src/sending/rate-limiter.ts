@@ -1,0 +1,277 @@
+/** A rate limiter for outgoing mail: a per-second token bucket plus hourly and daily caps, first come first served, on an injectable clock. */
+import { MailroomError } from '../core/errors.ts';
+
+export interface RateLimiterOptions {
+  /** Messages per second, as a token bucket; null or absent for no per-second limit. */
+  readonly perSecond?: number | null;
+  /** Messages in any hour (a sliding window); a caller past the cap waits for a slot, it does not fail. */
+  readonly perHour?: number | null;
+  /** Messages in any 24 hours (a sliding window). */
+  readonly perDay?: number | null;
+  /**
+   * How many messages may go back to back after a quiet spell (the bucket's capacity). The default, 1,
+   * spaces every message evenly; whatever the burst, no 1-second window ever holds more than perSecond.
+   */
+  readonly burst?: number;
+  /**
+   * Added to every window (default 5 ms): the receiver sees our messages shifted by network and timer
+   * jitter, and jitter up to this much cannot make one of its windows hold more than the limit.
+   * It costs marginMs/1000 of the per-second rate (0.5% by default).
+   */
+  readonly marginMs?: number;
+  /** Milliseconds; default a monotonic wall clock. */
+  readonly clock?: () => number;
+  /** Waits ms; the signal, when given, asks to stop waiting early (the limiter re-checks afterwards). */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RateLimiterStats {
+  /** Slots handed out so far. */
+  readonly acquired: number;
+  /** Callers waiting for a slot right now. */
+  readonly waiting: number;
+  /** Total time callers spent waiting, in ms. */
+  readonly waitedMs: number;
+  /** When the hourly or daily cap is used up (counting the callers already waiting): the earliest time a slot frees; null otherwise. */
+  readonly cappedUntil: number | null;
+}
+
+export interface RateLimiter {
+  /** Resolves when the caller may send one message; callers are served in the order they asked. Rejects with `signal.reason` on abort. */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** Takes a slot only if one is free now and nobody is waiting (it never jumps the queue). */
+  tryAcquire(): boolean;
+  readonly stats: RateLimiterStats;
+}
+
+export const DEFAULT_MARGIN_MS = 5;
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+const DAY = 24 * HOUR;
+/** Hourly and daily windows count in 3,600 buckets (1 s for an hour, 24 s for a day): bounded memory, and a freed slot is seen at most one bucket late. */
+const BUCKETS_PER_WINDOW = 3600;
+/** Float slack when comparing times, so a wake-up that lands a hair early does not loop on a zero-length sleep. */
+const EPSILON_MS = 1e-6;
+
+const monotonicNow = (): number => performance.timeOrigin + performance.now();
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * At most `limit` events in any window of `spanMs`. Events are kept as (expiry, count) pairs, oldest
+ * first: exact times when bucketMs is 0, else grouped by bucket and expiring at the bucket's end plus
+ * the span, so the count is never below the true sliding count.
+ */
+class SlidingWindow {
+  private readonly expiries: number[] = [];
+  private readonly counts: number[] = [];
+  private head = 0;
+  private total = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly spanMs: number,
+    private readonly bucketMs: number,
+  ) {}
+
+  count(now: number): number {
+    this.prune(now);
+    return this.total;
+  }
+
+  /** The earliest time at which `need` more events fit (-Infinity when they fit now). */
+  freeAt(now: number, need = 1): number {
+    this.prune(now);
+    let excess = this.total + need - this.limit;
+    if (excess <= 0) return -Infinity;
+    for (let i = this.head; i < this.expiries.length; i++) {
+      excess -= this.counts[i] ?? 0;
+      if (excess <= 0) return this.expiries[i] ?? now;
+    }
+    // More callers queued than the whole cap: the last known expiry is a lower bound.
+    return this.expiries[this.expiries.length - 1] ?? now;
+  }
+
+  record(at: number): void {
+    const start = this.bucketMs > 0 ? (Math.floor(at / this.bucketMs) + 1) * this.bucketMs : at;
+    const expiry = start + this.spanMs;
+    const lastIndex = this.expiries.length - 1;
+    const last = lastIndex >= this.head ? this.expiries[lastIndex] : undefined;
+    if (last !== undefined && expiry <= last) {
+      // Same bucket (or a clock that stepped back): count it with the newest entry, which expires no earlier.
+      this.counts[lastIndex] = (this.counts[lastIndex] ?? 0) + 1;
+    } else {
+      this.expiries.push(expiry);
+      this.counts.push(1);
+    }
+    this.total += 1;
+  }
+
+  private prune(now: number): void {
+    while (this.head < this.expiries.length && (this.expiries[this.head] ?? Infinity) <= now + EPSILON_MS) {
+      this.total -= this.counts[this.head] ?? 0;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.expiries.length) {
+      this.expiries.splice(0, this.head);
+      this.counts.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
+interface Waiter {
+  readonly since: number;
+  resolve(): void;
+  reject(reason: unknown): void;
+  detach(): void;
+}
+
+function check(name: string, value: number, integer: boolean): void {
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new MailroomError('INVALID_INPUT', `rate limiter: ${name} must be a ${integer ? 'whole number' : 'number'} above 0, got ${String(value)}`);
+  }
+}
+
+export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter {
+  const clock = options.clock ?? monotonicNow;
+  const sleep = options.sleep ?? defaultSleep;
+  const perSecond = options.perSecond ?? null;
+  const perHour = options.perHour ?? null;
+  const perDay = options.perDay ?? null;
+  const burst = options.burst ?? 1;
+  const margin = options.marginMs ?? DEFAULT_MARGIN_MS;
+  if (perSecond !== null) check('perSecond', perSecond, false);
+  if (perHour !== null) check('perHour', perHour, true);
+  if (perDay !== null) check('perDay', perDay, true);
+  check('burst', burst, true);
+  if (!Number.isFinite(margin) || margin < 0) throw new MailroomError('INVALID_INPUT', `rate limiter: marginMs must be 0 or more, got ${String(margin)}`);
+
+  // The bucket, as a GCRA: `tat` is when the bucket would be full again; a slot is free once now >= tat - tolerance.
+  const interval = perSecond === null ? 0 : (SECOND + margin) / perSecond;
+  const tolerance = (burst - 1) * interval;
+  let tat = -Infinity;
+  // The hard guarantee: never more than perSecond (rounded up) in any second plus the margin, whatever the burst or the timers do.
+  const windows: SlidingWindow[] = [];
+  if (perSecond !== null) windows.push(new SlidingWindow(Math.ceil(perSecond), SECOND + margin, 0));
+  const capWindows: SlidingWindow[] = [];
+  if (perHour !== null) capWindows.push(new SlidingWindow(perHour, HOUR + margin, HOUR / BUCKETS_PER_WINDOW));
+  if (perDay !== null) capWindows.push(new SlidingWindow(perDay, DAY + margin, DAY / BUCKETS_PER_WINDOW));
+  windows.push(...capWindows);
+
+  const queue: Waiter[] = [];
+  let pumping = false;
+  let pumpWake: AbortController | null = null;
+  let acquired = 0;
+  let waitedMs = 0;
+
+  const readyAt = (now: number): number => {
+    let at = perSecond === null ? -Infinity : tat - tolerance;
+    for (const w of windows) at = Math.max(at, w.freeAt(now));
+    return at;
+  };
+
+  /**
+   * Hands out one slot at `now`. A caller that waited is charged at the time its slot came due (`at`),
+   * not when the timer finally fired, so timer lateness does not pile up and slow the rate. The catch-up
+   * after a stalled event loop is at most one interval, and the windows (recorded at the real time) still hold.
+   */
+  const take = (now: number, at: number | null): void => {
+    if (perSecond !== null) {
+      const anchor = at === null ? now : Math.max(at, now - interval);
+      tat = Math.max(tat, anchor) + interval;
+    }
+    for (const w of windows) w.record(now);
+    acquired += 1;
+  };
+
+  const takeNow = (): boolean => {
+    if (queue.length > 0) return false;
+    const now = clock();
+    if (readyAt(now) > now + EPSILON_MS) return false;
+    take(now, null);
+    return true;
+  };
+
+  const pump = async (): Promise<void> => {
+    pumping = true;
+    // When the slot we slept for came due; a window that has since freed no longer says so.
+    let due = -Infinity;
+    try {
+      while (queue.length > 0) {
+        const now = clock();
+        const at = readyAt(now);
+        if (at <= now + EPSILON_MS) {
+          const waiter = queue.shift();
+          if (!waiter) break;
+          take(now, Math.max(at, due));
+          due = -Infinity;
+          waitedMs += Math.max(0, now - waiter.since);
+          waiter.detach();
+          waiter.resolve();
+          continue;
+        }
+        due = at;
+        pumpWake = new AbortController();
+        await sleep(at - now, pumpWake.signal);
+        pumpWake = null;
+      }
+    } catch (error) {
+      // A sleep that throws: nobody can be served on time, so everybody hears about it.
+      for (const waiter of queue.splice(0)) {
+        waiter.detach();
+        waiter.reject(error);
+      }
+    } finally {
+      pumping = false;
+      pumpWake = null;
+    }
+  };
+
+  return {
+    acquire(signal?: AbortSignal): Promise<void> {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (takeNow()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          const index = queue.indexOf(waiter);
+          if (index < 0) return;
+          queue.splice(index, 1);
+          // Nobody left to wait for: let the pump's sleep end instead of holding a timer open.
+          if (queue.length === 0) pumpWake?.abort();
+          reject(signal?.reason);
+        };
+        const waiter: Waiter = {
+          since: clock(),
+          resolve,
+          reject,
+          detach: () => signal?.removeEventListener('abort', onAbort),
+        };
+        queue.push(waiter);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (!pumping) void pump();
+      });
+    },
+    tryAcquire: takeNow,
+    get stats(): RateLimiterStats {
+      const now = clock();
+      let cappedUntil: number | null = null;
+      for (const w of capWindows) {
+        if (w.count(now) + queue.length < w.limit) continue;
+        const free = Math.max(now, w.freeAt(now, queue.length + 1));
+        cappedUntil = cappedUntil === null ? free : Math.max(cappedUntil, free);
+      }
+      return { acquired, waiting: queue.length, waitedMs, cappedUntil };
+    },
+  };
+}

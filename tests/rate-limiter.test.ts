@@ -1,0 +1,294 @@
+/** The rate limiter on a virtual clock: long-run rate, no 1-second window over the limit (also as a receiver with jitter sees it), hourly caps that wait, FIFO order, abort. */
+import { describe, expect, test } from 'vitest';
+import { createRateLimiter, type RateLimiterOptions } from '../src/sending/rate-limiter.ts';
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+
+/** Virtual time: sleeps are timers on a fake clock, fired in time order once everything else has settled. */
+function virtualTime(start = Date.UTC(2026, 0, 5, 9, 0, 0)) {
+  let now = start;
+  let seq = 0;
+  let scheduled = false;
+  const timers: { at: number; seq: number; resolve: () => void }[] = [];
+  const fire = (): void => {
+    scheduled = false;
+    timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const timer = timers.shift();
+    if (!timer) return;
+    now = Math.max(now, timer.at);
+    timer.resolve();
+    schedule();
+  };
+  const schedule = (): void => {
+    if (scheduled || timers.length === 0) return;
+    scheduled = true;
+    setImmediate(fire);
+  };
+  return {
+    clock: (): number => now,
+    sleep: (ms: number): Promise<void> =>
+      new Promise<void>((resolve) => {
+        timers.push({ at: now + ms, seq: seq++, resolve });
+        schedule();
+      }),
+    advance: (ms: number): void => {
+      now += ms;
+    },
+  };
+}
+
+/** Acquires `n` slots through `lanes` concurrent callers and returns the time each was granted, in grant order. */
+async function drain(options: RateLimiterOptions, n: number, lanes = 8): Promise<number[]> {
+  const limiter = createRateLimiter(options);
+  const clock = options.clock ?? Date.now;
+  const times: number[] = [];
+  let left = n;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (left > 0) {
+        left -= 1;
+        await limiter.acquire();
+        times.push(clock());
+      }
+    }),
+  );
+  return times;
+}
+
+/** The most events in any window [t, t + span), and in any closed window [t, t + span]. */
+function busiestWindow(times: readonly number[], span: number): { open: number; closed: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  let open = 0;
+  let closed = 0;
+  let j = 0;
+  let k = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i] ?? 0;
+    while (j < sorted.length && (sorted[j] ?? 0) < start + span) j++;
+    while (k < sorted.length && (sorted[k] ?? 0) <= start + span) k++;
+    open = Math.max(open, j - i);
+    closed = Math.max(closed, k - i);
+  }
+  return { open, closed };
+}
+
+/** The most events in one calendar second. */
+function busiestCalendarSecond(times: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const t of times) counts.set(Math.floor(t / SECOND), (counts.get(Math.floor(t / SECOND)) ?? 0) + 1);
+  return Math.max(...counts.values());
+}
+
+const rateOf = (times: readonly number[]): number => ((times.length - 1) * SECOND) / ((times[times.length - 1] ?? 0) - (times[0] ?? 0));
+
+/** A small seeded generator, so "random" jitter is the same on every run. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('per second', () => {
+  test('10,000 acquisitions at 50/s: the rate is within 1% of 50/s and never above it', async () => {
+    const time = virtualTime();
+    const times = await drain({ perSecond: 50, clock: time.clock, sleep: time.sleep }, 10_000, 20);
+    const rate = rateOf(times);
+    expect(rate).toBeGreaterThanOrEqual(50 * 0.99);
+    expect(rate).toBeLessThanOrEqual(50);
+    // Evenly spaced (burst 1): no two grants closer than one interval.
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(SECOND / 50);
+  });
+
+  test.each([1, 7, 14, 50, 333, 1000, 2.5])('at %s/s: no 1-second window, open or closed, holds more than the limit, nor any calendar second', async (perSecond) => {
+    const time = virtualTime(Date.UTC(2026, 0, 5, 9, 0, 0) + 437);
+    const n = Math.max(30, Math.ceil(perSecond * 12));
+    const times = await drain({ perSecond, clock: time.clock, sleep: time.sleep }, n);
+    const limit = Math.ceil(perSecond);
+    const { open, closed } = busiestWindow(times, SECOND);
+    expect(open).toBeLessThanOrEqual(limit);
+    expect(closed).toBeLessThanOrEqual(limit);
+    expect(busiestCalendarSecond(times)).toBeLessThanOrEqual(limit);
+    expect(rateOf(times)).toBeGreaterThanOrEqual(perSecond * 0.99);
+  });
+
+  test('a receiver that sees each message up to 4.9 ms late (random jitter) still never counts more than the limit in a second', async () => {
+    const time = virtualTime();
+    const times = await drain({ perSecond: 50, clock: time.clock, sleep: time.sleep }, 3_000);
+    const random = seeded(42);
+    const received = times.map((t) => t + random() * 4.9);
+    expect(busiestWindow(received, SECOND).closed).toBeLessThanOrEqual(50);
+    expect(busiestCalendarSecond(received)).toBeLessThanOrEqual(50);
+  });
+
+  test('why there is a margin: without one, exact spacing puts limit + 1 messages in a closed second, and jitter at the receiver makes that an open one', async () => {
+    const time = virtualTime();
+    const times = await drain({ perSecond: 50, marginMs: 0, clock: time.clock, sleep: time.sleep }, 500);
+    expect(busiestWindow(times, SECOND)).toEqual({ open: 50, closed: 51 });
+    const received = times.map((t, i) => (i % 100 === 0 ? t + 1 : t));
+    expect(busiestWindow(received, SECOND).open).toBe(51);
+  });
+
+  test('a burst lets that many go at once after a quiet spell, and still no second holds more than the limit', async () => {
+    const time = virtualTime();
+    const limiter = createRateLimiter({ perSecond: 10, burst: 5, clock: time.clock, sleep: time.sleep });
+    const first = Array.from({ length: 5 }, () => limiter.tryAcquire());
+    expect(first).toEqual([true, true, true, true, true]);
+    expect(limiter.tryAcquire()).toBe(false);
+    const times = await drain({ perSecond: 10, burst: 5, clock: time.clock, sleep: time.sleep }, 300);
+    expect(busiestWindow(times, SECOND).closed).toBeLessThanOrEqual(10);
+    // The first burst makes a short run a little faster than the long-run rate.
+    expect(rateOf(times)).toBeGreaterThanOrEqual(10 * 0.99);
+    expect(rateOf(times)).toBeLessThanOrEqual(10 * 1.01);
+  });
+
+  test('a late timer does not slow the rate down: the schedule is kept', async () => {
+    let now = 0;
+    // Every sleep overshoots by 3 ms, as real timers do; a naive bucket would fall to 1000 / 23.1 ≈ 43/s.
+    const late = (ms: number): Promise<void> =>
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          now += ms + 3;
+          resolve();
+        }),
+      );
+    const times = await drain({ perSecond: 50, clock: () => now, sleep: late }, 2_000, 4);
+    expect(rateOf(times)).toBeGreaterThanOrEqual(50 * 0.99);
+    expect(busiestWindow(times, SECOND).closed).toBeLessThanOrEqual(50);
+  });
+
+  test('with real timers and the real clock: 300 slots at 200/s come within 5% of the rate', async () => {
+    const times = await drain({ perSecond: 200, clock: () => performance.now() }, 300, 10);
+    const rate = rateOf(times);
+    expect(rate).toBeGreaterThanOrEqual(200 * 0.95);
+    expect(rate).toBeLessThanOrEqual(200);
+    expect(busiestWindow(times, SECOND).closed).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('hourly and daily caps', () => {
+  test('a caller past the hourly cap waits until a slot frees (it does not fail), and no hour holds more than the cap', async () => {
+    const time = virtualTime();
+    const start = time.clock();
+    const limiter = createRateLimiter({ perHour: 100, clock: time.clock, sleep: time.sleep });
+    const granted: number[] = [];
+    const all = Array.from({ length: 250 }, () => limiter.acquire().then(() => granted.push(time.clock())));
+    expect(limiter.stats).toMatchObject({ acquired: 100, waiting: 150 });
+    expect(limiter.stats.cappedUntil).toBeGreaterThanOrEqual(start + HOUR);
+    await Promise.all(all);
+    expect(granted.slice(0, 100).every((t) => t === start)).toBe(true);
+    // The next hundred as soon as the first hour has passed (at most one 1-second bucket, plus the margin, later).
+    expect(Math.min(...granted.slice(100, 200))).toBeGreaterThanOrEqual(start + HOUR);
+    expect(Math.max(...granted.slice(100, 200))).toBeLessThanOrEqual(start + HOUR + SECOND + 5);
+    expect(Math.min(...granted.slice(200))).toBeGreaterThanOrEqual(start + 2 * HOUR);
+    expect(busiestWindow(granted, HOUR).closed).toBeLessThanOrEqual(100);
+    expect(limiter.stats).toMatchObject({ acquired: 250, waiting: 0 });
+  });
+
+  test('per second, per hour and per day together: each holds', async () => {
+    const time = virtualTime();
+    const times = await drain({ perSecond: 5, perHour: 20, perDay: 50, clock: time.clock, sleep: time.sleep }, 120, 4);
+    expect(busiestWindow(times, SECOND).closed).toBeLessThanOrEqual(5);
+    expect(busiestWindow(times, HOUR).closed).toBeLessThanOrEqual(20);
+    expect(busiestWindow(times, 24 * HOUR).closed).toBeLessThanOrEqual(50);
+    // 120 messages at 50 a day: the last ones go on the third day.
+    expect((times[119] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(2 * 24 * HOUR);
+    expect((times[119] ?? 0) - (times[0] ?? 0)).toBeLessThan(3 * 24 * HOUR);
+  });
+
+  test('cappedUntil counts the callers already waiting', async () => {
+    const time = virtualTime();
+    const limiter = createRateLimiter({ perHour: 3, clock: time.clock, sleep: time.sleep });
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.stats.cappedUntil).toBeNull();
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.stats.cappedUntil).not.toBeNull();
+    time.advance(HOUR + 2 * SECOND);
+    expect(limiter.stats.cappedUntil).toBeNull();
+  });
+});
+
+describe('many callers', () => {
+  test('are served first come, first served, and tryAcquire never jumps the queue', async () => {
+    const time = virtualTime();
+    const limiter = createRateLimiter({ perSecond: 10, clock: time.clock, sleep: time.sleep });
+    const order: number[] = [];
+    const all = Array.from({ length: 100 }, (_, i) => limiter.acquire().then(() => order.push(i)));
+    expect(limiter.tryAcquire()).toBe(false);
+    await Promise.all(all);
+    expect(order).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  test('tryAcquire takes a free slot at once, and not the next one', () => {
+    const time = virtualTime();
+    const limiter = createRateLimiter({ perSecond: 2, clock: time.clock, sleep: time.sleep });
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+    time.advance(503);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.stats.acquired).toBe(2);
+  });
+
+  test('without limits everything goes at once', async () => {
+    const limiter = createRateLimiter({});
+    await Promise.all(Array.from({ length: 1000 }, () => limiter.acquire()));
+    expect(limiter.stats).toMatchObject({ acquired: 1000, waiting: 0, waitedMs: 0, cappedUntil: null });
+  });
+});
+
+describe('abort', () => {
+  test('an aborted caller rejects with the reason and leaves the queue; its slot goes to the next caller', async () => {
+    const time = virtualTime();
+    const limiter = createRateLimiter({ perSecond: 10, clock: time.clock, sleep: time.sleep });
+    const start = time.clock();
+    await limiter.acquire();
+    const controller = new AbortController();
+    const granted: [string, number][] = [];
+    const a = limiter.acquire(controller.signal).then(() => granted.push(['a', time.clock()]));
+    const b = limiter.acquire().then(() => granted.push(['b', time.clock()]));
+    expect(limiter.stats.waiting).toBe(2);
+    controller.abort(new Error('operator stopped the campaign'));
+    await expect(a).rejects.toThrow('operator stopped the campaign');
+    expect(limiter.stats.waiting).toBe(1);
+    await b;
+    expect(granted).toEqual([['b', start + 100.5]]);
+  });
+
+  test('an already aborted signal rejects at once and takes nothing', async () => {
+    const limiter = createRateLimiter({ perSecond: 1 });
+    await expect(limiter.acquire(AbortSignal.abort())).rejects.toThrow();
+    expect(limiter.stats.acquired).toBe(0);
+    expect(limiter.tryAcquire()).toBe(true);
+  });
+
+  test('when the last waiter leaves, the wait for its slot is cut short (no timer holds the process open)', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const limiter = createRateLimiter({ perHour: 1, sleep: (_ms, signal) => new Promise<void>((resolve) => { signals.push(signal); signal?.addEventListener('abort', () => resolve()); }) });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signals).toHaveLength(1);
+    controller.abort();
+    await expect(waiting).rejects.toThrow();
+    expect(signals[0]?.aborted).toBe(true);
+    expect(limiter.stats.waiting).toBe(0);
+  });
+});
+
+describe('settings', () => {
+  test.each([
+    [{ perSecond: 0 }, /perSecond must be a number above 0/],
+    [{ perSecond: Number.NaN }, /perSecond/],
+    [{ perHour: 1.5 }, /perHour must be a whole number/],
+    [{ perDay: -1 }, /perDay/],
+    [{ burst: 0 }, /burst/],
+    [{ marginMs: -1 }, /marginMs/],
+  ] as const)('%o is refused', (options, message) => {
+    expect(() => createRateLimiter(options)).toThrow(message);
+  });
+});
