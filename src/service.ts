@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import type { Config } from './config.ts';
-import { redact } from './config.ts';
+import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
 import { buildHttpServer } from './http/server.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
@@ -22,6 +22,8 @@ export interface ServiceOptions {
 }
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
+  // Outside local development, refuse to run on a generated SECRET or a default PUBLIC_URL.
+  checkServeSettings(config);
   const app = await createApp(config);
   const { log } = options;
   let inbox: LocalInbox | null = null;
@@ -35,7 +37,18 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       log(`Loaded the demo workspace: newsletter "weekly", ${summary.articles} articles, ${summary.subscribers} subscribers on list "demo".`);
       for (const p of summary.problems) log(`warning: ${p}`);
     }
-    const http = await buildHttpServer({ store: app.store, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(config.dataDir, 'media'), inbox });
+    const http = await buildHttpServer({
+      store: app.store,
+      publicUrl: config.publicUrl,
+      secret: config.secret,
+      mediaDir: join(config.dataDir, 'media'),
+      inbox,
+      openTransport: app.openTransport,
+      trustProxy: config.trustProxy,
+      signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
+      localDevelopment: config.localDevelopment,
+      log,
+    });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
     log(`Database: ${config.databaseUrl}`);

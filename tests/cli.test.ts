@@ -22,7 +22,6 @@ const BIN = join(REPO_ROOT, 'bin', 'mailroom.js');
 const SECRET = 'cli-test-secret-0123456789abcdefghijklmn'; // 40 characters
 const DEMO_EMAILS = ['ada@example.com', 'grace@example.com', 'linus@example.org', 'margaret@example.net', 'reader@example.com'];
 
-
 interface Run {
   readonly code: number;
   readonly stdout: string;
@@ -33,7 +32,7 @@ interface Ws {
   readonly dir: string;
   readonly dataDir: string;
   readonly db: string;
-  smtpUrl: string;
+  readonly smtpUrl: string;
   /** Writes a file in the workspace and returns its path relative to it. */
   file(name: string, content: string | Buffer): string;
   read(name: string): string;
@@ -70,7 +69,7 @@ function envFor(ws: Ws, extra: Record<string, string | undefined>): NodeJS.Proce
   for (const key of Object.keys(env)) if (/^(DATABASE_URL|SMTP_|DKIM_|SEND_|INBOX_|PORT$|HOST$|FEEDBACK_ID_SENDER$|TSX_)/.test(key)) delete env[key];
   // The working directory is the workspace, outside the repository, as for a user running `npx mailroom` in their
   // own folder (tsx must still find the repository's tsconfig for the JSX templates).
-  Object.assign(env, { DATA_DIR: join(ws.dir, 'data'), PUBLIC_URL: 'https://news.example.com', SECRET, SMTP_URL: ws.smtpUrl });
+  Object.assign(env, { DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://news.example.com', SECRET, SMTP_URL: ws.smtpUrl });
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
@@ -111,12 +110,11 @@ function count(ws: Ws, table: string): number {
   return Number(sqlite<{ n: number }>(ws, `select count(*) as n from ${table}`)[0]?.n);
 }
 
-const TABLES = ['lists', 'subscribers', 'list_memberships', 'suppressions', 'articles', 'newsletters', 'issues', 'issue_articles', 'campaigns', 'sends'];
-
-/** Every row of every table, to prove a failed command wrote nothing. */
+/** Every row of every table (migrations bookkeeping aside), to prove a failed command wrote nothing. */
 function snapshot(ws: Ws): string {
   if (!existsSync(ws.db)) return '(no database)';
-  return JSON.stringify(Object.fromEntries(TABLES.map((t) => [t, sqlite(ws, `select * from ${t} order by rowid`)])), null, 1);
+  const tables = sqlite<{ name: string }>(ws, "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name");
+  return JSON.stringify(Object.fromEntries(tables.map(({ name }) => [name, sqlite(ws, `select * from "${name}"`).map((r) => JSON.stringify(r)).sort()])), null, 1);
 }
 
 interface JsonSubscriber {

@@ -212,6 +212,17 @@ describe('createRelayTransport', () => {
     expect(transport.status().every((s) => s.up)).toBe(true);
   });
 
+  test('a connection that dropped mid-message may have delivered it: the relay rests, but the message is not sent again elsewhere', async () => {
+    const { fakes, transport } = setup(`${A}, ${B}`);
+    const dropped = new TransportError('unavailable', `SMTP server ${A} cannot be reached: Connection closed unexpectedly`, null, null);
+    fakes.get(A).reject.set('reader0@example.com', dropped);
+    await expect(transport.send(message(0))).rejects.toBe(dropped);
+    expect(fakes.get(B).attempts).toBe(0);
+    expect(transport.status()[0]).toMatchObject({ up: false, failures: 1 });
+    await transport.send(message(1));
+    expect(fakes.get(B).delivered).toEqual(['reader1@example.com']);
+  });
+
   test('when every relay is down: unavailable, naming each; further sends fail at once until a cooldown ends', async () => {
     const { fakes, transport } = setup(`${A}?name=primary, ${B}?name=backup`);
     fakes.get(A).down = true;

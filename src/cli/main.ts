@@ -15,6 +15,7 @@ function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K)
 }
 
 const commands = () => import('./commands.ts');
+const subscriberCommands = () => import('./commands-subscribers.ts');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -85,6 +86,17 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .description('List subscribers with their lists')
     .action(lazy(commands, 'subscribersListCommand'));
+  subscribers
+    .command('export')
+    .argument('<email>')
+    .option('--out <file>', 'write the JSON to this file (readable by its owner only) instead of standard output')
+    .description('Everything held about one address as JSON: profile, lists and consent, every send, any suppression')
+    .action(lazy(subscriberCommands, 'subscribersExportCommand'));
+  subscribers
+    .command('erase')
+    .argument('<email>')
+    .description('Delete everything held about one address but a hashed suppression, so nothing is mailed to it again without a new confirmation')
+    .action(lazy(subscriberCommands, 'subscribersEraseCommand'));
 
   const lists = program.command('lists').description('Create and list mailing lists');
   lists
@@ -94,6 +106,18 @@ export function buildProgram(): Command {
     .description('Create a list')
     .action(lazy(commands, 'listsCreateCommand'));
   lists.command('list').description('List lists with their member counts').action(lazy(commands, 'listsListCommand'));
+  lists
+    .command('form')
+    .argument('<name>')
+    .option('--no-name', 'leave out the optional name field')
+    .description('Print an embeddable HTML sign-up form for a list (posts to /subscribe/NAME; double opt-in)')
+    .action(lazy(subscriberCommands, 'listsFormCommand'));
+  lists
+    .command('signup')
+    .argument('<name>')
+    .argument('<state>', 'on or off')
+    .description('Open or close the hosted sign-up page and form of a list (open by default)')
+    .action(lazy(subscriberCommands, 'listsSignupCommand'));
 
   const newsletter = program.command('newsletter').description('Create and list newsletters');
   newsletter
@@ -112,6 +136,12 @@ export function buildProgram(): Command {
     .description('Create a newsletter')
     .action(lazy(commands, 'newsletterCreateCommand'));
   newsletter.command('list').description('List newsletters').action(lazy(commands, 'newsletterListCommand'));
+  newsletter
+    .command('archive')
+    .argument('<slug>')
+    .argument('<state>', 'on or off')
+    .description('Make the archive index and RSS feed of a newsletter public (on, the default) or not (off); sent issues stay reachable at their "view in browser" link')
+    .action(lazy(subscriberCommands, 'newsletterArchiveCommand'));
   newsletter
     .command('schedule')
     .argument('<newsletter>')

@@ -81,7 +81,7 @@ export function extractArticleFromHtml(html: string, source: string, options: Ht
   if (title === '') fail('the page has no title (no og:title, <title> or heading)');
 
   const leadImage = metadata.image ?? firstImage(contentHtml, baseUrl, title);
-  const body = htmlToMarkdown(contentHtml, { baseUrl, title, leadImageUrl: leadImage?.url ?? null });
+  const body = htmlToMarkdown(contentHtml, { baseUrl, title, leadImageUrl: leadImage?.url ?? null, summary: metadata.description });
   if (countWords(body) < 20) fail('no article found on the page: after removing navigation, promos and unsafe content, almost no text was left');
 
   const author = metadata.author || cleanByline(parsed?.byline ?? '');
@@ -240,7 +240,8 @@ function readJsonLd(document: Document): JsonLdArticle {
     result.imageAlt = text(record.caption) || text(record.description) || text(record.name);
   }
   const mainEntity = article.mainEntityOfPage;
-  result.url = text(article.url) || (typeof mainEntity === 'string' ? mainEntity : mainEntity && typeof mainEntity === 'object' ? text((mainEntity as Record<string, unknown>)['@id']) || text((mainEntity as Record<string, unknown>).url) : '');
+  const id = text(article['@id']).replace(/#.*$/, '');
+  result.url = text(article.url) || (/^https?:\/\//.test(id) ? id : '') || (typeof mainEntity === 'string' ? mainEntity : mainEntity && typeof mainEntity === 'object' ? text((mainEntity as Record<string, unknown>)['@id']) || text((mainEntity as Record<string, unknown>).url) : '');
   const publisher = article.publisher;
   result.publisher = publisher && typeof publisher === 'object' && !Array.isArray(publisher) ? text((publisher as Record<string, unknown>).name) : text(publisher);
   const keywords = article.keywords;

@@ -9,7 +9,7 @@ import { JSDOM, VirtualConsole } from 'jsdom';
 import { Lexer, Parser, type Token, type Tokens } from 'marked';
 import TurndownService from 'turndown';
 import { isUiLabel } from './boilerplate.ts';
-import { collapseWhitespace } from './text-tools.ts';
+import { collapseWhitespace, countWords } from './text-tools.ts';
 
 export type UrlKind = 'link' | 'image';
 
@@ -131,6 +131,8 @@ export interface HtmlToMarkdownOptions extends CleanHtmlOptions {
   readonly title?: string | undefined;
   /** Drop an image at the top that is the lead image (the template shows it already). */
   readonly leadImageUrl?: string | null | undefined;
+  /** Drop a paragraph at the top that repeats the summary (a page's standfirst, shown as the dek). */
+  readonly summary?: string | undefined;
 }
 
 /** Sanitizes HTML and converts it to Markdown (ATX headings, "-" bullets, fenced code, inline links). */
@@ -169,7 +171,7 @@ function turndown(): TurndownService {
     },
   });
   service.addRule('empty-link', {
-    filter: (node) => node.nodeName === 'A' && (node.textContent ?? '').trim() === '' && node.querySelector('img') === null,
+    filter: (node) => node.nodeName === 'A' && (node.textContent ?? '').trim() === '' && !node.querySelector('img'),
     replacement: () => '',
   });
   // "- item" and "1. item" with continuation lines indented to match, instead of turndown's "-   item".
@@ -212,7 +214,7 @@ function convertTable(table: HTMLTableElement, service: TurndownService): string
   const cellText = (cell: Element) => collapseWhitespace(service.turndown((cell as HTMLElement).innerHTML)).replace(/\|/g, '\\|');
   const matrix = rows.map((row) => Array.from(row.children).filter((cell) => cell.nodeName === 'TD' || cell.nodeName === 'TH').map(cellText));
   const width = Math.max(...matrix.map((row) => row.length));
-  const simple = width > 0 && rows.every((row) => row.querySelector('table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6') === null);
+  const simple = width > 0 && rows.every((row) => !row.querySelector('table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6'));
   if (!simple) return `\n\n${matrix.map((row) => row.filter(Boolean).join(' · ')).filter(Boolean).join('\n\n')}\n\n`;
   const padded = matrix.map((row) => [...row, ...Array.from({ length: width - row.length }, () => '')]);
   const [header = [], ...body] = padded;
@@ -339,10 +341,20 @@ function removeEmptyBlocks(root: HTMLElement): void {
 
 function dropLeadingDuplicates(root: HTMLElement, options: HtmlToMarkdownOptions): void {
   const normalize = (text: string) => collapseWhitespace(text).toLowerCase();
-  for (let guard = 0; guard < 3; guard += 1) {
+  for (let guard = 0; guard < 5; guard += 1) {
     const first = firstContentElement(root);
     if (!first) return;
     if (/^H[1-6]$/.test(first.nodeName) && options.title && normalize(first.textContent ?? '') === normalize(options.title)) {
+      first.remove();
+      continue;
+    }
+    const text = normalize(first.textContent ?? '');
+    if (first.nodeName === 'P' && options.summary && text !== '' && text === normalize(options.summary)) {
+      first.remove();
+      continue;
+    }
+    // A kicker ("Wellbeing", "Analysis") left above the text.
+    if (first.nodeName === 'P' && text !== '' && countWords(text) <= 3 && !/[.!?:]$/.test(text) && first.querySelector('img, a') === null && first.nextElementSibling !== null) {
       first.remove();
       continue;
     }

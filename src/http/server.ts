@@ -1,17 +1,23 @@
-/** The HTTP adapter: Fastify with the home page, unsubscribe and preferences links, web versions of issues, media and the local inbox. */
+/**
+ * The HTTP adapter: Fastify with the home page, the subscriber's pages (sign-up, confirmation, unsubscribe,
+ * preferences), the public archive, media and the local inbox.
+ */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { verifyToken } from '../core/tokens.ts';
-import { articleWebUrl, issueWebUrl } from '../core/links.ts';
-import { compileIssue } from '../personalization/personalize.ts';
-import { renderIssue } from '../rendering/render-issue.ts';
-import { toEmailArticle, toEmailBrand } from '../issues/assemble.ts';
-import type { SqlStore } from '../store/sql-store.ts';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TrustProxySetting } from '../config.ts';
+import { archiveUrl, issueWebUrl, signupUrl } from '../core/links.ts';
+import type { MessageTransport } from '../sending/ports.ts';
 import type { InboxReader } from '../smtp/local-inbox.ts';
-import { html, renderPage, type SafeHtml } from './html.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { SubscriberStore } from '../store/subscriber-store.ts';
+import { SignupService } from '../subscribers/signup.ts';
+import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
+import { html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
+import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { registerSubscriberRoutes } from './subscriber-routes.ts';
 
 export interface HttpDeps {
   readonly store: SqlStore;
@@ -22,32 +28,38 @@ export interface HttpDeps {
   /** The local inbox, when Mailroom runs its own SMTP server. */
   readonly inbox: InboxReader | null;
   readonly logger?: boolean;
+  /** Where sign-up confirmation emails go (the app's SMTP transport); without it, sign-up answers 503. */
+  readonly openTransport?: () => MessageTransport;
+  /** TRUST_PROXY: whose X-Forwarded-For to believe for the client IP (default: nobody's). */
+  readonly trustProxy?: TrustProxySetting;
+  readonly signup?: { readonly recordIp?: boolean; readonly ratePerMinute?: number };
+  /** Local development: `/` is the operator's dashboard. Otherwise `/` is the public list of newsletters. */
+  readonly localDevelopment?: boolean;
+  /** For rate limits, token expiry and consent times (tests move it). */
+  readonly clock?: () => Date;
+  readonly log?: (line: string) => void;
 }
 
-/** Email pages (web versions) are documents from elsewhere: no script, no form, no plugin may run in them. */
-const EMAIL_PAGE_CSP = "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'none'";
+/** The sign-up service of each server built here: its emails go out after the response. */
+const signupServices = new WeakMap<FastifyInstance, SignupService>();
+
+/** The sign-up service of a server from buildHttpServer (`await signupServiceOf(server).idle()` waits for queued emails). */
+export function signupServiceOf(server: FastifyInstance): SignupService {
+  const service = signupServices.get(server);
+  if (!service) throw new Error('signupServiceOf: not a server built by buildHttpServer');
+  return service;
+}
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
 
-function sendPage(reply: FastifyReply, status: number, title: string, body: SafeHtml, currentPath?: string): FastifyReply {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .send(renderPage({ title, body, ...(currentPath ? { currentPath } : {}) }));
-}
-
-function invalidLink(reply: FastifyReply): FastifyReply {
-  // The same answer for a tampered, foreign, expired or unknown token: nothing tells them apart.
-  return sendPage(
-    reply,
-    404,
-    'Link not valid',
-    html`<h1>This link is not valid</h1><p>It may have been copied incompletely. Use the unsubscribe link at the bottom of the most recent email you received.</p>`,
-  );
-}
-
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, trustProxy: true, bodyLimit: 64 * 1024 });
+  const trustProxy = deps.trustProxy ?? false;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // N hops: believe the N nearest proxies (proxy-addr counts hops from the socket), never the client's own claims.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy === false ? false : [...trustProxy],
+    bodyLimit: 64 * 1024,
+  });
   registerSecurityHeaders(app);
 
   // Forms post url-encoded bodies; mail providers' one-click unsubscribe may post multipart or anything else.
@@ -57,9 +69,39 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, String(body)));
 
   const { store } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? (() => undefined);
+  const subscribers = new SubscriberStore(store.db);
+  const settings = { publicUrl: deps.publicUrl, secret: deps.secret, recordIp: deps.signup?.recordIp ?? false, ratePerMinute: deps.signup?.ratePerMinute ?? 5 };
+  const signup = new SignupService({ store, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
+  app.addHook('onClose', async () => {
+    await signup.close();
+  });
 
   app.get('/', async (_request, reply) => {
     const newsletters = await store.listNewsletters();
+    const publicItems = await Promise.all(
+      newsletters.map(async (n) => {
+        const list = await store.getList(n.listId);
+        const signupOpen = list !== null && (await subscribers.isSignupOpen(list.id));
+        const archivePublic = await subscribers.isArchivePublic(n.id);
+        const latest = archivePublic ? (await subscribers.publishedIssues(n.id, 1))[0] : undefined;
+        if (!signupOpen && !archivePublic) return null;
+        return html`<li><strong>${n.name}</strong>${latest ? html` — latest: <a href="${issueWebUrl({ publicUrl: '' }, n.slug, latest.number)}">#${latest.number} ${neutralSubject(latest.subject)}</a> (${formatDate(latest.sentAt, n.language)})` : ''}
+<div>${signupOpen && list ? html`<a href="${signupUrl({ publicUrl: '' }, list.name)}">Subscribe</a>` : ''}${signupOpen && archivePublic ? ' · ' : ''}${archivePublic ? html`<a href="${archiveUrl({ publicUrl: '' }, n.slug)}">Archive</a>` : ''}</div></li>`;
+      }),
+    );
+    const visible = publicItems.filter((item) => item !== null);
+    if (!deps.localDevelopment) {
+      // Outside local development this page is public: publications only, no campaign figures.
+      return sendPage(
+        reply,
+        200,
+        'Newsletters',
+        html`<h1>Newsletters</h1>${visible.length ? html`<ul class="issues">${visible}</ul>` : html`<p class="muted">Nothing published yet.</p>`}`,
+        { site: { name: 'Newsletters', href: '/', links: [{ href: '/issues', label: 'Archive' }] }, head: PUBLIC_INDEXABLE_HEAD },
+      );
+    }
     const campaigns = await store.listCampaigns({ limit: 10 });
     const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
@@ -72,7 +114,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const newsletterItems = await Promise.all(
       newsletters.map(async (n) => {
         const issues = await store.listIssues(n.id);
-        return html`<li><strong>${n.name}</strong> <code>${n.slug}</code> — ${issues.length} issue(s)${issues[0] ? html`, latest: <a href="${issueWebUrl({ publicUrl: '' }, n.slug, issues[0].number)}">#${issues[0].number} ${issues[0].subject}</a>` : ''}</li>`;
+        return html`<li><strong>${n.name}</strong> <code>${n.slug}</code> — ${issues.length} issue(s)${issues[0] ? html`, latest: #${issues[0].number} ${issues[0].subject}` : ''}</li>`;
       }),
     );
     const body = html`<h1>Mailroom</h1>
@@ -81,124 +123,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 ${newsletters.length ? html`<ul>${newsletterItems}</ul>` : html`<p class="muted">No newsletter yet. Create one with <code>npx mailroom newsletter create</code>.</p>`}
 <p>Send the next issue: <code>npx mailroom send ${newsletters[0]?.slug ?? 'weekly'}</code>${deps.inbox ? html` — messages land in the <a href="/inbox">local inbox</a>.` : ''}</p>
 </div>
+${visible.length ? html`<h2>Public pages</h2><ul class="issues">${visible}</ul>` : ''}
 <h2>Recent campaigns</h2>
 ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Issue</th><th>Status</th><th>Sent</th><th>Failed</th><th>Skipped</th><th>Left</th></tr></thead><tbody>${campaignRows}</tbody></table>` : html`<p class="muted">No campaign yet.</p>`}`;
-    return sendPage(reply, 200, 'Home', body, '/');
+    return sendPage(reply, 200, 'Home', body, { currentPath: '/', head: PUBLIC_INDEXABLE_HEAD });
   });
 
-  // ------------------------------------------------------------ unsubscribe
-
-  const unsubscribeSubject = async (token: string) => {
-    const subject = verifyToken(deps.secret, 'unsubscribe', token);
-    if (!subject) return null;
-    const subscriber = await store.getSubscriber(subject.subscriberId);
-    const list = await store.getList(subject.listId);
-    return subscriber && list ? { subscriber, list } : null;
-  };
-
-  // GET never changes anything: link scanners and previews follow GETs.
-  app.get<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
-    const found = await unsubscribeSubject(request.params.token);
-    if (!found) return invalidLink(reply);
-    const status = await store.membershipStatus(found.subscriber.id, found.list.id);
-    reply.header('cache-control', 'no-store');
-    if (status === 'unsubscribed') {
-      return sendPage(reply, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more email from the list <strong>${found.list.name}</strong>.</p>`);
-    }
-    return sendPage(
-      reply,
-      200,
-      'Unsubscribe',
-      html`<h1>Unsubscribe?</h1>
-<p>Stop sending <strong>${found.list.name}</strong> to <strong>${found.subscriber.email}</strong>.</p>
-<form method="post" action="/u/${request.params.token}"><button class="primary" type="submit">Unsubscribe</button></form>`,
-    );
-  });
-
-  // POST unsubscribes at once: the button above, and RFC 8058 one-click from mail providers (no cookies, any body).
-  app.post<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
-    const found = await unsubscribeSubject(request.params.token);
-    if (!found) return invalidLink(reply);
-    await store.unsubscribeFromList(found.subscriber.id, found.list.id);
-    reply.header('cache-control', 'no-store');
-    return sendPage(
-      reply,
-      200,
-      'Unsubscribed',
-      html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more email from the list <strong>${found.list.name}</strong>, starting now.</p>`,
-    );
-  });
-
-  // -------------------------------------------------------------- preferences
-
-  app.get<{ Params: { token: string } }>('/p/:token', async (request, reply) => {
-    const subject = verifyToken(deps.secret, 'preferences', request.params.token);
-    const subscriber = subject ? await store.getSubscriber(subject.subscriberId) : null;
-    if (!subject || !subscriber) return invalidLink(reply);
-    const lists = await store.membershipsOf(subscriber.id);
-    reply.header('cache-control', 'no-store');
-    return sendPage(
-      reply,
-      200,
-      'Preferences',
-      html`<h1>Your subscription</h1>
-<p>Email: <strong>${subscriber.email}</strong>${subscriber.name ? html` · Name: <strong>${subscriber.name}</strong>` : ''}</p>
-<table><thead><tr><th>List</th><th>Status</th></tr></thead><tbody>${lists.map((l) => html`<tr><td>${l.name}</td><td>${l.status}</td></tr>`)}</tbody></table>
-<p></p>
-<form method="post" action="/p/${request.params.token}"><input type="hidden" name="action" value="unsubscribe"><button type="submit">Unsubscribe from this list</button></form>`,
-    );
-  });
-
-  app.post<{ Params: { token: string }; Body: unknown }>('/p/:token', async (request, reply) => {
-    const subject = verifyToken(deps.secret, 'preferences', request.params.token);
-    if (!subject) return invalidLink(reply);
-    const result = await store.unsubscribeFromList(subject.subscriberId, subject.listId);
-    if (!result) return invalidLink(reply);
-    return sendPage(reply, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p><strong>${result.email}</strong> gets no more email from the list <strong>${result.listName}</strong>.</p>`);
-  });
-
-  app.get('/unsubscribe', async (_request, reply) =>
-    sendPage(reply, 200, 'Unsubscribe', html`<h1>Unsubscribe</h1><p>Every email we send has a personal unsubscribe link at the bottom. Use the one in the most recent email you received: it works in one click.</p>`),
-  );
-
-  // ------------------------------------------------------- web versions
-
-  const archiveContext = {
-    firstName: 'there',
-    lastName: '',
-    fullName: 'there',
-    email: '',
-    unsubscribeUrl: `${deps.publicUrl}/unsubscribe`,
-    preferencesUrl: `${deps.publicUrl}/unsubscribe`,
-    attributes: {},
-  };
-
-  app.get<{ Params: { newsletter: string; number: string } }>('/issues/:newsletter/:number', async (request, reply) => {
-    const newsletter = await store.findNewsletter(request.params.newsletter);
-    const number = Number(request.params.number);
-    const issue = newsletter && Number.isSafeInteger(number) ? await store.findIssue(newsletter.id, number) : null;
-    if (!newsletter || !issue) return sendPage(reply, 404, 'Not found', html`<h1>No such issue</h1>`);
-    const compiled = compileIssue({ subject: issue.subject, html: issue.html, text: issue.text });
-    const page = compiled.personalize({ ...archiveContext, webVersionUrl: issueWebUrl(deps, newsletter.slug, issue.number) });
-    return reply.header('content-security-policy', EMAIL_PAGE_CSP).type('text/html; charset=utf-8').send(page.html);
-  });
-
-  app.get<{ Params: { slug: string } }>('/articles/:slug', async (request, reply) => {
-    const article = await store.findArticle(request.params.slug);
-    const newsletter = (await store.listNewsletters())[0];
-    if (!article || !newsletter) return sendPage(reply, 404, 'Not found', html`<h1>No such article</h1>`);
-    const rendered = await renderIssue({
-      template: 'article',
-      props: {
-        brand: toEmailBrand(newsletter, deps.publicUrl),
-        issue: { subject: article.title, preheader: article.summary, number: 0, date: article.publishedAt },
-        article: toEmailArticle(article, deps.publicUrl),
-      },
-    });
-    const compiled = compileIssue({ subject: article.title, html: rendered.html, text: rendered.text });
-    const page = compiled.personalize({ ...archiveContext, webVersionUrl: articleWebUrl(deps, article.slug) });
-    return reply.header('content-security-policy', EMAIL_PAGE_CSP).type('text/html; charset=utf-8').send(page.html);
-  });
+  registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock });
+  registerArchiveRoutes(app, { store, subscribers, publicUrl: deps.publicUrl });
 
   // ------------------------------------------------------------------ media
 
@@ -216,8 +148,11 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
   if (deps.inbox) registerInboxRoutes(app, deps.inbox);
   else {
     app.get('/inbox', async (_request, reply) =>
-      sendPage(reply, 200, 'Inbox', html`<h1>Inbox</h1><p>Mail goes to the SMTP server in <code>SMTP_URL</code>, so there is no local inbox. Unset <code>SMTP_URL</code> to capture mail here.</p>`, '/inbox'),
+      sendPage(reply, 200, 'Inbox', html`<h1>Inbox</h1><p>Mail goes to the SMTP server in <code>SMTP_URL</code>, so there is no local inbox. Unset <code>SMTP_URL</code> to capture mail here.</p>`, { currentPath: '/inbox' }),
     );
   }
+
+  app.setNotFoundHandler(async (_request, reply) => sendPage(reply, 404, 'Not found', html`<h1>Not found</h1><p>There is nothing at this address.</p>`));
+  signupServices.set(app, signup);
   return app;
 }

@@ -14,9 +14,9 @@ export interface RateLimiterOptions {
    */
   readonly burst?: number;
   /**
-   * Added to every window (default 5 ms): the receiver sees our messages shifted by network and timer
-   * jitter, and jitter up to this much cannot make one of its windows hold more than the limit.
-   * It costs marginMs/1000 of the per-second rate (0.5% by default).
+   * Added to every window (default 5 ms), so that timer jitter of up to this much cannot make a window
+   * hold more than the limit. It costs marginMs/1000 of the per-second rate (0.5% by default). Jitter
+   * on the way to the receiver is covered by `hold`, whatever its size.
    */
   readonly marginMs?: number;
   /** Milliseconds; default a monotonic wall clock. */
@@ -30,15 +30,30 @@ export interface RateLimiterStats {
   readonly acquired: number;
   /** Callers waiting for a slot right now. */
   readonly waiting: number;
+  /** Slots taken with `hold` and not yet done. */
+  readonly inFlight: number;
   /** Total time callers spent waiting, in ms. */
   readonly waitedMs: number;
-  /** When the hourly or daily cap is used up (counting the callers already waiting): the earliest time a slot frees; null otherwise. */
+  /**
+   * When the hourly or daily cap is used up (counting callers already waiting): the earliest time a slot
+   * frees (Infinity while that depends on messages still in flight); null when it is not used up.
+   */
   readonly cappedUntil: number | null;
 }
 
+/** Ends a slot taken with `hold`; calling it again does nothing. */
+export type DoneWithSlot = () => void;
+
 export interface RateLimiter {
-  /** Resolves when the caller may send one message; callers are served in the order they asked. Rejects with `signal.reason` on abort. */
+  /** Resolves when the caller may send one message, counted from now; callers are served in the order they asked. Rejects with `signal.reason` on abort. */
   acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * As acquire, but the message counts from when it is done (call the returned function once the server has
+   * answered, or the attempt failed) and, until then, as if it were always now. The receiver stamps a
+   * message between our send and its reply, so however long and uneven the way there, no window it
+   * measures holds more than the limit. The price is the round trip: each slot is held that much longer.
+   */
+  hold(signal?: AbortSignal): Promise<DoneWithSlot>;
   /** Takes a slot only if one is free now and nobody is waiting (it never jumps the queue). */
   tryAcquire(): boolean;
   readonly stats: RateLimiterStats;
@@ -52,6 +67,8 @@ const DAY = 24 * HOUR;
 const BUCKETS_PER_WINDOW = 3600;
 /** Float slack when comparing times, so a wake-up that lands a hair early does not loop on a zero-length sleep. */
 const EPSILON_MS = 1e-6;
+/** How far behind its schedule the bucket may be and still catch up (by sending the late slots sooner). */
+const CATCH_UP_MS = Number(process.env.CATCHUP ?? 250);
 
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
@@ -70,13 +87,15 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * At most `limit` events in any window of `spanMs`. Events are kept as (expiry, count) pairs, oldest
  * first: exact times when bucketMs is 0, else grouped by bucket and expiring at the bucket's end plus
- * the span, so the count is never below the true sliding count.
+ * the span, so the count is never below the true sliding count. Events in flight have no time yet and
+ * count until they are recorded.
  */
 class SlidingWindow {
   private readonly expiries: number[] = [];
   private readonly counts: number[] = [];
   private head = 0;
   private total = 0;
+  private inFlight = 0;
 
   constructor(
     readonly limit: number,
@@ -86,20 +105,30 @@ class SlidingWindow {
 
   count(now: number): number {
     this.prune(now);
-    return this.total;
+    return this.total + this.inFlight;
   }
 
-  /** The earliest time at which `need` more events fit (-Infinity when they fit now). */
+  /** The earliest time at which `need` more events fit: -Infinity when they fit now, Infinity when it waits on events in flight. */
   freeAt(now: number, need = 1): number {
     this.prune(now);
-    let excess = this.total + need - this.limit;
+    let excess = this.total + this.inFlight + need - this.limit;
     if (excess <= 0) return -Infinity;
     for (let i = this.head; i < this.expiries.length; i++) {
       excess -= this.counts[i] ?? 0;
       if (excess <= 0) return this.expiries[i] ?? now;
     }
+    if (this.inFlight > 0) return Infinity;
     // More callers queued than the whole cap: the last known expiry is a lower bound.
     return this.expiries[this.expiries.length - 1] ?? now;
+  }
+
+  begin(): void {
+    this.inFlight += 1;
+  }
+
+  finish(at: number): void {
+    this.inFlight -= 1;
+    this.record(at);
   }
 
   record(at: number): void {
@@ -132,6 +161,7 @@ class SlidingWindow {
 
 interface Waiter {
   readonly since: number;
+  readonly held: boolean;
   resolve(): void;
   reject(reason: unknown): void;
   detach(): void;
@@ -171,8 +201,10 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
 
   const queue: Waiter[] = [];
   let pumping = false;
-  let pumpWake: AbortController | null = null;
+  // Ends the pump's current wait early: a held slot was done, or nobody is left waiting.
+  let wakePump: (() => void) | null = null;
   let acquired = 0;
+  let inFlight = 0;
   let waitedMs = 0;
 
   const readyAt = (now: number): number => {
@@ -182,31 +214,46 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   };
 
   /**
-   * Hands out one slot at `now`. A caller that waited is charged at the time its slot came due (`at`),
-   * not when the timer finally fired, so timer lateness does not pile up and slow the rate. The catch-up
-   * after a stalled event loop is at most one interval, and the windows (recorded at the real time) still hold.
+   * Hands out one slot at `now`. A caller that had to wait is charged when the bucket's slot came due,
+   * not when it actually went: a late timer, a stalled event loop or a window that held it back (a slow
+   * reply) does not push the whole schedule back, so the rate keeps up. The bucket forgives at most
+   * CATCH_UP_MS of lag; the windows, recorded at the real times, still hold whatever the catch-up.
    */
-  const take = (now: number, at: number | null): void => {
+  const take = (now: number, waited: boolean, held: boolean): void => {
     if (perSecond !== null) {
-      const anchor = at === null ? now : Math.max(at, now - interval);
+      const anchor = waited ? Math.max(tat - tolerance, now - Math.max(interval, CATCH_UP_MS)) : now;
       tat = Math.max(tat, anchor) + interval;
     }
-    for (const w of windows) w.record(now);
+    for (const w of windows) {
+      if (held) w.begin();
+      else w.record(now);
+    }
+    if (held) inFlight += 1;
     acquired += 1;
   };
 
-  const takeNow = (): boolean => {
+  const doneWith = (): DoneWithSlot => {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const now = clock();
+      for (const w of windows) w.finish(now);
+      inFlight -= 1;
+      wakePump?.();
+    };
+  };
+
+  const takeNow = (held: boolean): boolean => {
     if (queue.length > 0) return false;
     const now = clock();
     if (readyAt(now) > now + EPSILON_MS) return false;
-    take(now, null);
+    take(now, false, held);
     return true;
   };
 
   const pump = async (): Promise<void> => {
     pumping = true;
-    // When the slot we slept for came due; a window that has since freed no longer says so.
-    let due = -Infinity;
     try {
       while (queue.length > 0) {
         const now = clock();
@@ -214,17 +261,20 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
         if (at <= now + EPSILON_MS) {
           const waiter = queue.shift();
           if (!waiter) break;
-          take(now, Math.max(at, due));
-          due = -Infinity;
+          take(now, true, waiter.held);
           waitedMs += Math.max(0, now - waiter.since);
           waiter.detach();
           waiter.resolve();
           continue;
         }
-        due = at;
-        pumpWake = new AbortController();
-        await sleep(at - now, pumpWake.signal);
-        pumpWake = null;
+        const stopSleeping = new AbortController();
+        const woken = new Promise<void>((resolve) => {
+          wakePump = resolve;
+        });
+        // An infinite wait is one for a held slot to be done: only a wake-up ends it.
+        await (Number.isFinite(at) ? Promise.race([sleep(at - now, stopSleeping.signal), woken]) : woken);
+        wakePump = null;
+        stopSleeping.abort();
       }
     } catch (error) {
       // A sleep that throws: nobody can be served on time, so everybody hears about it.
@@ -234,35 +284,42 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       }
     } finally {
       pumping = false;
-      pumpWake = null;
+      wakePump = null;
     }
   };
 
+  const wait = (held: boolean, signal?: AbortSignal): Promise<void> => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (takeNow(held)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = queue.indexOf(waiter);
+        if (index < 0) return;
+        queue.splice(index, 1);
+        // Nobody left to wait for: end the pump's wait instead of holding a timer open.
+        if (queue.length === 0) wakePump?.();
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        since: clock(),
+        held,
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      queue.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (!pumping) void pump();
+    });
+  };
+
   return {
-    acquire(signal?: AbortSignal): Promise<void> {
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      if (takeNow()) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => {
-          const index = queue.indexOf(waiter);
-          if (index < 0) return;
-          queue.splice(index, 1);
-          // Nobody left to wait for: let the pump's sleep end instead of holding a timer open.
-          if (queue.length === 0) pumpWake?.abort();
-          reject(signal?.reason);
-        };
-        const waiter: Waiter = {
-          since: clock(),
-          resolve,
-          reject,
-          detach: () => signal?.removeEventListener('abort', onAbort),
-        };
-        queue.push(waiter);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        if (!pumping) void pump();
-      });
+    acquire: (signal?: AbortSignal): Promise<void> => wait(false, signal),
+    hold: async (signal?: AbortSignal): Promise<DoneWithSlot> => {
+      await wait(true, signal);
+      return doneWith();
     },
-    tryAcquire: takeNow,
+    tryAcquire: () => takeNow(false),
     get stats(): RateLimiterStats {
       const now = clock();
       let cappedUntil: number | null = null;
@@ -271,7 +328,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
         const free = Math.max(now, w.freeAt(now, queue.length + 1));
         cappedUntil = cappedUntil === null ? free : Math.max(cappedUntil, free);
       }
-      return { acquired, waiting: queue.length, waitedMs, cappedUntil };
+      return { acquired, waiting: queue.length, inFlight, waitedMs, cappedUntil };
     },
   };
 }

@@ -3,7 +3,7 @@ import type { DkimConfig } from '../config.ts';
 import { redact } from '../config.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
-import { createRateLimiter, type RateLimiter, type RateLimiterStats } from '../sending/rate-limiter.ts';
+import { createRateLimiter, type DoneWithSlot, type RateLimiter, type RateLimiterStats } from '../sending/rate-limiter.ts';
 import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';
 
 /** One relay from SMTP_URL. */
@@ -191,6 +191,17 @@ const DEFAULT_COOLDOWN_BASE_MS = 5_000;
 const DEFAULT_COOLDOWN_MAX_MS = 5 * 60_000;
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * An `unavailable` answer that may still have delivered the message: nodemailer's pool re-sends by itself a
+ * message of which nothing was written, so a plain "Connection closed unexpectedly" reaching us means the
+ * connection dropped mid-message, possibly after the server had the whole of it. Sending it through another
+ * relay could deliver it twice, so it is not failed over. (smtp-transport files this under `unavailable`;
+ * a kind of its own there would make this text match unnecessary.)
+ */
+function mayHaveBeenAccepted(error: TransportError): boolean {
+  return /Connection closed unexpectedly/i.test(error.message);
+}
+
 function asTransportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   return new TransportError('unavailable', error instanceof Error ? error.message : String(error), null, null);
@@ -200,8 +211,9 @@ function asTransportError(error: unknown): TransportError {
  * One MessageTransport over several relays. Each message goes to a healthy relay chosen by smooth
  * weighted round-robin (deterministic: weights 3 and 1 give a a b a, a a b a…), after that relay's rate
  * limiter lets it. A relay that answers `unavailable` (unreachable, or credentials refused: nothing was
- * accepted) rests for a cooldown and the same message goes to another relay; `temporary` and
- * `permanent` answers are the recipient's business and pass through untouched.
+ * accepted) rests for a cooldown and the same message goes to another relay, except after a connection
+ * that dropped mid-message (see mayHaveBeenAccepted); `temporary` and `permanent` answers are the
+ * recipient's business and pass through untouched.
  */
 export function createRelayTransport(specs: readonly RelaySpec[], options: RelayTransportOptions): RelayTransport {
   if (specs.length === 0) throw new MailroomError('CONFIG', 'SMTP_URL: no relay to send through');
@@ -307,18 +319,23 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
         if (abort.aborted) throw stopped();
         const relay = pick(tried);
         if (!relay) throw allDown(latest);
+        // The slot is held until the server has answered, so the relay's own count (which it stamps somewhere in between) never exceeds the limit.
+        let done: DoneWithSlot | null = null;
         if (relay.limiter) {
           try {
-            await relay.limiter.acquire(abort);
+            done = await relay.limiter.hold(abort);
           } catch {
             throw stopped();
           }
           // It went down while we waited for the slot: choose again (the slot is simply not used).
-          if (!isUp(relay, clock())) continue;
+          if (!isUp(relay, clock())) {
+            done();
+            continue;
+          }
         }
         const generation = relay.generation;
         try {
-          const accepted = await relay.transport.send(message);
+          const accepted = await relay.transport.send(message).finally(() => done?.());
           relay.sent += 1;
           // Only an answer to an attempt started after the last outage report clears it.
           if (relay.generation === generation) markUp(relay);
@@ -327,6 +344,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
           // Only `unavailable` means the server took nothing: anything else could double-send, so it goes back as it came.
           if (!(error instanceof TransportError) || error.kind !== 'unavailable') throw error;
           markDown(relay, error, generation);
+          // The relay rests either way, but a message it may have taken is not sent again from here.
+          if (mayHaveBeenAccepted(error)) throw error;
           tried.add(relay);
           latest = error;
         }

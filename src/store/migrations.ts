@@ -220,8 +220,49 @@ const signup: Migration = {
   },
 };
 
+/**
+ * Feeds (issue 5): RSS and Atom feeds that feed a newsletter, and the items seen in each, keyed by guid, then by URL.
+ * An item's `first_seen_at` is when it arrived: a feed-fed newsletter's issue carries what arrived since its last sent issue.
+ */
+const feeds: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('feeds')
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id').onDelete('cascade'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('title', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('site_url', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('full_content', 'text', (c) => c.notNull().defaultTo('auto').check(sql`full_content IN ('auto','feed','page')`))
+      .addColumn('etag', 'text')
+      .addColumn('last_modified', 'text')
+      .addColumn('last_polled_at', 'text')
+      .addColumn('last_success_at', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('feeds_newsletter_url', ['newsletter_id', 'url'])
+      .execute();
+    await db.schema
+      .createTable('feed_items')
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('feed_id', 'integer', (c) => c.notNull().references('feeds.id').onDelete('cascade'))
+      .addColumn('guid', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('url', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('article_id', 'integer', (c) => c.notNull().references('articles.id').onDelete('cascade'))
+      .addColumn('content_hash', 'text', (c) => c.notNull())
+      .addColumn('first_seen_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await sql`CREATE UNIQUE INDEX feed_items_guid ON feed_items (feed_id, guid) WHERE guid <> ''`.execute(db);
+    await db.schema.createIndex('feed_items_url').on('feed_items').columns(['feed_id', 'url']).execute();
+    await db.schema.createIndex('feed_items_article').on('feed_items').column('article_id').execute();
+    await db.schema.createIndex('feed_items_arrival').on('feed_items').columns(['feed_id', 'first_seen_at']).execute();
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_feeds': feeds,
   '0003_signup': signup,
   '0004_schedules': schedules,
 };

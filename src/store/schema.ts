@@ -160,6 +160,36 @@ export interface RateLimitHitsTable {
   at: number;
 }
 
+/** A feed that feeds a newsletter (migration 0002). */
+export interface FeedsTable {
+  id: Generated<number>;
+  newsletter_id: number;
+  url: string;
+  title: Generated<string>;
+  site_url: Generated<string>;
+  /** auto | feed | page: where an item's article text comes from. */
+  full_content: Generated<string>;
+  etag: string | null;
+  last_modified: string | null;
+  last_polled_at: string | null;
+  last_success_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
+/** One item seen in a feed and the article made from it (migration 0002). */
+export interface FeedItemsTable {
+  id: Generated<number>;
+  feed_id: number;
+  guid: Generated<string>;
+  url: Generated<string>;
+  article_id: number;
+  content_hash: string;
+  /** When the item arrived: what a feed-fed newsletter's next issue is built from. */
+  first_seen_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   articles: ArticlesTable;
   lists: ListsTable;
@@ -174,4 +204,6 @@ export interface Database {
   rate_limit_hits: RateLimitHitsTable;
   newsletter_schedules: NewsletterSchedulesTable;
   schedule_slots: ScheduleSlotsTable;
+  feeds: FeedsTable;
+  feed_items: FeedItemsTable;
 }

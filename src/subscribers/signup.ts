@@ -13,7 +13,6 @@ import { toEmailBrand } from '../issues/assemble.ts';
 import type { MessageTransport } from '../sending/ports.ts';
 import { hashEmail, type SqlStore } from '../store/sql-store.ts';
 import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type RateLimitResult, type SubscriberStore } from '../store/subscriber-store.ts';
-import { composeConfirmationMessage, renderConfirmationEmail } from './confirmation-mail.ts';
 
 /** How long a confirmation link works. */
 export const CONFIRM_LINK_DAYS = 7;
@@ -187,6 +186,8 @@ export class SignupService {
           const expiresAt = new Date(requestedAt.getTime() + CONFIRM_LINK_DAYS * DAY_MS);
           const actionUrl =
             kind === 'confirm' ? confirmUrl(this.deps.settings, subscriberId, listId, expiresAt) : preferencesUrl(this.deps.settings, subscriberId, listId);
+          // Loaded on first use: React Email is heavy, and the CLI imports this module for its constants.
+          const { composeConfirmationMessage, renderConfirmationEmail } = await import('./confirmation-mail.ts');
           const rendered = await renderConfirmationEmail({
             brand: toEmailBrand(target.sender, this.deps.settings.publicUrl),
             kind,

@@ -1,0 +1,122 @@
+/** The subscriber's-side commands: the embeddable sign-up form, sign-up and archive switches, and privacy export and erasure. */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createApp, type App } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { signupUrl } from '../core/links.ts';
+import { escapeHtml } from '../http/html.ts';
+import { resolveList, resolveNewsletter } from '../sending/send-newsletter.ts';
+import { SubscriberStore } from '../store/subscriber-store.ts';
+import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from '../subscribers/signup.ts';
+import { eraseSubscriber, exportSubscriber, isEmptyExport } from '../subscribers/privacy.ts';
+import { print, printError } from './output.ts';
+
+async function withApp<T>(fn: (app: App, subscribers: SubscriberStore) => Promise<T>): Promise<T> {
+  const app = await createApp(loadConfig());
+  try {
+    return await fn(app, new SubscriberStore(app.store.db));
+  } finally {
+    await app.close();
+  }
+}
+
+function parseSwitch(value: string, what: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === 'open' || v === 'true' || v === 'yes') return true;
+  if (v === 'off' || v === 'closed' || v === 'close' || v === 'false' || v === 'no') return false;
+  throw new MailroomError('INVALID_INPUT', `${what} ${quote(value)}: expected on or off`);
+}
+
+/** The embeddable form: plain HTML (no script), posting to the hosted sign-up endpoint, with the honeypot hidden off-screen. */
+export function renderSignupForm(options: { action: string; listName: string; label: string; withName: boolean }): string {
+  const id = options.listName.replace(/[^A-Za-z0-9_-]/g, '-');
+  const e = escapeHtml;
+  const lines = [
+    `<!-- Sign-up form for ${e(options.label)} (Mailroom list "${e(options.listName)}"). Double opt-in: a confirmation email is sent first. -->`,
+    `<form method="post" action="${e(options.action)}" accept-charset="utf-8" class="mailroom-signup">`,
+    `  <label for="mailroom-email-${e(id)}">Email address</label>`,
+    `  <input id="mailroom-email-${e(id)}" type="email" name="email" required maxlength="254" autocomplete="email">`,
+    ...(options.withName
+      ? [`  <label for="mailroom-name-${e(id)}">Name (optional)</label>`, `  <input id="mailroom-name-${e(id)}" type="text" name="name" maxlength="${NAME_MAX_LENGTH}" autocomplete="name">`]
+      : []),
+    `  <!-- Leave this hidden field in place and empty: bots fill it, and their sign-ups are dropped. -->`,
+    `  <div aria-hidden="true" style="position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden">`,
+    `    <label for="mailroom-${HONEYPOT_FIELD}-${e(id)}">Leave this field empty</label>`,
+    `    <input id="mailroom-${HONEYPOT_FIELD}-${e(id)}" type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off" value="">`,
+    `  </div>`,
+    `  <button type="submit">Subscribe</button>`,
+    `</form>`,
+  ];
+  return lines.join('\n');
+}
+
+export async function listsFormCommand(name: string, options: { name: boolean }): Promise<number> {
+  return withApp(async (app, subscribers) => {
+    const list = await resolveList(app.store, name);
+    const newsletters = (await app.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
+    if (newsletters.length === 0) {
+      throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and sign-up needs one (its sender signs the confirmation email): mailroom newsletter create SLUG --list ${list.name} …`);
+    }
+    if (!(await subscribers.isSignupOpen(list.id))) throw new MailroomError('CONFLICT', `sign-up for list ${quote(list.name)} is closed; open it with: mailroom lists signup ${list.name} on`);
+    const action = signupUrl(app.config, list.name);
+    print(renderSignupForm({ action, listName: list.name, label: newsletters.map((n) => n.name).join(', '), withName: options.name }));
+    printError(`hosted sign-up page: ${action}  (JSON: POST {"email": "…", "name": "…"} with Content-Type: application/json)`);
+    return 0;
+  });
+}
+
+export async function listsSignupCommand(name: string, state: string): Promise<number> {
+  const open = parseSwitch(state, 'state');
+  return withApp(async (app, subscribers) => {
+    const list = await resolveList(app.store, name);
+    await subscribers.setSignupOpen(list.id, open);
+    print(open ? `list ${list.name}: sign-up is open at ${signupUrl(app.config, list.name)}` : `list ${list.name}: sign-up is closed (its page and form answer 404)`);
+    return 0;
+  });
+}
+
+export async function newsletterArchiveCommand(slug: string, state: string): Promise<number> {
+  const on = parseSwitch(state, 'state');
+  return withApp(async (app, subscribers) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    await subscribers.setArchivePublic(newsletter.id, on);
+    print(
+      on
+        ? `newsletter ${newsletter.slug}: the archive and its RSS feed are public at ${app.config.publicUrl}/issues/${encodeURIComponent(newsletter.slug)}`
+        : `newsletter ${newsletter.slug}: the archive index and feed are off; each sent issue stays reachable at its "view in browser" link`,
+    );
+    return 0;
+  });
+}
+
+export async function subscribersExportCommand(email: string, options: { out?: string }): Promise<number> {
+  return withApp(async (_app, subscribers) => {
+    const data = await exportSubscriber(subscribers, email, new Date());
+    const json = `${JSON.stringify(data, null, 2)}\n`;
+    if (options.out) {
+      // Personal data: readable by the owner only.
+      await writeFile(resolve(options.out), json, { mode: 0o600 });
+      printError(`wrote ${options.out}`);
+    } else {
+      process.stdout.write(json);
+    }
+    if (isEmptyExport(data)) printError(`nothing is held about ${data.email}`);
+    return 0;
+  });
+}
+
+export async function subscribersEraseCommand(email: string): Promise<number> {
+  return withApp(async (_app, subscribers) => {
+    const report = await eraseSubscriber(subscribers, email, new Date());
+    print(
+      `${report.email}: erased: ${report.subscriber ? 'profile' : 'no profile'}, ${report.memberships} list membership(s), ${report.sends} send row(s), ${report.rateLimitHits} confirmation counter(s) deleted`,
+    );
+    print(
+      report.suppression === 'added'
+        ? 'kept: a suppression keyed by the sha256 of the address (no address), so no import or sign-up mails it again without a new confirmation'
+        : `kept: the existing suppression (${report.suppression}), now without the address or its detail`,
+    );
+    return 0;
+  });
+}
