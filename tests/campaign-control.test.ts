@@ -51,6 +51,32 @@ describe('campaign control', () => {
     expect(sink.messages).toHaveLength(200);
   });
 
+  test('refused credentials pause the campaign without failing anyone', async () => {
+    const sink = await startSmtpSink({ auth: { user: 'mailroom', pass: 'right' } });
+    const ws = await openWorkspace({ SMTP_URL: `smtp://mailroom:wrong@127.0.0.1:${sink.port}` });
+    cleanups.push(() => sink.close(), () => ws.close());
+    const id = await campaignOf(ws, 5);
+    const result = await resumeCampaign(ws.app.sendDeps(), id);
+    expect(result.status).toBe('paused');
+    expect(result.error).toMatch(/authentication failed/i);
+    expect(result.error).not.toContain('wrong');
+    expect(await ws.app.store.countSends(id)).toMatchObject({ pending: 10, failed: 0 });
+    expect(await ws.app.store.getCampaign(id)).toMatchObject({ pauseReason: 'smtp' });
+  });
+
+  test('a 4xx retried past the maximum age fails with the reason', async () => {
+    const sink = await startSmtpSink();
+    const ws = await openWorkspace({ SMTP_URL: sink.url, SEND_RETRY_BASE_SECONDS: '0.1', SEND_MAX_ATTEMPTS: '50', SEND_MAX_RETRY_HOURS: String(0.6 / 3600) });
+    cleanups.push(() => sink.close(), () => ws.close());
+    const id = await campaignOf(ws, 0);
+    sink.setRule((a) => (a === 'ada@example.com' ? '450 4.2.0 Mailbox busy' : undefined));
+    const result = await resumeCampaign(ws.app.sendDeps(), id);
+    expect(result.counts).toMatchObject({ sent: 4, failed: 1 });
+    const ada = (await ws.app.store.listSends(id)).find((r) => r.email === 'ada@example.com');
+    expect(ada?.error).toMatch(/^gave up after \d+ minutes of retries: /);
+    expect(ada?.smtpResponse).toContain('450 4.2.0');
+  });
+
   test('the SMTP server down for a while: the campaign pauses with nobody failed and finishes by itself when it returns', async () => {
     const first = await startCountingSink();
     const port = first.port;

@@ -15,6 +15,7 @@ function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K)
 }
 
 const commands = () => import('./commands.ts');
+const contentCommands = () => import('./commands-content.ts');
 const subscriberCommands = () => import('./commands-subscribers.ts');
 
 function collect(value: string, previous: string[]): string[] {
@@ -43,14 +44,51 @@ export function buildProgram(): Command {
   const articles = program.command('articles').description('Import and list articles');
   articles
     .command('import')
-    .argument('<path>', 'a Markdown file with front matter, or a folder of them')
-    .description('Import articles from Markdown files with front matter; re-importing updates by slug or canonical URL, never duplicates')
-    .action(lazy(commands, 'articlesImportCommand'));
+    .argument('<source>', 'an http(s) URL, a saved page (.html, .htm), text copied from a page (.txt), a Markdown file with front matter, or a folder of them')
+    .option('--url <url>', 'for a saved page or page text: the address it came from (resolves relative links; becomes the canonical URL)')
+    .description('Import articles from the web, saved pages, page text or Markdown; everything is sanitized; re-importing updates by slug or canonical URL, never duplicates')
+    .action(lazy(contentCommands, 'articlesImportCommand'));
   articles
     .command('list')
     .description('List articles, newest first')
     .option('--limit <n>', 'how many', '50')
     .action(lazy(commands, 'articlesListCommand'));
+
+  const feeds = program.command('feeds').description('RSS and Atom feeds that feed a newsletter (RSS-to-email)');
+  const fullContent = () =>
+    new Option('--full-content <mode>', "where an item's text comes from: auto (the feed's when it looks complete, else the linked page), feed, or page").choices(['auto', 'feed', 'page']);
+  feeds
+    .command('add')
+    .argument('<newsletter>', 'the newsletter the feed feeds')
+    .argument('<url>', "the feed's URL, or a page that links to its feed")
+    .addOption(fullContent().default('auto'))
+    .option('--no-poll', 'only add it; import its items later with feeds poll')
+    .description("Add a feed to a newsletter and import its items; the newsletter's issues then carry what arrived since the last one was sent")
+    .action(lazy(contentCommands, 'feedsAddCommand'));
+  feeds
+    .command('list')
+    .option('--newsletter <slug>', 'only the feeds of this newsletter')
+    .description('List feeds with their mode, item count, last poll and problems')
+    .action(lazy(contentCommands, 'feedsListCommand'));
+  feeds
+    .command('poll')
+    .argument('[feed]', 'a feed id or URL (default: every feed)')
+    .option('--newsletter <slug>', "only this newsletter's feeds")
+    .description('Poll feeds now and import new and changed items; prints new, updated, unchanged and errors per feed (exit code 1 on errors)')
+    .action(lazy(contentCommands, 'feedsPollCommand'));
+  feeds
+    .command('remove')
+    .argument('<feed>', 'a feed id or URL')
+    .option('--newsletter <slug>', 'the newsletter, when the URL feeds several')
+    .description('Remove a feed (the articles it brought stay)')
+    .action(lazy(contentCommands, 'feedsRemoveCommand'));
+  feeds
+    .command('set')
+    .argument('<feed>', 'a feed id or URL')
+    .option('--newsletter <slug>', 'the newsletter, when the URL feeds several')
+    .addOption(fullContent().makeOptionMandatory())
+    .description("Change where a feed's item text comes from")
+    .action(lazy(contentCommands, 'feedsSetCommand'));
 
   const subscribers = program.command('subscribers').description('Import, add, remove and list subscribers');
   subscribers

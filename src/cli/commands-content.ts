@@ -1,0 +1,187 @@
+/** The content commands: `articles import` (Markdown, web pages, saved pages, page text) and `feeds add|list|poll|remove|set`. */
+import { relative } from 'node:path';
+import { createApp, type App } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { readImportSource } from '../content/import-source.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { discoverFeed } from '../feeds/discover.ts';
+import { formatPollLine } from '../feeds/feed-poller.ts';
+import { pollFeeds } from '../feeds/poll-feed.ts';
+import { fetchPolicyFrom, loadFetchSettings, type FetchSettings } from '../net/fetch-settings.ts';
+import { parseHttpUrl } from '../net/safe-fetch.ts';
+import { resolveNewsletter } from '../sending/send-newsletter.ts';
+import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
+import { formatTable, print, printError } from './output.ts';
+
+interface ContentApp {
+  readonly app: App;
+  readonly feeds: FeedStore;
+  readonly fetch: FetchSettings;
+}
+
+async function withContentApp<T>(fn: (context: ContentApp) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const fetch = loadFetchSettings(config);
+  const app = await createApp(config);
+  try {
+    return await fn({ app, feeds: new FeedStore(app.store.db), fetch });
+  } finally {
+    await app.close();
+  }
+}
+
+function shown(source: string): string {
+  return /^https?:\/\//i.test(source) ? source : relative(process.cwd(), source) || source;
+}
+
+// ---------------------------------------------------------------------- articles
+
+export async function articlesImportCommand(source: string, options: { url?: string } = {}): Promise<number> {
+  return withContentApp(async ({ app, feeds, fetch }) => {
+    const { articles, errors } = await readImportSource(source, { url: options.url, policy: fetchPolicyFrom(fetch) });
+    const counts = { added: 0, updated: 0, unchanged: 0 };
+    for (const { source: from, kind, extracted, cleaned } of articles) {
+      try {
+        // Markdown files say their slug; pages and page text keep the slug an earlier import gave the same URL.
+        const input = kind === 'markdown' ? extracted.article : await feeds.prepareArticle(extracted);
+        const { article, outcome } = await app.store.upsertArticle(input);
+        counts[outcome] += 1;
+        print(`${outcome.padEnd(9)} ${article.slug}  (${shown(from)})`);
+        if (kind !== 'markdown') {
+          print(`          "${article.title}": ${article.body.split(/\n{2,}/).length} block(s)${extracted.dropped.length > 0 ? `, ${extracted.dropped.length} line(s) of page chrome left out` : ''}${extracted.publishedKnown ? '' : ', no date found (import time used)'}`);
+        }
+        for (const change of cleaned) printError(`cleaned   ${shown(from)}: removed ${change}`);
+      } catch (error) {
+        if (error instanceof MailroomError) errors.push(new MailroomError(error.code, `${shown(from)}: ${error.message}`));
+        else throw error;
+      }
+    }
+    for (const error of errors) {
+      printError(`rejected  ${error.message}`);
+      for (const detail of error.details.slice(1)) printError(`          ${detail}`);
+    }
+    print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
+    return errors.length > 0 ? 1 : 0;
+  });
+}
+
+// ------------------------------------------------------------------------- feeds
+
+function checkMode(mode: string): FullContentMode {
+  if (!(FULL_CONTENT_MODES as readonly string[]).includes(mode)) {
+    throw new MailroomError('INVALID_INPUT', `--full-content ${quote(mode)}: expected ${FULL_CONTENT_MODES.join(', ')}`);
+  }
+  return mode as FullContentMode;
+}
+
+/** The one feed a reference (id or URL) names, optionally within one newsletter. */
+async function resolveFeed(context: ContentApp, ref: string, newsletterSlug?: string): Promise<Feed> {
+  const newsletter = newsletterSlug ? await resolveNewsletter(context.app.store, newsletterSlug) : undefined;
+  const found = await context.feeds.findFeeds(ref, newsletter?.id);
+  if (found.length === 1 && found[0]) return found[0];
+  if (found.length > 1) {
+    throw new MailroomError('CONFLICT', `feed ${quote(ref)} feeds ${found.length} newsletters (feeds ${found.map((f) => f.id).join(', ')}); name it by id, or add --newsletter`);
+  }
+  throw new MailroomError('NOT_FOUND', `feed ${quote(ref)} does not exist${newsletter ? ` in newsletter ${quote(newsletter.slug)}` : ''} (see: mailroom feeds list)`);
+}
+
+export async function feedsAddCommand(newsletterSlug: string, url: string, options: { fullContent: string; poll: boolean }): Promise<number> {
+  return withContentApp(async (context) => {
+    const { app, feeds, fetch } = context;
+    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const mode = checkMode(options.fullContent);
+    parseHttpUrl(url, 'feed URL');
+    const policy = fetchPolicyFrom(fetch);
+    const discovered = await discoverFeed(url, policy);
+    if (discovered.foundOn) print(`${discovered.foundOn} is a web page; it links to the feed ${discovered.url}`);
+    if (discovered.feed.items.length === 0 && discovered.feed.problems.length === 0) printError(`warning: feed ${discovered.url} has no items yet`);
+    const feed = await feeds.addFeed({ newsletterId: newsletter.id, url: discovered.url, title: discovered.feed.title, siteUrl: discovered.feed.siteUrl, fullContent: mode });
+    print(`feed ${feed.id} added to ${newsletter.slug}: ${feed.url}${feed.title ? ` ("${feed.title}")` : ''}, ${discovered.feed.format.toUpperCase()} with ${discovered.feed.items.length} item(s), full content: ${mode}`);
+    if (!options.poll) {
+      print(`import its items with: npx mailroom feeds poll ${feed.id}`);
+      return 0;
+    }
+    const [result] = await pollFeeds([feed], { store: app.store, feeds, policy });
+    return result ? printPollResult(result) : 0;
+  });
+}
+
+export async function feedsListCommand(options: { newsletter?: string }): Promise<number> {
+  return withContentApp(async ({ app, feeds }) => {
+    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+    const rows = await feeds.listFeeds(newsletter ? { newsletterId: newsletter.id } : {});
+    if (rows.length === 0) {
+      print(`no feeds yet: npx mailroom feeds add ${newsletter?.slug ?? 'NEWSLETTER'} https://example.com/feed.xml`);
+      return 0;
+    }
+    print(
+      formatTable(
+        ['ID', 'NEWSLETTER', 'MODE', 'ITEMS', 'LAST POLL', 'STATUS', 'URL'],
+        rows.map((feed) => [
+          feed.id,
+          feed.newsletterSlug,
+          feed.fullContent,
+          feed.items,
+          feed.lastPolledAt ? feed.lastPolledAt.slice(0, 16).replace('T', ' ') : 'never',
+          feed.lastError ? 'problems' : feed.lastPolledAt ? 'ok' : '-',
+          feed.url,
+        ]),
+      ),
+    );
+    for (const feed of rows.filter((f) => f.lastError)) printError(`feed ${feed.id}: ${feed.lastError}`);
+    return 0;
+  });
+}
+
+function printPollResult(result: Awaited<ReturnType<typeof pollFeeds>>[number]): number {
+  print(formatPollLine(result));
+  for (const warning of result.warnings) printError(`  warning: ${warning}`);
+  for (const error of result.errors) printError(`  error: ${error}`);
+  return result.errors.length > 0 ? 1 : 0;
+}
+
+export async function feedsPollCommand(ref: string | undefined, options: { newsletter?: string }): Promise<number> {
+  return withContentApp(async (context) => {
+    const { app, feeds, fetch } = context;
+    let targets: Feed[];
+    if (ref) targets = [await resolveFeed(context, ref, options.newsletter)];
+    else {
+      const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+      targets = await feeds.listFeeds(newsletter ? { newsletterId: newsletter.id } : {});
+    }
+    if (targets.length === 0) {
+      print('no feeds to poll: npx mailroom feeds add NEWSLETTER URL');
+      return 0;
+    }
+    let exitCode = 0;
+    const totals = { added: 0, updated: 0, unchanged: 0, errors: 0 };
+    await pollFeeds(targets, { store: app.store, feeds, policy: fetchPolicyFrom(fetch) }, (result) => {
+      if (printPollResult(result) !== 0) exitCode = 1;
+      totals.added += result.added;
+      totals.updated += result.updated;
+      totals.unchanged += result.unchanged;
+      totals.errors += result.errors.length;
+    });
+    if (targets.length > 1) print(`${targets.length} feeds: ${totals.added} new, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.errors} error(s)`);
+    return exitCode;
+  });
+}
+
+export async function feedsRemoveCommand(ref: string, options: { newsletter?: string }): Promise<number> {
+  return withContentApp(async (context) => {
+    const feed = await resolveFeed(context, ref, options.newsletter);
+    await context.feeds.removeFeed(feed.id);
+    print(`feed ${feed.id} removed: ${feed.url} (the articles it brought stay)`);
+    return 0;
+  });
+}
+
+export async function feedsSetCommand(ref: string, options: { newsletter?: string; fullContent: string }): Promise<number> {
+  return withContentApp(async (context) => {
+    const feed = await resolveFeed(context, ref, options.newsletter);
+    const mode = checkMode(options.fullContent);
+    await context.feeds.setFullContent(feed.id, mode);
+    print(`feed ${feed.id} ${feed.url}: full content ${mode}; every item is imported again on the next poll (npx mailroom feeds poll ${feed.id})`);
+    return 0;
+  });
+}
