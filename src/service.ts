@@ -4,7 +4,10 @@ import { createApp, type App } from './app.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
+import { createFeedPoller, type FeedPoller } from './feeds/feed-poller.ts';
 import { buildHttpServer } from './http/server.ts';
+import { fetchPolicyFrom, loadFetchSettings } from './net/fetch-settings.ts';
+import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
@@ -13,6 +16,8 @@ export interface Service {
   readonly app: App;
   readonly httpUrl: string;
   readonly inbox: LocalInbox | null;
+  /** Polls feeds every FEED_POLL_MINUTES; null when that is 0. */
+  readonly feedPoller: FeedPoller | null;
   close(): Promise<void>;
 }
 
@@ -24,6 +29,7 @@ export interface ServiceOptions {
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   // Outside local development, refuse to run on a generated SECRET or a default PUBLIC_URL.
   checkServeSettings(config);
+  const fetchSettings = loadFetchSettings(config);
   const app = await createApp(config);
   const { log } = options;
   let inbox: LocalInbox | null = null;
@@ -77,12 +83,22 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     };
     const task = cron.schedule(config.schedulerTick, () => tick(), { name: 'mailroom-tick', noOverlap: true });
     void tick();
+
+    // Feeds are polled on their own every-minute tick; each feed is due FEED_POLL_MINUTES after its last poll.
+    const feedPoller =
+      fetchSettings.feedPollMinutes > 0
+        ? createFeedPoller({ store: app.store, feeds: new FeedStore(app.store.db), policy: fetchPolicyFrom(fetchSettings), intervalMinutes: fetchSettings.feedPollMinutes, log })
+        : null;
+    feedPoller?.start();
+    if (!feedPoller) log('Feed polling is off (FEED_POLL_MINUTES=0); poll with: npx mailroom feeds poll');
     return {
       app,
       httpUrl: address,
       inbox,
+      feedPoller,
       async close() {
         // Drain: stop ticking, let the campaign being sent record its messages in flight, then close the rest.
+        await feedPoller?.stop();
         await task.stop();
         await task.destroy();
         await ticking;

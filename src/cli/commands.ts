@@ -130,9 +130,18 @@ export async function articlesListCommand(options: { limit: string }): Promise<n
 export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
   return withApp(async (app) => {
     if (!existsSync(file)) throw new MailroomError('NOT_FOUND', `${file}: no such file`);
-    const list = (await app.store.findListByName(options.list)) ?? (options.createList ? await app.store.createList(options.list) : await resolveList(app.store, options.list));
+    const existing = await app.store.findListByName(options.list);
+    const list = existing ?? (options.createList ? await app.store.createList(options.list) : await resolveList(app.store, options.list));
     const source = basename(file);
-    const report = await app.store.importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false });
+    // A list made for this import goes again when the import writes nothing (a fatal error, or --strict).
+    const dropNewList = async () => {
+      if (!existing) await app.store.deleteEmptyList(list.id);
+    };
+    const report = await app.store.importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false }).catch(async (error: unknown) => {
+      await dropNewList();
+      throw error;
+    });
+    if (!report.applied) await dropNewList();
     const shown = report.rejected.slice(0, 200);
     for (const r of shown) printError(formatRejection(source, r));
     if (report.rejected.length > shown.length) printError(`… and ${report.rejected.length - shown.length} more rejected rows`);

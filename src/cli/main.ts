@@ -260,9 +260,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Usage errors anywhere in the tree throw instead of exiting, so main() can answer them with exit code 2. */
+function overrideExits(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) overrideExits(sub);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
+  overrideExits(program);
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -59,6 +59,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // N hops: believe the N nearest proxies (proxy-addr counts hops from the socket), never the client's own claims.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy === false ? false : [...trustProxy],
     bodyLimit: 64 * 1024,
+    // Tokens are short; a long made-up one still reaches the handler and gets the same 404 as any other bad token.
+    routerOptions: { maxParamLength: 1000 },
   });
   registerSecurityHeaders(app);
 

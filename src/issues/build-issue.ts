@@ -1,11 +1,13 @@
 /** Builds an issue: picks its articles, renders the newsletter's template ONCE, and stores the result. */
 import type { Article, Newsletter } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
+import { pickFeedArticles } from '../feeds/issue-articles.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import type { IssueInput, SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
 
-export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues'>;
+/** `db`, when given, lets a newsletter fed by feeds pick its feeds' new items. */
+export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues'> & { readonly db?: SqlStore['db'] };
 
 export interface ComposedIssue {
   readonly input: IssueInput;
@@ -37,6 +39,9 @@ async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, op
     return found;
   }
   const max = options.max ?? newsletter.maxArticles;
+  // RSS-to-email: a newsletter with feeds carries the items that arrived since its last sent issue.
+  const fromFeeds = await pickFeedArticles(store, newsletter, { max, onlyNew: options.publishedAfter !== undefined });
+  if (fromFeeds) return fromFeeds;
   const articles = await store.listArticlesNotSentIn(newsletter.id, max, options.publishedAfter ?? null);
   if (articles.length === 0) {
     throw new MailroomError(

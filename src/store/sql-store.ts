@@ -50,27 +50,14 @@ export interface ImportReport {
   readonly added: number;
   readonly updated: number;
   readonly unchanged: number;
-  /** Rows for people who are suppressed, unsubscribed or bounced: kept as they are, whatever the file says. */
+  /** Rows for people who are suppressed, unsubscribed or bounced: their status and memberships stay as they are, whatever the file says (a new name or attribute is still recorded, and then counted as updated). */
   readonly keptOut: number;
   readonly rejected: readonly ImportRejection[];
   /** False when `strict` was asked and a rejection rolled the whole import back. */
   readonly applied: boolean;
 }
 
-export interface NewsletterInput {
-  readonly slug: string;
-  readonly name: string;
-  readonly fromName: string;
-  readonly fromEmail: string;
-  readonly replyTo: string;
-  readonly listId: number;
-  readonly template: TemplateName;
-  readonly postalAddress: string;
-  readonly logoUrl: string;
-  readonly subjectTemplate: string;
-  readonly maxArticles: number;
-  readonly language: string;
-}
+export type NewsletterInput = Omit<Newsletter, 'id' | 'createdAt'>;
 
 export interface IssueInput {
   readonly newsletterId: number;
@@ -367,6 +354,17 @@ export class SqlStore implements CampaignStore {
     if (existing) throw new MailroomError('CONFLICT', `list ${quote(name)} already exists`);
     const row = await this.db.insertInto('lists').values({ name, description, created_at: this.now() }).returningAll().executeTakeFirstOrThrow();
     return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
+  }
+
+  /** Deletes a list that has no members and no newsletter (e.g. one created for an import that wrote nothing). */
+  async deleteEmptyList(id: number): Promise<boolean> {
+    return this.tx(async (trx) => {
+      const used = await trx.selectFrom('list_memberships').select('list_id').where('list_id', '=', id).executeTakeFirst();
+      const newsletter = await trx.selectFrom('newsletters').select('id').where('list_id', '=', id).executeTakeFirst();
+      if (used || newsletter) return false;
+      const result = await trx.deleteFrom('lists').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
   }
 
   async findListByName(name: string): Promise<MailingList | null> {
