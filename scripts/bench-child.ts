@@ -14,7 +14,7 @@ import { buildIssue } from '../src/issues/build-issue.ts';
 import { makeMessageId } from '../src/mime/compose.ts';
 import { buildRecipientContext } from '../src/personalization/personalize.ts';
 import { RECIPIENT_VARIABLES } from '../src/personalization/variables.ts';
-import { createMessageBuilder } from '../src/sending/message-builder.ts';
+import { prepareMessageBuilder } from '../src/sending/message-builder.ts';
 import type { DueRecipient } from '../src/sending/ports.ts';
 import { compileStoredIssue, makeFrame, sendNewsletter } from '../src/sending/send-newsletter.ts';
 import type { ImportRowResult, SqlStore } from '../src/store/sql-store.ts';
@@ -122,7 +122,7 @@ async function sampleMessage(app: App, issueId: number): Promise<Buffer> {
   const { run, list } = await benchRun(app.store, app);
   const [recipient] = await dueRecipients(app.store, list.id, 1);
   if (!recipient) throw new Error('no recipient');
-  const builder = createMessageBuilder(run);
+  const builder = await prepareMessageBuilder(run);
   return await builder.toBuffer(builder.build(recipient, new Date()));
 }
 
@@ -133,7 +133,7 @@ async function build(): Promise<void> {
   try {
     const { run, list } = await benchRun(app.store, app);
     const recipients = await dueRecipients(app.store, list.id, n);
-    const builder = createMessageBuilder(run);
+    const builder = await prepareMessageBuilder(run);
     // Warm up the JIT on a few messages first, as a long campaign would be.
     for (const r of recipients.slice(0, 200)) await builder.toBuffer(builder.build(r, new Date()));
     let bytes = 0;

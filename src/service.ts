@@ -60,6 +60,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log(`Database: ${config.databaseUrl}`);
     if (inbox) {
       log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox`);
+      if (!config.localDevelopment) log('warning: SMTP_URL is unset outside local development: no reader gets any mail, and /inbox shows every message (with its personal links) to anyone who can open this server');
     } else {
       log(`Sending through ${redact(app.smtpUrl)}`);
     }

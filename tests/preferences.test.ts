@@ -114,7 +114,16 @@ describe('preferences and unsubscribe', () => {
     expect(foreign.status).toBe(400);
     expect((await fetch(link, formBody({ action: 'resubscribe', list: String(other.id) }))).status).toBe(400);
     expect((await fetch(link, formBody({ action: 'drop-tables' }))).status).toBe(400);
+    expect((await fetch(link, formBody({ action: 'unsubscribe', list: 'x1' }))).status).toBe(400);
     expect((await env.ws.app.store.membershipsOf((await ids('ada@example.com')).subscriberId)).map((m) => m.name)).toEqual(['demo', 'extra']);
+  });
+
+  test('a form that names no list (the older page) acts on the list of the link', async () => {
+    const link = await sendWeekly();
+    expect((await fetch(link, { ...formBody({ action: 'unsubscribe' }), redirect: 'manual' })).status).toBe(303);
+    expect(await statuses('ada@example.com')).toEqual({ demo: 'unsubscribed', extra: 'subscribed' });
+    expect((await fetch(link, { ...formBody({ action: 'resubscribe' }), redirect: 'manual' })).status).toBe(303);
+    expect(await statuses('ada@example.com')).toEqual({ demo: 'subscribed', extra: 'subscribed' });
   });
 
   test('bounced subscribers can leave but not resubscribe from the page', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage } from '../src/sending/ports.ts';
-import { createRelayLimiters, createRelayTransport, parseRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
+import { createRelayLimiters, createRelayTransport, parseRelays, redactRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
 import type { SmtpTransportOptions } from '../src/smtp/smtp-transport.ts';
 
 const message = (i: number): OutgoingMessage => ({
@@ -51,6 +51,8 @@ describe('parseRelays', () => {
       { name: 'third.example.org:2525', url: 'smtp://third.example.org:2525', weight: 1, ratePerSecond: 2.5, hourly: null, daily: null, pool: null },
     ]);
     expect(parseRelays('smtp://a.example:25 smtp://b.example:25').map((r) => r.name)).toEqual(['a.example:25', 'b.example:25']);
+    // nodemailer's own pool=true, as its documentation writes it, still works: the default pool size.
+    expect(parseRelays('smtp://a.example:25?pool=true')[0]).toMatchObject({ url: 'smtp://a.example:25', pool: null });
   });
 
   test('a comma inside a password does not split the URL; two relays on one host get distinct names', () => {
@@ -59,6 +61,10 @@ describe('parseRelays', () => {
       ['h.example:25#3', 'smtp://u:c@h.example:25'],
       ['h.example:25', 'smtp://h.example:25'],
     ]);
+  });
+
+  test('redactRelays hides every relay\'s password, where redact alone hides only the first', () => {
+    expect(redactRelays('smtp://u:p1@a.example:25?weight=3, smtps://u:p2@b.example:465\nsmtp://c.example')).toBe('smtp://u:***@a.example:25?weight=3, smtps://u:***@b.example:465\nsmtp://c.example');
   });
 
   test.each([

@@ -383,7 +383,6 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
         ...(options.force ? { force: true } : {}),
         ...(at ? { at } : {}),
       }).catch((error: unknown) => explainTransportError(error, app));
-      if (report.builtIssue) print(`built issue #${report.issue.number}: "${report.issue.subject}"`);
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {

@@ -39,6 +39,18 @@ const ARTICLE_TYPES = new Set([
   'opinionnewsarticle', 'reviewnewsarticle', 'backgroundnewsarticle', 'liveblogposting', 'socialmediaposting', 'posting', 'webpage',
 ]);
 
+/**
+ * Removes what would only cost time to parse and is dropped anyway: stylesheets, scripts other than JSON-LD, inline
+ * SVG and comments. (A script or style element ends at the first "</script" or "</style", as in the HTML parser.)
+ */
+function dropInertBulk(html: string): string {
+  return html
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<style\b[^>]*>[\s\S]*?<\/style\s*>/gi, '')
+    .replace(/<script\b([^>]*)>[\s\S]*?<\/script\s*>/gi, (whole, attributes: string) => (/application\/ld\+json/i.test(attributes) ? whole : ''))
+    .replace(/<svg\b[^>]*>[\s\S]*?<\/svg\s*>/gi, '');
+}
+
 /** Parses a page; scripts are never run and no subresource (image, stylesheet, frame) is ever loaded. */
 export function parseHtmlDocument(html: string, url?: string): Document {
   const dom = new JSDOM(html, {
@@ -59,14 +71,17 @@ export function extractArticleFromHtml(html: string, source: string, options: Ht
   };
   if (html.trim() === '') fail('the page is empty');
   const pageUrl = options.url && /^https?:\/\//i.test(options.url) ? options.url : undefined;
-  const document = parseHtmlDocument(html, pageUrl);
+  const light = dropInertBulk(html);
+  const document = parseHtmlDocument(light, pageUrl);
   const metadata = readPageMetadata(document, pageUrl);
   const baseUrl = chooseBaseUrl(document, pageUrl, metadata.canonicalUrl);
 
-  // Readability works on a copy with the page furniture already gone.
-  const copy = document.cloneNode(true) as Document;
+  // Readability works on the page (its metadata is read already) with the furniture gone. A saved page that only
+  // learns its address from its own metadata is parsed again at that address, so that relative links resolve.
+  const copy = pageUrl === undefined && baseUrl !== null && document.baseURI !== baseUrl ? parseHtmlDocument(light, baseUrl) : document;
   if (copy.body) removeNoise(copy.body);
-  const parsed = new Readability(copy, { charThreshold: 250, keepClasses: false }).parse();
+  // Classes are kept so the sanitizer can still spot promos and code languages; it drops them before Markdown.
+  const parsed = new Readability(copy, { charThreshold: 250, keepClasses: true }).parse();
   const contentHtml = parsed?.content ?? '';
   const contentText = collapseWhitespace(parsed?.textContent ?? '');
   if (!parsed || contentText.length < MIN_ARTICLE_TEXT) {

@@ -43,7 +43,7 @@ interface Unit {
 type Role = 'drop' | 'heading' | 'paragraph' | 'item';
 
 /** List markers people's pages use: bullets, dashes, arrows, checks. (An em dash is left out: it starts attributions.) */
-const BULLET_LINE = /^([•·▪◦●‣⁃∙○■□▫➤►▸✓✔☐☑→*+\-–])\s*(\S.*)$/u;
+const BULLET_LINE = /^(?:[•·▪◦●‣⁃∙○■□▫➤►▸✓✔☐☑→]\s*|[*+\-–]\s+)(\S.*)$/u;
 const BARE_BULLET = /^[•·▪◦●‣⁃∙○■□▫➤►▸]$/u;
 const NUMBERED_LINE = /^(\d{1,3})[.)]\s+(\S.*)$/;
 /** Words a wrapped line can end on but a heading or a paragraph cannot. */
@@ -73,10 +73,20 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
     const unit = units[i] as Unit;
     if (titleCandidate(unit) && unit.words >= 3 && repeated(unit)) titleIndex = i;
   }
-  for (const minWords of [3, 2]) {
-    for (let i = headerEnd - 1; i >= 0 && titleIndex === -1; i -= 1) {
-      const unit = units[i] as Unit;
-      if (titleCandidate(unit) && unit.words >= minWords) titleIndex = i;
+  let subtitleIndex = -1;
+  if (titleIndex === -1) {
+    for (const minWords of [3, 2]) {
+      for (let i = headerEnd - 1; i >= 0 && titleIndex === -1; i -= 1) {
+        const unit = units[i] as Unit;
+        if (titleCandidate(unit) && unit.words >= minWords) titleIndex = i;
+      }
+    }
+    // A sentence-case subtitle right under a Title Case title: the title is the line above it.
+    const above = units[titleIndex - 1];
+    const chosen = units[titleIndex];
+    if (above && chosen && titleCandidate(above) && above.words >= 3 && chosen.words >= 5 && isTitleCase(above.text) && !isTitleCase(chosen.text)) {
+      subtitleIndex = titleIndex;
+      titleIndex -= 1;
     }
   }
   if (titleIndex === -1) {
@@ -102,9 +112,13 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
     drop(unit);
   }
 
-  // ---- the dek: paragraphs between the title and the title repeated
+  // ---- the dek: paragraphs between the title and the title repeated, or the subtitle
   const summaryParagraphs: string[] = [];
   let bodyStart = titleIndex + 1;
+  if (subtitleIndex !== -1) {
+    summaryParagraphs.push((units[subtitleIndex] as Unit).text);
+    bodyStart = subtitleIndex + 1;
+  }
   const repeatAt = units.findIndex((unit, i) => i > titleIndex && unit.key === titleKey);
   if (repeatAt !== -1) {
     const between = units.slice(titleIndex + 1, repeatAt).filter((unit) => !isChrome(unit) && !isMetadata(unit));
@@ -137,7 +151,11 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
     if (substantive && unit.marker === null && isSentenceProse(unit) && !isCallToAction(unit.text)) break;
     end -= 1;
   }
-  for (let i = end + 1; i < units.length; i += 1) drop(units[i] as Unit);
+  for (let i = end + 1; i < units.length; i += 1) {
+    const unit = units[i] as Unit;
+    author ||= readByline(unit.text) ?? '';
+    drop(unit);
+  }
 
   // ---- roles inside the article
   const roles: Role[] = units.map(() => 'drop');
@@ -236,7 +254,7 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
       continue;
     }
     flushList();
-    blocks.push(role === 'heading' ? `## ${escapeMarkdown(unit.marker === 'numbered' ? `${unit.number}. ${unit.text}` : unit.text)}` : escapeMarkdown(unit.text));
+    blocks.push(role === 'heading' ? `## ${escapeMarkdown(unit.marker === 'numbered' ? `${unit.number}. ${unit.text}` : unit.text, 'heading')}` : escapeMarkdown(unit.text));
   }
   flushList();
   const body = blocks.join('\n\n');
@@ -279,8 +297,9 @@ function readUnits(text: string): Unit[] {
     }
     const lineNumber = index + 1;
     if (BARE_BULLET.test(line)) {
+      // A bullet whose text is on the next line; not a "·" standing between "Follow" and "8 min read".
       const next = collapseWhitespace(lines[index + 1] ?? '');
-      if (next !== '') {
+      if (countWords(next) >= 3 && !isReadingTime(next) && findDateInText(next) === null) {
         line = `${line} ${next}`;
         index += 1;
       }
@@ -299,8 +318,8 @@ function readUnits(text: string): Unit[] {
       (/^\p{Ll}/u.test(line) || DANGLING_END.test(previous.text));
     if (isWrap) {
       units[units.length - 1] = makeUnit(`${previous.text} ${line}`, previous.marker, previous.number, previous.line);
-    } else if (bullet?.[2] && !(bullet[1] === '*' && /\*$/.test(bullet[2]))) {
-      units.push(makeUnit(bullet[2], 'bullet', 0, lineNumber));
+    } else if (bullet?.[1] && !(line.startsWith('*') && /\*$/.test(bullet[1]))) {
+      units.push(makeUnit(bullet[1], 'bullet', 0, lineNumber));
     } else if (numbered?.[2]) {
       units.push(makeUnit(numbered[2], 'numbered', Number(numbered[1]), lineNumber));
     } else {
@@ -348,10 +367,20 @@ function isEndMatterMarker(unit: Unit): boolean {
   return (
     unit.words <= 6 &&
     !/[.!?]$/.test(unit.text) &&
-    /^(related|recommended|you (may|might) (also )?like|more (from|stories|articles|news|in|on|like this)|read next|up next|keep reading|further reading|what to read next|comments?\b|\d+ comments?|leave a (comment|reply)|join the (discussion|conversation)|about the author|share (this|on|the)|subscribe|sign up|newsletter|follow us|tags\b|topics\b|filed under|popular|trending|most (read|popular)|latest (news|posts|stories|articles))/i.test(
+    /^(related|recommended|written by|you (may|might) (also )?like|more (from|stories|articles|news|in|on|like this)|read next|up next|keep reading|further reading|what to read next|comments?\b|\d+ comments?|leave a (comment|reply)|join the (discussion|conversation)|about the author|share (this|on|the)|subscribe|sign up|newsletter|follow us|tags\b|topics\b|filed under|popular|trending|most (read|popular)|latest (news|posts|stories|articles))/i.test(
       unit.text,
     )
   );
+}
+
+const SMALL_WORDS = new Set(['a', 'an', 'the', 'and', 'or', 'nor', 'but', 'of', 'to', 'in', 'on', 'for', 'with', 'at', 'by', 'from', 'as', 'is', 'vs', 'via', 'into', 'over', 'per']);
+
+/** "The Hidden Cost of Microservices" (most words capitalized), unlike "What nobody tells you about it". */
+function isTitleCase(text: string): boolean {
+  const words = text.split(/\s+/).filter((word) => /\p{L}/u.test(word));
+  const significant = words.filter((word, index) => index === 0 || !SMALL_WORDS.has(word.toLowerCase().replace(/[^\p{L}]/gu, '')));
+  const capitalized = significant.filter((word) => /^["'“‘(]?[\p{Lu}\p{N}]/u.test(word));
+  return significant.length >= 2 && capitalized.length / significant.length >= 0.75;
 }
 
 /** Short, without closing punctuation (a question or an exclamation is fine), starting with a capital or a digit. */

@@ -43,7 +43,7 @@ const NOISE_TOKENS = new Set([
   'subscription', 'related', 'relatedposts', 'promo', 'promos', 'promotion', 'promoted', 'advert', 'adverts', 'advertisement',
   'advertising', 'ad', 'ads', 'adslot', 'adunit', 'sponsor', 'sponsored', 'cookie', 'cookies', 'consent', 'gdpr', 'popup', 'modal',
   'comments', 'comment', 'disqus', 'breadcrumb', 'breadcrumbs', 'pagination', 'pager', 'toolbar', 'sidebar', 'cta', 'outbrain',
-  'taboola', 'recirc', 'recirculation', 'trending', 'paywall', 'skiplink', 'nav', 'navbar', 'menu', 'footer', 'masthead',
+  'taboola', 'recirc', 'recirculation', 'trending', 'paywall', 'skiplink', 'nav', 'navbar', 'menu', 'footer', 'masthead', 'toc',
 ]);
 
 const TRACKING_PIXEL_MAX = 2;
@@ -64,12 +64,27 @@ function purifier(): Purifier {
   return shared;
 }
 
-/** The jsdom window the sanitizer uses, for callers that need to parse a fragment the same way. */
+/** Above this size a fragment gets a document of its own: jsdom's innerHTML slows down badly on long input. */
+const FRAGMENT_INNER_HTML_LIMIT = 100_000;
+
+/** Parses an HTML fragment into a detached <div> (scripts never run, nothing is loaded). */
 export function parseHtmlFragment(html: string): HTMLElement {
+  if (html.length > FRAGMENT_INNER_HTML_LIMIT) {
+    const { window } = new JSDOM(`<!doctype html><html><body><div>${html}</div></body></html>`, { virtualConsole: new VirtualConsole() });
+    return window.document.body.firstElementChild as HTMLElement;
+  }
   const { window } = purifier();
   const container = window.document.createElement('div');
   container.innerHTML = html;
   return container;
+}
+
+/** DOMPurify for the window an element lives in. */
+function purifierFor(element: Element): DOMPurify {
+  const shared = purifier();
+  const view = element.ownerDocument.defaultView;
+  if (view === null || element.ownerDocument === shared.window.document) return shared.purify;
+  return createDOMPurify(view as unknown as Parameters<typeof createDOMPurify>[0]);
 }
 
 /**
@@ -115,15 +130,18 @@ export interface CleanHtmlOptions {
 
 /** Sanitized, de-cluttered HTML with absolute URLs. */
 export function sanitizeHtml(html: string, options: CleanHtmlOptions = {}): string {
-  const { purify } = purifier();
-  const prepared = parseHtmlFragment(html);
-  prepareFragment(prepared);
-  const clean = purify.sanitize(prepared.innerHTML, { ...PURIFY_CONFIG, RETURN_DOM_FRAGMENT: false }) as unknown as string;
-  const container = parseHtmlFragment(clean);
+  return sanitizeFragment(html, options).innerHTML;
+}
+
+/** Parses HTML into a detached element and cleans it there: DOMPurify in place, then URLs, then clutter. */
+function sanitizeFragment(html: string, options: CleanHtmlOptions): HTMLElement {
+  const container = parseHtmlFragment(html);
+  prepareFragment(container);
+  purifierFor(container).sanitize(container, { ...PURIFY_CONFIG, IN_PLACE: true });
   fixUrls(container, options.baseUrl ?? null);
   removeNoise(container);
   removeEmptyBlocks(container);
-  return container.innerHTML;
+  return container;
 }
 
 export interface HtmlToMarkdownOptions extends CleanHtmlOptions {
@@ -137,8 +155,9 @@ export interface HtmlToMarkdownOptions extends CleanHtmlOptions {
 
 /** Sanitizes HTML and converts it to Markdown (ATX headings, "-" bullets, fenced code, inline links). */
 export function htmlToMarkdown(html: string, options: HtmlToMarkdownOptions = {}): string {
-  const container = parseHtmlFragment(sanitizeHtml(html, options));
+  const container = sanitizeFragment(html, options);
   dropLeadingDuplicates(container, options);
+  // turndown parses the string with its own, much faster DOM.
   const markdown = turndown().turndown(container.innerHTML);
   return tidyMarkdown(markdown);
 }
@@ -307,18 +326,18 @@ function attributeWords(element: Element): string[] {
 export function isNoiseElement(element: Element, totalText: number): boolean {
   const tag = element.nodeName.toLowerCase();
   if (tag === 'body' || tag === 'html' || tag === 'main' || tag === 'article') return false;
-  const text = collapseWhitespace(element.textContent ?? '');
-  // Never remove what holds most of the text: a "share-enabled" article wrapper is still the article.
-  if (totalText > 0 && text.length > totalText * 0.4) return false;
-  if (['nav', 'footer', 'aside', 'form', 'button', 'dialog', 'menu'].includes(tag)) return true;
   const role = (element.getAttribute('role') ?? '').toLowerCase();
-  if (NOISE_ROLES.has(role)) return true;
-  if (attributeWords(element).some((word) => NOISE_TOKENS.has(word))) return true;
-  if (['p', 'div', 'span', 'li', 'ul', 'section', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag) && text !== '' && text.length <= 60 && isUiLabel(text) && element.querySelector('img') === null) {
-    return true;
+  const byShape = ['nav', 'footer', 'aside', 'form', 'button', 'dialog', 'menu'].includes(tag) || NOISE_ROLES.has(role) || attributeWords(element).some((word) => NOISE_TOKENS.has(word));
+  if (byShape) {
+    // Never remove what holds most of the text: a "share-enabled" article wrapper is still the article.
+    return !(totalText > 0 && collapseWhitespace(element.textContent ?? '').length > totalText * 0.4);
   }
-  if (tag === 'p' && /^the post .{1,300} appeared first on .{1,200}$/i.test(text)) return true;
-  return false;
+  if (!['p', 'div', 'span', 'li', 'ul', 'section', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag) || element.childElementCount > 3) return false;
+  const raw = element.textContent ?? '';
+  if (raw.length > 400) return false;
+  const text = collapseWhitespace(raw);
+  if (text !== '' && text.length <= 60 && isUiLabel(text) && element.querySelector('img') === null) return true;
+  return tag === 'p' && /^the post .{1,300} appeared first on .{1,200}$/i.test(text);
 }
 
 /** Removes navigation, share bars, promos, sign-up boxes and UI labels from a fragment or a whole document. */
@@ -456,14 +475,34 @@ function findProblems(token: Token): string[] {
   return problems;
 }
 
-/** marked leaves relative URLs relative; the HTML sanitizer needs a base, so relative ones are kept through a placeholder. */
+/**
+ * Before a Markdown block's HTML is sanitized: unsafe links lose their address (an autolink, whose text is the address,
+ * goes entirely), unsafe images go, and safe addresses, "/media/…" paths included, are carried through as written;
+ * other relative addresses cannot be resolved and are dropped.
+ */
 function neutralizeUrls(html: string): string {
-  return html.replace(/\s(href|src)="([^"]*)"/g, (whole, name: string, value: string) => {
-    const safe = safeMarkdownUrl(value, name === 'src' ? 'image' : 'link');
-    if (safe === null) return '';
-    if (/^[a-z][a-z0-9+.-]*:/i.test(safe)) return ` ${name}="${safe}"`;
-    return ` ${name}="${RELATIVE_BASE}${encodeURIComponent(safe)}"`;
-  });
+  const container = parseHtmlFragment(html);
+  for (const link of Array.from(container.querySelectorAll('a'))) {
+    const href = link.getAttribute('href') ?? '';
+    const safe = safeMarkdownUrl(href, 'link');
+    if (safe === null || (!/^[a-z][a-z0-9+.-]*:/i.test(safe) && !safe.startsWith('/'))) {
+      if (collapseWhitespace(link.textContent ?? '') === collapseWhitespace(href)) link.remove();
+      else link.removeAttribute('href');
+    } else {
+      link.setAttribute('href', placeholder(safe));
+    }
+  }
+  for (const img of Array.from(container.querySelectorAll('img'))) {
+    const safe = safeMarkdownUrl(img.getAttribute('src') ?? '', 'image');
+    if (safe === null || (!/^https?:/i.test(safe) && !safe.startsWith('/'))) img.remove();
+    else img.setAttribute('src', placeholder(safe));
+  }
+  return container.innerHTML;
+}
+
+/** Carries a URL through the sanitizer exactly as written (restoreRelativeUrls gives it back). */
+function placeholder(url: string): string {
+  return `${RELATIVE_BASE}${encodeURIComponent(url).replace(/\(/g, '%28').replace(/\)/g, '%29')}`;
 }
 
 const RELATIVE_BASE = 'https://relative.mailroom.invalid/?u=';

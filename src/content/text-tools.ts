@@ -40,11 +40,13 @@ export function countWords(text: string): number {
  * Escapes plain text so Markdown shows it literally: emphasis, code, link and HTML characters everywhere, and block
  * markers (#, >, list markers, setext underlines) at the start of the line.
  */
-export function escapeMarkdown(text: string): string {
+export function escapeMarkdown(text: string, where: 'block' | 'heading' = 'block'): string {
   let escaped = text
     .replace(/\\/g, '\\\\')
     .replace(/([*_`[\]<~])/g, '\\$1')
     .replace(/&(?=#?[a-z0-9]+;)/gi, '\\&');
+  // In an ATX heading only a closing run of # matters.
+  if (where === 'heading') return escaped.replace(/(\s)(#+)\s*$/, (_, space: string, marks: string) => `${space}${marks.replace(/#/g, '\\#')}`);
   escaped = escaped
     .replace(/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2')
     .replace(/^(\s*)>/, '$1\\>')

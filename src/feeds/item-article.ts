@@ -63,7 +63,8 @@ export async function articleFromItem(item: FeedItem, mode: FullContentMode, fee
         : item.summaryHtml && looksComplete(item.summaryHtml, 'summary')
           ? item.summaryHtml
           : '';
-  const wantPage = mode === 'page' || (mode === 'auto' && feedHtml === '');
+  // "feed" still falls back to the page when the feed has no text at all for the item.
+  const wantPage = mode === 'page' || feedHtml === '';
 
   if (wantPage) {
     if (item.url === '') {
@@ -81,7 +82,7 @@ export async function articleFromItem(item: FeedItem, mode: FullContentMode, fee
     }
   }
   const html = feedHtml || item.contentHtml || item.summaryHtml;
-  if (html === '') throw new MailroomError('INVALID_INPUT', 'the feed has no text for it and it has no link to fetch');
+  if (html === '') throw new MailroomError('INVALID_INPUT', 'the feed has no text for it, and no link to fetch its page from');
   return { extracted: fromFeedText(item, html, feedBase, deps.now), from: 'feed', warnings };
 }
 

@@ -30,7 +30,6 @@ const PUBLIC_CSS = `
 .issues { list-style: none; padding: 0; margin: 0; }
 .issues li { padding: 12px 0; border-bottom: 1px solid var(--border); }
 .issues .meta { color: var(--muted); font-size: 13px; }
-.stack > * + * { margin-top: 16px; }
 `;
 
 export const PUBLIC_HEAD: SafeHtml = html`<meta name="robots" content="noindex"><style>${raw(PUBLIC_CSS)}</style>`;

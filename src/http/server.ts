@@ -32,7 +32,8 @@ export interface HttpDeps {
   readonly openTransport?: () => MessageTransport;
   /** TRUST_PROXY: whose X-Forwarded-For to believe for the client IP (default: nobody's). */
   readonly trustProxy?: TrustProxySetting;
-  readonly signup?: { readonly recordIp?: boolean; readonly ratePerMinute?: number };
+  /** Sign-up settings; `minResponseMs` (default 100) is the least time an accepted sign-up takes to answer. */
+  readonly signup?: { readonly recordIp?: boolean; readonly ratePerMinute?: number; readonly minResponseMs?: number };
   /** Local development: `/` is the operator's dashboard. Otherwise `/` is the public list of newsletters. */
   readonly localDevelopment?: boolean;
   /** For rate limits, token expiry and consent times (tests move it). */
@@ -76,6 +77,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const subscribers = new SubscriberStore(store.db);
   const settings = { publicUrl: deps.publicUrl, secret: deps.secret, recordIp: deps.signup?.recordIp ?? false, ratePerMinute: deps.signup?.ratePerMinute ?? 5 };
   const signup = new SignupService({ store, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
+  signup.startMaintenance();
   app.addHook('onClose', async () => {
     await signup.close();
   });
@@ -131,7 +133,7 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
     return sendPage(reply, 200, 'Home', body, { currentPath: '/', head: PUBLIC_INDEXABLE_HEAD });
   });
 
-  registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock });
+  registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock, signupMinResponseMs: deps.signup?.minResponseMs ?? 100 });
   registerArchiveRoutes(app, { store, subscribers, publicUrl: deps.publicUrl });
 
   // ------------------------------------------------------------------ media
@@ -153,6 +155,9 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
       sendPage(reply, 200, 'Inbox', html`<h1>Inbox</h1><p>Mail goes to the SMTP server in <code>SMTP_URL</code>, so there is no local inbox. Unset <code>SMTP_URL</code> to capture mail here.</p>`, { currentPath: '/inbox' }),
     );
   }
+
+  // Browsers ask for it on every page; a 204 keeps their consoles and the logs free of 404s.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
 
   app.setNotFoundHandler(async (_request, reply) => sendPage(reply, 404, 'Not found', html`<h1>Not found</h1><p>There is nothing at this address.</p>`));
   signupServices.set(app, signup);

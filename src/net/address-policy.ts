@@ -89,6 +89,6 @@ export function parsePrivateAccess(value: string | undefined): PrivateAccess {
 /** How to open the guard, for error messages. */
 export function describeAccessHint(access: PrivateAccess): string {
   return access.kind === 'none'
-    ? 'private and local addresses are refused; set FETCH_ALLOW_PRIVATE=1 (or a list of addresses) to allow them for local development'
+    ? 'set FETCH_ALLOW_PRIVATE=1 (or a list of addresses) to allow private and local addresses for local development'
     : `not allowed by FETCH_ALLOW_PRIVATE=${access.kind === 'all' ? '1' : access.ranges.map((r) => r.text).join(',')}`;
 }

@@ -427,7 +427,21 @@ export function decodeText(body: Buffer, headerCharset: string | null, kind: Con
   } catch {
     decoder = new TextDecoder('utf-8');
   }
+  // The WHATWG "windows-1252" (also meant by latin1, iso-8859-1 and ascii) maps 0x80-0x9F to “smart” punctuation;
+  // Node 20's TextDecoder decodes it as plain ISO-8859-1, so those bytes are mapped here.
+  if (decoder.encoding === 'windows-1252') return decodeWindows1252(body).replace(/^\uFEFF/, '');
   return decoder.decode(body).replace(/^\uFEFF/, '');
+}
+
+const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
+function decodeWindows1252(body: Buffer): string {
+  let text = '';
+  for (let start = 0; start < body.length; start += 8192) {
+    const chunk = body.subarray(start, start + 8192);
+    text += Array.from(chunk, (byte) => (byte >= 0x80 && byte <= 0x9f ? WINDOWS_1252_HIGH[byte - 0x80] : String.fromCharCode(byte))).join('');
+  }
+  return text;
 }
 
 function expectedKinds(kinds: readonly ContentKind[]): string {

@@ -35,11 +35,27 @@ export interface PersonalizedParts {
   readonly text: string;
 }
 
+/**
+ * A part of the issue cut where it depends on the recipient: literal text (the same for everyone, so it can be
+ * encoded once per campaign) or a function of the recipient's data. Joined, the pieces give exactly what
+ * `personalize` gives for that part.
+ */
+export type TemplatePiece = string | ((data: RecipientData) => string);
+
+/** What the templates are filled from: the context, with every attribute a template names present. */
+export type RecipientData = RecipientContext;
+
 export interface CompiledIssue {
   /** Attribute names the templates use (`{{attributes.company}}` → "company"). */
   readonly attributeNames: readonly string[];
   readonly variables: ReadonlySet<RecipientVariable>;
   personalize(context: RecipientContext): PersonalizedParts;
+  /** The HTML and text parts as pieces (the subject is short: `personalize` it, or take `subject(data)`). */
+  readonly pieces: { readonly html: readonly TemplatePiece[]; readonly text: readonly TemplatePiece[] };
+  /** The data `pieces` are called with. */
+  dataFor(context: RecipientContext): RecipientData;
+  /** The subject for this data, stripped of line breaks. */
+  subject(data: RecipientData): string;
 }
 
 function collectPaths(node: HbsNode, part: string, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): void {
@@ -107,15 +123,47 @@ export function toHeaderValue(value: string): string {
   return value.replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 }
 
-function compilePart(source: string, part: string, noEscape: boolean, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): HandlebarsTemplateDelegate {
-  let ast: hbs.AST.Program;
+const RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+
+function compileOptions(noEscape: boolean): CompileOptions {
+  return { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true }, noEscape, preventIndent: true };
+}
+
+function parsePart(source: string, part: string): hbs.AST.Program {
   try {
-    ast = Handlebars.parse(source);
+    return Handlebars.parse(source);
   } catch (error) {
     throw new MailroomError('TEMPLATE', `${part}: not a valid template: ${(error as Error).message.split('\n')[0]}`, [], { cause: error });
   }
-  collectPaths(ast, part, found);
-  return Handlebars.compile(source, { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true }, noEscape, preventIndent: true });
+}
+
+function compilePart(source: string, part: string, noEscape: boolean, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): HandlebarsTemplateDelegate {
+  collectPaths(parsePart(source, part), part, found);
+  return Handlebars.compile(source, compileOptions(noEscape));
+}
+
+/**
+ * Cuts a template at its top-level statements: Handlebars' output is the concatenation of theirs. Literal text is
+ * taken as the parser left it (after its whitespace control, the same as a whole compile applies); every other
+ * statement is compiled on its own, with standalone stripping off since the parser already applied it.
+ */
+function piecesOf(source: string, part: string, noEscape: boolean): TemplatePiece[] {
+  const ast = parsePart(source, part);
+  const pieces: TemplatePiece[] = [];
+  for (const statement of ast.body) {
+    if (statement.type === 'CommentStatement') continue;
+    if (statement.type === 'ContentStatement') {
+      const value = (statement as hbs.AST.ContentStatement).value;
+      const last = pieces[pieces.length - 1];
+      if (typeof last === 'string') pieces[pieces.length - 1] = last + value;
+      else if (value !== '') pieces.push(value);
+      continue;
+    }
+    const program = { type: 'Program', body: [statement], strip: {}, blockParams: [], loc: statement.loc } as hbs.AST.Program;
+    const template = Handlebars.compile(program, { ...compileOptions(noEscape), ignoreStandalone: true });
+    pieces.push((data: RecipientData) => template(data, RUNTIME));
+  }
+  return pieces;
 }
 
 /** Compiles an issue's three parts once. Throws, naming the variable, before anything is sent. */
@@ -125,21 +173,31 @@ export function compileIssue(templates: IssueTemplates): CompiledIssue {
   const html = compilePart(templates.html, 'HTML part', false, found);
   const text = compilePart(templates.text, 'text part', true, found);
   const attributeNames = [...found.attributes].sort();
-  const runtime = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+  const runtime = RUNTIME;
+  const dataFor = (context: RecipientContext): RecipientData => {
+    // Every attribute a template names exists (as '' when the subscriber lacks it), so strict mode never throws mid-campaign.
+    const attributes: Record<string, string> = {};
+    for (const name of attributeNames) attributes[name] = context.attributes[name] ?? '';
+    return { ...context, attributes };
+  };
+  let pieces: CompiledIssue['pieces'] | null = null;
   return {
     attributeNames,
     variables: found.variables,
     personalize(context: RecipientContext): PersonalizedParts {
-      // Every attribute a template names exists (as '' when the subscriber lacks it), so strict mode never throws mid-campaign.
-      const attributes: Record<string, string> = {};
-      for (const name of attributeNames) attributes[name] = context.attributes[name] ?? '';
-      const data = { ...context, attributes };
+      const data = dataFor(context);
       return {
         subject: toHeaderValue(subject(data, runtime)),
         html: html(data, runtime),
         text: text(data, runtime),
       };
     },
+    get pieces() {
+      pieces ??= { html: piecesOf(templates.html, 'HTML part', false), text: piecesOf(templates.text, 'text part', true) };
+      return pieces;
+    },
+    dataFor,
+    subject: (data: RecipientData) => toHeaderValue(subject(data, runtime)),
   };
 }
 

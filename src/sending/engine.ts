@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CampaignStatus, SendCounts } from '../core/domain.ts';
-import { composeMessage, makeMessageId, type MessageFrame } from '../mime/compose.ts';
-import { buildRecipientContext, type CompiledIssue } from '../personalization/personalize.ts';
+import type { MessageFrame } from '../mime/compose.ts';
+import type { CompiledIssue } from '../personalization/personalize.ts';
+import { prepareMessageBuilder } from './message-builder.ts';
 import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
 import { createWriteCoalescer } from './write-coalescer.ts';
@@ -134,6 +135,8 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     if (current !== 'sending' && current !== 'paused') return finish(current ?? 'failed', null);
     await store.setCampaignStatus(id, 'sending', { error: null });
 
+    // The issue's MIME is built once here; each message then only fills in its recipient.
+    const builder = await prepareMessageBuilder(run, options.fallbackName);
     let unavailable = null as string | null;
     let stopReason = null as 'signal' | 'operator' | null;
     const claims = createWriteCoalescer<number, Map<number, string | null>>((ids) => store.claimForSending(id, ids, iso()));
@@ -162,17 +165,13 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       const refused = (await claims.push(subscriberId)).get(subscriberId);
       if (refused !== null) return refused === 'no longer pending' ? undefined : record({ subscriberId, status: 'skipped', error: refused ?? 'not mailable' });
       if (unavailable || stopReason) return record({ subscriberId, status: 'released' });
-      const context = buildRecipientContext(
-        recipient,
-        { unsubscribeUrl: run.links.unsubscribeUrl(subscriberId), preferencesUrl: run.links.preferencesUrl(subscriberId), webVersionUrl: run.links.webVersionUrl },
-        options.fallbackName,
-      );
       let outcome: SendOutcome;
       try {
-        const parts = run.compiled.personalize(context);
-        const message = composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId: makeMessageId(run.frame.fromEmail, id, subscriberId), date: clock() });
+        const message = builder.build(recipient, clock());
         const accepted = await transport.send(message);
-        outcome = { subscriberId, status: 'sent', smtpResponse: accepted.response, messageId: accepted.messageId };
+        // A raw message's Message-ID is the one we wrote (nodemailer reports a made-up one for raw input).
+        const messageId = typeof message.options.messageId === 'string' ? message.options.messageId : accepted.messageId;
+        outcome = { subscriberId, status: 'sent', smtpResponse: accepted.response, messageId };
       } catch (error) {
         if (error instanceof TransportError && error.kind === 'unavailable') {
           unavailable ??= error.message;

@@ -1,7 +1,12 @@
-/** Builds one campaign's messages: personalization (Handlebars, compiled once) and the MIME, per recipient. */
+/**
+ * Builds one campaign's messages: personalization (Handlebars, compiled once) and the MIME. The MIME structure is
+ * built once per campaign by nodemailer (src/mime/issue-mime.ts) and only the personalized parts per recipient; the
+ * message goes to the SMTP client as raw bytes. When that cannot be prepared, every message is composed in full.
+ */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { composeMessage, makeMessageId, type MessageFrame } from '../mime/compose.ts';
-import { buildRecipientContext, type CompiledIssue } from '../personalization/personalize.ts';
+import { prepareIssueMime, type IssueMime } from '../mime/issue-mime.ts';
+import { buildRecipientContext, type CompiledIssue, type RecipientContext } from '../personalization/personalize.ts';
 import type { DueRecipient, OutgoingMessage } from './ports.ts';
 
 export interface MessageBuilderRun {
@@ -12,24 +17,45 @@ export interface MessageBuilderRun {
 }
 
 export interface MessageBuilder {
-  build(recipient: DueRecipient, date: Date, fallbackName?: string): OutgoingMessage;
+  /** True when messages are filled into a MIME structure built once (false: composed in full each time). */
+  readonly prebuilt: boolean;
+  /** Personalizes and composes one message. Throws when a template cannot be filled. */
+  build(recipient: DueRecipient, date: Date): OutgoingMessage;
   /** The message as it goes on the wire (for benchmarks and tools). */
   toBuffer(message: OutgoingMessage): Promise<Buffer>;
 }
 
-export function createMessageBuilder(run: MessageBuilderRun): MessageBuilder {
+/** The envelope and the raw bytes, for the SMTP client; `messageId` is ours (nodemailer reports a made-up one for raw messages). */
+function rawMessage(frame: MessageFrame, email: string, raw: Buffer, messageId: string): OutgoingMessage {
+  return { envelopeTo: email, options: { raw, messageId, envelope: { from: frame.fromEmail, to: [email] }, disableFileAccess: true, disableUrlAccess: true } };
+}
+
+export async function prepareMessageBuilder(run: MessageBuilderRun, fallbackName = 'there'): Promise<MessageBuilder> {
+  const contextOf = (recipient: { subscriberId: number; email: string; name: string; firstName: string; lastName: string; attributes: DueRecipient['attributes'] }): RecipientContext =>
+    buildRecipientContext(
+      recipient,
+      { unsubscribeUrl: run.links.unsubscribeUrl(recipient.subscriberId), preferencesUrl: run.links.preferencesUrl(recipient.subscriberId), webVersionUrl: run.links.webVersionUrl },
+      fallbackName,
+    );
+  const sample = { subscriberId: 2 ** 31, email: 'sample@example.com', name: 'Sample Reader', firstName: '', lastName: '', attributes: {} };
+  let mime: IssueMime | null = null;
+  try {
+    mime = await prepareIssueMime(run.frame, run.compiled, { email: sample.email, name: sample.name, context: contextOf(sample), messageId: makeMessageId(run.frame.fromEmail, run.campaignId, sample.subscriberId), date: new Date() });
+  } catch {
+    mime = null;
+  }
+  const prebuilt = mime;
   return {
-    build(recipient, date, fallbackName = 'there') {
-      const subscriberId = recipient.subscriberId;
-      const context = buildRecipientContext(
-        recipient,
-        { unsubscribeUrl: run.links.unsubscribeUrl(subscriberId), preferencesUrl: run.links.preferencesUrl(subscriberId), webVersionUrl: run.links.webVersionUrl },
-        fallbackName,
-      );
+    prebuilt: prebuilt !== null,
+    build(recipient, date) {
+      const context = contextOf(recipient);
+      const messageId = makeMessageId(run.frame.fromEmail, run.campaignId, recipient.subscriberId);
+      if (prebuilt) return rawMessage(run.frame, recipient.email, prebuilt.build({ email: recipient.email, name: recipient.name, context, messageId, date }), messageId);
       const parts = run.compiled.personalize(context);
-      return composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId: makeMessageId(run.frame.fromEmail, run.campaignId, subscriberId), date });
+      return composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId, date });
     },
     toBuffer(message) {
+      if (Buffer.isBuffer(message.options.raw)) return Promise.resolve(message.options.raw);
       return new Promise((resolve, reject) => new MailComposer(message.options).compile().build((error, data) => (error ? reject(error) : resolve(data))));
     },
   };

@@ -67,8 +67,6 @@ const DAY = 24 * HOUR;
 const BUCKETS_PER_WINDOW = 3600;
 /** Float slack when comparing times, so a wake-up that lands a hair early does not loop on a zero-length sleep. */
 const EPSILON_MS = 1e-6;
-/** How far behind its schedule the bucket may be and still catch up (by sending the late slots sooner). */
-const CATCH_UP_MS = Number(process.env.CATCHUP ?? 250);
 
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
@@ -191,6 +189,9 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const interval = perSecond === null ? 0 : (SECOND + margin) / perSecond;
   const tolerance = (burst - 1) * interval;
   let tat = -Infinity;
+  let lastRelease = -Infinity;
+  /** While catching up, messages still go at least half an interval apart: never more than twice the rate, even for a moment. */
+  const spacedAt = (): number => (perSecond === null ? -Infinity : lastRelease + interval / 2);
   // The hard guarantee: never more than perSecond (rounded up) in any second plus the margin, whatever the burst or the timers do.
   const windows: SlidingWindow[] = [];
   if (perSecond !== null) windows.push(new SlidingWindow(Math.ceil(perSecond), SECOND + margin, 0));
@@ -216,13 +217,14 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   /**
    * Hands out one slot at `now`. A caller that had to wait is charged when the bucket's slot came due,
    * not when it actually went: a late timer, a stalled event loop or a window that held it back (a slow
-   * reply) does not push the whole schedule back, so the rate keeps up. The bucket forgives at most
-   * CATCH_UP_MS of lag; the windows, recorded at the real times, still hold whatever the catch-up.
+   * reply) does not push the schedule back, so the rate keeps up. Up to one window of lag is caught up,
+   * at no more than twice the rate (see `spacedAt`); the windows, recorded at the real times, still hold.
    */
   const take = (now: number, waited: boolean, held: boolean): void => {
     if (perSecond !== null) {
-      const anchor = waited ? Math.max(tat - tolerance, now - Math.max(interval, CATCH_UP_MS)) : now;
+      const anchor = waited ? Math.max(tat - tolerance, now - Math.max(interval, SECOND + margin)) : now;
       tat = Math.max(tat, anchor) + interval;
+      lastRelease = now;
     }
     for (const w of windows) {
       if (held) w.begin();
@@ -257,7 +259,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     try {
       while (queue.length > 0) {
         const now = clock();
-        const at = readyAt(now);
+        const at = Math.max(readyAt(now), spacedAt());
         if (at <= now + EPSILON_MS) {
           const waiter = queue.shift();
           if (!waiter) break;

@@ -117,6 +117,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
   const { issue, built } = await chooseIssue(deps, newsletter, request);
+  if (built) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
   const links = linksFor(settings, newsletter, list, issue);

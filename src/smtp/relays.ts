@@ -20,7 +20,7 @@ export interface RelaySpec {
   readonly hourly: number | null;
   /** Messages in any 24 hours (`daily=`); null: no cap. */
   readonly daily: number | null;
-  /** Connections (`pool=`); null: SMTP_POOL_SIZE. */
+  /** Connections (`pool=`); null: SMTP_POOL_SIZE (also for nodemailer's `pool=true`). */
   readonly pool: number | null;
 }
 
@@ -30,6 +30,14 @@ const isMailroomParam = (key: string): key is MailroomParam => (MAILROOM_PARAMS 
 
 /** Separators between URLs: commas or whitespace, but only where the next URL starts, so a comma inside a password stays put. */
 const SEPARATOR = /[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i;
+
+/** SMTP_URL for messages and logs: `redact` hides only the first password, so each relay's URL is redacted on its own. */
+export function redactRelays(smtpUrlSetting: string): string {
+  return smtpUrlSetting
+    .split(new RegExp(`(${SEPARATOR.source})`, 'i'))
+    .map((piece, i) => (i % 2 === 0 ? redact(piece) : piece))
+    .join('');
+}
 
 function decodeQueryPart(raw: string): string {
   try {
@@ -103,6 +111,8 @@ export function parseRelays(smtpUrlSetting: string): RelaySpec[] {
     const ratePerSecond = number('rate', (n) => Number.isFinite(n) && n >= 0, 'a number of messages per second (0 for no limit)');
     const hourly = number('hourly', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per hour, 1 or more');
     const daily = number('daily', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per day, 1 or more');
+    // nodemailer's own `pool=true` (a pool is always used) means the default size.
+    if (values.get('pool') === 'true') values.delete('pool');
     const pool = number('pool', wholeFrom(1, 100), 'a number of connections from 1 to 100');
     const name = values.get('name');
     if (name !== undefined && !/^[\w.:@-]{1,64}$/.test(name)) bad(`name=${quote(name)} must be 1 to 64 letters, digits or . _ - : @`);

@@ -35,5 +35,5 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     const failed = results?.find((r) => r.status === 'Error');
     throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message}`, [], { cause: error });
   }
-  return new SqlStore(db, options.clock);
+  return new SqlStore(db, options.clock, sqlite);
 }

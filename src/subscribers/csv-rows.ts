@@ -17,8 +17,19 @@ export interface SubscriberRow {
 }
 
 export type CsvRowResult =
-  | { line: number; ok: true; row: SubscriberRow }
+  /** `value` (only once duplicates are deferred): the address as written, quoted, for the store's "duplicates line N". */
+  | { line: number; ok: true; row: SubscriberRow; value?: string }
   | { line: number; ok: false; reason: string; value?: string };
+
+/** The rows of a CSV; `deferDuplicates()`, called before reading, hands duplicate detection to the consumer. */
+export type SubscriberCsvRows = AsyncGenerator<CsvRowResult> & {
+  /**
+   * Stop keeping the index of addresses (about 75 MB per million rows) and leave "duplicates line N" to the consumer:
+   * the store's import finds repeats inside its transaction. Accepted rows then carry `value`. Call it before the
+   * first row is read.
+   */
+  deferDuplicates(): void;
+};
 
 /** Longest name, first name or last name, in characters: names go into `To:` headers and greetings. */
 export const MAX_NAME_LENGTH = 200;
@@ -101,13 +112,24 @@ const SUSPICIOUS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\uFFFD]/
  *
  * Memory: to report duplicates, the first line of every accepted address is kept in a Map for the whole read.
  * V8 spends about 80 bytes per entry for a typical 30-character address (string + hash-table slot + small
- * integer): measured at 74 MB of live heap for 1,000,000 entries, which we accept. Reading a 1,000,000-row file
- * peaks at about 310 MB RSS with the Map and 135 MB without it, where the heap stays flat at 15–40 MB
- * (scripts/measure-csv-read.ts).
+ * integer): measured at 74 MB of live heap for 1,000,000 entries. Reading a 1,000,000-row file peaks at about
+ * 310 MB RSS with the Map and 135 MB without it, where the heap stays flat at 15–40 MB
+ * (scripts/measure-csv-read.ts). So the store's import calls `deferDuplicates()` and finds repeats itself, inside
+ * its transaction, in constant memory; the Map is only kept when the rows are read on their own.
  */
-export async function* readSubscriberCsv(
+export function readSubscriberCsv(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>, source: string): SubscriberCsvRows {
+  const options = { deferDuplicates: false };
+  return Object.assign(readRows(input, source, options), {
+    deferDuplicates() {
+      options.deferDuplicates = true;
+    },
+  });
+}
+
+async function* readRows(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
   source: string,
+  options: { readonly deferDuplicates: boolean },
 ): AsyncGenerator<CsvRowResult> {
   const chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   let head: Head;
@@ -190,7 +212,7 @@ export async function* readSubscriberCsv(
         header = readHeader(record, source, line);
         continue;
       }
-      const result = checkRow(record, header, line, delimiter, firstLineByEmail);
+      const result = checkRow(record, header, line, delimiter, options.deferDuplicates ? null : firstLineByEmail);
       if (result !== null) yield result;
     }
   } finally {
@@ -357,7 +379,7 @@ function checkRow(
   header: Header,
   line: number,
   delimiter: Delimiter,
-  firstLineByEmail: Map<string, number>,
+  firstLineByEmail: Map<string, number> | null,
 ): CsvRowResult | null {
   // csv-parse trims unquoted values only; quoted ones ("  bob@x.com ") are trimmed here.
   let width = 0;
@@ -416,6 +438,7 @@ function checkRow(
     return { line, ok: false, reason: `has a first and last name longer than ${MAX_NAME_LENGTH} characters together`, value: quote(name) };
   }
 
+  if (firstLineByEmail === null) return { line, ok: true, row: { email, name, firstName, lastName, attributes }, value: quote(rawEmail) };
   const firstLine = firstLineByEmail.get(email);
   if (firstLine !== undefined) return { line, ok: false, reason: `duplicates line ${firstLine}`, value: quote(rawEmail) };
   firstLineByEmail.set(email, line);

@@ -110,6 +110,7 @@ export class SignupService {
   private readonly tasks = new Set<Promise<void>>();
   private transport: MessageTransport | null = null;
   private lastMaintenance = 0;
+  private maintenanceTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(deps: SignupDeps) {
@@ -214,6 +215,13 @@ export class SignupService {
     return this.transport;
   }
 
+  /** Runs the maintenance every 10 minutes while the server runs (also when no sign-up comes in); stopped by close(). */
+  startMaintenance(): void {
+    if (this.maintenanceTimer) return;
+    this.maintenanceTimer = setInterval(() => this.maybeMaintain(this.deps.clock()), MAINTENANCE_INTERVAL_MS);
+    this.maintenanceTimer.unref();
+  }
+
   /** Every so often: forget old rate-limit hits and delete sign-ups nobody confirmed. */
   private maybeMaintain(now: Date): void {
     if (now.getTime() - this.lastMaintenance < MAINTENANCE_INTERVAL_MS) return;
@@ -248,6 +256,8 @@ export class SignupService {
   /** Waits for queued emails, then closes the SMTP connection. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    this.maintenanceTimer = null;
     await this.idle();
     await this.transport?.close();
     this.transport = null;

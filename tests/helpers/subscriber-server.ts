@@ -32,6 +32,10 @@ export interface ServerOptions {
   readonly recordIp?: boolean;
   readonly ratePerMinute?: number;
   readonly localDevelopment?: boolean;
+  /** Least answer time of an accepted sign-up (the server's default is 100 ms; 0 here, to keep tests fast). */
+  readonly minResponseMs?: number;
+  /** Every SMTP send waits this long first (a slow mail server). */
+  readonly smtpDelayMs?: number;
 }
 
 export interface SubscriberEnv {
@@ -63,11 +67,26 @@ export async function startSubscriberEnv(options: ServerOptions = {}): Promise<S
       secret: ws.app.config.secret,
       mediaDir: `${ws.dataDir}/media`,
       inbox: null,
-      openTransport: ws.app.openTransport,
+      openTransport: o.smtpDelayMs
+        ? () => {
+            const transport = ws.app.openTransport();
+            const delay = o.smtpDelayMs ?? 0;
+            return {
+              ...transport,
+              maxConnections: transport.maxConnections,
+              send: async (message) => {
+                await new Promise((resolve) => setTimeout(resolve, delay));
+                return transport.send(message);
+              },
+              verify: () => transport.verify(),
+              close: () => transport.close(),
+            };
+          }
+        : ws.app.openTransport,
       clock: clock.read,
       log: (line) => logs.push(line),
       ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
-      signup: { recordIp: o.recordIp ?? false, ratePerMinute: o.ratePerMinute ?? 5 },
+      signup: { recordIp: o.recordIp ?? false, ratePerMinute: o.ratePerMinute ?? 5, minResponseMs: o.minResponseMs ?? 0 },
       localDevelopment: o.localDevelopment ?? false,
     });
     const origin = await http.listen({ port: 0, host: '127.0.0.1' });

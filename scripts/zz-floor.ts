@@ -1,0 +1,10 @@
+import nodemailer from 'nodemailer';
+import { readFileSync } from 'node:fs';
+const raw = Buffer.from(readFileSync(process.argv[2] as string, 'utf8').replace(/\r?\n/g, '\r\n'));
+const t = nodemailer.createTransport({ url: 'smtp://127.0.0.1:2700', pool: true, maxConnections: 5, maxMessages: 1000 });
+const N = 5000; let next = 0;
+const c0 = process.cpuUsage(); const t0 = performance.now();
+await Promise.all(Array.from({ length: 5 }, async () => { while (next++ < N) await t.sendMail({ raw, envelope: { from: 'a@b.c', to: ['x@y.z'] } }); }));
+const c = process.cpuUsage(c0); const ms = performance.now() - t0;
+console.log(`${(N / ms * 1000).toFixed(0)}/s, cpu ${((c.user + c.system) / 1000 / N).toFixed(3)} ms/msg (user ${(c.user/1000/N).toFixed(3)})`);
+t.close();

@@ -1,0 +1,13 @@
+import { createReadStream } from 'node:fs';
+import { openStore } from '../src/store/open-store.ts';
+import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
+const store = await openStore('/tmp/scale/imp.db');
+const list = await store.createList('big' + Date.now());
+const rows = readSubscriberCsv(createReadStream('/tmp/scale/subs.csv'), 'subs.csv');
+const mb = (n: number) => (n / 2 ** 20).toFixed(0);
+const timer = setInterval(() => { const m = process.memoryUsage(); console.log(`rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)}`); }, 5000);
+const t0 = performance.now();
+const r = await store.importSubscribers(list.id, rows, { source: 'x' });
+clearInterval(timer);
+console.log(r.added, ((performance.now() - t0) / 1000).toFixed(1), 's peak', mb(process.resourceUsage().maxRSS * 1024));
+await store.close();

@@ -1,0 +1,243 @@
+/** Safe fetching: the SSRF guard (after DNS, on every redirect), timeouts, the size cap, content types, charsets, conditional GET, the user agent. */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkAddress, parsePrivateAccess, type PrivateAccess } from '../src/net/address-policy.ts';
+import { loadFetchSettings } from '../src/net/fetch-settings.ts';
+import { FetchError, safeFetch, type FetchPolicy, type Resolver } from '../src/net/safe-fetch.ts';
+import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
+
+const NONE: PrivateAccess = { kind: 'none' };
+/** The relaxed guard these tests use to reach their own server: 127.0.0.1 only. */
+const LOCAL_ONLY = parsePrivateAccess('127.0.0.1');
+
+function policy(overrides: Partial<FetchPolicy> = {}): FetchPolicy {
+  return { userAgent: 'Mailroom/0.1 (+https://news.example.com)', timeoutMs: 2000, maxBytes: 64 * 1024, access: LOCAL_ONLY, ...overrides };
+}
+
+async function fetchError(promise: Promise<unknown>): Promise<FetchError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FetchError);
+    return error as FetchError;
+  }
+  throw new Error('expected the fetch to fail');
+}
+
+const PAGE = '<!doctype html><html><head><title>Hi</title></head><body><p>Hello</p></body></html>';
+
+let server: FixtureServer;
+
+beforeAll(async () => {
+  server = await startFixtureServer();
+  server.set('/page', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: PAGE });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('the SSRF guard', () => {
+  it('refuses loopback, private, link-local, metadata and unique-local addresses by default, without connecting', async () => {
+    const before = server.requests.length;
+    const port = new URL(server.url).port;
+    const cases: [string, RegExp][] = [
+      [`http://127.0.0.1:${port}/page`, /127\.0\.0\.1 is a loopback address/],
+      ['http://10.1.2.3/feed.xml', /10\.1\.2\.3 is a private address/],
+      ['http://192.168.1.1/', /192\.168\.1\.1 is a private address/],
+      ['http://172.16.5.4/', /private address/],
+      ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a cloud metadata address/],
+      ['http://[::1]:8080/', /::1 is a loopback address/],
+      ['http://[::ffff:127.0.0.1]/', /127\.0\.0\.1 is a loopback address/],
+      ['http://[fd00:ec2::254]/', /cloud metadata address/],
+      ['http://0.0.0.0/', /unspecified address/],
+      ['http://2130706433/', /127\.0\.0\.1 is a loopback address/],
+    ];
+    for (const [url, reason] of cases) {
+      const error = await fetchError(safeFetch(url, policy({ access: NONE }), { accept: ['html'] }));
+      expect(error.problem, url).toBe('refused');
+      expect(error.message, url).toMatch(reason);
+      expect(error.message, url).toMatch(/FETCH_ALLOW_PRIVATE/);
+    }
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('checks the addresses a host name resolves to, all of them', async () => {
+    const resolve: Resolver = async (host) =>
+      host === 'intranet.example.com' ? [{ address: '10.0.0.7', family: 4 }] : [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }];
+    const inside = await fetchError(safeFetch('https://intranet.example.com/feed', policy({ access: NONE, resolve }), { accept: ['feed'] }));
+    expect(inside.message).toMatch(/intranet\.example\.com resolves to 10\.0\.0\.7/);
+    const mixed = await fetchError(safeFetch('https://rebind.example.com/', policy({ access: NONE, resolve }), { accept: ['html'] }));
+    expect(mixed.message).toMatch(/rebind\.example\.com resolves to 127\.0\.0\.1/);
+  });
+
+  it('connects to the address it checked, not to a second lookup', async () => {
+    let lookups = 0;
+    const resolve: Resolver = async () => {
+      lookups += 1;
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    const port = new URL(server.url).port;
+    const page = await safeFetch(`http://feeds.test:${port}/page`, policy({ resolve }), { accept: ['html'] });
+    expect(page.text).toContain('Hello');
+    expect(lookups).toBe(1);
+    expect(server.hits('/page').at(-1)?.headers.host).toBe(`feeds.test:${port}`);
+  });
+
+  it('is relaxed by FETCH_ALLOW_PRIVATE for the listed addresses only', async () => {
+    const page = await safeFetch(`${server.url}/page`, policy({ access: LOCAL_ONLY }), { accept: ['html'] });
+    expect(page.status).toBe(200);
+    const other = await fetchError(safeFetch('http://10.9.9.9/', policy({ access: LOCAL_ONLY }), { accept: ['html'] }));
+    expect(other.message).toMatch(/10\.9\.9\.9 is a private address; not allowed by FETCH_ALLOW_PRIVATE=127\.0\.0\.1/);
+    // "1" opens private ranges for local development, but never the metadata endpoint.
+    expect(checkAddress('10.0.0.1', parsePrivateAccess('1'))).toEqual({ allowed: true });
+    expect(checkAddress('169.254.169.254', parsePrivateAccess('1')).allowed).toBe(false);
+    expect(checkAddress('8.8.8.8', NONE)).toEqual({ allowed: true });
+    expect(checkAddress('2606:4700:4700::1111', NONE)).toEqual({ allowed: true });
+  });
+
+  it('checks every redirect: a redirect to a private address is refused', async () => {
+    server.set('/to-private', { status: 302, headers: { location: 'http://10.0.0.1/admin' } });
+    server.set('/to-metadata', { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/iam' } });
+    server.set('/to-ftp', { status: 302, headers: { location: 'ftp://files.example.com/x' } });
+    const toPrivate = await fetchError(safeFetch(`${server.url}/to-private`, policy(), { accept: ['html'] }));
+    expect(toPrivate.problem).toBe('refused');
+    expect(toPrivate.message).toContain(`${server.url}/to-private (redirected to http://10.0.0.1/admin): refused: 10.0.0.1 is a private address`);
+    const toMetadata = await fetchError(safeFetch(`${server.url}/to-metadata`, policy({ access: parsePrivateAccess('1') }), { accept: ['html'] }));
+    expect(toMetadata.message).toMatch(/redirected to http:\/\/169\.254\.169\.254\/latest\/meta-data\/iam\): refused: 169\.254\.169\.254 is a cloud metadata address/);
+    const toFtp = await fetchError(safeFetch(`${server.url}/to-ftp`, policy(), { accept: ['html'] }));
+    expect(toFtp.message).toMatch(/only http:\/\/ and https:\/\/ are followed/);
+  });
+
+  it('follows at most five redirects, relative ones included', async () => {
+    for (let i = 1; i <= 7; i += 1) server.set(`/hop${i}`, { status: 302, headers: { location: `/hop${i + 1}` } });
+    server.set('/hop8', { headers: { 'content-type': 'text/html' }, body: PAGE });
+    server.set('/hop3-ok', { status: 307, headers: { location: 'hop4-ok' } });
+    server.set('/hop4-ok', { status: 308, headers: { location: `${server.url}/page` } });
+    const ok = await safeFetch(`${server.url}/hop3-ok`, policy(), { accept: ['html'] });
+    expect(ok.url).toBe(`${server.url}/page`);
+    expect(ok.redirects).toEqual([`${server.url}/hop4-ok`, `${server.url}/page`]);
+    const tooMany = await fetchError(safeFetch(`${server.url}/hop1`, policy(), { accept: ['html'] }));
+    expect(tooMany.problem).toBe('redirects');
+    expect(tooMany.message).toBe(`${server.url}/hop1: more than 5 redirects (last to ${server.url}/hop7)`);
+  });
+
+  it('reads FETCH_ALLOW_PRIVATE, FETCH_TIMEOUT_SECONDS, FETCH_MAX_MB and FEED_POLL_MINUTES', () => {
+    const cwd = '/nonexistent-dir-without-env';
+    const defaults = loadFetchSettings({ publicUrl: 'https://news.example.com' }, {}, cwd);
+    expect(defaults).toMatchObject({ access: { kind: 'none' }, timeoutMs: 15_000, maxBytes: 5 * 1024 * 1024, userAgent: 'Mailroom/0.1 (+https://news.example.com)', feedPollMinutes: 30 });
+    const set = loadFetchSettings({ publicUrl: 'https://x.example' }, { FETCH_ALLOW_PRIVATE: '127.0.0.1, 10.0.0.0/8', FETCH_TIMEOUT_SECONDS: '3', FETCH_MAX_MB: '0.5', FEED_POLL_MINUTES: '0' }, cwd);
+    expect(set.access.kind).toBe('list');
+    expect(checkAddress('10.200.1.1', set.access).allowed).toBe(true);
+    expect(checkAddress('192.168.0.1', set.access).allowed).toBe(false);
+    expect(set).toMatchObject({ timeoutMs: 3000, maxBytes: 512 * 1024, feedPollMinutes: 0 });
+    expect(() => loadFetchSettings({ publicUrl: 'https://x.example' }, { FETCH_ALLOW_PRIVATE: 'localhost' }, cwd)).toThrow(/FETCH_ALLOW_PRIVATE: "localhost" is not an IP address or a CIDR range/);
+    expect(() => loadFetchSettings({ publicUrl: 'https://x.example' }, { FETCH_TIMEOUT_SECONDS: 'soon' }, cwd)).toThrow(/FETCH_TIMEOUT_SECONDS="soon" \(from the environment\): expected a number from 1 to 300/);
+  });
+});
+
+describe('limits', () => {
+  it('gives up after the timeout when the server never answers', async () => {
+    server.set('/silent', { handler: () => undefined });
+    const started = Date.now();
+    const error = await fetchError(safeFetch(`${server.url}/silent`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
+    expect(error.problem).toBe('timeout');
+    expect(error.message).toBe(`${server.url}/silent: timed out after 0.3 s (FETCH_TIMEOUT_SECONDS)`);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('gives up after the timeout when the body stalls halfway', async () => {
+    server.set('/stall', {
+      handler: (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/html' });
+        response.write('<html><body><p>Half a page');
+      },
+    });
+    const error = await fetchError(safeFetch(`${server.url}/stall`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
+    expect(error.problem).toBe('timeout');
+  });
+
+  it('refuses a body over the size cap, by Content-Length or while streaming, and after decompression', async () => {
+    const big = `<html><body>${'x'.repeat(200 * 1024)}</body></html>`;
+    server.set('/big', { headers: { 'content-type': 'text/html', 'content-length': String(Buffer.byteLength(big)) }, body: big });
+    let streamedBytes = 0;
+    server.set('/big-stream', {
+      handler: (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/html' });
+        const timer = setInterval(() => {
+          if (response.destroyed || streamedBytes > 10 * 1024 * 1024) {
+            clearInterval(timer);
+            response.end();
+            return;
+          }
+          response.write('x'.repeat(16 * 1024));
+          streamedBytes += 16 * 1024;
+        }, 1);
+      },
+    });
+    server.set('/bomb', { headers: { 'content-type': 'text/html', 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x41)) });
+    const byLength = await fetchError(safeFetch(`${server.url}/big`, policy(), { accept: ['html'] }));
+    expect(byLength.problem).toBe('too-large');
+    expect(byLength.message).toMatch(/the body is \d+ bytes, over the 64 KB limit \(FETCH_MAX_MB\)/);
+    const streamed = await fetchError(safeFetch(`${server.url}/big-stream`, policy(), { accept: ['html'] }));
+    expect(streamed.problem).toBe('too-large');
+    expect(streamed.message).toMatch(/over the 64 KB limit.*stopped reading/);
+    expect(streamedBytes).toBeLessThan(5 * 1024 * 1024);
+    const bomb = await fetchError(safeFetch(`${server.url}/bomb`, policy(), { accept: ['html'] }));
+    expect(bomb.problem).toBe('too-large');
+  });
+});
+
+describe('content', () => {
+  it('checks the content type against what the caller expects, sniffing when the server does not say', async () => {
+    server.set('/image', { headers: { 'content-type': 'image/png' }, body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+    server.set('/json-feed', { headers: { 'content-type': 'application/feed+json' }, body: '{"version":"https://jsonfeed.org/version/1.1"}' });
+    server.set('/untyped-feed', { headers: { 'content-type': 'application/octet-stream' }, body: '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>' });
+    server.set('/text-page', { headers: { 'content-type': 'text/plain' }, body: 'just text' });
+    const image = await fetchError(safeFetch(`${server.url}/image`, policy(), { accept: ['html'] }));
+    expect(image.message).toBe(`${server.url}/image: the server sent image/png, not a web page`);
+    const json = await fetchError(safeFetch(`${server.url}/json-feed`, policy(), { accept: ['feed'] }));
+    expect(json.message).toMatch(/sent application\/feed\+json, not an RSS or Atom feed/);
+    const untyped = await safeFetch(`${server.url}/untyped-feed`, policy(), { accept: ['feed'] });
+    expect(untyped.kind).toBe('feed');
+    const text = await fetchError(safeFetch(`${server.url}/text-page`, policy(), { accept: ['html'] }));
+    expect(text.problem).toBe('content-type');
+    const page = await safeFetch(`${server.url}/page`, policy(), { accept: ['feed', 'html'] });
+    expect(page.kind).toBe('html');
+  });
+
+  it('decodes the charset from the header, a meta tag or the XML declaration', async () => {
+    const latin = Buffer.from('<html><head><meta charset="windows-1252"></head><body><p>caf\xe9 \x96 \x93quoted\x94</p></body></html>', 'latin1');
+    server.set('/latin-meta', { headers: { 'content-type': 'text/html' }, body: latin });
+    server.set('/latin-header', { headers: { 'content-type': 'text/html; charset=ISO-8859-1' }, body: Buffer.from('<p>na\xefve</p>', 'latin1') });
+    server.set('/xml-decl', { headers: { 'content-type': 'application/rss+xml' }, body: Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><title>Gr\xfc\xdfe</title></channel></rss>', 'latin1') });
+    expect((await safeFetch(`${server.url}/latin-meta`, policy(), { accept: ['html'] })).text).toContain('café – “quoted”');
+    expect((await safeFetch(`${server.url}/latin-header`, policy(), { accept: ['html'] })).text).toContain('naïve');
+    expect((await safeFetch(`${server.url}/xml-decl`, policy(), { accept: ['feed'] })).text).toContain('Grüße');
+  });
+
+  it('sends a clear user agent and honors a conditional GET', async () => {
+    server.set('/feed.xml', { etag: '"v1"', headers: { 'content-type': 'application/rss+xml', 'last-modified': 'Wed, 15 Apr 2026 10:00:00 GMT' }, body: '<rss version="2.0"><channel><title>T</title></channel></rss>' });
+    const first = await safeFetch(`${server.url}/feed.xml`, policy(), { accept: ['feed'] });
+    expect(first).toMatchObject({ status: 200, notModified: false, etag: '"v1"', lastModified: 'Wed, 15 Apr 2026 10:00:00 GMT' });
+    const request = server.hits('/feed.xml')[0];
+    expect(request?.headers['user-agent']).toBe('Mailroom/0.1 (+https://news.example.com)');
+    expect(request?.headers['accept-encoding']).toMatch(/gzip/);
+    const second = await safeFetch(`${server.url}/feed.xml`, policy(), { accept: ['feed'], etag: first.etag, lastModified: first.lastModified });
+    expect(second).toMatchObject({ status: 304, notModified: true, text: '', etag: '"v1"' });
+    expect(server.hits('/feed.xml')[1]?.headers['if-none-match']).toBe('"v1"');
+    expect(server.hits('/feed.xml')[1]?.headers['if-modified-since']).toBe('Wed, 15 Apr 2026 10:00:00 GMT');
+  });
+
+  it('reads gzip bodies and names the URL and the status of an HTTP error', async () => {
+    server.set('/gz', { headers: { 'content-type': 'text/html', 'content-encoding': 'gzip' }, body: gzipSync(PAGE) });
+    expect((await safeFetch(`${server.url}/gz`, policy(), { accept: ['html'] })).text).toBe(PAGE);
+    const missing = await fetchError(safeFetch(`${server.url}/missing`, policy(), { accept: ['html'] }));
+    expect(missing.message).toBe(`${server.url}/missing: HTTP 404 Not Found`);
+    expect(missing.code).toBe('NOT_FOUND');
+    const invalid = await fetchError(safeFetch('file:///etc/passwd', policy(), { accept: ['html'] }));
+    expect(invalid.problem).toBe('invalid-url');
+    const closed = await fetchError(safeFetch('http://127.0.0.1:9/', policy(), { accept: ['html'] }));
+    expect(closed.message).toBe('http://127.0.0.1:9/: connection refused');
+  });
+});
