@@ -95,9 +95,9 @@ function fail(name: string, value: string, source: string, why: string): never {
   throw new MailroomError('CONFIG', `${name}=${shown} (from ${source}): ${why}`);
 }
 
-/** Hides a password in a URL before it is printed. */
+/** Hides every password in a URL (or a list of URLs) before it is printed. */
 export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return url.replace(/(\/\/[^:/@\s,]+:)[^@\s]*@/g, '$1***@');
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -125,14 +125,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const smtpUrl = get('SMTP_URL') ?? null;
   if (smtpUrl !== null) {
-    let parsed: URL;
-    try {
-      parsed = new URL(smtpUrl);
-    } catch {
-      fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), 'is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)');
+    // One relay, or several separated by commas or spaces (each with ?weight=&rate=… options, see README).
+    const parts = smtpUrl.trim().split(/[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i).filter(Boolean);
+    for (const [index, part] of parts.entries()) {
+      const which = parts.length > 1 ? `relay ${index + 1} of ${parts.length}: ` : '';
+      let parsed: URL;
+      try {
+        parsed = new URL(part.replace(/,+$/, ''));
+      } catch {
+        fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)`);
+      }
+      if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
+      if (!parsed.hostname) fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}has no host`);
     }
-    if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
-    if (!parsed.hostname) fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), 'has no host');
   }
 
   const publicUrlRaw = get('PUBLIC_URL') ?? `http://localhost:${port}`;

@@ -91,7 +91,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         ? createFeedPoller({ store: app.store, feeds: new FeedStore(app.store.db), policy: fetchPolicyFrom(fetchSettings), intervalMinutes: fetchSettings.feedPollMinutes, log })
         : null;
     feedPoller?.start();
-    if (!feedPoller) log('Feed polling is off (FEED_POLL_MINUTES=0); poll with: npx mailroom feeds poll');
+    log(feedPoller ? `Feeds are polled every ${fetchSettings.feedPollMinutes} minute(s) (FEED_POLL_MINUTES)` : 'Feed polling is off (FEED_POLL_MINUTES=0); poll with: npx mailroom feeds poll');
     return {
       app,
       httpUrl: address,

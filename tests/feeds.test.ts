@@ -235,6 +235,20 @@ describe('polling feeds into a newsletter', () => {
     expect(await ws.app.store.listArticles()).toHaveLength(3);
   });
 
+  it('items without links that share a title stay two articles, and each update goes to its own', async () => {
+    const entry = (id: string, text: string) => `<entry><id>${id}</id><title>Weekly notes</title><updated>2026-03-0${id.slice(-1)}T09:00:00Z</updated><content type="html">&lt;p&gt;${text}&lt;/p&gt;</content></entry>`;
+    const atom = (second: string) => `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Notes</title><id>urn:notes</id>${entry('urn:notes:1', 'The first week went to planning the spring menu and ordering the new oven.')}${entry('urn:notes:2', second)}</feed>`;
+    server.set('/notes.atom', { headers: { 'content-type': ATOM }, body: atom('The second week we tested six bread recipes and kept two of them for the menu.') });
+    const feed = await addFeed('/notes.atom', 'feed');
+    expect((await poll(feed)).added).toBe(2);
+    const slugs = (await ws.app.store.listArticles()).map((article) => article.slug).sort();
+    expect(slugs).toEqual(['weekly-notes', 'weekly-notes-2']);
+    server.set('/notes.atom', { headers: { 'content-type': ATOM }, body: atom('The second week we tested seven bread recipes and kept three of them for the menu.') });
+    expect(await poll(feed)).toMatchObject({ added: 0, updated: 1, unchanged: 1 });
+    expect((await ws.app.store.findArticle('weekly-notes'))?.body).toContain('planning the spring menu');
+    expect((await ws.app.store.findArticle('weekly-notes-2'))?.body).toContain('seven bread recipes');
+  });
+
   it('reports each broken item, skips it, imports the others, and retries a failed one on the next poll', async () => {
     serveFeed('/journal/feed.xml', 'broken-items.rss.xml', '"j1"');
     const feed = await addFeed('/journal/feed.xml');

@@ -11,6 +11,7 @@ import { extractArticleFromHtml } from '../src/content/html-article.ts';
 import { finalizeArticle, readImportSource } from '../src/content/import-source.ts';
 import { decodeText } from '../src/net/safe-fetch.ts';
 import { htmlToMarkdown, sanitizeHtml, sanitizeMarkdown } from '../src/content/sanitize.ts';
+import { startFixtureServer } from './helpers/fixture-server.ts';
 
 const PAGES = fileURLToPath(new URL('./fixtures/pages/', import.meta.url));
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -132,6 +133,41 @@ describe('other pages', () => {
     }
   });
 
+  it("never runs the page's scripts nor loads anything it refers to; without a description the first paragraph is the summary", async () => {
+    const server = await startFixtureServer();
+    try {
+      const text = 'The quiet page has a first paragraph long enough to be an article on its own, with plain words about nothing in particular and no metadata at all.';
+      const html = `<html><head><title>Quiet page</title><link rel="stylesheet" href="${server.url}/style.css"><script src="${server.url}/app.js"></script>
+        <script>document.title = 'HACKED'; window.addEventListener('load', function () { document.body.innerHTML = '<p>HACKED</p>'; });</script></head>
+        <body onload="document.body.innerHTML='HACKED'"><article><h1>Quiet page</h1><p>${text}</p><p>${text.replace('first', 'second')}</p>
+        <img src="${server.url}/image.png" alt="An image"><iframe src="${server.url}/frame"></iframe><video src="${server.url}/movie.mp4"></video><object data="${server.url}/x.swf"></object></article>
+        <script>document.write('<p>HACKED too</p>')</script></body></html>`;
+      const { article, publishedKnown } = extractArticleFromHtml(html, 'quiet.html', { url: 'https://quiet.example/posts/1', now: NOW });
+      expect(article.title).toBe('Quiet page');
+      expect(article.summary).toBe(text);
+      expect(article.body).not.toContain('HACKED');
+      expect(article.canonicalUrl).toBe('https://quiet.example/posts/1');
+      expect(publishedKnown).toBe(false);
+      expect(article.publishedAt).toBe(NOW.toISOString());
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(server.requests).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a saved page with relative links and no address says so, and --url resolves them', () => {
+    const html = `<html><head><title>Relative</title></head><body><article><h1>Relative</h1><p>This saved page has a <a href="/other">relative link</a> and a <a href="https://example.org/x">full one</a>, and enough words to count as an article, which takes two hundred characters of text at least, so here are some more words.</p><p><img src="img/chart.png" alt="A chart"></p></article></body></html>`;
+    const saved = extractArticleFromHtml(html, 'relative.html');
+    expect(saved.warnings).toEqual([expect.stringMatching(/relative links or images and no address .* --url$/)]);
+    expect(saved.article.body).toContain('has a relative link and a [full one](https://example.org/x)');
+    expect(saved.article.body).not.toContain('chart.png');
+    const addressed = extractArticleFromHtml(html, 'relative.html', { url: 'https://site.example/posts/relative' });
+    expect(addressed.warnings).toEqual([]);
+    expect(addressed.article.body).toContain('[relative link](https://site.example/other)');
+    expect(addressed.article.body).toContain('![A chart](https://site.example/posts/img/chart.png)');
+  });
+
   it('a home page of links is not an article: a clear error naming the page', () => {
     expect(() => extractArticleFromHtml(page('harbor-times-home.html'), 'https://www.harbortimes.example/', { url: 'https://www.harbortimes.example/' })).toThrow(
       /^https:\/\/www\.harbortimes\.example\/: no article found on the page/,
@@ -165,6 +201,13 @@ describe('sanitizing', () => {
     expect(markdown).toContain('[relative](https://news.example.com/relative/page) [ok](https://example.org/ok)');
     expect(markdown).toContain('Styled');
     for (const gone of ['Form text', 'Frame text', 'Object text', 'Pay', 'color: red', 'inline', 'js image']) expect(markdown, gone).not.toContain(gone);
+  });
+
+  it('keeps text that looks like a tag or an entity as text', () => {
+    const markdown = htmlToMarkdown('<p>Put the &lt;script&gt; tag last, write &amp;copy; for ©, and keep <code>&lt;b&gt;</code> as code.</p>');
+    expect(markdown).toBe('Put the \\<script> tag last, write \\&copy; for ©, and keep `<b>` as code.');
+    expect(sanitizeMarkdown(markdown)).toEqual({ markdown, changes: [] });
+    expect(tokensOf(markdown).some((token) => token.type === 'html')).toBe(false);
   });
 
   it('keeps no relative link when there is nothing to resolve it against', () => {

@@ -122,8 +122,8 @@ describe('sign-up with double opt-in', () => {
   });
 
   test('new, existing and suppressed addresses get byte-identical answers; only what is mailed afterwards differs', async () => {
-    // A slow mail server: were the email sent before answering, new and existing addresses would answer 300 ms later.
-    await env.restart({ ratePerMinute: 1000, smtpDelayMs: 300, minResponseMs: 100 });
+    // A slow mail server: were the email sent before answering, new and existing addresses would answer 500 ms later.
+    await env.restart({ ratePerMinute: 1000, smtpDelayMs: 500, minResponseMs: 100 });
     await env.ws.app.store.suppressAddress('bounced@example.com', 'hard-bounce', '550 5.1.1 no such user');
     const cases = ['fresh@example.com', 'ada@example.com', 'bounced@example.com'];
     const answers: { status: number; type: string | null; main: string }[] = [];
@@ -149,10 +149,11 @@ describe('sign-up with double opt-in', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const medians = cases.map((c) => median(timings[c] ?? []));
     console.log(`sign-up answer, median of 15 (ms): new ${medians[0]?.toFixed(2)}, existing ${medians[1]?.toFixed(2)}, suppressed ${medians[2]?.toFixed(2)}`);
-    // Every answer waits for the 100 ms floor, none for the (300 ms) mail server, and they end up within a few ms.
+    // Every answer waits for the 100 ms floor and none for the (500 ms) mail server; they end up a few ms apart
+    // (bounds loose enough for a busy test machine).
     expect(Math.min(...medians)).toBeGreaterThanOrEqual(100);
-    expect(Math.max(...medians)).toBeLessThan(150);
-    expect(Math.max(...medians) - Math.min(...medians)).toBeLessThan(15);
+    expect(Math.max(...medians)).toBeLessThan(300);
+    expect(Math.max(...medians) - Math.min(...medians)).toBeLessThan(40);
 
     await env.signup.idle();
     expect(messagesTo(env.sink, 'fresh@example.com').map((m) => m.parsed.subject)).toEqual(Array(16).fill('Confirm your subscription to Mailroom Weekly'));

@@ -44,7 +44,7 @@ export function buildProgram(): Command {
   const articles = program.command('articles').description('Import and list articles');
   articles
     .command('import')
-    .argument('<source>', 'an http(s) URL, a saved page (.html, .htm), text copied from a page (.txt), a Markdown file with front matter, or a folder of them')
+    .argument('<source>', 'an http(s) URL, a saved page (.html, .htm), text copied from a page (.txt), a Markdown file with front matter (.md), or a folder of Markdown files')
     .option('--url <url>', 'for a saved page or page text: the address it came from (resolves relative links; becomes the canonical URL)')
     .description('Import articles from the web, saved pages, page text or Markdown; everything is sanitized; re-importing updates by slug or canonical URL, never duplicates')
     .action(lazy(contentCommands, 'articlesImportCommand'));

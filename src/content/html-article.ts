@@ -116,7 +116,17 @@ export function extractArticleFromHtml(html: string, source: string, options: Ht
     },
     publishedKnown: published !== null,
     dropped: [],
+    warnings: baseUrl === null && hasRelativeUrls(contentHtml) ? ['the page has relative links or images and no address to resolve them against, so they were left out; give the address it was saved from with --url'] : [],
   };
+}
+
+/** Whether a block of HTML links to or shows anything by a relative address. */
+function hasRelativeUrls(html: string): boolean {
+  const document = parseHtmlDocument(`<body>${html}</body>`);
+  return Array.from(document.querySelectorAll('a[href], img[src]')).some((element) => {
+    const value = (element.getAttribute('href') ?? element.getAttribute('src') ?? '').trim();
+    return value !== '' && !value.startsWith('#') && !/^[a-z][a-z0-9+.-]*:/i.test(value) && !value.startsWith('//');
+  });
 }
 
 /** Title, description, author, dates, canonical URL, lead image, site name and tags from meta tags and JSON-LD. */

@@ -263,7 +263,7 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
     fail(`no article text found after the title ${JSON.stringify(title)}: ${dropped.length} line(s) looked like page chrome and nothing else was left`);
   }
 
-  const firstParagraph = units.find((unit, i) => roles[i] === 'paragraph')?.text ?? units.find((unit, i) => roles[i] === 'item')?.text ?? '';
+  const firstParagraph = units.find((_, i) => roles[i] === 'paragraph')?.text ?? units.find((_, i) => roles[i] === 'item')?.text ?? '';
   const summary = summaryParagraph !== '' ? collapseWhitespace(summaryParagraph) : shortenText(collapseWhitespace(firstParagraph));
   const now = options.now ?? new Date();
   return {

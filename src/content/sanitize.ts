@@ -177,6 +177,9 @@ function turndown(): TurndownService {
     linkStyle: 'inlined',
   });
   service.remove(['script', 'style', 'noscript', 'template', 'iframe', 'form', 'button', 'input', 'select', 'textarea', 'object', 'embed']);
+  // Text that reads like a tag or an entity ("the <script> tag", "&copy;") stays text: Markdown would take it as HTML.
+  const escapeText = service.escape.bind(service);
+  service.escape = (text: string) => escapeText(text).replace(/<(?=[a-zA-Z/!?])/g, '\\<').replace(/&(?=#?[a-zA-Z0-9]+;)/g, '\\&');
   // The article's title is shown by the template; a body h1 is a section heading.
   service.addRule('demote-h1', {
     filter: 'h1',

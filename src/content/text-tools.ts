@@ -10,6 +10,8 @@ export interface ExtractedArticle {
   readonly publishedKnown: boolean;
   /** Lines or blocks left out as page chrome (navigation, buttons, calls to action), for reports. */
   readonly dropped: readonly string[];
+  /** Things the user should know about the import (e.g. relative links that could not be resolved). */
+  readonly warnings?: readonly string[];
 }
 
 export function collapseWhitespace(text: string): string {

@@ -128,7 +128,7 @@ export async function pollFeed(feed: Feed, deps: PollDeps): Promise<FeedPollResu
       for (const warning of made.warnings) warnings.push(`feed ${feed.url}: ${describeItem(item)}: ${warning}`);
       const extracted: ExtractedArticle = { ...made.extracted, article: { ...made.extracted.article, body: sanitizeMarkdown(made.extracted.article.body).markdown } };
       await serially(async () => {
-        const input = await deps.feeds.prepareArticle(extracted);
+        const input = await deps.feeds.prepareArticle(extracted, existing ? { articleId: existing.articleId } : { distinct: true });
         const { article, outcome } = await deps.store.upsertArticle(input);
         await deps.feeds.saveItem({ feedId: feed.id, guid: item.guid, url: item.url, articleId: article.id, contentHash: hash, existingId: existing?.id });
         if (!existing) counts.added += 1;

@@ -143,6 +143,33 @@ function compilePart(source: string, part: string, noEscape: boolean, found: { v
 }
 
 /**
+ * `{{variable}}` or `{{attributes.name}}` (checked against the allow-list when compiled) read straight from the data:
+ * what Handlebars prints for them, escaped the same way, without a template call per recipient. Every such value is a
+ * string that exists in the data (dataFor fills missing attributes), so strict mode has nothing to refuse.
+ */
+function simpleLookup(statement: hbs.AST.Statement, noEscape: boolean): ((data: RecipientData) => string) | null {
+  if (statement.type !== 'MustacheStatement') return null;
+  const m = statement as hbs.AST.MustacheStatement;
+  if (m.params.length > 0 || (m.hash && m.hash.pairs.length > 0) || m.path.type !== 'PathExpression') return null;
+  const path = m.path as hbs.AST.PathExpression;
+  if (path.data || path.depth > 0) return null;
+  const escape = m.escaped && !noEscape;
+  const [head, name] = path.parts;
+  const read =
+    path.parts.length === 1 && head !== undefined && isRecipientVariable(head)
+      ? (data: RecipientData) => data[head] as unknown
+      : path.parts.length === 2 && head === ATTRIBUTE_PREFIX && name !== undefined
+        ? (data: RecipientData) => (Object.hasOwn(data.attributes, name) ? data.attributes[name] : undefined)
+        : null;
+  if (!read) return null;
+  return (data) => {
+    const value = read(data);
+    if (typeof value !== 'string') throw new MailroomError('TEMPLATE', `{{${path.original}}} has no value for this recipient`);
+    return escape ? Handlebars.escapeExpression(value) : value;
+  };
+}
+
+/**
  * Cuts a template at its top-level statements: Handlebars' output is the concatenation of theirs. Literal text is
  * taken as the parser left it (after its whitespace control, the same as a whole compile applies); every other
  * statement is compiled on its own, with standalone stripping off since the parser already applied it.
@@ -157,6 +184,11 @@ function piecesOf(source: string, part: string, noEscape: boolean): TemplatePiec
       const last = pieces[pieces.length - 1];
       if (typeof last === 'string') pieces[pieces.length - 1] = last + value;
       else if (value !== '') pieces.push(value);
+      continue;
+    }
+    const simple = simpleLookup(statement, noEscape);
+    if (simple) {
+      pieces.push(simple);
       continue;
     }
     const program = { type: 'Program', body: [statement], strip: {}, blockParams: [], loc: statement.loc } as hbs.AST.Program;

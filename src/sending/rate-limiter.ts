@@ -10,7 +10,8 @@ export interface RateLimiterOptions {
   readonly perDay?: number | null;
   /**
    * How many messages may go back to back after a quiet spell (the bucket's capacity). The default, 1,
-   * spaces every message evenly; whatever the burst, no 1-second window ever holds more than perSecond.
+   * spaces messages evenly (after a stall, the late ones catch up at no more than twice the rate);
+   * whatever the burst, no 1-second window ever holds more than perSecond.
    */
   readonly burst?: number;
   /**

@@ -15,8 +15,10 @@ export interface SmtpTransportOptions {
   readonly timeoutSeconds?: number;
 }
 
-/** Codes that say the server (or our access to it) is the problem, not the recipient. */
-const UNAVAILABLE_CODES = new Set(['ECONNECTION', 'EDNS', 'ETLS', 'EAUTH', 'ENOAUTH', 'EPROXY', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Codes that say the server (or our access to it) is the problem, not the recipient. A connection that drops
+ * mid-message (ECONNECTION, "Connection closed unexpectedly") is NOT among them: the server may already hold the
+ * message, so that row is deferred and retried, never failed over or resent at once. */
+const UNAVAILABLE_CODES = new Set(['EDNS', 'ETLS', 'EAUTH', 'ENOAUTH', 'EPROXY', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND']);
 
 interface NodemailerLikeError extends Error {
   code?: string;

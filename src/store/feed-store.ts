@@ -234,16 +234,29 @@ export class FeedStore {
    * Gets an extracted article ready for `upsertArticle`, so that a re-import updates the same row and never duplicates:
    * an article already stored under the same canonical URL keeps its slug; a different article whose title gives the
    * same slug gets "-2", "-3"…; when the source gave no date, the stored date is kept.
+   * `articleId`: the article a known feed item made before, updated in place. `distinct`: a new feed item, which never
+   * takes over an article just because its title gives the same slug.
    */
-  async prepareArticle(extracted: ExtractedArticle): Promise<ArticleInput> {
+  async prepareArticle(extracted: ExtractedArticle, options: { articleId?: number | undefined; distinct?: boolean } = {}): Promise<ArticleInput> {
     const input = extracted.article;
+    if (options.articleId !== undefined) {
+      const own = await this.db.selectFrom('articles').selectAll().where('id', '=', options.articleId).executeTakeFirst();
+      if (own) {
+        return {
+          ...input,
+          slug: own.slug,
+          canonicalUrl: input.canonicalUrl || own.canonical_url,
+          publishedAt: extracted.publishedKnown ? input.publishedAt : own.published_at,
+        };
+      }
+    }
     if (input.canonicalUrl !== '') {
       const sameUrl = await this.db.selectFrom('articles').selectAll().where('canonical_url', '=', input.canonicalUrl).executeTakeFirst();
       if (sameUrl) return { ...input, slug: sameUrl.slug, publishedAt: extracted.publishedKnown ? input.publishedAt : sameUrl.published_at };
     }
     const sameSlug = await this.db.selectFrom('articles').selectAll().where('slug', '=', input.slug).executeTakeFirst();
     if (!sameSlug) return input;
-    const anotherArticle = input.canonicalUrl !== '' && sameSlug.canonical_url !== '' && sameSlug.canonical_url !== input.canonicalUrl;
+    const anotherArticle = options.distinct === true || (input.canonicalUrl !== '' && sameSlug.canonical_url !== '' && sameSlug.canonical_url !== input.canonicalUrl);
     if (!anotherArticle) {
       return {
         ...input,
