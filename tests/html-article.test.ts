@@ -157,7 +157,7 @@ describe('other pages', () => {
   });
 
   it('a saved page with relative links and no address says so, and --url resolves them', () => {
-    const html = `<html><head><title>Relative</title></head><body><article><h1>Relative</h1><p>This saved page has a <a href="/other">relative link</a> and a <a href="https://example.org/x">full one</a>, and enough words to count as an article, which takes two hundred characters of text at least, so here are some more words.</p><p><img src="img/chart.png" alt="A chart"></p></article></body></html>`;
+    const html = `<html><head><title>Relative</title></head><body><article><h1>Relative</h1><p>This saved page has a <a href="/other">relative link</a> and a <a href="https://example.org/x">full one</a>, and enough words to count as an article, which takes two hundred characters of text at least, so here are some more words, and then a few more for good measure.</p><p><img src="img/chart.png" alt="A chart"></p></article></body></html>`;
     const saved = extractArticleFromHtml(html, 'relative.html');
     expect(saved.warnings).toEqual([expect.stringMatching(/relative links or images and no address .* --url$/)]);
     expect(saved.article.body).toContain('has a relative link and a [full one](https://example.org/x)');
