@@ -311,7 +311,11 @@ export function checkServeSettings(config: Config): void {
   } else if (isLoopbackUrl(config.publicUrl)) {
     problems.push(`PUBLIC_URL=${config.publicUrl} points at this machine: readers could not open the links in their emails`);
   }
+  if (config.smtpUrl === null) {
+    // The built-in inbox shows every captured message, personal links included, to whoever opens /inbox.
+    problems.push('SMTP_URL is not set: outside local development mail must go to a real SMTP server (the built-in inbox would publish every message at /inbox)');
+  }
   if (problems.length > 0) {
-    throw new MailroomError('CONFIG', `refusing to serve outside local development (${why}) without a SECRET and a PUBLIC_URL`, problems);
+    throw new MailroomError('CONFIG', `refusing to serve outside local development (${why}) without a SECRET, a PUBLIC_URL and an SMTP_URL`, problems);
   }
 }

@@ -216,8 +216,12 @@ describe('polling feeds into a newsletter', () => {
     servePage('/news/2026/04/electric-ferries-emissions', 'harbor-times-ferry.html');
     const original = fixture('feeds/harbor-times.rss.xml', server.url);
     server.set('/feeds/harbor.xml', { headers: { 'content-type': RSS }, body: original });
+    // The ferry story was imported by hand before the feed was added.
+    await ws.app.store.upsertArticle({ slug: 'ferries-by-hand', title: 'Ferries', summary: 'S', body: 'Old text.', canonicalUrl: 'https://www.harbortimes.example/news/2026/04/electric-ferries-emissions', author: '', publishedAt: '2026-04-14T05:30:00.000Z', leadImage: null, tags: [] });
     const feed = await addFeed('/feeds/harbor.xml');
-    await poll(feed);
+    expect((await poll(feed)).added).toBe(3);
+    expect(await ws.app.store.listArticles()).toHaveLength(3);
+    expect((await ws.app.store.findArticle('ferries-by-hand'))?.body).toContain('## How the ferries charge');
     // The same link under a new guid, and the same guid under a new (tracking) link: still the same two items.
     const renamed = original
       .replace('<guid isPermaLink="false">harbortimes-18812</guid>', '<guid isPermaLink="false">harbortimes-18812</guid>')

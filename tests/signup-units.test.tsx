@@ -112,10 +112,13 @@ describe('settings', () => {
     expect(production.some((p) => p.startsWith('SECRET is not set'))).toBe(true);
     expect(production.some((p) => p.startsWith('PUBLIC_URL is not set'))).toBe(true);
     const publicHost = problems({ PUBLIC_URL: 'https://news.example.com' });
-    expect(publicHost).toHaveLength(2);
+    expect(publicHost).toHaveLength(3);
     expect(publicHost[1]).toContain('SECRET is not set');
-    expect(problems({ PUBLIC_URL: 'https://news.example.com', SECRET: strong })).toEqual([]);
-    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://news.example.com', SECRET: strong })).toEqual([]);
+    // Without SMTP_URL the built-in inbox would publish every message at /inbox.
+    expect(publicHost[2]).toContain('SMTP_URL is not set');
+    const smtp = 'smtp://user:pass@mail.example.com:587';
+    expect(problems({ PUBLIC_URL: 'https://news.example.com', SECRET: strong, SMTP_URL: smtp })).toEqual([]);
+    expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://news.example.com', SECRET: strong, SMTP_URL: smtp })).toEqual([]);
     expect(problems({ NODE_ENV: 'production', PUBLIC_URL: 'http://localhost:3000', SECRET: strong }).join('\n')).toContain('points at this machine');
     // A short SECRET is refused everywhere, by loadConfig itself.
     expect(() => loadConfig({ SECRET: 'short' }, dir())).toThrow(/at least 32 bytes/);
