@@ -111,6 +111,8 @@ describe('the sample page text', () => {
     const lines = SAMPLE.split('\n');
     const articleLines = lines.slice(3, lines.indexOf('selected projects'));
     const otherChrome = [
+      'We use cookies to give you the best experience on our website. By continuing, you agree to our Privacy Policy.',
+      'Accept all',
       'Skip to content',
       '☰',
       'ACME INSIGHTS',

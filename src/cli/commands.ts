@@ -226,7 +226,7 @@ export async function listsListCommand(): Promise<number> {
   return withApp(async (app) => {
     const lists = await app.store.listLists();
     if (lists.length === 0) print('no lists yet: npx mailroom lists create NAME');
-    else print(formatTable(['ID', 'NAME', 'SUBSCRIBED', 'UNSUBSCRIBED', 'DESCRIPTION'], lists.map((l) => [l.id, l.name, l.subscribed, l.unsubscribed, l.description])));
+    else print(formatTable(['ID', 'NAME', 'SUBSCRIBED', 'PENDING', 'UNSUBSCRIBED', 'DESCRIPTION'], lists.map((l) => [l.id, l.name, l.subscribed, l.pending, l.unsubscribed, l.description])));
     return 0;
   });
 }

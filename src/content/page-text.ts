@@ -64,7 +64,8 @@ export function parsePageText(text: string, source: string, options: PageTextOpt
   const repeated = (unit: Unit) => (counts.get(unit.key) ?? 0) >= 2;
 
   // ---- the title
-  const firstProse = units.findIndex((unit) => isSentenceProse(unit) && !isChrome(unit) && !isMetadata(unit));
+  // (A cookie banner or a sign-up line above the title is a sentence, but not the article's.)
+  const firstProse = units.findIndex((unit) => isSentenceProse(unit) && !isChrome(unit) && !isMetadata(unit) && !isFooterText(unit.text, 40));
   const headerEnd = firstProse === -1 ? units.length : firstProse;
   const titleCandidate = (unit: Unit) =>
     unit.marker === null && !isChrome(unit) && !isMetadata(unit) && unit.words >= 2 && unit.words <= 30 && unit.text.length <= 200 && !/[.,;:]["'”’)\]]*$/.test(unit.text);
@@ -397,8 +398,8 @@ function isSentenceProse(unit: Unit): boolean {
 }
 
 /** Footer text that may come as a list item: copyright lines, legal links, newsletter sign-ups. */
-function isFooterText(text: string): boolean {
-  return /©|all rights reserved|privacy policy|terms of (use|service)|cookie|newsletter|subscribe/i.test(text) && countWords(text) <= 15;
+function isFooterText(text: string, maxWords = 15): boolean {
+  return /©|all rights reserved|privacy policy|terms of (use|service)|cookie|newsletter|subscribe|sign up|sign in|log in/i.test(text) && countWords(text) <= maxWords;
 }
 
 /** A list item; a short label before a colon ("Multi cloud strategy: …") is set in bold. */

@@ -85,6 +85,8 @@ export interface StoredIssue extends Issue {
 export interface ListSummary extends MailingList {
   readonly subscribed: number;
   readonly unsubscribed: number;
+  /** Signed up, not confirmed yet. */
+  readonly pending: number;
 }
 
 export interface SubscriberWithLists extends Subscriber {
@@ -528,6 +530,7 @@ export class SqlStore implements CampaignStore {
       .select(['lists.id', 'lists.name', 'lists.description', 'lists.created_at'])
       .select(sql<number>`count(case when list_memberships.status = 'subscribed' then 1 end)`.as('subscribed'))
       .select(sql<number>`count(case when list_memberships.status = 'unsubscribed' then 1 end)`.as('unsubscribed'))
+      .select(sql<number>`count(case when list_memberships.status = 'pending' then 1 end)`.as('pending'))
       .groupBy(['lists.id', 'lists.name', 'lists.description', 'lists.created_at'])
       .orderBy('lists.name')
       .execute();
@@ -538,6 +541,7 @@ export class SqlStore implements CampaignStore {
       createdAt: r.created_at,
       subscribed: Number(r.subscribed),
       unsubscribed: Number(r.unsubscribed),
+      pending: Number(r.pending),
     }));
   }
 
