@@ -3,10 +3,10 @@
  * one Postfix smtp-sink on loopback.
  *
  *   npm run bench                              # naive / limit / mailroom / build, 3 repetitions, medians
- *   npm run bench -- --recipients 20000 --reps 5 --json bench-results/today.json
+ *   npm run bench -- --recipients 50000 --reps 5 --json bench-results/today.json
  *   npm run bench -- --scale 1000000           # + import, fix and send a 1,000,000-recipient campaign
  *
- * Options: --recipients N (mailroom, limit, build; default 5000), --naive-recipients N (default 300: the naive
+ * Options: --recipients N (mailroom, limit, build; default 20000), --naive-recipients N (default 300: the naive
  * script is slow), --reps N (default 3), --connections N (SMTP connections of mailroom and smtp-source; default 5,
  * Mailroom's SMTP_POOL_SIZE default), --scale N (the scale run; 0 = none), --skip-base (only the scale run),
  * --json FILE (default bench-results/bench.json), --keep (keep the temporary workspace).
@@ -27,7 +27,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values: args } = parseArgs({
   options: {
-    recipients: { type: 'string', default: '5000' },
+    recipients: { type: 'string', default: '20000' },
     'naive-recipients': { type: 'string', default: '300' },
     reps: { type: 'string', default: '3' },
     connections: { type: 'string', default: '5' },

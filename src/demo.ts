@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from './app.ts';
 import { readArticleSources } from './content/article-file.ts';
+import { finalizeArticle } from './content/import-source.ts';
 import { readSubscriberCsv } from './subscribers/csv-rows.ts';
 
 export const DEMO_NEWSLETTER = 'weekly';
@@ -26,7 +27,8 @@ export async function loadDemoWorkspace(app: App, dataDir: string): Promise<Demo
   for (const r of report.rejected) problems.push(`demo-subscribers.csv line ${r.line}: ${r.reason}`);
   const sources = await readArticleSources(join(dataDir, 'articles'));
   for (const error of sources.errors) problems.push(error.message);
-  for (const { article } of sources.articles) await store.upsertArticle(article);
+  // The same cleaning every import gets, so nothing unsafe reaches a template even from the demo folder.
+  for (const { article } of sources.articles) await store.upsertArticle(finalizeArticle(article).article);
   let created = false;
   if (!(await store.findNewsletter(DEMO_NEWSLETTER))) {
     await store.createNewsletter({

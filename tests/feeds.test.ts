@@ -382,6 +382,10 @@ describe('polling feeds into a newsletter', () => {
 describe('the feeds and articles commands', () => {
   let ws: Workspace;
   const saved = { ...process.env };
+  const restoreEnvironment = () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  };
 
   beforeAll(async () => {
     ws = await openWorkspace();
@@ -402,7 +406,7 @@ describe('the feeds and articles commands', () => {
   });
 
   afterAll(async () => {
-    process.env = saved;
+    restoreEnvironment();
     await ws.close();
   });
 
@@ -485,8 +489,12 @@ describe('the feeds and articles commands', () => {
 
 describe('mailroom serve', () => {
   const saved = { ...process.env };
+  const restoreEnvironment = () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  };
   afterAll(() => {
-    process.env = saved;
+    restoreEnvironment();
   });
 
   it('polls the feeds on its schedule (FEED_POLL_MINUTES), starting at once, and stops with the service', async () => {

@@ -101,10 +101,7 @@ describe('relays over real SMTP', () => {
     // Any window [t, t + 1 s] holds more than 50 only if some message and the 50th after it are less than 1 s apart.
     const spans = times.slice(50).map((t, i) => t - (times[i] ?? 0));
     const shortestSpanOf51 = Math.min(...spans);
-    const rate = (299 * 1000) / ((times[299] ?? 0) - (times[0] ?? 0));
-
     expect(busiestCalendarSecond).toBeLessThanOrEqual(50);
     expect(shortestSpanOf51).toBeGreaterThan(1000);
-    expect(rate).toBeLessThanOrEqual(50);
   });
 });

@@ -8,7 +8,6 @@ import { TEMPLATE_NAMES, type SubscriberStatus, type TemplateName } from '../cor
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
-import { readArticleSources } from '../content/article-file.ts';
 import { slugify } from '../content/slug.ts';
 import { buildIssue } from '../issues/build-issue.ts';
 import { buildRecipientContext } from '../personalization/personalize.ts';
@@ -92,26 +91,6 @@ export async function demoCommand(): Promise<number> {
 }
 
 // ---------------------------------------------------------------------- articles
-
-export async function articlesImportCommand(path: string): Promise<number> {
-  return withApp(async (app) => {
-    const { articles, errors } = await readArticleSources(path);
-    const counts = { added: 0, updated: 0, unchanged: 0 };
-    for (const { source, article } of articles) {
-      try {
-        const { outcome } = await app.store.upsertArticle(article);
-        counts[outcome] += 1;
-        print(`${outcome.padEnd(9)} ${article.slug}  (${relative(process.cwd(), source) || source})`);
-      } catch (error) {
-        if (error instanceof MailroomError) errors.push(new MailroomError(error.code, `${source}: ${error.message}`));
-        else throw error;
-      }
-    }
-    for (const e of errors) printError(`rejected  ${e.message}`);
-    print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
-    return errors.length > 0 ? 1 : 0;
-  });
-}
 
 export async function articlesListCommand(options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
