@@ -257,7 +257,7 @@ describe('the happy path', () => {
     const lists = await mailroom(ws, ['lists', 'list']);
     expectOk(lists);
     expect(lists.stdout).toMatch(/^ID\s+NAME\s+SUBSCRIBED\s+PENDING\s+UNSUBSCRIBED\s+DESCRIPTION$/m);
-    expect(lists.stdout).toMatch(/^1\s+demo\s+5\s+0\s+Demo readers/m);
+    expect(lists.stdout).toMatch(/^1\s+demo\s+5\s+0\s+0\s+Demo readers/m);
 
     const articles = await mailroom(ws, ['articles', 'list']);
     expectOk(articles);
