@@ -10,7 +10,7 @@ import { formatPollLine } from '../feeds/feed-poller.ts';
 import { pollFeeds } from '../feeds/poll-feed.ts';
 import { fetchPolicyFrom, loadFetchSettings, type FetchSettings } from '../net/fetch-settings.ts';
 import { parseHttpUrl } from '../net/safe-fetch.ts';
-import { resolveNewsletter } from '../sending/send-newsletter.ts';
+import { resolveNewsletter } from '../store/lookups.ts';
 import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
 import { formatTable, print, printError } from './output.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../config.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { signupUrl } from '../core/links.ts';
 import { escapeHtml } from '../http/html.ts';
-import { resolveList, resolveNewsletter } from '../sending/send-newsletter.ts';
+import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from '../subscribers/signup.ts';
 import { eraseSubscriber, exportSubscriber, isEmptyExport } from '../subscribers/privacy.ts';

@@ -9,10 +9,9 @@ import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
-import { buildIssue } from '../issues/build-issue.ts';
 import { buildRecipientContext } from '../personalization/personalize.ts';
 import { TransportError } from '../sending/ports.ts';
-import { compileStoredIssue, resolveList, resolveNewsletter, resumeCampaign, sendNewsletter } from '../sending/send-newsletter.ts';
+import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
 import { formatTable, print, printError } from './output.ts';
@@ -257,6 +256,9 @@ export async function newsletterListCommand(): Promise<number> {
 // ------------------------------------------------------------------------ issues
 
 export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
+  // Rendering pulls in React and the templates: loaded only by the commands that render.
+  const { buildIssue } = await import('../issues/build-issue.ts');
+  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
     const { issue, articles } = await buildIssue(app.store, newsletter, {
@@ -285,6 +287,9 @@ export async function issueListCommand(slug: string): Promise<number> {
 }
 
 export async function previewCommand(target: string, options: { out: string; text?: boolean; as?: string }): Promise<number> {
+  // Rendering pulls in React and the templates: loaded only by the commands that render.
+  const { buildIssue } = await import('../issues/build-issue.ts');
+  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
@@ -342,6 +347,7 @@ async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
 }
 
 export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean; at?: string; tz?: string }): Promise<number> {
+  const { sendNewsletter } = await import('../sending/send-newsletter.ts');
   if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
   const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
   return withApp(async (app) => {
@@ -495,6 +501,7 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
 }
 
 async function runResume(app: App, campaignId: number): Promise<number> {
+  const { resumeCampaign } = await import('../sending/send-newsletter.ts');
   const controller = new AbortController();
   const onSignal = () => {
     printError('stopping: finishing the messages in flight; the rest stays queued');

@@ -81,6 +81,9 @@ export interface CampaignResult {
   readonly error: string | null;
 }
 
+/** Least time between two progress lines of one campaign. */
+const PROGRESS_EVERY_MS = 5000;
+
 export function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
@@ -139,9 +142,28 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     const builder = await prepareMessageBuilder(run, options.fallbackName);
     let unavailable = null as string | null;
     let stopReason = null as 'signal' | 'operator' | null;
-    const claims = createWriteCoalescer<number, Map<number, string | null>>((ids) => store.claimForSending(id, ids, iso()));
-    const records = createWriteCoalescer<SendOutcome, void>((outcomes) => store.recordOutcomes(id, outcomes, iso()));
-    const record = (outcome: SendOutcome) => records.push(outcome);
+    // One queue for both kinds of write: what the workers ask for in the same turn goes to the store together
+    // (outcomes first, then claims), and a store that can joins both calls in one transaction.
+    type Write = { readonly claim: number } | { readonly outcome: SendOutcome };
+    const writes = createWriteCoalescer<Write, Map<number, string | null>>(async (items) => {
+      const outcomes: SendOutcome[] = [];
+      const ids: number[] = [];
+      for (const item of items) {
+        if ('claim' in item) ids.push(item.claim);
+        else outcomes.push(item.outcome);
+      }
+      const now = iso();
+      const [, claimed] = await Promise.all([
+        outcomes.length > 0 ? store.recordOutcomes(id, outcomes, now) : undefined,
+        ids.length > 0 ? store.claimForSending(id, ids, now) : new Map<number, string | null>(),
+      ]);
+      return claimed;
+    });
+    const claims = { push: (subscriberId: number) => writes.push({ claim: subscriberId }) };
+    const records = { flush: () => writes.flush() };
+    const record = async (outcome: SendOutcome): Promise<void> => {
+      await writes.push({ outcome });
+    };
 
     const decide = (recipient: DueRecipient, error: TransportError): SendOutcome => {
       const subscriberId = recipient.subscriberId;
@@ -189,6 +211,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     const onAbort = () => {
       stopReason ??= 'signal';
     };
+    let lastProgressAt = Number.NEGATIVE_INFINITY;
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     if (deps.signal?.aborted) onAbort();
     try {
@@ -219,8 +242,12 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         await Promise.all(Array.from({ length: Math.max(1, Math.min(transport.maxConnections, batch.length)) }, worker));
         await records.flush();
         if (unavailable) return await pauseForSmtp(unavailable);
-        const counts = await store.countSends(id);
-        log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);
+        // Counting walks every row of the campaign: at most every few seconds, not after each batch of a long one.
+        if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
+          lastProgressAt = performance.now();
+          const counts = await store.countSends(id);
+          log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);
+        }
       }
     } finally {
       deps.signal?.removeEventListener('abort', onAbort);

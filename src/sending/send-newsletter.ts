@@ -5,6 +5,7 @@ import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '
 import { buildIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
+import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
@@ -68,20 +69,6 @@ export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId:
     listLabel: newsletter.name,
     feedbackId: feedbackIdSender ? `${campaignId}:${newsletter.slug}:${list.name}:${feedbackIdSender}` : '',
   };
-}
-
-export async function resolveNewsletter(store: SqlStore, slug: string): Promise<Newsletter> {
-  const newsletter = await store.findNewsletter(slug);
-  if (newsletter) return newsletter;
-  const known = (await store.listNewsletters()).map((n) => n.slug);
-  throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} does not exist${known.length ? ` (known: ${known.join(', ')})` : ' (create one with: mailroom newsletter create)'}`);
-}
-
-export async function resolveList(store: SqlStore, name: string): Promise<MailingList> {
-  const list = await store.findListByName(name);
-  if (list) return list;
-  const known = (await store.listLists()).map((l) => l.name);
-  throw new MailroomError('NOT_FOUND', `list ${quote(name)} does not exist${known.length ? ` (known: ${known.join(', ')})` : ' (create one with: mailroom lists create NAME)'}`);
 }
 
 /** The issue to send: the one asked for, else the newest unsent one, else a new one built now. */

@@ -38,8 +38,8 @@ export interface SubscriberFields {
 }
 
 export type ImportRowResult =
-  /** `value`: the address as the file wrote it (quoted), for a "duplicates line N" rejection found by the store. */
-  | { readonly line: number; readonly ok: true; readonly row: SubscriberFields; readonly value?: string }
+  /** `address`: the address as the file wrote it, for a "duplicates line N" rejection found by the store. */
+  | { readonly line: number; readonly ok: true; readonly row: SubscriberFields; readonly address?: string }
   | { readonly line: number; readonly ok: false; readonly reason: string; readonly value?: string };
 
 /**
@@ -374,6 +374,35 @@ export class SqlStore implements CampaignStore {
     return this.db.connection().execute(async () => fn());
   }
 
+  private writeBatch: { readonly work: () => unknown; readonly resolve: (value: unknown) => void; readonly reject: (error: unknown) => void }[] | null = null;
+
+  /**
+   * Runs `work` in one BEGIN IMMEDIATE transaction with the other hot writes (claims, outcomes) asked for in the same
+   * synchronous turn: the engine records one worker's outcome and claims another worker's next recipient together,
+   * at the cost of one commit. Each caller's promise resolves once that transaction has committed; if it fails,
+   * nothing of it is written and every caller in it gets the error.
+   */
+  private batchedWrite<T>(work: () => T): Promise<T> {
+    const sqlite = this.sqlite;
+    if (!sqlite) return Promise.reject(new Error('batchedWrite needs the SQLite connection'));
+    return new Promise<T>((resolve, reject) => {
+      let batch = this.writeBatch;
+      if (!batch) {
+        const open: NonNullable<typeof this.writeBatch> = [];
+        batch = open;
+        this.writeBatch = open;
+        queueMicrotask(() => {
+          this.writeBatch = null;
+          this.exclusive(() => sqlite.transaction(() => open.map((w) => w.work())).immediate()).then(
+            (results) => open.forEach((w, i) => w.resolve(results[i])),
+            (error: unknown) => open.forEach((w) => w.reject(error)),
+          );
+        });
+      }
+      batch.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
   private now(): string {
     return this.clock().toISOString();
   }
@@ -632,7 +661,7 @@ export class SqlStore implements CampaignStore {
           }
           if (hot) {
             const outcome = this.importRow(hot, listId, result, consentSource, anySuppression, lines);
-            if (typeof outcome === 'number') rejected.push({ line: result.line, reason: `duplicates line ${outcome}`, ...(result.value === undefined ? {} : { value: result.value }) });
+            if (typeof outcome === 'number') rejected.push({ line: result.line, reason: `duplicates line ${outcome}`, value: quote(result.address ?? result.row.email) });
             else if (outcome === 'kept-out') counts.keptOut += 1;
             else counts[outcome] += 1;
             continue;
@@ -1318,21 +1347,17 @@ export class SqlStore implements CampaignStore {
     const sqlite = this.sqlite;
     if (hot && sqlite) {
       // The same statements as below, prepared once, in one BEGIN IMMEDIATE transaction.
-      await this.exclusive(() =>
-        sqlite
-          .transaction(() => {
-            for (const subscriberId of subscriberIds) {
-              if (hot.claim.run(now, campaignId, subscriberId).changes > 0) {
-                claims.set(subscriberId, null);
-                continue;
-              }
-              const why = hot.whyNotClaimed.get(campaignId, subscriberId);
-              if (!why || (why.status !== 'pending' && why.status !== 'deferred')) claims.set(subscriberId, 'no longer pending');
-              else claims.set(subscriberId, skipReasonOf(why.subscriber_status, why.membership_status, why.suppression_reason) ?? 'not mailable');
-            }
-          })
-          .immediate(),
-      );
+      await this.batchedWrite(() => {
+        for (const subscriberId of subscriberIds) {
+          if (hot.claim.run(now, campaignId, subscriberId).changes > 0) {
+            claims.set(subscriberId, null);
+            continue;
+          }
+          const why = hot.whyNotClaimed.get(campaignId, subscriberId);
+          if (!why || (why.status !== 'pending' && why.status !== 'deferred')) claims.set(subscriberId, 'no longer pending');
+          else claims.set(subscriberId, skipReasonOf(why.subscriber_status, why.membership_status, why.suppression_reason) ?? 'not mailable');
+        }
+      });
       return claims;
     }
     await this.tx(async (trx) => {
@@ -1386,31 +1411,27 @@ export class SqlStore implements CampaignStore {
     const sqlite = this.sqlite;
     // A hard bounce also suppresses the address (suppressIn): rare, so such a group takes the Kysely path below.
     if (hot && sqlite && !outcomes.some((o) => o.status === 'failed' && o.suppress)) {
-      await this.exclusive(() =>
-        sqlite
-          .transaction(() => {
-            for (const o of outcomes) {
-              switch (o.status) {
-                case 'sent':
-                  hot.recordSent.run(now, o.smtpResponse, o.messageId, now, campaignId, o.subscriberId);
-                  break;
-                case 'failed':
-                  hot.recordFailed.run(now, o.smtpResponse, o.error, now, campaignId, o.subscriberId);
-                  break;
-                case 'deferred':
-                  hot.recordDeferred.run(now, o.smtpResponse, o.error, o.nextAttemptAt, now, campaignId, o.subscriberId);
-                  break;
-                case 'skipped':
-                  hot.recordSkipped.run(o.error, now, campaignId, o.subscriberId);
-                  break;
-                case 'released':
-                  hot.recordReleased.run(now, campaignId, o.subscriberId);
-                  break;
-              }
-            }
-          })
-          .immediate(),
-      );
+      await this.batchedWrite(() => {
+        for (const o of outcomes) {
+          switch (o.status) {
+            case 'sent':
+              hot.recordSent.run(now, o.smtpResponse, o.messageId, now, campaignId, o.subscriberId);
+              break;
+            case 'failed':
+              hot.recordFailed.run(now, o.smtpResponse, o.error, now, campaignId, o.subscriberId);
+              break;
+            case 'deferred':
+              hot.recordDeferred.run(now, o.smtpResponse, o.error, o.nextAttemptAt, now, campaignId, o.subscriberId);
+              break;
+            case 'skipped':
+              hot.recordSkipped.run(o.error, now, campaignId, o.subscriberId);
+              break;
+            case 'released':
+              hot.recordReleased.run(now, campaignId, o.subscriberId);
+              break;
+          }
+        }
+      });
       return;
     }
     await this.tx(async (trx) => {

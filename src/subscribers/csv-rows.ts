@@ -17,15 +17,15 @@ export interface SubscriberRow {
 }
 
 export type CsvRowResult =
-  /** `value` (only once duplicates are deferred): the address as written, quoted, for the store's "duplicates line N". */
-  | { line: number; ok: true; row: SubscriberRow; value?: string }
+  /** `address` (only once duplicates are deferred): the address as written, for the store's "duplicates line N". */
+  | { line: number; ok: true; row: SubscriberRow; address?: string }
   | { line: number; ok: false; reason: string; value?: string };
 
 /** The rows of a CSV; `deferDuplicates()`, called before reading, hands duplicate detection to the consumer. */
 export type SubscriberCsvRows = AsyncGenerator<CsvRowResult> & {
   /**
    * Stop keeping the index of addresses (about 75 MB per million rows) and leave "duplicates line N" to the consumer:
-   * the store's import finds repeats inside its transaction. Accepted rows then carry `value`. Call it before the
+   * the store's import finds repeats inside its transaction. Accepted rows then carry `address`. Call it before the
    * first row is read.
    */
   deferDuplicates(): void;
@@ -438,7 +438,7 @@ function checkRow(
     return { line, ok: false, reason: `has a first and last name longer than ${MAX_NAME_LENGTH} characters together`, value: quote(name) };
   }
 
-  if (firstLineByEmail === null) return { line, ok: true, row: { email, name, firstName, lastName, attributes }, value: quote(rawEmail) };
+  if (firstLineByEmail === null) return { line, ok: true, row: { email, name, firstName, lastName, attributes }, address: rawEmail };
   const firstLine = firstLineByEmail.get(email);
   if (firstLine !== undefined) return { line, ok: false, reason: `duplicates line ${firstLine}`, value: quote(rawEmail) };
   firstLineByEmail.set(email, line);
