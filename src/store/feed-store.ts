@@ -1,9 +1,10 @@
 /** Feed queries: the feeds of each newsletter, the items seen in them, and the articles a feed-fed issue carries. Kysely over the same database. */
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { toArticle } from './sql-store.ts';
 import type { Article, ArticleInput } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
-import type { ArticlesTable, Database, FeedItemsTable, FeedsTable } from './schema.ts';
+import type { Database, FeedItemsTable, FeedsTable } from './schema.ts';
 
 export const FULL_CONTENT_MODES = ['auto', 'feed', 'page'] as const;
 /** Where an item's article text comes from: the feed when it looks complete, else the page (auto); always the feed; always the page. */
@@ -78,28 +79,6 @@ function toFeed(row: Selectable<FeedsTable>): Feed {
 
 function toItem(row: Selectable<FeedItemsTable>): FeedItemRecord {
   return { id: row.id, feedId: row.feed_id, guid: row.guid, url: row.url, articleId: row.article_id, contentHash: row.content_hash, firstSeenAt: row.first_seen_at };
-}
-
-function toArticle(row: Selectable<ArticlesTable>): Article {
-  let tags: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(row.tags);
-    if (Array.isArray(parsed)) tags = parsed.filter((tag): tag is string => typeof tag === 'string');
-  } catch {
-    tags = [];
-  }
-  return {
-    id: row.id,
-    slug: row.slug,
-    title: row.title,
-    summary: row.summary,
-    body: row.body,
-    canonicalUrl: row.canonical_url,
-    author: row.author,
-    publishedAt: row.published_at,
-    leadImage: row.lead_image_url ? { url: row.lead_image_url, alt: row.lead_image_alt ?? '' } : null,
-    tags,
-  };
 }
 
 export class FeedStore {

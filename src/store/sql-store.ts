@@ -115,11 +115,16 @@ function parseAttributes(text: string): Attributes {
 }
 
 function parseTags(text: string): string[] {
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
   return Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : [];
 }
 
-function toArticle(row: Selectable<ArticlesTable>): Article {
+export function toArticle(row: Selectable<ArticlesTable>): Article {
   return {
     id: row.id,
     slug: row.slug,
