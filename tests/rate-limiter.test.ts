@@ -1,42 +1,10 @@
 /** The rate limiter on a virtual clock: long-run rate, no 1-second window over the limit (also as a receiver with jitter sees it), hourly caps that wait, FIFO order, abort. */
 import { describe, expect, test } from 'vitest';
 import { createRateLimiter, type RateLimiterOptions } from '../src/sending/rate-limiter.ts';
+import { virtualTime } from './helpers/virtual-time.ts';
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
-
-/** Virtual time: sleeps are timers on a fake clock, fired in time order once everything else has settled. */
-function virtualTime(start = Date.UTC(2026, 0, 5, 9, 0, 0)) {
-  let now = start;
-  let seq = 0;
-  let scheduled = false;
-  const timers: { at: number; seq: number; resolve: () => void }[] = [];
-  const fire = (): void => {
-    scheduled = false;
-    timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    const timer = timers.shift();
-    if (!timer) return;
-    now = Math.max(now, timer.at);
-    timer.resolve();
-    schedule();
-  };
-  const schedule = (): void => {
-    if (scheduled || timers.length === 0) return;
-    scheduled = true;
-    setImmediate(fire);
-  };
-  return {
-    clock: (): number => now,
-    sleep: (ms: number): Promise<void> =>
-      new Promise<void>((resolve) => {
-        timers.push({ at: now + ms, seq: seq++, resolve });
-        schedule();
-      }),
-    advance: (ms: number): void => {
-      now += ms;
-    },
-  };
-}
 
 /** Acquires `n` slots through `lanes` concurrent callers and returns the time each caller saw, in grant order; with `held`, each slot is held until that time is read. */
 async function drain(options: RateLimiterOptions, n: number, lanes = 8, held = false): Promise<number[]> {

@@ -4,6 +4,7 @@ import { MailroomError } from '../src/core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage } from '../src/sending/ports.ts';
 import { createRelayLimiters, createRelayTransport, parseRelays, redactRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
 import type { SmtpTransportOptions } from '../src/smtp/smtp-transport.ts';
+import { virtualTime } from './helpers/virtual-time.ts';
 
 const message = (i: number): OutgoingMessage => ({
   envelopeTo: `reader${i}@example.com`,
@@ -345,32 +346,3 @@ describe('createRelayTransport', () => {
   });
 });
 
-/** Virtual time: sleeps are timers on a fake clock, fired in time order once everything else has settled. */
-function virtualTime(start = 1_000_000) {
-  let now = start;
-  let seq = 0;
-  let scheduled = false;
-  const timers: { at: number; seq: number; resolve: () => void }[] = [];
-  const fire = (): void => {
-    scheduled = false;
-    timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    const timer = timers.shift();
-    if (!timer) return;
-    now = Math.max(now, timer.at);
-    timer.resolve();
-    schedule();
-  };
-  const schedule = (): void => {
-    if (scheduled || timers.length === 0) return;
-    scheduled = true;
-    setImmediate(fire);
-  };
-  return {
-    clock: (): number => now,
-    sleep: (ms: number): Promise<void> =>
-      new Promise<void>((resolve) => {
-        timers.push({ at: now + ms, seq: seq++, resolve });
-        schedule();
-      }),
-  };
-}

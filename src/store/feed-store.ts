@@ -5,6 +5,7 @@ import type { Article, ArticleInput } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
 import type { Database, FeedItemsTable, FeedsTable } from './schema.ts';
+import { notCarriedByNewsletter } from './article-queries.ts';
 
 export const FULL_CONTENT_MODES = ['auto', 'feed', 'page'] as const;
 /** Where an item's article text comes from: the feed when it looks complete, else the page (auto); always the feed; always the page. */
@@ -283,18 +284,7 @@ export class FeedStore {
           if (arrivedAfter) items = items.where('feed_items.first_seen_at', '>', arrivedAfter);
           return exists(items);
         })
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('issue_articles')
-                .innerJoin('issues', 'issues.id', 'issue_articles.issue_id')
-                .innerJoin('campaigns', 'campaigns.issue_id', 'issues.id')
-                .select(sql<number>`1`.as('one'))
-                .whereRef('issue_articles.article_id', '=', 'articles.id')
-                .where('issues.newsletter_id', '=', newsletterId),
-            ),
-          ),
-        );
+        .where(notCarriedByNewsletter(newsletterId));
       return q.orderBy('articles.published_at', 'desc').orderBy('articles.id', 'desc').limit(limit).execute();
     };
     let rows = await query(lastIssue?.createdAt ?? null);

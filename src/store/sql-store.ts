@@ -23,8 +23,10 @@ import type {
 } from '../core/domain.ts';
 import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
+import { writeTransaction } from './write-transaction.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
+import { notCarriedByNewsletter } from './article-queries.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
 
@@ -256,6 +258,7 @@ interface HotStatements {
   readonly recordReleased: BetterSqlite3.Statement<[string, number, number]>;
 }
 
+/** A due send row joined with its subscriber, membership and suppression. */
 interface DueRow {
   subscriber_id: number;
   email: string;
@@ -347,6 +350,21 @@ class ImportLines {
   }
 }
 
+/** A due send row (see DueRow) as the engine sees it. */
+function toDueRecipient(r: DueRow): DueRecipient {
+  return {
+    subscriberId: r.subscriber_id,
+    email: r.email,
+    name: r.name ?? '',
+    firstName: r.first_name ?? '',
+    lastName: r.last_name ?? '',
+    attributes: r.attributes ? parseAttributes(r.attributes) : {},
+    attempts: r.attempts,
+    firstAttemptAt: r.first_attempt_at,
+    skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason),
+  };
+}
+
 /** Rolls a strict import back without losing its report. */
 class StrictImportRollback extends Error {}
 
@@ -412,22 +430,9 @@ export class SqlStore implements CampaignStore {
     return this.clock().toISOString();
   }
 
-  /**
-   * A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so two processes never deadlock or fail
-   * on a stale snapshot halfway: the second one waits (busy_timeout) and then sees the first one's commit.
-   */
-  private async tx<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (conn) => {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`COMMIT`.execute(conn);
-        return result;
-      } catch (error) {
-        await sql`ROLLBACK`.execute(conn);
-        throw error;
-      }
-    });
+  /** A write transaction (BEGIN IMMEDIATE; see write-transaction.ts). */
+  private tx<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return writeTransaction(this.db, fn);
   }
 
   async close(): Promise<void> {
@@ -501,18 +506,7 @@ export class SqlStore implements CampaignStore {
     let query = this.db.selectFrom('articles').selectAll();
     if (publishedAfter) query = query.where('published_at', '>', publishedAfter);
     const rows = await query
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('issue_articles')
-              .innerJoin('issues', 'issues.id', 'issue_articles.issue_id')
-              .innerJoin('campaigns', 'campaigns.issue_id', 'issues.id')
-              .select(sql<number>`1`.as('one'))
-              .whereRef('issue_articles.article_id', '=', 'articles.id')
-              .where('issues.newsletter_id', '=', newsletterId),
-          ),
-        ),
-      )
+      .where(notCarriedByNewsletter(newsletterId))
       .orderBy('published_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)
@@ -1292,19 +1286,7 @@ export class SqlStore implements CampaignStore {
         const deferred = hot.dueDeferred.all(campaignId, now, limit);
         return deferred.length === 0 ? pending : [...pending, ...deferred].sort((a, b) => a.subscriber_id - b.subscriber_id).slice(0, limit);
       });
-      return rows.map(
-        (r): DueRecipient => ({
-          subscriberId: r.subscriber_id,
-          email: r.email,
-          name: r.name ?? '',
-          firstName: r.first_name ?? '',
-          lastName: r.last_name ?? '',
-          attributes: r.attributes ? parseAttributes(r.attributes) : {},
-          attempts: r.attempts,
-          firstAttemptAt: r.first_attempt_at,
-          skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason),
-        }),
-      );
+      return rows.map(toDueRecipient);
     }
     const rows = await this.db
       .selectFrom('sends')
@@ -1330,19 +1312,7 @@ export class SqlStore implements CampaignStore {
       .orderBy('sends.subscriber_id')
       .limit(limit)
       .execute();
-    return rows.map(
-      (r): DueRecipient => ({
-        subscriberId: r.subscriber_id,
-        email: r.email,
-        name: r.name ?? '',
-        firstName: r.first_name ?? '',
-        lastName: r.last_name ?? '',
-        attributes: r.attributes ? parseAttributes(r.attributes) : {},
-        attempts: r.attempts,
-        firstAttemptAt: r.first_attempt_at,
-        skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason),
-      }),
-    );
+    return rows.map(toDueRecipient);
   }
 
   async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
+import { writeTransaction } from './write-transaction.ts';
 
 /** Suppressions a confirmed sign-up (or a resubscribe from the preferences page) may lift: the person left or asked to be forgotten, and now asks to come back. */
 export const LIFTABLE_SUPPRESSIONS: readonly SuppressionReason[] = ['unsubscribed', 'erased'];
@@ -125,19 +126,9 @@ export class SubscriberStore {
     this.db = db;
   }
 
-  /** Runs `fn` in BEGIN IMMEDIATE on the one connection: its reads and writes form one step for every process. */
-  private async immediate<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (conn) => {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`COMMIT`.execute(conn);
-        return result;
-      } catch (error) {
-        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-        throw error;
-      }
-    });
+  /** Runs `fn` in one write transaction: its reads and writes form one step for every process. */
+  private immediate<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return writeTransaction(this.db, fn);
   }
 
   // ------------------------------------------------------------------ sign-up
