@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import { createRandom } from './lib/seeded-random.ts';
 
 type Rgb = readonly [number, number, number];
 
@@ -232,17 +233,6 @@ function paintEnvelope(canvas: Canvas, x: number, y: number, w: number, h: numbe
   paintSegment(canvas, x + w - inset, y + inset, x + w / 2, y + h * 0.55, stroke, color);
 }
 
-/** A small deterministic random generator (mulberry32), so every run writes the same bytes. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function toBytes(canvas: Canvas): Uint8Array {
   const bytes = new Uint8Array(canvas.pixels.length);

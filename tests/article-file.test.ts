@@ -10,20 +10,10 @@ import type { Token, Tokens } from 'marked';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { decodeArticleBytes, parseArticleFile, readArticleSources } from '../src/content/article-file.ts';
+import { SAMPLE_DEK, SAMPLE_HEADINGS, SAMPLE_TITLE } from './helpers/sample-article.ts';
 
 const ARTICLES_DIR = fileURLToPath(new URL('../data/articles', import.meta.url));
 const MEDIA_DIR = fileURLToPath(new URL('../data/media', import.meta.url));
-const SAMPLE_TITLE = 'Microsoft and OpenAI Announce Tentative Deal: A $4.5 Trillion Partnership Pivot';
-const SAMPLE_DEK =
-  'Microsoft and OpenAI signed a non binding memorandum that gives OpenAI more capital flexibility, allows a multi cloud strategy, and preserves Microsoft as a major investor. The move signals a shift toward coopetition in enterprise AI deployment and could reshape cloud competition and pricing.';
-const SAMPLE_HEADINGS = [
-  'Background on the strategic alliance',
-  'Key changes in the tentative deal',
-  'Why this matters for businesses and cloud providers',
-  'Practical implications and best practices',
-  'Market outlook',
-  'Conclusion',
-];
 const CHROME_LINES = [
   'OI',
   'Open Influence Assistant',

@@ -5,6 +5,7 @@ import { MailroomError } from '../src/core/errors.ts';
 import { matchesWallTime, parseCron } from '../src/schedule/cron.ts';
 import { listRunsBetween, minimumInterval, nextRuns } from '../src/schedule/next-runs.ts';
 import { formatInTimeZone, instantToWallTime, wallTimeToInstant } from '../src/schedule/time-zone.ts';
+import { createRandom } from '../scripts/lib/seeded-random.ts';
 
 const BERLIN = 'Europe/Berlin';
 const NEW_YORK = 'America/New_York';
@@ -54,17 +55,6 @@ function localList(tz: string, dates: readonly Date[]): string[] {
   return dates.map((date) => formatInTimeZone(tz, date));
 }
 
-/** A small seeded generator so property tests are repeatable. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A slow, independent statement of the rules, minute by minute over local days: an existing wall time runs at its

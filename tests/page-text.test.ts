@@ -6,23 +6,13 @@ import { Lexer, type Token, type Tokens } from 'marked';
 import { describe, expect, it } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { parsePageText } from '../src/content/page-text.ts';
+import { SAMPLE_DEK, SAMPLE_HEADINGS, SAMPLE_TITLE } from './helpers/sample-article.ts';
 
 const SAMPLE_PATH = '/work/shared/samples/article-page.txt';
 const SAMPLE = readFileSync(SAMPLE_PATH, 'utf8');
 const CLEAN_SAMPLE = matter(readFileSync(fileURLToPath(new URL('../data/articles/2026-11-20-microsoft-openai-tentative-deal.md', import.meta.url)), 'utf8'));
 const NOW = new Date('2026-12-01T12:00:00Z');
 
-const SAMPLE_TITLE = 'Microsoft and OpenAI Announce Tentative Deal: A $4.5 Trillion Partnership Pivot';
-const SAMPLE_DEK =
-  'Microsoft and OpenAI signed a non binding memorandum that gives OpenAI more capital flexibility, allows a multi cloud strategy, and preserves Microsoft as a major investor. The move signals a shift toward coopetition in enterprise AI deployment and could reshape cloud competition and pricing.';
-const SAMPLE_HEADINGS = [
-  'Background on the strategic alliance',
-  'Key changes in the tentative deal',
-  'Why this matters for businesses and cloud providers',
-  'Practical implications and best practices',
-  'Market outlook',
-  'Conclusion',
-];
 const SAMPLE_CHROME = ['OI', 'Open Influence Assistant', '×', 'selected projects', 'Get to know our take on the latest news', 'Ready to live more and work less?', 'Home Image'];
 
 function fixture(name: string): string {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { checkTimeZone, formatInTimeZone, getUtcOffsetMs, instantToWallTime, wallTimeToInstant } from '../src/schedule/time-zone.ts';
+import { createRandom } from '../scripts/lib/seeded-random.ts';
 
 const BERLIN = 'Europe/Berlin';
 const NEW_YORK = 'America/New_York';
@@ -20,17 +21,6 @@ function toUtc(tz: string, text: string): string {
   return wallTimeToInstant(tz, wall(text)).toISOString();
 }
 
-/** A small seeded generator so property tests are repeatable. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('checkTimeZone', () => {
   it('returns canonical IANA names, fixing case', () => {

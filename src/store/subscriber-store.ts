@@ -119,6 +119,15 @@ function camelCaseKeys(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([key, value]) => [key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), value]));
 }
 
+/** A subscriber, their membership of one list and any suppression of their address, read together in a transaction. */
+async function loadMembershipState(db: Kysely<Database>, subscriberId: number, listId: number) {
+  const subscriber = await db.selectFrom('subscribers').select(['email', 'status']).where('id', '=', subscriberId).executeTakeFirst();
+  const membership = await db.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
+  if (!subscriber || !membership) return null;
+  const suppression = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(subscriber.email)).executeTakeFirst();
+  return { subscriber, membership, suppression };
+}
+
 export class SubscriberStore {
   readonly db: Kysely<Database>;
 
@@ -186,10 +195,9 @@ export class SubscriberStore {
   async confirmMembership(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ConfirmOutcome> {
     const now = at.toISOString();
     return this.immediate(async (db) => {
-      const subscriber = await db.selectFrom('subscribers').select(['email', 'status']).where('id', '=', subscriberId).executeTakeFirst();
-      const membership = await db.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
-      if (!subscriber || !membership) return 'unknown';
-      const suppression = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(subscriber.email)).executeTakeFirst();
+      const found = await loadMembershipState(db, subscriberId, listId);
+      if (!found) return 'unknown';
+      const { subscriber, membership, suppression } = found;
       if (membership.status === 'subscribed' && subscriber.status === 'active' && !suppression) return 'already-subscribed';
       // Unsubscribed since this link was sent: only a new sign-up (and its new email) may bring them back.
       if (membership.status === 'unsubscribed') return 'not-pending';
@@ -316,10 +324,9 @@ export class SubscriberStore {
   async resubscribe(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ResubscribeOutcome> {
     const now = at.toISOString();
     return this.immediate(async (db) => {
-      const subscriber = await db.selectFrom('subscribers').select(['email', 'status']).where('id', '=', subscriberId).executeTakeFirst();
-      const membership = await db.selectFrom('list_memberships').select('status').where('list_id', '=', listId).where('subscriber_id', '=', subscriberId).executeTakeFirst();
-      if (!subscriber || !membership) return 'unknown';
-      const suppression = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(subscriber.email)).executeTakeFirst();
+      const found = await loadMembershipState(db, subscriberId, listId);
+      if (!found) return 'unknown';
+      const { subscriber, membership, suppression } = found;
       if (blockedStatus(subscriber.status) || (suppression && !liftable(suppression.reason))) return 'blocked';
       if (suppression) await db.deleteFrom('suppressions').where('email_hash', '=', hashEmail(subscriber.email)).execute();
       if (membership.status !== 'subscribed') {
