@@ -7,6 +7,7 @@ import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../m
 import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import { prepareMessageBuilder } from './message-builder.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
@@ -152,20 +153,16 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   }
 
   if (request.dryRun) {
-    // Personalize and compose for every recipient, exactly as a send would, without a campaign or a connection.
+    // Personalize and build every message with the campaign's own message builder, without a campaign or a connection.
     let recipients = 0;
     let after = 0;
-    const frame = makeFrame(newsletter, list, 0, settings.feedbackIdSender);
+    const builder = await prepareMessageBuilder({ campaignId: 0, compiled, frame: makeFrame(newsletter, list, 0, settings.feedbackIdSender), links });
     for (;;) {
       const page = await store.listRecipients(list.id, after, 500);
       if (page.length === 0) break;
       for (const subscriber of page) {
-        const context = buildRecipientContext(subscriber, {
-          unsubscribeUrl: links.unsubscribeUrl(subscriber.id),
-          preferencesUrl: links.preferencesUrl(subscriber.id),
-          webVersionUrl: links.webVersionUrl,
-        });
-        composeMessage(frame, subscriber, compiled.personalize(context), context, { messageId: makeMessageId(newsletter.fromEmail, 0, subscriber.id), date: new Date() });
+        const message = builder.build({ ...subscriber, subscriberId: subscriber.id, attempts: 0, firstAttemptAt: null, skipReason: null }, new Date());
+        await builder.toBuffer(message);
         recipients += 1;
       }
       after = page[page.length - 1]?.id ?? after;
