@@ -1,7 +1,7 @@
 /** The service's campaign runner: on every tick, starts due scheduled campaigns and runs campaigns that nobody is running (after a crash, a restart, or an SMTP outage). */
 import { isMailroomError } from '../core/errors.ts';
-import { defaultOwner, DEFAULT_ENGINE_OPTIONS, runCampaign } from './engine.ts';
-import { prepareCampaignRun, type SendDeps } from './send-newsletter.ts';
+import { defaultOwner } from './engine.ts';
+import { runStoredCampaign, type SendDeps } from './send-newsletter.ts';
 
 export interface CampaignRunner {
   /** Looks for runnable campaigns and runs them one after another; a tick while one is running does nothing. */
@@ -34,21 +34,11 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
           await deps.store.resumeCampaignStatus(campaign.id, now);
         }
         try {
-          const run = await prepareCampaignRun(deps.store, deps.settings, campaign.id);
-          const transport = deps.openTransport();
-          try {
-            const result = await runCampaign(
-              run,
-              { store: deps.store, transport, log, signal: controller.signal, owner, ...(deps.clock ? { clock: deps.clock } : {}) },
-              { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions, waitForDeferred: false },
-            );
-            if (result.status !== 'busy') progressed = true;
-            if (result.status === 'sent') log(`campaign ${campaign.id}: sent (${result.counts.sent} sent, ${result.counts.failed} failed, ${result.counts.skipped} skipped)`);
-            if (result.status === 'paused') log(`campaign ${campaign.id}: paused: ${result.error ?? ''}`);
-            if (result.possiblyDuplicated.length > 0) log(`campaign ${campaign.id}: possibly sent twice after a crash: ${result.possiblyDuplicated.join(', ')}`);
-          } finally {
-            await transport.close();
-          }
+          const result = await runStoredCampaign({ ...deps, log, signal: controller.signal, owner }, campaign.id, { waitForDeferred: false });
+          if (result.status !== 'busy') progressed = true;
+          if (result.status === 'sent') log(`campaign ${campaign.id}: sent (${result.counts.sent} sent, ${result.counts.failed} failed, ${result.counts.skipped} skipped)`);
+          if (result.status === 'paused') log(`campaign ${campaign.id}: paused: ${result.error ?? ''}`);
+          if (result.possiblyDuplicated.length > 0) log(`campaign ${campaign.id}: possibly sent twice after a crash: ${result.possiblyDuplicated.join(', ')}`);
         } catch (error) {
           if (!isMailroomError(error)) throw error;
           log(`campaign ${campaign.id}: cannot run: ${error.message}`);

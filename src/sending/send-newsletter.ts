@@ -219,10 +219,15 @@ export async function resumeCampaign(deps: SendDeps, campaignId: number): Promis
     }
     await store.startScheduledCampaign(campaignId, now.toISOString());
   }
-  const run = await prepareCampaignRun(store, deps.settings, campaignId);
+  return runStoredCampaign(deps, campaignId);
+}
+
+/** Runs a stored campaign through the engine on a transport of its own (the CLI's resume and the service's runner). */
+export async function runStoredCampaign(deps: SendDeps, campaignId: number, options: Partial<EngineOptions> = {}): Promise<CampaignResult> {
+  const run = await prepareCampaignRun(deps.store, deps.settings, campaignId);
   const transport = deps.openTransport();
   try {
-    return await runCampaign(run, engineDeps(deps, transport), { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions });
+    return await runCampaign(run, engineDeps(deps, transport), { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions, ...options });
   } finally {
     await transport.close();
   }
