@@ -264,8 +264,15 @@ describe('a campaign over real SMTP', () => {
 describe('DKIM', () => {
   test('with DKIM_* settings every message is signed, List-Unsubscribe and List-Unsubscribe-Post included', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const publicDer = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    // The DNS record a receiver would look up, served to the verifier (mailauth) directly.
+    const resolver = async (name: string, type: string) => {
+      if (type === 'TXT' && name === 'mr1._domainkey.mailroom.example') return [[`v=DKIM1; k=rsa; p=${publicDer}`]];
+      throw Object.assign(new Error(`no ${type} record for ${name}`), { code: 'ENOTFOUND' });
+    };
     const sink = await startSmtpSink();
     const ws = await openWorkspace({ SMTP_URL: sink.url, DKIM_DOMAIN: 'mailroom.example', DKIM_SELECTOR: 'mr1', DKIM_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
     try {
@@ -278,7 +285,14 @@ describe('DKIM', () => {
         expect(signature).toContain('s=mr1');
         const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
         expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id']));
+        // The signature verifies over the bytes as they arrived: nothing changed them after signing.
+        const verdict = await dkimVerify(Buffer.from(m.raw, 'utf8'), { resolver });
+        expect(verdict.results.map((r: { status: { result: string } }) => r.status.result)).toEqual(['pass']);
       }
+      // …and a byte changed in transit would fail it.
+      const tampered = (sink.messages[0]?.raw ?? '').replace(/unsubscribe/, 'unsubscribf');
+      const broken = await dkimVerify(Buffer.from(tampered, 'utf8'), { resolver });
+      expect(broken.results.map((r: { status: { result: string } }) => r.status.result)).toEqual(['fail']);
     } finally {
       await sink.close();
       await ws.close();

@@ -1,0 +1,62 @@
+/** The fast dot-stuffer against nodemailer's own DataStream transform: the same bytes for any input, however it is cut into chunks. */
+import type { TransformCallback } from 'node:stream';
+import DataStream from 'nodemailer/lib/smtp-connection/data-stream.js';
+import { describe, expect, test } from 'vitest';
+import { dotStuffChunk, installFastDotStuffing, runTransform } from '../src/smtp/dot-stuffing.ts';
+import { createRandom } from '../scripts/lib/seeded-random.ts';
+
+type Transform = (this: DataStream, chunk: Buffer, encoding: BufferEncoding, done: TransformCallback) => void;
+// Taken before any test installs the fast one.
+const nodemailerTransform = DataStream.prototype._transform as Transform;
+
+const fastTransform: Transform = function (this: DataStream, chunk, _encoding, done) {
+  const out = dotStuffChunk(chunk, this.lastByte);
+  this.push(out);
+  this.lastByte = chunk[chunk.length - 1] as number;
+  done();
+};
+
+describe('dot-stuffing', () => {
+  test('random bytes of CR, LF, dots and letters, cut at random: byte for byte what nodemailer writes', () => {
+    const random = createRandom(20261126);
+    const alphabet = ['\r', '\n', '.', 'a', '\r\n', '\r\n.', 'é'];
+    for (let round = 0; round < 3000; round += 1) {
+      let text = '';
+      const pieces = 1 + Math.floor(random() * 40);
+      for (let i = 0; i < pieces; i += 1) text += alphabet[Math.floor(random() * alphabet.length)];
+      const bytes = Buffer.from(text, 'utf8');
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * 6);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const expected = runTransform(nodemailerTransform, chunks);
+      const actual = runTransform(fastTransform, chunks);
+      expect(actual.toString('latin1'), JSON.stringify(chunks.map((c) => c.toString('latin1')))).toBe(expected.toString('latin1'));
+    }
+  });
+
+  test('a CRLF message with dot lines: only the dots are doubled, nothing else copied', () => {
+    const message = Buffer.from('Subject: x\r\n\r\n.hidden\r\nplain\r\n..two\r\n', 'latin1');
+    expect(dotStuffChunk(message, false).toString('latin1')).toBe('Subject: x\r\n\r\n..hidden\r\nplain\r\n...two\r\n');
+    const clean = Buffer.from('a\r\nb\r\n', 'latin1');
+    expect(dotStuffChunk(clean, false)).toBe(clean);
+  });
+
+  test('installed into nodemailer after its self-check; a stream then writes the same as before', async () => {
+    expect(installFastDotStuffing()).toBe(true);
+    expect(DataStream.prototype._transform).not.toBe(nodemailerTransform);
+    const stream = new DataStream();
+    const out: Buffer[] = [];
+    stream.on('data', (c: Buffer) => out.push(c));
+    const ended = new Promise((resolve) => stream.on('end', resolve));
+    stream.write('.first\n');
+    stream.write('second\r');
+    stream.end('.third');
+    await ended;
+    expect(Buffer.concat(out).toString('latin1')).toBe('..first\r\nsecond\r\n..third\r\n.\r\n');
+    expect(stream.inByteCount).toBe(20);
+    expect(stream.outByteCount).toBe(Buffer.concat(out).length);
+  });
+});
