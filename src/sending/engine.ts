@@ -179,14 +179,20 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       return { subscriberId, status: 'failed', smtpResponse: error.response, error: error.message };
     };
 
-    const sendOne = async (recipient: DueRecipient): Promise<void> => {
+    /**
+     * Sends one recipient's message. `carried` are the outcomes of this worker's previous message, not yet written:
+     * they go to the store in the same transaction as this recipient's claim, so a message costs one write, and the
+     * worker still sends nothing new before the last outcome is durable. Returns the outcomes to carry to the next.
+     */
+    const sendOne = async (recipient: DueRecipient, carried: readonly SendOutcome[]): Promise<SendOutcome[]> => {
       const subscriberId = recipient.subscriberId;
-      if (recipient.skipReason) return record({ subscriberId, status: 'skipped', error: recipient.skipReason });
-      if (unavailable || stopReason) return;
+      if (recipient.skipReason) return [...carried, { subscriberId, status: 'skipped', error: recipient.skipReason }];
+      if (unavailable || stopReason) return [...carried];
       // Claimed only now, in the same statement that checks they may still be mailed.
-      const refused = (await claims.push(subscriberId)).get(subscriberId);
-      if (refused !== null) return refused === 'no longer pending' ? undefined : record({ subscriberId, status: 'skipped', error: refused ?? 'not mailable' });
-      if (unavailable || stopReason) return record({ subscriberId, status: 'released' });
+      const [claimed] = await Promise.all([claims.push(subscriberId), ...carried.map(record)]);
+      const refused = claimed.get(subscriberId);
+      if (refused !== null) return refused === 'no longer pending' ? [] : [{ subscriberId, status: 'skipped', error: refused ?? 'not mailable' }];
+      if (unavailable || stopReason) return [{ subscriberId, status: 'released' }];
       let outcome: SendOutcome;
       try {
         const message = builder.build(recipient, clock());
@@ -204,8 +210,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
           outcome = { subscriberId, status: 'failed', smtpResponse: null, error: `could not be sent: ${(error as Error).message}` };
         }
       }
-      // The worker takes its next recipient only once this outcome is durable: at most one message per worker in doubt.
-      await record(outcome);
+      return [outcome];
     };
 
     const onAbort = () => {
@@ -234,10 +239,13 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         }
         let next = 0;
         const worker = async () => {
+          let carried: SendOutcome[] = [];
           while (next < batch.length && !unavailable && !stopReason) {
             const recipient = batch[next++] as DueRecipient;
-            await sendOne(recipient);
+            carried = await sendOne(recipient, carried);
           }
+          // The worker's last outcome is durable before the batch is done.
+          await Promise.all(carried.map(record));
         };
         await Promise.all(Array.from({ length: Math.max(1, Math.min(transport.maxConnections, batch.length)) }, worker));
         await records.flush();

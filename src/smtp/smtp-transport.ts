@@ -11,10 +11,17 @@
  */
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
+import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import type { DkimConfig } from '../config.ts';
 import { redact } from '../config.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
 import { installFastDotStuffing } from './dot-stuffing.ts';
+import { createSmtpLanes } from './smtp-lanes.ts';
+
+/** Messages per connection before it is closed and a new one opened. */
+const MAX_MESSAGES_PER_CONNECTION = 1000;
+/** A connection unused this long is closed (under the 5 minutes RFC 5321 asks servers to wait). */
+const IDLE_MS = 4 * 60_000;
 
 // nodemailer's SMTP client dot-stuffs every message byte by byte in JavaScript; this does the same natively.
 installFastDotStuffing();
@@ -102,7 +109,8 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
     url: options.url,
     pool: true,
     maxConnections: options.poolSize,
-    maxMessages: 1000,
+    maxMessages: MAX_MESSAGES_PER_CONNECTION,
+    idleTimeout: IDLE_MS,
     ...(options.ratePerSecond ? { rateLimit: options.ratePerSecond, rateDelta: 1000 } : {}),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -112,8 +120,24 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
   const dkim = (transporter as unknown as { dkim: { sign(input: Buffer): Readable } | false }).dkim;
   const sign = dkim ? (raw: Buffer) => dkim.sign(raw) : null;
   const pool = transporter.transporter;
-  /** Sends raw bytes through the pool, as `sendMail` would once it had composed them. */
+  // nodemailer's resolved connection options (URL, well-known service, timeouts), as its pool hands them to each connection.
+  const connectionOptions = (pool as unknown as { options: SMTPConnectionOptions & { proxy?: unknown; auth?: { type?: string; user?: string; pass?: string } } }).options;
+  const auth = connectionOptions.auth;
+  // Plain connections (no proxy, no OAuth2) get lanes of their own; anything else keeps nodemailer's pool.
+  const lanes =
+    !connectionOptions.proxy && (!auth || ((auth.type ?? 'LOGIN').toUpperCase() === 'LOGIN' && typeof auth.user === 'string' && typeof auth.pass === 'string'))
+      ? createSmtpLanes({
+          connection: connectionOptions,
+          auth: auth?.user !== undefined && auth.pass !== undefined ? { user: auth.user, pass: auth.pass } : null,
+          size: options.poolSize,
+          maxMessages: MAX_MESSAGES_PER_CONNECTION,
+          idleMs: IDLE_MS,
+          sign,
+        })
+      : null;
+  /** Sends raw bytes on a lane, or through the pool as `sendMail` would once it had composed them. */
   const sendRaw = (raw: Buffer, envelope: { from: string; to: string[] }, messageId: string): Promise<PoolInfo> => {
+    if (lanes) return lanes.send(raw, envelope) as Promise<PoolInfo>;
     // Mailer hands its proxy socket factory (if any) to the pool on the first sendMail or verify; do the same.
     const mailer = transporter as unknown as { getSocket?: unknown };
     if (typeof mailer.getSocket === 'function') {
@@ -145,13 +169,14 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
     },
     async verify(): Promise<void> {
       try {
-        await transporter.verify();
+        await (lanes ? lanes.verify() : transporter.verify());
       } catch (error) {
         const classified = classifySmtpError(error, where);
         throw new TransportError('unavailable', classified.message, classified.responseCode, classified.response);
       }
     },
     async close(): Promise<void> {
+      lanes?.close();
       transporter.close();
     },
   };
