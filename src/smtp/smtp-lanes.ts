@@ -44,6 +44,34 @@ interface Lane {
 
 type NodemailerError = Error & { code?: string; responseCode?: number };
 
+/** A message's content for SMTPConnection#send, and whether the connection has begun to read it. */
+interface Content {
+  readonly body: Readable;
+  started(): boolean;
+}
+
+/** A stream (the DKIM-signed message): started once the connection has read from it. */
+function streamContent(body: Readable): Content {
+  return { body, started: () => body.readableDidRead !== false };
+}
+
+/**
+ * The bytes without a stream: SMTPConnection#send pipes anything with a `pipe` method into its dot-stuffing
+ * stream once the server has answered DATA, so this writes the whole buffer there at that moment (as it does
+ * for a plain Buffer) and notes that it did.
+ */
+function bufferContent(raw: Buffer): Content {
+  let started = false;
+  const body = {
+    pipe<T extends NodeJS.WritableStream>(destination: T): T {
+      started = true;
+      destination.end(raw);
+      return destination;
+    },
+  };
+  return { body: body as unknown as Readable, started: () => started };
+}
+
 export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
   const idle: Lane[] = [];
   const waiting: { resolve: (lane: Lane) => void; reject: (error: unknown) => void }[] = [];
@@ -133,22 +161,15 @@ export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
       (lane) =>
         new Promise<SMTPConnectionSendInfo>((resolve, reject) => {
           const reused = lane.messages > 0;
-          const stream = options.sign
-            ? options.sign(raw)
-            : new Readable({
-                read() {
-                  this.push(raw);
-                  this.push(null);
-                },
-              });
-          lane.connection.send(envelope, stream, (error, info) => {
+          const content = options.sign ? streamContent(options.sign(raw)) : bufferContent(raw);
+          lane.connection.send(envelope, content.body, (error, info) => {
             lane.messages += 1;
             if (!error) {
               release(lane);
               return resolve(info);
             }
             const e = error as NodemailerError;
-            if (reused && mayRetry && stream.readableDidRead === false && nodemailerErrors.isTransientError(e)) {
+            if (reused && mayRetry && !content.started() && nodemailerErrors.isTransientError(e)) {
               // The server closed the connection while it was idle; not a byte of this message went out.
               retire(lane);
               return resolve(once(raw, envelope, false));
