@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createSmtpLanes, type SmtpLanes } from '../src/smtp/smtp-lanes.ts';
+import { plainTextAuth } from './helpers/smtp-sink.ts';
 
 interface TestServer {
   readonly port: number;
@@ -36,13 +37,7 @@ async function startServer(behaviour: Behaviour = {}): Promise<TestServer> {
   const carried = new Map<string, number>();
   const server = new SMTPServer({
     logger: false,
-    disabledCommands: behaviour.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
-    authOptional: !behaviour.auth,
-    allowInsecureAuth: true,
-    onAuth(auth, _session, callback) {
-      if (behaviour.auth && auth.username === behaviour.auth.user && auth.password === behaviour.auth.pass) callback(null, { user: auth.username });
-      else callback(Object.assign(new Error('535 5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
-    },
+    ...plainTextAuth(behaviour.auth),
     onConnect(_session, callback) {
       connections.opened += 1;
       callback();

@@ -22,14 +22,6 @@ const INSERT_LF_DOT = Buffer.from('\n.');
 const INSERT_CR = Buffer.from('\r');
 const INSERT_DOT = Buffer.from('.');
 
-/** The state DataStream keeps between chunks. */
-interface DotStuffingState {
-  /** The last byte of the previous chunk, or false before the first. */
-  lastByte: number | false;
-  inByteCount: number;
-  outByteCount: number;
-}
-
 /**
  * Dot-stuffs one chunk given the last byte of the one before: the same rules as nodemailer's DataStream
  * (a bare CR gets an LF after it, and a dot right after it is doubled; a bare LF gets a CR before it; a dot
@@ -94,7 +86,7 @@ export function dotStuffChunk(chunk: Buffer, lastByte: number | false): Buffer {
 }
 
 /** DataStream#_transform with dotStuffChunk: the same bookkeeping (byte counts, lastByte) as nodemailer's. */
-function fastTransform(this: DataStream & DotStuffingState, chunk: Buffer | string, _encoding: BufferEncoding, done: TransformCallback): void {
+function fastTransform(this: DataStream, chunk: Buffer | string, _encoding: BufferEncoding, done: TransformCallback): void {
   if (!chunk || !chunk.length) return done();
   const input = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   this.inByteCount += input.length;

@@ -72,6 +72,8 @@ function bufferContent(raw: Buffer): Content {
   return { body: body as unknown as Readable, started: () => started };
 }
 
+const poolClosed = (): Error => Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' });
+
 export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
   const idle: Lane[] = [];
   const waiting: { resolve: (lane: Lane) => void; reject: (error: unknown) => void }[] = [];
@@ -124,7 +126,7 @@ export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
   };
 
   const acquire = (): Promise<Lane> => {
-    if (closing) return Promise.reject(Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' }));
+    if (closing) return Promise.reject(poolClosed());
     for (let lane = idle.pop(); lane; lane = idle.pop()) {
       if (lane.idleTimer) clearTimeout(lane.idleTimer);
       lane.idleTimer = null;
@@ -193,7 +195,7 @@ export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
     },
     close() {
       closing = true;
-      for (const w of waiting.splice(0)) w.reject(Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' }));
+      for (const w of waiting.splice(0)) w.reject(poolClosed());
       for (const lane of [...idle]) {
         lane.connection.quit();
         drop(lane);

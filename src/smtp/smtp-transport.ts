@@ -1,15 +1,14 @@
 /**
- * The SMTP adapter: a pooled nodemailer transport behind the engine's MessageTransport, with replies sorted into
- * temporary, permanent and unavailable.
+ * The SMTP adapter: nodemailer behind the engine's MessageTransport, with replies sorted into temporary, permanent
+ * and unavailable.
  *
- * A message that is already raw bytes (every campaign message: src/mime/issue-mime.ts builds them) goes straight to
- * nodemailer's SMTP pool through its transport interface (`send(mail, callback)` with the envelope, the Message-ID
- * and a stream of the bytes), DKIM-signed by nodemailer's signer on the way. The pool keeps doing everything it
- * does for `sendMail` (connections, re-sending a message not a byte of which was written, RSET after a refused
- * envelope, idle timeouts, proxies); only `sendMail`'s composing pipeline, which has nothing to compose for raw
- * bytes, is skipped, halving the CPU per message. Anything else goes through `sendMail` as before.
+ * A message that is already raw bytes (every campaign message: src/mime/issue-mime.ts builds them) skips
+ * `sendMail`'s composing pipeline, which has nothing to compose for it: it goes on one of the relay's SMTP lanes
+ * (src/smtp/smtp-lanes.ts, nodemailer's SMTPConnection), DKIM-signed by nodemailer's signer on the way. Anything
+ * else, and every message of a relay with a proxy, OAuth2 or nodemailer's own rate limit, goes through `sendMail`
+ * on nodemailer's pool.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import type { DkimConfig } from '../config.ts';
@@ -42,35 +41,13 @@ export interface SmtpTransportOptions {
  * message, so that row is deferred and retried, never failed over or resent at once. */
 const UNAVAILABLE_CODES = new Set(['EDNS', 'ETLS', 'EAUTH', 'ENOAUTH', 'EPROXY', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND']);
 
-/** What nodemailer's SMTP pool reports for an accepted message. */
-interface PoolInfo {
+/** What nodemailer reports for an accepted message (a lane's SMTPConnection, or sendMail). */
+interface SentInfo {
   readonly response: string;
   readonly messageId?: string;
   readonly accepted?: readonly unknown[];
   readonly rejected?: readonly unknown[];
   readonly rejectedErrors?: readonly { response?: string; responseCode?: number }[];
-}
-
-/** One raw message in the shape nodemailer's transports take (`mail.data`, `mail.message`): nothing left to compose. */
-function rawMail(raw: Buffer, envelope: { from: string; to: string[] }, messageId: string, sign: ((raw: Buffer) => Readable) | null) {
-  return {
-    data: {},
-    message: {
-      getEnvelope: () => envelope,
-      messageId: () => messageId,
-      getHeader: (name: string) => (name.toLowerCase() === 'message-id' ? messageId : undefined),
-      // A fresh stream per attempt: the pool sends a message again over another connection when none of it was read.
-      createReadStream: (): Readable =>
-        sign
-          ? sign(raw)
-          : new Readable({
-              read() {
-                this.push(raw);
-                this.push(null);
-              },
-            }),
-    },
-  };
 }
 
 /** The envelope, when it is exactly one sender and a list of recipient addresses (what the message builder writes). */
@@ -119,13 +96,12 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
   });
   const dkim = (transporter as unknown as { dkim: { sign(input: Buffer): Readable } | false }).dkim;
   const sign = dkim ? (raw: Buffer) => dkim.sign(raw) : null;
-  const pool = transporter.transporter;
   // nodemailer's resolved connection options (URL, well-known service, timeouts), as its pool hands them to each connection.
-  const connectionOptions = (pool as unknown as { options: SMTPConnectionOptions & { proxy?: unknown; auth?: { type?: string; user?: string; pass?: string } } }).options;
+  const connectionOptions = (transporter.transporter as unknown as { options: SMTPConnectionOptions & { proxy?: unknown; auth?: { type?: string; user?: string; pass?: string } } }).options;
   const auth = connectionOptions.auth;
-  // Plain connections (no proxy, no OAuth2) get lanes of their own; anything else keeps nodemailer's pool.
+  // Plain connections (no proxy, no OAuth2, no nodemailer rate limit) get lanes of their own; anything else keeps nodemailer's pool.
   const lanes =
-    !connectionOptions.proxy && (!auth || ((auth.type ?? 'LOGIN').toUpperCase() === 'LOGIN' && typeof auth.user === 'string' && typeof auth.pass === 'string'))
+    options.ratePerSecond === null && !connectionOptions.proxy && (!auth || ((auth.type ?? 'LOGIN').toUpperCase() === 'LOGIN' && typeof auth.user === 'string' && typeof auth.pass === 'string'))
       ? createSmtpLanes({
           connection: connectionOptions,
           auth: auth?.user !== undefined && auth.pass !== undefined ? { user: auth.user, pass: auth.pass } : null,
@@ -135,28 +111,14 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
           sign,
         })
       : null;
-  /** Sends raw bytes on a lane, or through the pool as `sendMail` would once it had composed them. */
-  const sendRaw = (raw: Buffer, envelope: { from: string; to: string[] }, messageId: string): Promise<PoolInfo> => {
-    if (lanes) return lanes.send(raw, envelope) as Promise<PoolInfo>;
-    // Mailer hands its proxy socket factory (if any) to the pool on the first sendMail or verify; do the same.
-    const mailer = transporter as unknown as { getSocket?: unknown };
-    if (typeof mailer.getSocket === 'function') {
-      (pool as unknown as { getSocket: unknown }).getSocket = mailer.getSocket;
-      mailer.getSocket = false;
-    }
-    return new Promise((resolve, reject) => {
-      const mail = rawMail(raw, envelope, messageId, sign) as unknown as Parameters<typeof pool.send>[0];
-      pool.send(mail, (error, info) => (error ? reject(error) : resolve(info as unknown as PoolInfo)));
-    });
-  };
   return {
     maxConnections: options.poolSize,
     async send(message: OutgoingMessage): Promise<TransportAccepted> {
       try {
         const { raw, messageId } = message.options;
         const envelope = plainEnvelope(message.options.envelope);
-        const info: PoolInfo =
-          Buffer.isBuffer(raw) && envelope && typeof messageId === 'string' ? await sendRaw(raw, envelope, messageId) : ((await transporter.sendMail(message.options)) as unknown as PoolInfo);
+        const info: SentInfo =
+          lanes && Buffer.isBuffer(raw) && envelope ? ((await lanes.send(raw, envelope)) as SentInfo) : ((await transporter.sendMail(message.options)) as unknown as SentInfo);
         const rejected = (info.rejected ?? []).map(String);
         if (rejected.length > 0 || (info.accepted ?? []).length === 0) {
           const response = info.rejectedErrors?.[0]?.response ?? info.response;

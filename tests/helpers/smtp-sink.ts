@@ -44,6 +44,19 @@ export interface SmtpSinkOptions {
   countOnly?: boolean;
 }
 
+/** smtp-server options for a test server without TLS: AUTH over plain text with these credentials, or no AUTH at all. */
+export function plainTextAuth(credentials: { user: string; pass: string } | undefined): Pick<SMTPServerOptions, 'disabledCommands' | 'authOptional' | 'allowInsecureAuth' | 'onAuth'> {
+  return {
+    disabledCommands: credentials ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    authOptional: !credentials,
+    allowInsecureAuth: true,
+    onAuth(auth, _session, callback) {
+      if (credentials && auth.username === credentials.user && auth.password === credentials.pass) callback(null, { user: auth.username });
+      else callback(Object.assign(new Error('535 5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+    },
+  };
+}
+
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: SinkMessage[] = [];
   const arrivals: SinkArrival[] = [];
@@ -53,13 +66,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   let rule: RecipientRule | null = null;
   const serverOptions: SMTPServerOptions = {
     logger: false,
-    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
-    authOptional: !options.auth,
-    allowInsecureAuth: true,
-    onAuth(auth, _session, callback) {
-      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username });
-      else callback(Object.assign(new Error('535 5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
-    },
+    ...plainTextAuth(options.auth),
     onMailFrom(_address, session, callback) {
       if (!down) return callback();
       sockets.get(`${session.remotePort}`)?.destroy();
