@@ -11,9 +11,10 @@ import { prepareMessageBuilder } from './message-builder.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
-/** Gmail clips messages whose HTML is over about 102 KB. */
-export const HTML_WARN_BYTES = 90 * 1024;
-export const HTML_LIMIT_BYTES = 102 * 1024;
+import { HTML_LIMIT_BYTES, HTML_WARN_BYTES } from '../checks/gmail-clipping.ts';
+
+/** Gmail clips messages whose HTML is over about 102 KB (the limits live with the email checks). */
+export { HTML_LIMIT_BYTES, HTML_WARN_BYTES };
 
 export interface SendSettings extends LinkSettings {
   readonly feedbackIdSender: string;
