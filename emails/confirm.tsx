@@ -4,8 +4,10 @@
  * It never shows what the form's visitor typed besides the address itself: a name field is a spam vector.
  */
 
-import { Heading, Link, Text } from '@react-email/components';
+import { Heading, Text } from '@react-email/components';
+import { previewConfirmProps, withPreviewProps } from './_preview/preview-props.ts';
 import { CtaButton } from './components/button.tsx';
+import { EmailLink } from './components/elements.tsx';
 import { Layout, Panel, formatEmailDate, linkStyle, mutedStyle, textStyle } from './components/layout.tsx';
 import { classNames, colors, fontSizes, fonts, lineHeights, spacing } from './theme.ts';
 import type { EmailBrand } from './types.ts';
@@ -40,7 +42,7 @@ const headingStyle = {
   margin: `0 0 ${spacing.md}px`,
 } as const;
 
-export default function ConfirmEmail(props: ConfirmEmailProps) {
+function ConfirmEmail(props: ConfirmEmailProps) {
   const { brand, kind, email, listLabel, actionUrl, expiresAt, requestedAt } = props;
   const subject = confirmEmailSubject(props);
   const confirming = kind === 'confirm';
@@ -71,9 +73,9 @@ export default function ConfirmEmail(props: ConfirmEmailProps) {
         </Text>
         <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
           {'Or open this link: '}
-          <Link className={classNames.link} href={actionUrl} style={{ ...linkStyle, wordBreak: 'break-all' }}>
+          <EmailLink className={classNames.link} href={actionUrl} style={{ ...linkStyle, wordBreak: 'break-all' }}>
             {actionUrl}
-          </Link>
+          </EmailLink>
         </Text>
         <Text className={classNames.muted} style={mutedStyle}>
           {confirming
@@ -85,18 +87,4 @@ export default function ConfirmEmail(props: ConfirmEmailProps) {
   );
 }
 
-ConfirmEmail.PreviewProps = {
-  brand: {
-    name: 'Mailroom Weekly',
-    logoUrl: 'https://placehold.co/160x40/png?text=Mailroom',
-    postalAddress: 'Mailroom Weekly, 548 Market St #12345, San Francisco, CA 94104, USA',
-    websiteUrl: 'https://news.example.com',
-    language: 'en',
-  },
-  kind: 'confirm',
-  email: 'ada@example.com',
-  listLabel: 'Mailroom Weekly',
-  actionUrl: 'https://news.example.com/confirm/1.1.tgyt6o.preview-token-000000000',
-  expiresAt: '2025-12-04T09:00:00.000Z',
-  requestedAt: '2025-11-27T09:00:00.000Z',
-} satisfies ConfirmEmailProps;
+export default withPreviewProps(ConfirmEmail, previewConfirmProps);

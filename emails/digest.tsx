@@ -1,7 +1,9 @@
 /** The digest template: a greeting, the lead article in full (or a long excerpt), then a card per other article. */
 
-import { Heading, Img, Link, Text } from '@react-email/components';
+import { Heading, Text } from '@react-email/components';
+import { previewDigestProps, withPreviewProps } from './_preview/preview-props.ts';
 import { CtaButton } from './components/button.tsx';
+import { EmailImage, EmailLink, emailOnly } from './components/elements.tsx';
 import { Layout, Panel, formatEmailDate, mutedStyle, textStyle } from './components/layout.tsx';
 import { Markdown, countWords, excerptMarkdown } from './components/markdown.tsx';
 import { classNames, colors, fontSizes, fonts, layout, lineHeights, spacing } from './theme.ts';
@@ -26,7 +28,7 @@ function articleByline(article: EmailArticle, language: string): string {
 function renderArticleImage(article: EmailArticle) {
   if (article.leadImage === null) return null;
   const image = (
-    <Img
+    <EmailImage
       src={article.leadImage.url}
       alt={article.leadImage.alt}
       width={layout.contentWidth}
@@ -42,9 +44,9 @@ function renderArticleImage(article: EmailArticle) {
   );
   if (article.leadImage.alt.trim() === '') return image;
   return (
-    <Link href={article.url} data-skip-in-text="true" style={{ display: 'block' }}>
+    <EmailLink href={article.url} data-skip-in-text="true" style={{ display: 'block' }}>
       {image}
-    </Link>
+    </EmailLink>
   );
 }
 
@@ -66,9 +68,9 @@ function LeadArticle({ article, language }: { readonly article: EmailArticle; re
           margin: `0 0 ${spacing.sm}px`,
         }}
       >
-        <Link href={article.url} className={classNames.text} style={{ color: colors.text, textDecoration: 'none' }}>
+        <EmailLink href={article.url} className={classNames.text} style={{ color: colors.text, textDecoration: 'none' }}>
           {article.title}
-        </Link>
+        </EmailLink>
       </Heading>
       <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.lg }}>
         {articleByline(article, language)}
@@ -81,6 +83,14 @@ function LeadArticle({ article, language }: { readonly article: EmailArticle; re
       ) : null}
     </Panel>
   );
+}
+
+/**
+ * The card button's label names its article, so a screen reader's list of links tells the cards apart (four times
+ * "Read more" says nothing). Visible text, because email clients support aria-label unevenly.
+ */
+export function readMoreLabel(title: string): string {
+  return `Read \u201c${title}\u201d`;
 }
 
 function ArticleCard({ article, language }: { readonly article: EmailArticle; readonly language: string }) {
@@ -99,9 +109,9 @@ function ArticleCard({ article, language }: { readonly article: EmailArticle; re
           margin: `0 0 ${spacing.xs}px`,
         }}
       >
-        <Link href={article.url} className={classNames.text} style={{ color: colors.text, textDecoration: 'none' }}>
+        <EmailLink href={article.url} className={classNames.text} style={{ color: colors.text, textDecoration: 'none' }}>
           {article.title}
-        </Link>
+        </EmailLink>
       </Heading>
       <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.sm }}>
         {articleByline(article, language)}
@@ -110,19 +120,20 @@ function ArticleCard({ article, language }: { readonly article: EmailArticle; re
         {article.summary}
       </Text>
       <Text style={{ ...textStyle, margin: 0 }}>
-        <CtaButton href={article.url}>Read more</CtaButton>
+        <CtaButton href={article.url}>{readMoreLabel(article.title)}</CtaButton>
       </Text>
     </Panel>
   );
 }
 
-export default function DigestEmail({ brand, issue, lead, others, recipient }: DigestEmailProps) {
+function DigestEmail({ brand, issue, lead, others, recipient }: DigestEmailProps) {
   return (
     <Layout brand={brand} issue={issue} recipient={recipient}>
       <Panel paddingY={spacing.lg}>
         <Text
           className={classNames.text}
           style={{ ...textStyle, fontSize: fontSizes.lead, margin: `0 0 ${spacing.sm}px` }}
+          {...emailOnly}
         >
           {`Hi ${recipient.firstName},`}
         </Text>
@@ -159,108 +170,4 @@ export default function DigestEmail({ brand, issue, lead, others, recipient }: D
   );
 }
 
-DigestEmail.PreviewProps = {
-  brand: {
-    name: 'Mailroom Weekly',
-    logoUrl: '',
-    postalAddress: 'Mailroom Weekly\n548 Market St #12345\nSan Francisco, CA 94104\nUSA',
-    websiteUrl: 'https://news.example.com',
-    language: 'en',
-  },
-  issue: {
-    subject: 'Mailroom Weekly #42: the quiet death of the open rate',
-    preheader: 'Why open tracking stopped meaning much, plus plain-text parts, one-click unsubscribe and dark mode.',
-    number: 42,
-    date: '2025-11-20T09:00:00.000Z',
-  },
-  lead: {
-    title: 'The quiet death of the open rate',
-    summary:
-      'Apple Mail Privacy Protection preloads every image, so an "open" now mostly means "delivered to an iPhone". What to measure instead.',
-    body: [
-      'For fifteen years the open rate was the number every newsletter dashboard led with. It was always a proxy: a tiny',
-      "transparent image, fetched when the reader's client displayed the message. Since Apple shipped **Mail Privacy",
-      'Protection**, that proxy has quietly stopped working.',
-      '',
-      '## What changed',
-      '',
-      'Apple Mail now fetches remote images through a proxy as soon as a message arrives, whether or not anyone looks at it.',
-      'Gmail has cached images for years. The result is that a large share of "opens" are machines, not people.',
-      '',
-      '- Opens from Apple Mail are inflated to nearly 100%.',
-      '- Opens from corporate filters that scan links and images look like *instant* engagement.',
-      '- Real readers on text-only or image-blocking clients never register at all.',
-      '',
-      "> An open rate today tells you more about your audience's choice of phone than about your writing.",
-      '',
-      '## What to measure instead',
-      '',
-      '1. **Clicks**, deduplicated per recipient and filtered for scanner bursts.',
-      '2. **Replies**, the strongest signal a newsletter can get.',
-      '3. **Unsubscribes and complaints** per issue, which tell you when you got it wrong.',
-      '',
-      'If you send with Mailroom, tracking pixels are off by default. We think that is the honest choice; you can read',
-      'more in [our privacy notes](https://news.example.com/privacy) or the [Apple announcement](https://www.apple.com/newsroom/).',
-      '',
-      '![A chart of open rates jumping after September 2021](https://placehold.co/1104x560/png?text=Open+rate+2019-2025)',
-      '',
-      'A last tip: the `List-Unsubscribe-Post` header makes one-click unsubscribe work in Gmail and Yahoo, and both now',
-      'require it for bulk senders.',
-    ].join('\n'),
-    url: 'https://news.example.com/2025/11/the-quiet-death-of-the-open-rate',
-    author: 'Grace Hopper',
-    publishedAt: '2025-11-18T14:30:00.000Z',
-    leadImage: {
-      url: 'https://placehold.co/1200x630/png?text=The+open+rate',
-      alt: 'An envelope with an eye crossed out',
-    },
-    tags: ['deliverability', 'analytics'],
-  },
-  others: [
-    {
-      title: 'Plain-text parts are not optional',
-      summary:
-        'Spam filters, screen readers and smartwatches all read the text/plain part. Here is how to make yours as good as the HTML.',
-      body: 'Every multipart email should carry a plain-text alternative that reads well on its own.',
-      url: 'https://news.example.com/2025/11/plain-text-parts',
-      author: 'Katherine Johnson',
-      publishedAt: '2025-11-14T10:00:00.000Z',
-      leadImage: null,
-      tags: ['html-email'],
-    },
-    {
-      title: 'One-click unsubscribe, explained',
-      summary:
-        'RFC 8058 in five minutes: the two headers Gmail and Yahoo now require, what the POST request looks like, and why it must not need a login.',
-      body: 'Since February 2024, bulk senders must support one-click unsubscribe.',
-      url: 'https://news.example.com/2025/11/one-click-unsubscribe',
-      author: 'Radia Perlman',
-      publishedAt: '2025-11-12T08:15:00.000Z',
-      leadImage: {
-        url: 'https://placehold.co/1200x500/png?text=Unsubscribe',
-        alt: 'An unsubscribe button next to an inbox',
-      },
-      tags: ['compliance'],
-    },
-    {
-      title: 'Designing emails for dark mode',
-      summary:
-        'Some clients invert your colors, some respect prefers-color-scheme, and some do both badly. A field guide to staying readable.',
-      body: 'Dark mode support in email clients falls into three camps.',
-      url: 'https://news.example.com/2025/11/dark-mode-emails',
-      author: 'Margaret Hamilton',
-      publishedAt: '2025-11-10T16:45:00.000Z',
-      leadImage: null,
-      tags: ['design'],
-    },
-  ],
-  recipient: {
-    firstName: 'Ada',
-    lastName: 'Lovelace',
-    fullName: 'Ada Lovelace',
-    email: 'ada@example.com',
-    unsubscribeUrl: 'https://news.example.com/u/preview',
-    preferencesUrl: 'https://news.example.com/preferences/preview',
-    webVersionUrl: 'https://news.example.com/issues/42',
-  },
-} satisfies DigestEmailProps;
+export default withPreviewProps(DigestEmail, previewDigestProps);

@@ -1,15 +1,21 @@
-/** Renders every template in emails/ with its PreviewProps to <out>/<name>.html and .txt: `npx tsx scripts/render-previews.ts [--out data/out]`. */
+/**
+ * Renders every template in emails/ with its PreviewProps to <out>/<name>.html and .txt, with the shipped images they
+ * show copied to <out>/static/ so the files open from disk without a network: `npx tsx scripts/render-previews.ts [--out data/out]`.
+ */
 
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { render } from '@react-email/render';
 import { createElement } from 'react';
 import type { FunctionComponent } from 'react';
+import { setPreviewMediaBase } from '../emails/_preview/media.ts';
 import { htmlToPlainText } from '../src/rendering/plain-text.ts';
 
 const EMAILS_DIRECTORY = fileURLToPath(new URL('../emails/', import.meta.url));
+/** The shipped images (a link to data/media) that React Email's preview server serves at /static/. */
+const STATIC_DIRECTORY = path.join(EMAILS_DIRECTORY, 'static');
 
 interface TemplateModule {
   default?: FunctionComponent<Record<string, unknown>> & { PreviewProps?: Record<string, unknown> };
@@ -28,6 +34,17 @@ async function listTemplateFiles(): Promise<string[]> {
 export async function renderPreviews(outDirectory: string): Promise<string[]> {
   const out = path.resolve(outDirectory);
   await mkdir(out, { recursive: true });
+  // The previews' /static/… images become static/… beside the files written.
+  await cp(STATIC_DIRECTORY, path.join(out, 'static'), { recursive: true, dereference: true });
+  const previousBase = setPreviewMediaBase('static');
+  try {
+    return await renderEach(out);
+  } finally {
+    setPreviewMediaBase(previousBase);
+  }
+}
+
+async function renderEach(out: string): Promise<string[]> {
   const written: string[] = [];
   for (const fileName of await listTemplateFiles()) {
     const name = path.basename(fileName, '.tsx');

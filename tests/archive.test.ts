@@ -104,7 +104,6 @@ describe('the public archive', () => {
     expect(text).not.toContain('Ada');
     expect(text).not.toMatch(/\/u\/[0-9a-z]+\.|\/p\/[0-9a-z]+\./);
     expect(text).not.toContain('{{');
-    expect(text).toContain('Hi there,');
     expect(text).toContain('Tom &amp; Jerry &lt;script&gt;');
     expect(text).not.toMatch(/<script/i);
     expect(text).not.toMatch(/\sonerror=/i);
@@ -122,6 +121,42 @@ describe('the public archive', () => {
     // An article no sent issue carried is not.
     await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'draft', title: 'Draft' });
     expect((await get('/articles/draft')).response.status).toBe(404);
+  });
+
+  test('the web copy has neither "View in browser" nor the greeting nor the subscription footer that the email has', async () => {
+    const newsletter = await weekly();
+    await buildIssue(env.ws.app.store, newsletter, { max: 3, publicUrl: env.ws.app.config.publicUrl });
+    await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
+    const email = String(messagesTo(env.sink, 'ada@example.com')[0]?.parsed.html);
+    // The email has them all.
+    expect(email).toContain('View in browser');
+    expect(email).toMatch(/Hi Ada,/);
+    expect(email).toContain('You are receiving this email because ada@example.com subscribed to');
+    expect(email).toContain('Manage preferences');
+
+    const { response, text } = await get('/issues/weekly/1');
+    expect(response.status).toBe(200);
+    expect(text).not.toContain('View in browser');
+    expect(text).not.toMatch(/Hi [^<]*,/);
+    expect(text).not.toContain('You are receiving this email');
+    expect(text).not.toContain('Unsubscribe</a>');
+    expect(text).not.toContain('Manage preferences');
+    expect(text).not.toContain('data-email-only');
+    // Everything else is the issue as emailed: the intro, the articles, the postal address, the column.
+    expect(text).toContain('Here is issue #1 of Mailroom Weekly');
+    const titles = [...email.matchAll(/<h[12][^>]*><a [^>]*>([^<]+)<\/a><\/h[12]>/g)].map((m) => m[1] ?? '');
+    expect(titles).toHaveLength(3);
+    for (const title of titles) expect(text).toContain(title);
+    expect(text).toContain('Mailroom Demo Co., 123 Example Street');
+    expect(text).toContain('<!--[if mso]><table role="presentation" align="center" width="600"');
+
+    // An article's web page has no subscription footer either.
+    const issue = await env.ws.app.store.findIssue(newsletter.id, 1);
+    const first = await env.ws.app.store.findArticle(issue?.articleIds[0] ?? 0);
+    const articlePage = await get(`/articles/${first?.slug ?? ''}`);
+    expect(articlePage.response.status).toBe(200);
+    expect(articlePage.text).not.toContain('View in browser');
+    expect(articlePage.text).not.toContain('You are receiving this email');
   });
 
   test('the RSS 2.0 feed parses, escapes, and names placeholder subjects for nobody', async () => {

@@ -1,14 +1,19 @@
 /** Renders both templates through renderIssue and checks the HTML and text parts an inbox will receive. */
 
+import { existsSync, readFileSync } from 'node:fs';
 import { render } from '@react-email/render';
 import Handlebars from 'handlebars';
 import { HtmlValidate } from 'html-validate';
 import { describe, expect, it } from 'vitest';
 import ArticleEmail from '../emails/article.tsx';
+import ConfirmEmail from '../emails/confirm.tsx';
 import DigestEmail from '../emails/digest.tsx';
 import type { EmailArticle, EmailBrand, EmailIssueInfo } from '../emails/types.ts';
+import { ACCEPTED_FINDINGS } from '../src/checks/accepted-findings.ts';
+import { checkEmailHtml } from '../src/checks/email-checks.ts';
 import { renderIssue } from '../src/rendering/render-issue.ts';
 import type { TemplateInput } from '../src/rendering/render-issue.ts';
+import { toWebCopy } from '../src/rendering/web-copy.ts';
 
 const brand: EmailBrand = {
   name: 'Mailroom Weekly',
@@ -143,6 +148,43 @@ describe.each([
     expect(html).toContain(`<title>${issue.subject}</title>`);
   });
 
+  it('holds the column at 600px in Outlook on Windows with an MSO-only ghost table around it', async () => {
+    const { html } = await renderIssue(input);
+    const open = '<!--[if mso]><table role="presentation" align="center" width="600" cellpadding="0" cellspacing="0" border="0" style="width:600px"><tr><td><![endif]-->';
+    const close = '<!--[if mso]></td></tr></table><![endif]-->';
+    const at = html.indexOf(open);
+    expect(at).toBeGreaterThan(0);
+    // The fluid column comes right after the opening, and the closing right after the column's own table ends.
+    expect(html.slice(at + open.length)).toMatch(/^<table[^>]*class="mr-container"/);
+    expect(html.indexOf(close)).toBeGreaterThan(html.indexOf('548 Market St'));
+    expect(html.slice(html.indexOf(close) + close.length)).toMatch(/^<\/td><\/tr><\/tbody><\/table>/);
+    expect(html.split(open)).toHaveLength(2);
+    expect(html.split(close)).toHaveLength(2);
+  });
+
+  it('sets no target on links (Gmail does not support it) and no React Email link defaults', async () => {
+    const { html } = await renderIssue(input);
+    expect(html).not.toMatch(/\starget=/);
+    expect(html).not.toContain('text-decoration-line');
+    expect(html).not.toContain('#067df7');
+    expect(html).not.toMatch(/outline:/);
+  });
+
+  it('keeps only the documented caniemail findings (README: "Email client support")', async () => {
+    const { html } = await renderIssue(input);
+    const report = checkEmailHtml(html);
+    expect(report.unsupportedError).toBeNull();
+    for (const finding of report.unsupported) {
+      const accepted = ACCEPTED_FINDINGS.find((entry) => entry.feature === finding.feature);
+      expect(accepted, `${finding.feature} (${finding.clients.join(', ')}) is neither removed nor documented`).toBeDefined();
+      expect(finding.clients).toEqual(accepted?.clients);
+    }
+    expect(report.imagesWithoutAlt).toEqual([]);
+    expect(report.unnamedLinks).toEqual([]);
+    expect(report.ambiguousLinkNames).toEqual([]);
+    expect(report.html.verdict).toBe('ok');
+  });
+
   it('gives every image an alt attribute', async () => {
     const { html } = await renderIssue(input);
     const images = imgTags(html);
@@ -179,9 +221,7 @@ describe.each([
     expect(html).toMatch(/<a[^>]*href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc2046"[^>]*>the RFC<\/a>/);
     // Relative links resolve against the article's URL.
     expect(html).toMatch(/<a[^>]*href="https:\/\/news\.example\.com\/guides\/text"[^>]*>our guide<\/a>/);
-    expect(html).toMatch(
-      /<img[^>]*alt="A watch showing an email"[^>]*src="https:\/\/news\.example\.com\/img\/watch\.png"/,
-    );
+    expect(html).toMatch(/<img[^>]*src="https:\/\/news\.example\.com\/img\/watch\.png"[^>]*alt="A watch showing an email"/);
     expect(html).toMatch(/<strong>spam filters<\/strong>/);
     expect(html).toMatch(/<em>screen readers<\/em>/);
     expect(html).toMatch(/<del>nobody<\/del>/);
@@ -251,11 +291,42 @@ describe('renderIssue(digest) specifics', () => {
     expect(text).toContain('Hi {{firstName}},');
     for (const article of others) {
       expect(html).toContain(`href="${article.url}"`);
-      expect(text).toContain(`Read more <${article.url}>`);
+      expect(text.replace(/\s+/g, ' ')).toContain(`Read “${article.title}” <${article.url}>`);
     }
     expect(html).toContain(others[0]?.summary);
     // The card image without alt text still carries alt="".
-    expect(html).toMatch(/<img[^>]*alt=""[^>]*src="https:\/\/news\.example\.com\/img\/unsub\.png"/);
+    expect(html).toMatch(/<img[^>]*src="https:\/\/news\.example\.com\/img\/unsub\.png"[^>]*alt=""/);
+  });
+
+  it('names each card\'s button after its article, so a screen reader tells them apart', async () => {
+    const { html } = await renderIssue(digestInput);
+    const report = checkEmailHtml(html);
+    for (const article of others) {
+      const buttons = report.links.filter((link) => link.href === article.url && link.name.startsWith('Read '));
+      expect(buttons).toEqual([{ href: article.url, name: `Read “${article.title}”` }]);
+    }
+    expect(report.links.filter((link) => link.name === 'Read more')).toEqual([]);
+    expect(report.ambiguousLinkNames).toEqual([]);
+  });
+
+  it('marks the greeting, "View in browser" and the subscription footer as email-only; the web copy drops exactly those', async () => {
+    const { html } = await renderIssue(digestInput);
+    const web = toWebCopy(html);
+    expect(html).toContain('Hi {{firstName}},');
+    expect(web).not.toContain('Hi {{firstName}},');
+    // (The article's own text mentions \\{{email}} and \\{{unsubscribeUrl}}, escaped: those stay.)
+    expect(web).not.toMatch(/[^\\]\{\{(webVersionUrl|unsubscribeUrl|preferencesUrl|email)\}\}/);
+    expect(html).toMatch(/[^\\]\{\{(webVersionUrl|unsubscribeUrl|preferencesUrl|email)\}\}/);
+    expect(web).not.toContain('data-email-only');
+    // Everything else stays byte for byte: the web copy is the email minus the marked elements.
+    expect(web).toContain('Here is issue #7 of Mailroom Weekly');
+    expect(web).toContain('548 Market St #12345<br/>San Francisco, CA 94104');
+    for (const article of [lead, ...others]) expect(web).toContain(article.title);
+    expect(web.length).toBeLessThan(html.length);
+    const report = await validator.validateString(web);
+    expect(report.results.flatMap((result) => result.messages.map((message) => message.message))).toEqual([]);
+    // A document without markers (an issue rendered before them) comes back unchanged.
+    expect(toWebCopy('<p>Hi {{firstName}},</p>')).toBe('<p>Hi {{firstName}},</p>');
   });
 
   it('cuts a lead article over 1500 words to an excerpt with "Continue reading"', async () => {
@@ -355,11 +426,37 @@ describe('PreviewProps', () => {
   it.each([
     ['digest', () => <DigestEmail {...DigestEmail.PreviewProps} />],
     ['article', () => <ArticleEmail {...ArticleEmail.PreviewProps} />],
-  ] as const)('%s renders without throwing', async (_name, element) => {
+    ['confirm', () => <ConfirmEmail {...ConfirmEmail.PreviewProps} />],
+  ] as const)('%s renders, valid, with images shipped in emails/static only', async (name, element) => {
     const html = await render(element());
-    expect(html).toContain('Ada');
-    expect(html).toContain('https://news.example.com/u/preview');
+    expect(html).toContain(name === 'confirm' ? 'ada@example.com' : 'Ada');
+    if (name !== 'confirm') expect(html).toContain('https://news.example.com/u/preview');
     const report = await validator.validateString(html);
     expect(report.valid).toBe(true);
+    const sources = [...html.matchAll(/<img[^>]*\ssrc="([^"]*)"/g)].map((match) => match[1] ?? '');
+    expect(sources.length).toBeGreaterThan(0);
+    for (const src of sources) {
+      expect(src).toMatch(/^\/static\/[\w.-]+\.png$/);
+      expect(existsSync(new URL(`../emails${src}`, import.meta.url)), src).toBe(true);
+    }
+    expect(html).not.toContain('placehold.co');
+  });
+
+  it('dates the sample issue today and its articles in the days before', () => {
+    const props = DigestEmail.PreviewProps;
+    const now = Date.now();
+    const day = 24 * 60 * 60 * 1000;
+    expect(Math.abs(new Date(props.issue.date).getTime() - now)).toBeLessThan(day);
+    for (const article of [props.lead, ...props.others]) {
+      const age = now - new Date(article.publishedAt).getTime();
+      expect(age).toBeGreaterThan(0);
+      expect(age).toBeLessThan(14 * day);
+    }
+    expect(new Date(ConfirmEmail.PreviewProps.expiresAt).getTime()).toBeGreaterThan(now);
+  });
+
+  it('are the shipped sample, not a file in a developer\'s checkout', () => {
+    expect(existsSync(new URL('../emails/_preview/latest-issue.json', import.meta.url))).toBe(false);
+    expect(readFileSync(new URL('../.gitignore', import.meta.url), 'utf8')).toContain('emails/_preview/latest-issue.json');
   });
 });

@@ -1,7 +1,12 @@
-/** The frame every Mailroom email shares: head (color scheme, styles), preheader, header, one 600px fluid column and the footer. */
+/**
+ * The frame every Mailroom email shares: head (color scheme, styles), preheader, header, one fluid column at most
+ * 600px wide (exactly 600px in Outlook on Windows, through an MSO-only "ghost" table) and the footer.
+ */
 
-import { Container, Head, Html, Img, Link, Preview, Text } from '@react-email/components';
+import { Container, Head, Html, Preview, Text } from '@react-email/components';
 import type { CSSProperties, ReactNode } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { EmailImage, EmailLink, emailOnly } from './elements.tsx';
 import { classNames, colors, darkColors, fontSizes, fonts, layout, lineHeights, spacing } from '../theme.ts';
 import type { EmailBrand, EmailIssueInfo, RecipientPlaceholders } from '../types.ts';
 
@@ -20,7 +25,7 @@ export interface LayoutProps {
 /** Dark-mode and narrow-screen overrides. Inline styles carry the light design; clients without `<style>` support still get it. */
 const css = `
 body { margin: 0; padding: 0; width: 100% !important; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }
-img { border: 0; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }
+img { border: 0; text-decoration: none; -ms-interpolation-mode: bicubic; }
 a img { border: 0; }
 @media only screen and (max-width: 620px) {
   .${classNames.gutter} { padding-left: ${layout.gutterNarrow}px !important; padding-right: ${layout.gutterNarrow}px !important; }
@@ -85,6 +90,8 @@ export interface PanelProps {
   readonly borderTop?: boolean;
   readonly borderBottom?: boolean;
   readonly align?: 'left' | 'center';
+  /** Part of the email only: the web copy of the issue leaves the panel out (see `emailOnly`). */
+  readonly emailOnly?: boolean;
   readonly children: ReactNode;
 }
 
@@ -95,6 +102,7 @@ export function Panel({
   borderTop = false,
   borderBottom = false,
   align = 'left',
+  emailOnly: onlyInEmail = false,
   children,
 }: PanelProps) {
   const background = tone === 'surface' ? colors.surface : colors.canvas;
@@ -113,6 +121,7 @@ export function Panel({
       cellSpacing={0}
       border={0}
       style={{ width: '100%', borderCollapse: 'collapse' }}
+      {...(onlyInEmail ? emailOnly : {})}
     >
       <tbody>
         <tr>
@@ -150,24 +159,24 @@ function PageHeader({ brand, issue, recipient, notice }: Omit<LayoutProps, 'chil
   return (
     <>
       {notice === undefined ? (
-        <Panel tone="canvas" paddingY={spacing.sm} align="center">
+        <Panel tone="canvas" paddingY={spacing.sm} align="center" emailOnly>
           <Text className={classNames.muted} style={{ ...mutedStyle, fontSize: 12 }}>
-            <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
+            <EmailLink className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
               View in browser
-            </Link>
+            </EmailLink>
           </Text>
         </Panel>
       ) : null}
       <Panel paddingY={spacing.lg} borderBottom>
         {brand.logoUrl !== '' ? (
-          <Link href={brand.websiteUrl} data-skip-in-text="true" style={{ display: 'block', marginBottom: spacing.sm }}>
-            <Img
+          <EmailLink href={brand.websiteUrl} data-skip-in-text="true" style={{ display: 'block', marginBottom: spacing.sm }}>
+            <EmailImage
               src={brand.logoUrl}
               alt={brand.name}
               height={40}
               style={{ height: 40, width: 'auto', maxWidth: '100%' }}
             />
-          </Link>
+          </EmailLink>
         ) : null}
         <Text
           className={classNames.text}
@@ -180,13 +189,13 @@ function PageHeader({ brand, issue, recipient, notice }: Omit<LayoutProps, 'chil
             margin: 0,
           }}
         >
-          <Link
+          <EmailLink
             className={classNames.text}
             href={brand.websiteUrl}
             style={{ color: colors.text, textDecoration: 'none' }}
           >
             {brand.name}
-          </Link>
+          </EmailLink>
         </Text>
         {notice === undefined ? (
           <Text className={classNames.muted} style={{ ...mutedStyle, marginTop: spacing.xs }}>
@@ -215,25 +224,25 @@ function PageFooter({ brand, recipient, notice }: Omit<LayoutProps, 'children' |
   }
   return (
     <Panel tone="canvas" paddingY={spacing.xl} align="center">
-      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
+      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }} {...emailOnly}>
         {`You are receiving this email because ${recipient.email} subscribed to `}
-        <Link className={classNames.link} href={brand.websiteUrl} style={mutedLinkStyle}>
+        <EmailLink className={classNames.link} href={brand.websiteUrl} style={mutedLinkStyle}>
           {brand.name}
-        </Link>
+        </EmailLink>
         .
       </Text>
-      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }}>
-        <Link className={classNames.link} href={recipient.unsubscribeUrl} style={mutedLinkStyle}>
+      <Text className={classNames.muted} style={{ ...mutedStyle, marginBottom: spacing.md }} {...emailOnly}>
+        <EmailLink className={classNames.link} href={recipient.unsubscribeUrl} style={mutedLinkStyle}>
           Unsubscribe
-        </Link>
+        </EmailLink>
         {' · '}
-        <Link className={classNames.link} href={recipient.preferencesUrl} style={mutedLinkStyle}>
+        <EmailLink className={classNames.link} href={recipient.preferencesUrl} style={mutedLinkStyle}>
           Manage preferences
-        </Link>
+        </EmailLink>
         {' · '}
-        <Link className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
+        <EmailLink className={classNames.link} href={recipient.webVersionUrl} style={mutedLinkStyle}>
           View in browser
-        </Link>
+        </EmailLink>
       </Text>
       <Text className={classNames.muted} style={mutedStyle}>
         {renderAddress(brand.postalAddress)}
@@ -242,8 +251,26 @@ function PageFooter({ brand, recipient, notice }: Omit<LayoutProps, 'children' |
   );
 }
 
+/**
+ * The column: fluid up to 600px everywhere, and exactly 600px in Outlook on Windows, which ignores max-width. Outlook
+ * reads the "ghost" table inside the `[if mso]` comments; every other client sees only comments. React cannot write
+ * comments, so the column is rendered to markup here and placed with the comments around it.
+ */
+function renderColumn(column: ReactNode): string {
+  const ghostOpen = `<!--[if mso]><table role="presentation" align="center" width="${layout.maxWidth}" cellpadding="0" cellspacing="0" border="0" style="width:${layout.maxWidth}px"><tr><td><![endif]-->`;
+  const ghostClose = '<!--[if mso]></td></tr></table><![endif]-->';
+  return `${ghostOpen}${renderToStaticMarkup(column)}${ghostClose}`;
+}
+
 export function Layout({ brand, issue, recipient, children, notice }: LayoutProps) {
   const canvasStyle: CSSProperties = { backgroundColor: colors.canvas, color: colors.text, margin: 0, padding: 0 };
+  const column = (
+    <Container className={classNames.container} style={{ maxWidth: layout.maxWidth, width: '100%', margin: '0 auto' }}>
+      <PageHeader brand={brand} issue={issue} recipient={recipient} notice={notice} />
+      {children}
+      <PageFooter brand={brand} recipient={recipient} notice={notice} />
+    </Container>
+  );
   return (
     <Html lang={brand.language} dir="ltr">
       <Head>
@@ -254,21 +281,12 @@ export function Layout({ brand, issue, recipient, children, notice }: LayoutProp
         <style>{css}</style>
       </Head>
       <body className={classNames.canvas} style={canvasStyle}>
+        <Preview>{issue.preheader}</Preview>
         {/* A full-width table carries the canvas color where clients drop the body's style. */}
         <table role="presentation" width="100%" cellPadding={0} cellSpacing={0} border={0} style={{ width: '100%' }}>
           <tbody>
             <tr>
-              <td className={classNames.canvas} style={canvasStyle}>
-                <Preview>{issue.preheader}</Preview>
-                <Container
-                  className={classNames.container}
-                  style={{ maxWidth: layout.maxWidth, width: '100%', margin: '0 auto' }}
-                >
-                  <PageHeader brand={brand} issue={issue} recipient={recipient} notice={notice} />
-                  {children}
-                  <PageFooter brand={brand} recipient={recipient} notice={notice} />
-                </Container>
-              </td>
+              <td className={classNames.canvas} style={canvasStyle} dangerouslySetInnerHTML={{ __html: renderColumn(column) }} />
             </tr>
           </tbody>
         </table>

@@ -1,6 +1,7 @@
 /** Turns an article's Markdown into email-safe React Email markup by walking marked's tokens; raw HTML is never injected. */
 
-import { Heading, Hr, Img, Link, Text } from '@react-email/components';
+import { Heading, Hr, Text } from '@react-email/components';
+import { EmailImage, EmailLink } from './elements.tsx';
 import { Lexer } from 'marked';
 import type { Token, Tokens } from 'marked';
 import type { CSSProperties, ReactNode } from 'react';
@@ -177,7 +178,7 @@ function renderImage(token: Tokens.Image, key: string, context: Context): ReactN
   const src = resolveSafeUrl(decodeEntities(token.href), context.baseUrl, IMAGE_PROTOCOLS);
   if (src === null) return alt;
   return (
-    <Img
+    <EmailImage
       key={key}
       src={src}
       alt={alt}
@@ -258,7 +259,7 @@ function renderInlines(tokens: readonly Token[] | undefined, context: Context, k
           href === null ? (
             children
           ) : (
-            <Link
+            <EmailLink
               key={key}
               href={href}
               title={link.title ? decodeEntities(link.title) : undefined}
@@ -266,7 +267,7 @@ function renderInlines(tokens: readonly Token[] | undefined, context: Context, k
               style={linkStyle}
             >
               {children}
-            </Link>
+            </EmailLink>
           ),
         );
         return;
@@ -473,7 +474,6 @@ function renderBlock(token: Token, context: Context, key: string): ReactNode {
             borderRadius: 4,
             whiteSpace: 'pre-wrap',
             wordBreak: 'break-word',
-            overflowWrap: 'anywhere',
           }}
         >
           <code>{String(token.text)}</code>

@@ -1,7 +1,7 @@
 /**
  * The public archive: an index of each newsletter's sent issues, one page per issue (the "view in browser" link of
  * every email), an RSS 2.0 feed, and the web version of published articles. Pages carry no personal data: issues are
- * personalized with a neutral reader. Everything here is served under a sandboxing CSP, so no script can run.
+ * shown as their web copy (no greeting, no "View in browser", no subscription footer) filled in for a neutral reader. Everything here is served under a sandboxing CSP, so no script can run.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Newsletter } from '../core/domain.ts';
@@ -9,6 +9,7 @@ import { archiveFeedUrl, archiveUrl, articleWebUrl, issueWebUrl, signupUrl } fro
 import { toEmailArticle, toEmailBrand } from '../issues/assemble.ts';
 import { compileIssue, type RecipientContext } from '../personalization/personalize.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
+import { toWebCopy } from '../rendering/web-copy.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { html, renderPage, type SafeHtml } from './html.ts';
@@ -157,7 +158,8 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
     if (!newsletter || !issue) return notFound(reply, 'No such issue');
     const archivePublic = await subscribers.isArchivePublic(newsletter.id);
     const webVersionUrl = issueWebUrl(deps, newsletter.slug, issue.number);
-    const page = compileIssue({ subject: issue.subject, html: issue.html, text: issue.text }).personalize(neutralReader(publicUrl, webVersionUrl)).html;
+    // The web copy: the issue as emailed, without what only makes sense in an inbox (greeting, "View in browser", the subscription footer).
+    const page = compileIssue({ subject: issue.subject, html: toWebCopy(issue.html), text: issue.text }).personalize(neutralReader(publicUrl, webVersionUrl)).html;
 
     const links: SafeHtml[] = [];
     if (archivePublic) {
@@ -194,7 +196,7 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
       },
     });
     const url = articleWebUrl(deps, article.slug);
-    const page = compileIssue({ subject: article.title, html: rendered.html, text: rendered.text }).personalize(neutralReader(publicUrl, url)).html;
+    const page = compileIssue({ subject: article.title, html: toWebCopy(rendered.html), text: rendered.text }).personalize(neutralReader(publicUrl, url)).html;
     return sendArchive(reply, 200, 'text/html; charset=utf-8', injectIntoEmailPage(page, html`<link rel="canonical" href="${url}">`, html``));
   });
 }
