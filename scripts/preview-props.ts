@@ -5,7 +5,7 @@
  * Reads DATABASE_URL, PUBLIC_URL and DATA_DIR like every mailroom command.
  */
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,15 @@ import { assembleTemplateInput } from '../src/issues/assemble.ts';
 import type { SqlStore } from '../src/store/sql-store.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * React Email's preview server re-renders a template only when a module it imports changes, and the JSON file is
+ * read, not imported: touching the module that reads it makes an open preview reload with the new props.
+ */
+function nudgePreviewServer(): void {
+  const now = new Date();
+  utimesSync(path.join(REPO_ROOT, 'emails/_preview/latest-issue.ts'), now, now);
+}
 
 /**
  * The newest issue of any newsletter (by creation time), as template props: its newsletter's brand, its subject,
@@ -52,6 +61,7 @@ async function main(): Promise<number> {
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, LATEST_ISSUE_PATH));
   if (values.clear) {
     rmSync(out, { force: true });
+    nudgePreviewServer();
     console.log(`removed ${path.relative(process.cwd(), out)}: previews show the shipped sample`);
     return 0;
   }
@@ -64,6 +74,7 @@ async function main(): Promise<number> {
     }
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(props, null, 2)}\n`, 'utf8');
+    nudgePreviewServer();
     console.log(`${path.relative(process.cwd(), out)}: ${props.source} "${props.issue.subject}", ${props.articles.length} article(s); npm run dev previews it (images load from ${app.config.publicUrl})`);
     return 0;
   } finally {
