@@ -8,11 +8,13 @@ import { createRandom } from './lib/seeded-random.ts';
 
 type Rgb = readonly [number, number, number];
 
-/** An RGB raster with float channels in 0..255, painted with anti-aliased shapes. */
+/** An RGB raster with float channels in 0..255, painted with anti-aliased shapes; with `alpha`, a coverage in 0..1 per pixel. */
 interface Canvas {
   readonly width: number;
   readonly height: number;
   readonly pixels: Float32Array;
+  /** Transparency (straight, not premultiplied): written as an RGBA PNG. Absent: opaque RGB. */
+  readonly alpha?: Float32Array;
 }
 
 interface Box {
@@ -56,9 +58,12 @@ function createChunk(type: string, data: Uint8Array): Buffer {
   return chunk;
 }
 
-/** Encodes 8-bit RGB pixels as a PNG, choosing each row's filter by the minimum-sum-of-absolute-differences rule. */
-export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
-  const stride = width * 3;
+/**
+ * Encodes 8-bit RGB (`channels` 3) or RGBA (4) pixels as a PNG, choosing each row's filter by the
+ * minimum-sum-of-absolute-differences rule.
+ */
+export function encodePng(width: number, height: number, rgb: Uint8Array, channels: 3 | 4 = 3): Buffer {
+  const stride = width * channels;
   const filtered = Buffer.alloc((stride + 1) * height);
   const candidate = new Uint8Array(stride);
   const best = new Uint8Array(stride);
@@ -70,9 +75,9 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
     for (let type = 0; type <= 4; type += 1) {
       let score = 0;
       for (let i = 0; i < stride; i += 1) {
-        const a = i >= 3 ? (row[i - 3] ?? 0) : 0;
+        const a = i >= channels ? (row[i - channels] ?? 0) : 0;
         const b = up[i] ?? 0;
-        const c = i >= 3 ? (up[i - 3] ?? 0) : 0;
+        const c = i >= channels ? (up[i - channels] ?? 0) : 0;
         const value = row[i] ?? 0;
         const predicted = type === 0 ? 0 : type === 1 ? a : type === 2 ? b : type === 3 ? (a + b) >> 1 : predictPaeth(a, b, c);
         const residual = (value - predicted) & 0xff;
@@ -91,7 +96,7 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolour, deflate, adaptive filtering, no interlace
+  header.set([8, channels === 4 ? 6 : 2, 0, 0, 0], 8); // 8-bit, truecolour (with alpha), deflate, adaptive filtering, no interlace
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     createChunk('IHDR', header),
@@ -234,10 +239,22 @@ function paintEnvelope(canvas: Canvas, x: number, y: number, w: number, h: numbe
 }
 
 
-function toBytes(canvas: Canvas): Uint8Array {
-  const bytes = new Uint8Array(canvas.pixels.length);
-  for (let i = 0; i < canvas.pixels.length; i += 1) bytes[i] = Math.round(Math.min(Math.max(canvas.pixels[i] ?? 0, 0), 255));
-  return bytes;
+function toByte(value: number): number {
+  return Math.round(Math.min(Math.max(value, 0), 255));
+}
+
+/** The canvas as 8-bit RGB, or RGBA when it has an alpha channel. */
+function toBytes(canvas: Canvas): { bytes: Uint8Array; channels: 3 | 4 } {
+  const { alpha, pixels } = canvas;
+  if (alpha === undefined) return { bytes: Uint8Array.from(pixels, toByte), channels: 3 };
+  const bytes = new Uint8Array(alpha.length * 4);
+  for (let i = 0; i < alpha.length; i += 1) {
+    bytes[i * 4] = toByte(pixels[i * 3] ?? 0);
+    bytes[i * 4 + 1] = toByte(pixels[i * 3 + 1] ?? 0);
+    bytes[i * 4 + 2] = toByte(pixels[i * 3 + 2] ?? 0);
+    bytes[i * 4 + 3] = toByte((alpha[i] ?? 0) * 255);
+  }
+  return { bytes, channels: 4 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -418,23 +435,22 @@ function drawAuthenticationFlow(): Canvas {
   return canvas;
 }
 
-/** The Mailroom mark: a white envelope on an indigo-to-teal tile. */
+/**
+ * The Mailroom mark: a white envelope on an indigo-to-teal tile with rounded corners. Outside the tile the image is
+ * transparent, so the corners take the color of whatever is behind the logo (a dark header in dark mode) instead of
+ * showing white.
+ */
 function drawLogo(): Canvas {
-  const canvas = createCanvas(96, 96);
-  fillGradient(canvas, ['#ffffff'], 0);
+  const size = 96;
+  const canvas: Canvas = { ...createCanvas(size, size), alpha: new Float32Array(size * size) };
+  fillGradient(canvas, ['#4f46e5', '#0d9488'], 45);
   const tile = roundedRect(2, 2, 92, 92, 22);
-  const gradient = createCanvas(96, 96);
-  fillGradient(gradient, ['#4f46e5', '#0d9488'], 45);
-  for (let y = 0; y < 96; y += 1) {
-    for (let x = 0; x < 96; x += 1) {
-      const coverage = Math.min(Math.max(0.5 - tile(x + 0.5, y + 0.5), 0), 1);
-      for (let channel = 0; channel < 3; channel += 1) {
-        const offset = (y * 96 + x) * 3 + channel;
-        const base = canvas.pixels[offset] ?? 0;
-        canvas.pixels[offset] = base + ((gradient.pixels[offset] ?? 0) - base) * coverage;
-      }
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) {
+      canvas.alpha?.set([Math.min(Math.max(0.5 - tile(x + 0.5, y + 0.5), 0), 1)], y * size + x);
     }
   }
+  // Inside the tile (alpha 1), so painting over the gradient needs no alpha.
   paintEnvelope(canvas, 22, 30, 52, 36, 5, '#ffffff');
   return canvas;
 }
@@ -455,7 +471,8 @@ export function writeDemoImages(directory = MEDIA_DIR): { path: string; bytes: n
   mkdirSync(directory, { recursive: true });
   return Object.entries(DEMO_IMAGES).map(([name, draw]) => {
     const canvas = draw();
-    const png = encodePng(canvas.width, canvas.height, toBytes(canvas));
+    const { bytes, channels } = toBytes(canvas);
+    const png = encodePng(canvas.width, canvas.height, bytes, channels);
     const path = join(directory, name);
     writeFileSync(path, png);
     return { path, bytes: png.length };

@@ -1,15 +1,18 @@
-/** The local inbox web UI: /inbox (list, search, delete all), /inbox/:id (one message), its sandboxed HTML, raw source and JSON. */
+/** The local inbox web UI: /inbox (list, search, delete all), /inbox/:id (one message, its checks), its sandboxed HTML, raw source and JSON. */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InboxMessage, InboxMessageSummary, InboxReader } from '../smtp/local-inbox.ts';
 import { isInboxMessageId } from '../smtp/local-inbox.ts';
 import { html, raw, renderPage } from './html.ts';
+import { INBOX_CHECK_CSS, checkMessage, renderMessageCheck, type MessageCheck } from './inbox-check.ts';
 import type { SafeHtml } from './html.ts';
 import { DEFAULT_CONTENT_SECURITY_POLICY } from './security-headers.ts';
 
 export interface InboxRoutesOptions {
   /** Messages per page of /inbox. Default 100. */
   readonly pageSize?: number;
+  /** PUBLIC_URL: the Check tab requests a message's links and images on this server (in process); others are listed only. */
+  readonly publicUrl?: string;
 }
 
 /** The message page frames /inbox/:id/html, so it allows a same-origin frame on top of the defaults. */
@@ -20,7 +23,7 @@ const EMAIL_HTML_CSP =
   "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'self'";
 
 const HTML_TYPE = 'text/html; charset=utf-8';
-const VIEWS = ['html', 'text', 'headers'] as const;
+const VIEWS = ['html', 'text', 'headers', 'check'] as const;
 type MessageView = (typeof VIEWS)[number];
 const FRAME_WIDTHS = ['full', '600', '360'] as const;
 type FrameWidth = (typeof FRAME_WIDTHS)[number];
@@ -80,8 +83,13 @@ export function registerInboxRoutes(app: FastifyInstance, inbox: InboxReader, op
       const query = readQuery(request);
       const view: MessageView = pickOne(VIEWS, query.view) ?? (message.html !== null ? 'html' : 'text');
       const width: FrameWidth = pickOne(FRAME_WIDTHS, query.width) ?? 'full';
+      // GETs on this server change nothing (link scanners follow them), so the Check tab may request the message's links.
+      const check =
+        view === 'check' && message.html !== null
+          ? await checkMessage(message.html, options.publicUrl ?? null, async (path) => (await app.inject({ method: 'GET', url: path })).statusCode)
+          : null;
       void reply.header('content-security-policy', MESSAGE_PAGE_CSP);
-      return sendPage(reply, 200, message.subject === '' ? '(no subject)' : message.subject, renderMessagePage(message, view, width), '/inbox');
+      return sendPage(reply, 200, message.subject === '' ? '(no subject)' : message.subject, renderMessagePage(message, view, width, check, options.publicUrl ?? ''), '/inbox');
     });
 
     scope.get<{ Params: { id: string } }>('/inbox/:id/html', async (request, reply) => {
@@ -165,7 +173,7 @@ function sendPage(reply: FastifyReply, status: number, title: string, body: Safe
     .code(status)
     .header('content-type', HTML_TYPE)
     .header('cache-control', 'no-store')
-    .send(renderPage({ title, body, head: raw(`<style>${INBOX_CSS}</style>`), currentPath }));
+    .send(renderPage({ title, body, head: raw(`<style>${INBOX_CSS}${INBOX_CHECK_CSS}</style>`), currentPath }));
 }
 
 function sendNotFound(reply: FastifyReply): FastifyReply {
@@ -259,7 +267,7 @@ ${model.page < model.pageCount ? html`<a class="button" href="${buildPageHref(mo
 </nav>`;
 }
 
-function renderMessagePage(message: InboxMessage, view: MessageView, width: FrameWidth): SafeHtml {
+function renderMessagePage(message: InboxMessage, view: MessageView, width: FrameWidth, check: MessageCheck | null, publicUrl: string): SafeHtml {
   const base = `/inbox/${message.id}`;
   const date = readHeader(message, 'date');
   const envelopeDiffers =
@@ -279,6 +287,8 @@ function renderMessagePage(message: InboxMessage, view: MessageView, width: Fram
 <a class="open-frame" href="${base}/html" target="_blank" rel="noopener">Open in new tab ↗</a></div>
 <div class="frame-stage"><iframe class="email-frame width-${width}" sandbox src="${base}/html" title="HTML part of the email"></iframe></div>`;
     }
+  } else if (view === 'check') {
+    content = check === null ? html`<div class="card empty"><p>This message has no HTML part to check.</p></div>` : renderMessageCheck(check, publicUrl);
   } else if (view === 'text') {
     content =
       message.text === null
@@ -299,7 +309,7 @@ ${envelopeDiffers ? html`<dt>Envelope</dt><dd>${message.envelope.to.join(', ')}<
 <dt>Received</dt><dd><time datetime="${message.receivedAt}" title="${message.receivedAt}">${formatReceivedFull(message.receivedAt)}</time> <span class="muted">· ${formatSize(message.size)}</span></dd>
 </dl>
 <nav class="tabs" aria-label="Message parts">
-${renderTab('html', 'HTML')}${renderTab('text', 'Text')}${renderTab('headers', 'Headers')}
+${renderTab('html', 'HTML')}${renderTab('text', 'Text')}${renderTab('headers', 'Headers')}${renderTab('check', 'Check')}
 <a class="tab" href="${base}/raw">Raw</a>
 <a class="tab" href="${base}/raw?download=1">Download .eml</a>
 </nav>

@@ -149,7 +149,7 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
     return reply.type(type).header('cache-control', 'public, max-age=86400').send(createReadStream(path));
   });
 
-  if (deps.inbox) registerInboxRoutes(app, deps.inbox);
+  if (deps.inbox) registerInboxRoutes(app, deps.inbox, { publicUrl: deps.publicUrl });
   else {
     app.get('/inbox', async (_request, reply) =>
       sendPage(reply, 200, 'Inbox', html`<h1>Inbox</h1><p>Mail goes to the SMTP server in <code>SMTP_URL</code>, so there is no local inbox. Unset <code>SMTP_URL</code> to capture mail here.</p>`, { currentPath: '/inbox' }),
