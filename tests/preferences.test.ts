@@ -49,7 +49,7 @@ describe('preferences and unsubscribe', () => {
     const body = mainOf(await page.text());
     expect(body).toContain('ada@example.com');
     expect(body).toContain('Ada Lovelace');
-    expect(body).toMatch(/<strong>demo<\/strong>[\s\S]*?Subscribed/);
+    expect(body).toMatch(/<strong>Mailroom Weekly<\/strong>[\s\S]*?Subscribed/);
     expect(body).toMatch(/<strong>extra<\/strong><div class="muted">Occasional &lt;announcements&gt; &amp; news<\/div>/);
     // Several GETs, with any query string, change nothing.
     await fetch(`${link}?done=unsubscribed-all`);
@@ -137,6 +137,39 @@ describe('preferences and unsubscribe', () => {
     const refused = await fetch(link, formBody({ action: 'resubscribe', list: String(extra) }));
     expect(refused.status).toBe(409);
     expect((await statuses('ada@example.com')).extra).toBe('unsubscribed');
+  });
+
+  test('the unsubscribe page names the newsletter, not the internal list; a list that feeds two names both', async () => {
+    await sendWeekly();
+    const message = messagesTo(env.sink, 'ada@example.com')[0];
+    const link = env.local(linkIn(message, 'u/'));
+    const page = mainOf(await (await fetch(link)).text());
+    expect(page).toContain('<h1>Unsubscribe from Mailroom Weekly?</h1>');
+    expect(page).toContain('Stop sending <strong>Mailroom Weekly</strong> to <strong>ada@example.com</strong>.');
+    expect(page).not.toMatch(/\bdemo\b/);
+    const done = mainOf(await (await fetch(link, { method: 'POST' })).text());
+    expect(done).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>, starting now.');
+    expect(done).not.toMatch(/\bdemo\b/);
+    const again = mainOf(await (await fetch(link)).text());
+    expect(again).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>.');
+
+    // A second newsletter on the same list: both are named, since leaving the list stops both.
+    const weekly = await env.ws.app.store.findNewsletter('weekly');
+    if (!weekly) throw new Error('no weekly');
+    await env.ws.app.store.createNewsletter({ ...weekly, slug: 'digest', name: 'The Friday Digest' });
+    const both = mainOf(await (await fetch(env.local(linkIn(messagesTo(env.sink, 'grace@example.com')[0], 'u/')))).text());
+    expect(both).toContain('Stop sending <strong>Mailroom Weekly and The Friday Digest</strong> to <strong>grace@example.com</strong>.');
+  });
+
+  test('the preferences page names each list by the newsletters it feeds, and a list that feeds none by its name', async () => {
+    const link = await sendWeekly();
+    const body = mainOf(await (await fetch(link)).text());
+    expect(body).toMatch(/<strong>Mailroom Weekly<\/strong>[\s\S]*?Subscribed/);
+    expect(body).not.toContain('<strong>demo</strong>');
+    expect(body).toContain('<strong>extra</strong>');
+    const form = await fetch(link, { ...formBody({ action: 'unsubscribe', list: String((await ids('ada@example.com')).demo) }), redirect: 'manual' });
+    const after = mainOf(await (await fetch(`${env.origin}${String(form.headers.get('location'))}`)).text());
+    expect(after).toContain('You are unsubscribed from Mailroom Weekly.');
   });
 
   test('the one-click unsubscribe (RFC 8058) still works without cookies and links to the preferences page', async () => {

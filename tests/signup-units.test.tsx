@@ -132,7 +132,15 @@ describe('settings', () => {
 });
 
 describe('the confirmation email template', () => {
-  const props: ConfirmEmailProps = { ...ConfirmEmail.PreviewProps, listLabel: 'Tom & "Jerry" <script>alert(1)</script>' };
+  // Fixed props (the template's PreviewProps are dated today): the expiry line is checked below.
+  const props: ConfirmEmailProps = {
+    ...ConfirmEmail.PreviewProps,
+    brand: { ...ConfirmEmail.PreviewProps.brand, postalAddress: 'Mailroom Weekly, 548 Market St #12345, San Francisco, CA 94104, USA' },
+    listLabel: 'Tom & "Jerry" <script>alert(1)</script>',
+    actionUrl: 'https://news.example.com/confirm/1.1.tgyt6o.preview-token-000000000',
+    expiresAt: '2025-12-04T09:00:00.000Z',
+    requestedAt: '2025-11-27T09:00:00.000Z',
+  };
 
   test('renders valid HTML and text on the shared layout, escapes every value, and carries no subscription links', async () => {
     const rendered = await renderConfirmationEmail(props);

@@ -10,6 +10,7 @@ import { archiveUrl, preferencesUrl, signupUrl, type LinkSettings } from '../cor
 import { verifyToken } from '../core/tokens.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import type { PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
+import { listLabel } from '../subscribers/list-label.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH, type SignupService, type SignupTarget } from '../subscribers/signup.ts';
 import { neutralSubject } from './archive-routes.ts';
 import { html, type SafeHtml } from './html.ts';
@@ -70,6 +71,9 @@ function parseName(raw: unknown): { ok: true; name: string; firstName: string; l
 
 export function registerSubscriberRoutes(app: FastifyInstance, deps: SubscriberRouteDeps): void {
   const { store, subscribers, signup, settings, clock } = deps;
+
+  /** What subscribers know a list as: the newsletters it feeds (see listLabel), never only its internal name. */
+  const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await store.listNewsletters()).filter((n) => n.listId === list.id));
 
   const siteForList = async (target: SignupTarget): Promise<PageSite> => siteForNewsletter(target.sender, target.list, await subscribers.isArchivePublic(target.sender.id));
 
@@ -273,8 +277,9 @@ ${
     const status = await subscribers.membershipStatus(found.subscriber.id, found.list.id);
     const site = await confirmationSite(found.list);
     const manage = html`<p class="muted"><a href="${preferencesPath(preferencesUrl(settings, found.subscriber.id, found.list.id))}">Manage all your subscriptions</a></p>`;
+    const label = await labelOf(found.list);
     if (status === 'unsubscribed') {
-      return sendPage(reply, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more email from the list <strong>${found.list.name}</strong>.</p>${manage}`, {
+      return sendPage(reply, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more <strong>${label}</strong>.</p>${manage}`, {
         site,
         head: PUBLIC_HEAD,
       });
@@ -282,9 +287,9 @@ ${
     return sendPage(
       reply,
       200,
-      'Unsubscribe',
-      html`<h1>Unsubscribe?</h1>
-<p>Stop sending <strong>${found.list.name}</strong> to <strong>${found.subscriber.email}</strong>.</p>
+      `Unsubscribe from ${label}`,
+      html`<h1>Unsubscribe from ${label}?</h1>
+<p>Stop sending <strong>${label}</strong> to <strong>${found.subscriber.email}</strong>.</p>
 <form method="post" action="/u/${request.params.token}"><button class="primary" type="submit">Unsubscribe</button></form>
 <p></p>${manage}`,
       { site, head: PUBLIC_HEAD },
@@ -301,7 +306,7 @@ ${
       reply,
       200,
       'Unsubscribed',
-      html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more email from the list <strong>${found.list.name}</strong>, starting now.</p>
+      html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more <strong>${await labelOf(found.list)}</strong>, starting now.</p>
 <p class="muted">Changed your mind? <a href="${preferencesPath(preferencesUrl(settings, found.subscriber.id, found.list.id))}">Manage your subscriptions</a>.</p>`,
       { site: await confirmationSite(found.list), head: PUBLIC_HEAD },
     );
@@ -331,23 +336,25 @@ ${
     const blocked = view.status === 'bounced' || view.status === 'complained' || (view.suppression !== null && view.suppression !== 'unsubscribed' && view.suppression !== 'erased');
     const button = (name: string, label: string, listId: number | null, cls = '') =>
       html`<form class="inline" method="post" action="${action}"><input type="hidden" name="action" value="${name}">${listId === null ? '' : html`<input type="hidden" name="list" value="${listId}">`}<button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
+    const newsletters = await store.listNewsletters();
+    const labels = new Map(view.memberships.map((m) => [m.listId, listLabel(m.listName, newsletters.filter((n) => n.listId === m.listId))]));
     const rows = view.memberships.map((m) => {
       const actions: SafeHtml[] = [];
       if (m.status === 'pending' && !blocked) actions.push(button('resubscribe', 'Confirm', m.listId, 'primary'));
       if (m.status !== 'unsubscribed') actions.push(button('unsubscribe', m.status === 'pending' ? 'Cancel' : 'Unsubscribe', m.listId));
       if (m.status === 'unsubscribed' && !blocked) actions.push(button('resubscribe', 'Subscribe again', m.listId));
-      return html`<tr><td><strong>${m.listName}</strong>${m.listDescription ? html`<div class="muted">${m.listDescription}</div>` : ''}</td><td><span class="status status-${m.status}">${STATUS_LABELS[m.status]}</span></td><td>${actions.map((a, i) => (i === 0 ? a : html` ${a}`))}</td></tr>`;
+      return html`<tr><td><strong>${labels.get(m.listId) ?? m.listName}</strong>${m.listDescription ? html`<div class="muted">${m.listDescription}</div>` : ''}</td><td><span class="status status-${m.status}">${STATUS_LABELS[m.status]}</span></td><td>${actions.map((a, i) => (i === 0 ? a : html` ${a}`))}</td></tr>`;
     });
     const anyActive = view.memberships.some((m) => m.status !== 'unsubscribed');
     const tokenList = view.memberships.find((m) => m.listId === tokenListId);
-    const sender = (await store.listNewsletters()).filter((n) => n.listId === tokenListId).sort((a, b) => a.id - b.id)[0];
+    const sender = newsletters.filter((n) => n.listId === tokenListId).sort((a, b) => a.id - b.id)[0];
     const site = siteForNewsletter(sender, tokenList ? await store.getList(tokenList.listId) : null, sender ? await subscribers.isArchivePublic(sender.id) : false);
     const body = html`<h1>Your subscriptions</h1>
 ${notice ? html`<p class="notice${notice.error ? ' error' : ''}" role="status">${notice.text}</p>` : ''}
 <p>Email: <strong>${view.email}</strong></p>
 ${blocked ? html`<p class="notice error">Mail to this address bounced or was reported as spam, so nothing is sent to it. Write to the sender to lift the block.</p>` : ''}
 <div class="card">
-${view.memberships.length > 0 ? html`<table><thead><tr><th>List</th><th>Status</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted">You are on no list.</p>`}
+${view.memberships.length > 0 ? html`<table><thead><tr><th>Subscription</th><th>Status</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted">You are on no list.</p>`}
 </div>
 <h2>Your name</h2>
 <form method="post" action="${action}"><input type="hidden" name="action" value="name">
@@ -367,7 +374,7 @@ ${anyActive ? html`<h2>Leave everything</h2><p>${button('unsubscribe-all', 'Unsu
     if (isDoneCode(done)) {
       const list = found.view.memberships.find((m) => String(m.listId) === request.query.list);
       if (done === 'unsubscribed' || done === 'resubscribed') {
-        if (list) notice = { text: `${DONE_MESSAGES[done]} ${list.listName}.` };
+        if (list) notice = { text: `${DONE_MESSAGES[done]} ${listLabel(list.listName, (await store.listNewsletters()).filter((n) => n.listId === list.listId))}.` };
       } else notice = { text: DONE_MESSAGES[done] };
     }
     const page = await preferencesPage(request.params.token, found.view, found.subject.listId, notice);

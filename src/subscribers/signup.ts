@@ -13,6 +13,7 @@ import { toEmailBrand } from '../issues/assemble.ts';
 import type { MessageTransport } from '../sending/ports.ts';
 import { hashEmail, type SqlStore } from '../store/sql-store.ts';
 import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type RateLimitResult, type SubscriberStore } from '../store/subscriber-store.ts';
+import { listLabel } from './list-label.ts';
 
 /** How long a confirmation link works. */
 export const CONFIRM_LINK_DAYS = 7;
@@ -80,12 +81,6 @@ export type ConfirmLinkState =
       readonly label: string;
     };
 
-/** "A", "A and B", "A, B and C". */
-function joinNames(names: readonly string[]): string {
-  if (names.length <= 1) return names[0] ?? '';
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1] ?? ''}`;
-}
-
 /**
  * The key an IP is counted under: IPv4 as is, IPv6 by its /64 (one subscriber line usually owns a whole /64), both
  * HMAC'd with the secret so the table never holds an address.
@@ -128,7 +123,7 @@ export class SignupService {
     const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
     const sender = newsletters[0];
     if (!sender) return null;
-    return { list, newsletters, sender, label: joinNames(newsletters.map((n) => n.name)) };
+    return { list, newsletters, sender, label: listLabel(list.name, newsletters) };
   }
 
   /** Counts one sign-up request from this IP; refused past SIGNUP_RATE_PER_MINUTE in a minute. */
@@ -276,8 +271,8 @@ export class SignupService {
     if (verified.expired) return { kind: 'expired', list };
     const subscriber = await this.deps.store.getSubscriber(verified.subscriberId);
     if (!subscriber || !list) return { kind: 'invalid' };
-    const names = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id).map((n) => n.name);
-    return { kind: 'ok', subscriberId: subscriber.id, list, email: subscriber.email, label: joinNames(names) || list.name };
+    const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id);
+    return { kind: 'ok', subscriberId: subscriber.id, list, email: subscriber.email, label: listLabel(list.name, newsletters) };
   }
 
   /** What the confirmation link shows (GET): never changes anything, since link scanners follow GETs. */
