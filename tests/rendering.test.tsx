@@ -422,6 +422,32 @@ describe('renderIssue: content cannot inject Handlebars', () => {
   });
 });
 
+describe('the accepted caniemail findings', () => {
+  it('are each listed in the README with a fallback, and the sample issues and the confirmation email keep to them too', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = /### Email client support\n([\s\S]*?)\n### /.exec(readme)?.[1] ?? '';
+    for (const finding of ACCEPTED_FINDINGS) {
+      expect(section, finding.feature).toContain(`\`${finding.feature}\``);
+      expect(finding.fallback.length).toBeGreaterThan(10);
+    }
+    const previews = [<ConfirmEmail {...ConfirmEmail.PreviewProps} />, <DigestEmail {...DigestEmail.PreviewProps} />, <ArticleEmail {...ArticleEmail.PreviewProps} />];
+    for (const element of previews) {
+      for (const finding of checkEmailHtml(await render(element)).unsupported) {
+        expect(ACCEPTED_FINDINGS.find((entry) => entry.feature === finding.feature)?.clients, finding.feature).toEqual(finding.clients);
+      }
+    }
+  });
+
+  it('are all still needed: every one is found in some template (else it goes from the list and the README)', async () => {
+    const found = new Set<string>();
+    for (const input of [digestInput, articleInput]) for (const finding of checkEmailHtml((await renderIssue(input)).html).unsupported) found.add(finding.feature);
+    // The sample issues have what the fixtures here lack (a code block).
+    const previews = [<ConfirmEmail {...ConfirmEmail.PreviewProps} />, <DigestEmail {...DigestEmail.PreviewProps} />, <ArticleEmail {...ArticleEmail.PreviewProps} />];
+    for (const element of previews) for (const finding of checkEmailHtml(await render(element)).unsupported) found.add(finding.feature);
+    expect([...found].sort()).toEqual(ACCEPTED_FINDINGS.map((entry) => entry.feature).sort());
+  });
+});
+
 describe('PreviewProps', () => {
   it.each([
     ['digest', () => <DigestEmail {...DigestEmail.PreviewProps} />],
