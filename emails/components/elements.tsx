@@ -33,8 +33,8 @@ export interface EmailImageProps extends ImgHTMLAttributes<HTMLImageElement> {
   readonly 'data-skip-in-text'?: 'true';
 }
 
-/** An image with the usual email resets (block, no border) and nothing else. */
-export function EmailImage({ style, ...props }: EmailImageProps) {
+/** An image with the usual email resets (block, no border) and nothing else; attributes in React Email's `Img` order. */
+export function EmailImage({ alt, src, width, height, style, ...props }: EmailImageProps) {
   const reset: CSSProperties = { display: 'block', border: 0, textDecoration: 'none' };
-  return <img {...props} style={{ ...reset, ...style }} />;
+  return <img {...props} alt={alt} height={height} src={src} style={{ ...reset, ...style }} width={width} />;
 }
