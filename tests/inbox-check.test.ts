@@ -130,6 +130,8 @@ describe('the inbox Check tab', () => {
     expect(alt).toContain('1 without alt text');
     expect(alt).toContain(`${PUBLIC_URL}/media/no-such-image.png`);
     expect(alt).toContain('“Read more” leads to 2 places');
+    expect(alt).toContain('1 image: 1 without alt text');
+    expect(alt).toContain(`Every link, as a screen reader names it Name Address Read more ${PUBLIC_URL}/issues/weekly/1 Read more ${PUBLIC_URL}/issues/weekly/99 The missing article`);
     const clients = section(page, 'check-clients');
     expect(clients).toContain('target attribute');
     expect(clients).toContain('Not documented');

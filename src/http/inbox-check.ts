@@ -69,6 +69,10 @@ export async function checkMessage(messageHtml: string, publicUrl: string | null
   return { report, urls };
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function formatKb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
 }
@@ -110,10 +114,11 @@ function renderAccessibility(report: EmailCheckReport): SafeHtml {
   const decorative = report.images.filter((image) => image.alt === '').length;
   return html`<section class="check check-${problems > 0 ? 'bad' : 'ok'}" id="check-alt">
 <h2>Images and link names</h2>
-<p>${report.images.length} image(s): ${report.imagesWithoutAlt.length} without alt text, ${decorative} decorative (alt=""). ${report.links.length} link(s).</p>
+<p>${plural(report.images.length, 'image')}: ${report.imagesWithoutAlt.length} without alt text, ${decorative} decorative (alt=""). ${plural(report.links.length, 'link')}.</p>
 ${report.imagesWithoutAlt.length > 0 ? html`<h3>Images without alt text</h3><ul class="plain">${report.imagesWithoutAlt.map((image) => html`<li class="url">${image.src}</li>`)}</ul>` : ''}
 ${report.unnamedLinks.length > 0 ? html`<h3>Links with no name for a screen reader</h3><ul class="plain">${report.unnamedLinks.map((link) => html`<li class="url">${link.href}</li>`)}</ul>` : ''}
 ${report.ambiguousLinkNames.length > 0 ? html`<h3>One name, different places</h3><ul class="plain">${report.ambiguousLinkNames.map((entry) => html`<li>“${entry.name}” leads to ${entry.hrefs.length} places</li>`)}</ul>` : ''}
+${report.links.length > 0 ? html`<details><summary>Every link, as a screen reader names it</summary><table class="links"><thead><tr><th>Name</th><th>Address</th></tr></thead><tbody>${report.links.map((link) => html`<tr><td>${link.name === '' ? html`<span class="muted">(no name)</span>` : link.name}</td><td class="url">${link.href}</td></tr>`)}</tbody></table></details>` : ''}
 </section>`;
 }
 
@@ -128,7 +133,7 @@ function renderClientSupport(report: EmailCheckReport): SafeHtml {
   const unknown = report.unsupported.filter((finding) => findAcceptedFinding(finding) === undefined).length;
   return html`<section class="check check-${unknown > 0 ? 'warn' : 'ok'}" id="check-clients">
 <h2>Email client support</h2>
-<p>${report.unsupported.length === 0 ? 'caniemail lists no unsupported feature for Gmail, Outlook, Apple Mail or Yahoo Mail.' : `${report.unsupported.length} feature(s) that some of Gmail, Outlook, Apple Mail and Yahoo Mail do not support (caniemail)${unknown > 0 ? `, ${unknown} not among the documented ones of Mailroom's templates` : ', each a documented enhancement of Mailroom\'s templates with its fallback'}.`}</p>
+<p>${report.unsupported.length === 0 ? 'caniemail lists no unsupported feature for Gmail, Outlook, Apple Mail or Yahoo Mail.' : `${plural(report.unsupported.length, 'feature')} that some of Gmail, Outlook, Apple Mail and Yahoo Mail do not support (caniemail)${unknown > 0 ? `, ${unknown} not among the documented ones of Mailroom's templates` : ', each a documented enhancement of Mailroom\'s templates with its fallback'}.`}</p>
 ${rows.length > 0 ? html`<table class="clients"><thead><tr><th>Feature</th><th>Not supported by</th><th>Fallback</th></tr></thead><tbody>${rows}</tbody></table>` : ''}
 </section>`;
 }
