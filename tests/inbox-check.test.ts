@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { darkColors } from '../emails/theme.ts';
 import { loadDemoWorkspace } from '../src/demo.ts';
+import { ownPath } from '../src/http/inbox-check.ts';
 import { buildHttpServer } from '../src/http/server.ts';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { startLocalInbox, type LocalInbox } from '../src/smtp/local-inbox.ts';
@@ -83,6 +84,21 @@ function section(page: string, id: string): string {
   if (!match) throw new Error(`no section ${id}`);
   return (match[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
 }
+
+describe('ownPath: which URLs are on this server', () => {
+  it('takes PUBLIC_URL\'s origin (and path, when it has one), never the inbox itself', () => {
+    expect(ownPath(`${PUBLIC_URL}/u/abc?x=1`, PUBLIC_URL)).toBe('/u/abc?x=1');
+    expect(ownPath(`${PUBLIC_URL}`, PUBLIC_URL)).toBe('/');
+    expect(ownPath('https://news.example.com:8443/u/abc', PUBLIC_URL)).toBeNull();
+    expect(ownPath('http://news.example.com/u/abc', PUBLIC_URL)).toBeNull();
+    expect(ownPath('https://elsewhere.example/u/abc', PUBLIC_URL)).toBeNull();
+    expect(ownPath(`${PUBLIC_URL}/inbox/123`, PUBLIC_URL)).toBeNull();
+    expect(ownPath('https://example.com/news/media/logo.png', 'https://example.com/news')).toBe('/media/logo.png');
+    expect(ownPath('https://example.com/other/page', 'https://example.com/news')).toBeNull();
+    expect(ownPath('javascript:alert(1)', PUBLIC_URL)).toBeNull();
+    expect(ownPath(`${PUBLIC_URL}/u/abc`, null)).toBeNull();
+  });
+});
 
 describe('the inbox Check tab', () => {
   it('is a tab of every message, marked current when open', async () => {

@@ -38,8 +38,12 @@ export function ownPath(url: string, publicUrl: string | null): string | null {
     return null;
   }
   if (target.origin !== base.origin) return null;
-  if (target.pathname === '/inbox' || target.pathname.startsWith('/inbox/') || target.pathname.startsWith('/inbox.')) return null;
-  return `${target.pathname}${target.search}`;
+  // A PUBLIC_URL with a path (a proxy mounting Mailroom under /news) prefixes every link; the routes are at the root.
+  const prefix = base.pathname.replace(/\/+$/, '');
+  if (prefix !== '' && target.pathname !== prefix && !target.pathname.startsWith(`${prefix}/`)) return null;
+  const pathname = target.pathname.slice(prefix.length) || '/';
+  if (pathname === '/inbox' || pathname.startsWith('/inbox/') || pathname.startsWith('/inbox.')) return null;
+  return `${pathname}${target.search}`;
 }
 
 /**
