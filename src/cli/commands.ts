@@ -512,7 +512,9 @@ async function runResume(app: App, campaignId: number): Promise<number> {
   try {
     const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
     if (result.status === 'busy') {
-      printError(`campaign ${campaignId} is being sent by another process (mailroom serve?); nothing to do here`);
+      printError(
+        `campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; nothing was sent from here.\n  If that process has stopped, run this again once its lease has run out (mailroom serve also takes the campaign over then).`,
+      );
       return 1;
     }
     print(`campaign ${campaignId}: ${result.status}: ${printCounts(result.counts)}`);

@@ -1273,6 +1273,17 @@ export class SqlStore implements CampaignStore {
     await this.db.updateTable('campaigns').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', campaignId).where('lease_owner', '=', owner).execute();
   }
 
+  async leaseHolder(campaignId: number, now: string): Promise<{ owner: string; expiresAt: string | null } | null> {
+    const row = await this.db.selectFrom('campaigns').select(['lease_owner', 'lease_expires_at']).where('id', '=', campaignId).executeTakeFirst();
+    if (!row?.lease_owner || (row.lease_expires_at !== null && row.lease_expires_at < now)) return null;
+    return { owner: row.lease_owner, expiresAt: row.lease_expires_at };
+  }
+
+  async takeOverLease(campaignId: number, from: string, owner: string, until: string): Promise<boolean> {
+    const result = await this.db.updateTable('campaigns').set({ lease_owner: owner, lease_expires_at: until }).where('id', '=', campaignId).where('lease_owner', '=', from).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async campaignStatus(campaignId: number): Promise<CampaignStatus | null> {
     const row = await this.db.selectFrom('campaigns').select('status').where('id', '=', campaignId).executeTakeFirst();
     return row ? (row.status as CampaignStatus) : null;

@@ -1,0 +1,99 @@
+/**
+ * A campaign's lease after its sender died: `campaigns resume` takes over at once when the holder was a process on
+ * this host that no longer exists, and otherwise says who holds it (host, pid) and until when.
+ * Through the real binary, against a real (slow) SMTP sink.
+ */
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, describe, expect, test } from 'vitest';
+import { describeLeaseHolder, formatLeaseOwner, isDeadLocalHolder, parseLeaseOwner } from '../src/sending/lease-owner.ts';
+import { startCountingSink } from './helpers/counting-sink.ts';
+import { cliWorkspace, exitOf, showRun, type CliWorkspace } from './helpers/run-cli.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('lease owner', () => {
+  test('carries host and pid in a form that parses back, the older "host:pid:id" form included', () => {
+    const owner = formatLeaseOwner('mail-1.example.org', 4242, 'ab12cd34');
+    expect(parseLeaseOwner(owner)).toEqual({ host: 'mail-1.example.org', pid: 4242, id: 'ab12cd34' });
+    expect(parseLeaseOwner('old-host:77:0a1b2c3d')).toEqual({ host: 'old-host', pid: 77, id: '0a1b2c3d' });
+    expect(parseLeaseOwner('whatever')).toBeNull();
+    expect(parseLeaseOwner(formatLeaseOwner('odd host:with@signs#', 1, 'x'))).toEqual({ host: 'odd host:with@signs#', pid: 1, id: 'x' });
+  });
+
+  test('a holder is dead only when it is on this host and its pid does not exist', () => {
+    const here = hostname();
+    expect(isDeadLocalHolder(formatLeaseOwner(here, process.pid, 'a'))).toBe(false);
+    // pid 1 exists everywhere (EPERM for an unprivileged user still means alive).
+    expect(isDeadLocalHolder(formatLeaseOwner(here, 1, 'a'))).toBe(false);
+    expect(isDeadLocalHolder(formatLeaseOwner(here, 2 ** 22 + 12345, 'a'))).toBe(true);
+    // Another host: its processes cannot be checked from here.
+    expect(isDeadLocalHolder(formatLeaseOwner(`not-${here}`, 2 ** 22 + 12345, 'a'))).toBe(false);
+    expect(isDeadLocalHolder('unparseable owner')).toBe(false);
+  });
+
+  test('describes the holder for a person', () => {
+    expect(describeLeaseHolder(formatLeaseOwner('mail-1', 4242, 'x'), '2026-12-01T09:00:30.000Z')).toBe('process 4242 on host mail-1 (its lease runs until 2026-12-01T09:00:30.000Z)');
+    expect(describeLeaseHolder('legacy owner', '2026-12-01T09:00:30.000Z')).toBe('"legacy owner" (its lease runs until 2026-12-01T09:00:30.000Z)');
+  });
+});
+
+describe('campaigns resume after kill -9', () => {
+  let ws: CliWorkspace;
+
+  test('refused while the sender lives, naming its pid, host and lease; taken over at once after kill -9, with nobody missing', async () => {
+    const slow = { delayMs: 150 };
+    const sink = await startCountingSink(0, slow);
+    cleanups.push(() => sink.close());
+    ws = cliWorkspace(sink.url);
+    cleanups.push(() => ws.remove());
+    const env = { SMTP_POOL_SIZE: '2', CAMPAIGN_LEASE_SECONDS: '60' };
+
+    const demo = await ws.run(['demo']);
+    expect(demo.code, showRun(demo)).toBe(0);
+    const emails = Array.from({ length: 120 }, (_, i) => `reader${i + 1}@crash.example`);
+    ws.file('readers.csv', `email\n${emails.join('\n')}\n`);
+    const imported = await ws.run(['subscribers', 'import', 'readers.csv', '--list', 'demo']);
+    expect(imported.code, showRun(imported)).toBe(0);
+    const everyone = [...emails, 'ada@example.com', 'grace@example.com', 'linus@example.org', 'margaret@example.net', 'reader@example.com'];
+
+    const sender = ws.spawn(['send', 'weekly'], env);
+    cleanups.push(() => void sender.kill('SIGKILL'));
+    const deadline = Date.now() + 60_000;
+    while (sink.total() < 10 && Date.now() < deadline) {
+      if (sender.exitCode !== null) throw new Error(sender.output());
+      await delay(50);
+    }
+    expect(sink.total()).toBeGreaterThanOrEqual(10);
+
+    // The sender is alive: resume refuses, and says who holds the campaign and until when.
+    const refused = await ws.run(['campaigns', 'resume', '1'], env);
+    expect(refused.code, showRun(refused)).toBe(1);
+    expect(refused.stderr).toContain(`process ${sender.pid} on host ${hostname()}`);
+    expect(refused.stderr).toMatch(/its lease runs until \d{4}-\d\d-\d\dT[\d:.]+Z/);
+    expect(refused.stderr).not.toMatch(/serve\?/);
+
+    sender.kill('SIGKILL');
+    await exitOf(sender);
+    const sentBeforeKill = sink.total();
+    expect(sentBeforeKill).toBeLessThan(everyone.length);
+    slow.delayMs = 0;
+
+    // The holder is gone: resume takes over now, not after the 60-second lease.
+    const started = Date.now();
+    const resumed = await ws.run(['campaigns', 'resume', '1'], env);
+    const took = Date.now() - started;
+    expect(resumed.code, showRun(resumed)).toBe(0);
+    expect(took).toBeLessThan(30_000);
+    expect(resumed.stdout).toMatch(new RegExp(`taking over campaign 1 from process ${sender.pid} on host ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which no longer exists`));
+    expect(resumed.stdout).toMatch(/campaign 1: sent: \d+ sent, 0 failed/);
+
+    const missing = everyone.filter((email) => !sink.counts.has(email));
+    expect(missing).toEqual([]);
+    expect(ws.sql("select count(*) as n from sends where campaign_id = 1 and status <> 'sent'")).toEqual([{ n: 0 }]);
+    expect(Math.max(...sink.counts.values())).toBeLessThanOrEqual(2);
+  }, 180_000);
+});
