@@ -428,16 +428,17 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     const counts = await app.store.countSends(campaignId);
     const issue = await app.store.getIssue(campaign.issueId);
     const list = await app.store.getList(campaign.listId);
-    const now = Date.now();
-    const sentLastMinute = await app.store.countSentSince(campaignId, new Date(now - 60_000).toISOString());
-    const rate = sentLastMinute / 60;
+    const { campaignRate, formatCampaignRate, rateWindowStart } = await import('../sending/campaign-rate.ts');
+    const now = new Date();
     const remaining = counts.pending + counts.deferred + counts.sending;
+    const sentInWindow = await app.store.countSentSince(campaignId, rateWindowStart(campaign.startedAt, now).toISOString());
+    const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: counts.sent, remaining, sentInWindow, now });
     print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
     print(`issue:      #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
     print(`list:       ${list?.name ?? '?'}`);
     print(`created:    ${campaign.createdAt}${campaign.scheduledAt ? `, scheduled for ${campaign.scheduledAt}` : ''}${campaign.startedAt ? `, started ${campaign.startedAt}` : ''}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
-    print(`rate:       ${rate.toFixed(1)} messages/s over the last minute${rate > 0 && remaining > 0 ? `; ETA ${new Date(now + (remaining / rate) * 1000).toISOString()} (${Math.ceil(remaining / rate)} s)` : ''}`);
+    print(`rate:       ${formatCampaignRate(rate, campaign.status, now)}`);
     if (campaign.lastError) print(`last error: ${campaign.lastError}`);
     const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
     if (duplicates.length > 0) {
