@@ -346,7 +346,10 @@ async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
   return instant;
 }
 
-export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean; at?: string; tz?: string }): Promise<number> {
+export async function sendCommand(
+  slug: string,
+  options: { list?: string; issue?: string; dryRun?: boolean; test?: string; resend?: boolean; allowLarge?: boolean; force?: boolean; at?: string; tz?: string },
+): Promise<number> {
   const { sendNewsletter } = await import('../sending/send-newsletter.ts');
   if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
   const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
@@ -365,13 +368,20 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
         ...(options.issue ? { issue: positiveInt(options.issue, '--issue') } : {}),
         ...(options.dryRun ? { dryRun: true } : {}),
         ...(options.test ? { test: checkedEmail(options.test, '--test') } : {}),
+        ...(options.resend ? { resend: true } : {}),
+        ...(options.allowLarge ? { allowLarge: true } : {}),
         ...(options.force ? { force: true } : {}),
         ...(at ? { at } : {}),
       }).catch((error: unknown) => explainTransportError(error, app));
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
-        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        const left = report.alreadyReceived > 0 ? `; ${report.alreadyReceived} would be skipped: they already received issue #${report.issue.number} in an earlier campaign (--resend mails them again)` : '';
+        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        return 0;
+      }
+      if (report.mode === 'nobody-left') {
+        print(`issue #${report.issue.number} of ${report.newsletter.slug}: all ${report.alreadyReceived} recipient(s) of list ${report.list.name} have already received it; nothing sent (--resend mails them again)`);
         return 0;
       }
       if (report.mode === 'scheduled') {
@@ -487,12 +497,14 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   return withApp(async (app) => {
     const campaign = await findControllableCampaign(app, id);
     if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
-    const n = await app.store.retryFailed(campaign.id, new Date().toISOString());
-    if (n === 0) {
-      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)`);
+    const { requeued, receivedElsewhere } = await app.store.retryFailed(campaign.id, new Date().toISOString());
+    const issue = await app.store.getIssue(campaign.issueId);
+    const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
+    if (requeued === 0) {
+      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)${leftAlone}`);
       return 0;
     }
-    print(`campaign ${campaign.id}: ${n} failed send(s) queued again`);
+    print(`campaign ${campaign.id}: ${requeued} failed send(s) queued again${leftAlone}`);
     if (!options.now) {
       print('mailroom serve sends them on its next tick, or run them here: npx mailroom campaigns resume ' + campaign.id);
       return 0;

@@ -27,8 +27,10 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
       for (const campaign of runnable) {
         if (controller.signal.aborted) return;
         if (campaign.status === 'scheduled') {
-          const recipients = await deps.store.startScheduledCampaign(campaign.id, now);
-          if (recipients !== null) log(`campaign ${campaign.id}: scheduled start, ${recipients} recipient(s) fixed`);
+          const fixed = await deps.store.startScheduledCampaign(campaign.id, now);
+          if (fixed !== null) {
+            log(`campaign ${campaign.id}: scheduled start, ${fixed.recipients} recipient(s) fixed${fixed.alreadyReceived > 0 ? `; ${fixed.alreadyReceived} left out: they already received this issue in an earlier campaign` : ''}`);
+          }
         } else if (campaign.status === 'paused') {
           log(`campaign ${campaign.id}: trying the SMTP server again`);
           await deps.store.resumeCampaignStatus(campaign.id, now);

@@ -260,11 +260,25 @@ const feeds: Migration = {
   },
 };
 
+/**
+ * Nobody receives the same issue twice (issue 10): a later campaign of an issue leaves out whoever received it in an
+ * earlier one, unless it was created to send it again on purpose (`send --resend` or `--force`), which this records
+ * so that its scheduled start and its retries follow the same choice.
+ */
+const campaignResend: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`ALTER TABLE campaigns ADD COLUMN resend integer NOT NULL DEFAULT 0`.execute(db);
+    // Who already has an issue: the campaigns of that issue, then each one's send row by its primary key.
+    await sql`CREATE INDEX campaigns_issue ON campaigns (issue_id)`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
   '0003_signup': signup,
   '0004_schedules': schedules,
+  '2026-12-05-campaign-resend': campaignResend,
 };
 
 export const migrationProvider: MigrationProvider = {

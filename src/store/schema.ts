@@ -116,6 +116,8 @@ export interface CampaignsTable {
   lease_expires_at: string | null;
   pause_reason: string | null;
   resume_after: string | null;
+  /** 1: sent on purpose to members who already received the issue in an earlier campaign (migration 2026-12-05-campaign-resend). */
+  resend: Generated<number>;
 }
 
 export interface SendsTable {

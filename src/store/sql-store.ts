@@ -189,6 +189,7 @@ function toCampaign(row: Selectable<CampaignsTable>): Campaign {
     lastError: row.last_error,
     pauseReason: row.pause_reason as PauseReason | null,
     resumeAfter: row.resume_after,
+    resend: row.resend === 1,
   };
 }
 
@@ -232,6 +233,41 @@ function skipReasonOf(subscriberStatus: string | null, membershipStatus: string 
   if (subscriberStatus !== 'active') return `subscriber is ${subscriberStatus}`;
   if (membershipStatus !== 'subscribed') return 'unsubscribed from the list';
   return null;
+}
+
+/**
+ * Send states in which a person has an issue from a campaign, or will, or may have: accepted, in flight, still queued
+ * there, or flagged as a possible duplicate after a crash. A failure or a skip is not a receipt.
+ */
+const RECEIPT_STATUSES = ['sent', 'sending', 'pending', 'deferred'] as const;
+
+/**
+ * The rule "nobody receives the same issue twice", as a where-clause on a subscriber id column: they have the issue
+ * (see RECEIPT_STATUSES) from a campaign of it other than `exceptCampaignId`. Walks the issue's few campaigns by
+ * `campaigns_issue`, then each one's send row by its primary key.
+ */
+function receivedIssueElsewhere(issueId: number, exceptCampaignId: number, subscriberColumn: 's.id' | 'sends.subscriber_id') {
+  return sql<boolean>`EXISTS (SELECT 1 FROM campaigns AS rc INNER JOIN sends AS rs ON rs.campaign_id = rc.id
+    WHERE rc.issue_id = ${issueId} AND rc.id <> ${exceptCampaignId} AND rs.subscriber_id = ${sql.ref(subscriberColumn)}
+      AND (rs.status IN (${sql.join(RECEIPT_STATUSES.map((status) => sql.lit(status)))}) OR rs.possible_duplicate = 1))`;
+}
+
+/** Who may be mailed a campaign to this list right now: active, subscribed members whose address is not suppressed. */
+function mailableMembers(db: Db, listId: number) {
+  return db
+    .selectFrom('list_memberships as m')
+    .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+    .where('m.list_id', '=', listId)
+    .where('m.status', '=', 'subscribed')
+    .where('s.status', '=', 'active')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))));
+}
+
+/** What fixing a campaign's recipients did. */
+export interface FixedRecipients {
+  readonly recipients: number;
+  /** Members left out because they already received the issue in an earlier campaign (0 with `resend`). */
+  readonly alreadyReceived: number;
 }
 
 /**
@@ -979,21 +1015,27 @@ export class SqlStore implements CampaignStore {
     return row ? this.toStoredIssue(row, await this.issueArticleIds(row.id)) : null;
   }
 
-  /** Who a campaign to this list would go to right now (active, subscribed, not suppressed), by subscriber id. */
-  async listRecipients(listId: number, afterSubscriberId: number, limit: number): Promise<Subscriber[]> {
-    const rows = await this.db
-      .selectFrom('list_memberships as m')
-      .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-      .selectAll('s')
-      .where('m.list_id', '=', listId)
-      .where('m.status', '=', 'subscribed')
-      .where('s.status', '=', 'active')
-      .where('s.id', '>', afterSubscriberId)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
-      .orderBy('s.id')
-      .limit(limit)
-      .execute();
+  /**
+   * Who a campaign to this list would go to right now (active, subscribed, not suppressed), by subscriber id; with
+   * `notReceivedIssueId`, without those who already received that issue in a campaign.
+   */
+  async listRecipients(listId: number, afterSubscriberId: number, limit: number, options: { notReceivedIssueId?: number } = {}): Promise<Subscriber[]> {
+    let query = mailableMembers(this.db, listId).selectAll('s').where('s.id', '>', afterSubscriberId);
+    if (options.notReceivedIssueId !== undefined) {
+      const issueId = options.notReceivedIssueId;
+      query = query.where(({ not }) => not(receivedIssueElsewhere(issueId, 0, 's.id')));
+    }
+    const rows = await query.orderBy('s.id').limit(limit).execute();
     return rows.map(toSubscriber);
+  }
+
+  /** How many a campaign of this issue to this list would mail now, and how many it would leave out because they already received the issue. */
+  async countRecipients(listId: number, issueId: number): Promise<{ eligible: number; alreadyReceived: number }> {
+    const row = await mailableMembers(this.db, listId)
+      .select(sql<number>`count(*)`.as('eligible'))
+      .select(sql<number>`coalesce(sum(CASE WHEN ${receivedIssueElsewhere(issueId, 0, 's.id')} THEN 1 ELSE 0 END), 0)`.as('received'))
+      .executeTakeFirstOrThrow();
+    return { eligible: Number(row.eligible), alreadyReceived: Number(row.received) };
   }
 
   // --------------------------------------------------------------- schedules
@@ -1033,7 +1075,7 @@ export class SqlStore implements CampaignStore {
 
   // --------------------------------------------------------------- campaigns
 
-  private async insertCampaign(trx: Db, input: { issueId: number; newsletterId: number; listId: number; scheduledAt?: string | null }, now: string): Promise<Selectable<CampaignsTable>> {
+  private async insertCampaign(trx: Db, input: { issueId: number; newsletterId: number; listId: number; scheduledAt?: string | null; resend?: boolean }, now: string): Promise<Selectable<CampaignsTable>> {
     const scheduled = input.scheduledAt != null;
     return trx
       .insertInto('campaigns')
@@ -1051,49 +1093,56 @@ export class SqlStore implements CampaignStore {
         lease_expires_at: null,
         pause_reason: null,
         resume_after: null,
+        resend: input.resend ? 1 : 0,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
   }
 
-  /** Fixes a campaign's recipients: one pending send per active, subscribed, unsuppressed member of its list. */
-  private async fixRecipients(trx: Db, campaignId: number, listId: number, now: string): Promise<number> {
+  /**
+   * Fixes a campaign's recipients: one pending send per active, subscribed, unsuppressed member of its list who has
+   * not received its issue in an earlier campaign (unless `resend`).
+   */
+  private async fixRecipients(trx: Db, campaign: { id: number; listId: number; issueId: number; resend: boolean }, now: string): Promise<FixedRecipients> {
+    // The rule costs a lookup per member: only when another campaign of this issue exists at all.
+    const earlier = campaign.resend
+      ? undefined
+      : await trx.selectFrom('campaigns').select('id').where('issue_id', '=', campaign.issueId).where('id', '<>', campaign.id).executeTakeFirst();
+    let members = mailableMembers(trx, campaign.listId);
+    if (earlier) members = members.where(({ not }) => not(receivedIssueElsewhere(campaign.issueId, campaign.id, 's.id')));
     const result = await trx
       .insertInto('sends')
       .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
       .expression(
-        trx
-          .selectFrom('list_memberships as m')
-          .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-          .select([sql<number>`${campaignId}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
-          .where('m.list_id', '=', listId)
-          .where('m.status', '=', 'subscribed')
-          .where('s.status', '=', 'active')
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
+        members
+          .select([sql<number>`${campaign.id}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
           .orderBy('s.id'),
       )
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0);
+    const recipients = Number(result.numInsertedOrUpdatedRows ?? 0);
+    if (!earlier) return { recipients, alreadyReceived: 0 };
+    const all = await mailableMembers(trx, campaign.listId).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    return { recipients, alreadyReceived: Number(all.n) - recipients };
   }
 
-  /** Creates a campaign and fixes its recipients now, in one transaction. */
-  async createCampaign(input: { issueId: number; newsletterId: number; listId: number }): Promise<{ campaign: Campaign; recipients: number }> {
+  /** Creates a campaign and fixes its recipients now, in one transaction. `resend`: also to members who already received the issue. */
+  async createCampaign(input: { issueId: number; newsletterId: number; listId: number; resend?: boolean }): Promise<{ campaign: Campaign } & FixedRecipients> {
     return this.tx(async (trx) => {
       const now = this.now();
       const row = await this.insertCampaign(trx, input, now);
-      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
-      return { campaign: toCampaign(row), recipients };
+      const fixed = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: input.issueId, resend: input.resend ?? false }, now);
+      return { campaign: toCampaign(row), ...fixed };
     });
   }
 
   /** A one-off campaign that starts at `scheduledAt`; its recipients are fixed when it starts. */
-  async scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string }): Promise<Campaign> {
+  async scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string; resend?: boolean }): Promise<Campaign> {
     const row = await this.insertCampaign(this.db, input, this.now());
     return toCampaign(row);
   }
 
-  /** Starts a scheduled campaign that is due: fixes its recipients and moves it to sending, once. Returns the recipient count, or null if it was not due or already started. */
-  async startScheduledCampaign(campaignId: number, now: string): Promise<number | null> {
+  /** Starts a scheduled campaign that is due: fixes its recipients (by the same rules as a campaign sent now) and moves it to sending, once. Null if it was not due or already started. */
+  async startScheduledCampaign(campaignId: number, now: string): Promise<FixedRecipients | null> {
     return this.tx(async (trx) => {
       const updated = await trx
         .updateTable('campaigns')
@@ -1101,10 +1150,10 @@ export class SqlStore implements CampaignStore {
         .where('id', '=', campaignId)
         .where('status', '=', 'scheduled')
         .where('scheduled_at', '<=', now)
-        .returning(['list_id'])
+        .returning(['list_id', 'issue_id', 'resend'])
         .executeTakeFirst();
       if (!updated) return null;
-      return this.fixRecipients(trx, campaignId, updated.list_id, now);
+      return this.fixRecipients(trx, { id: campaignId, listId: updated.list_id, issueId: updated.issue_id, resend: updated.resend === 1 }, now);
     });
   }
 
@@ -1124,7 +1173,7 @@ export class SqlStore implements CampaignStore {
       if (Number(slot.numInsertedOrUpdatedRows ?? 0) === 0) return null;
       const issue = await this.insertIssue(trx, input.issue, now);
       const row = await this.insertCampaign(trx, { issueId: issue.id, newsletterId: input.newsletterId, listId: input.listId }, now);
-      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
+      const { recipients } = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: issue.id, resend: false }, now);
       await trx.updateTable('schedule_slots').set({ campaign_id: row.id, detail: `issue #${issue.number}` }).where('newsletter_id', '=', input.newsletterId).where('slot_at', '=', input.slotAt).execute();
       return { campaign: toCampaign(row), issue, recipients };
     });
@@ -1239,21 +1288,40 @@ export class SqlStore implements CampaignStore {
     });
   }
 
-  /** Failed rows whose address may still be mailed go back to pending; the campaign sends again. Returns how many. */
-  async retryFailed(campaignId: number, now: string): Promise<number> {
+  /**
+   * Failed rows whose address may still be mailed go back to pending, and the campaign sends again; never a row whose
+   * subscriber has received the issue in another campaign meanwhile (unless the campaign was made with `resend`).
+   * Returns how many were queued again, and how many were left failed for that reason.
+   */
+  async retryFailed(campaignId: number, now: string): Promise<{ requeued: number; receivedElsewhere: number }> {
     return this.tx(async (trx) => {
-      const result = await trx
-        .updateTable('sends')
-        .set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now })
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 'failed')
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))))
-        .executeTakeFirst();
-      const n = Number(result.numUpdatedRows);
-      if (n > 0) {
+      const campaign = await trx.selectFrom('campaigns').select(['issue_id', 'resend']).where('id', '=', campaignId).executeTakeFirst();
+      if (!campaign) return { requeued: 0, receivedElsewhere: 0 };
+      const failed = () =>
+        trx
+          .updateTable('sends')
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'failed')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))));
+      let receivedElsewhere = 0;
+      let query = failed();
+      if (campaign.resend !== 1) {
+        const held = await trx
+          .selectFrom('sends')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'failed')
+          .where(receivedIssueElsewhere(campaign.issue_id, campaignId, 'sends.subscriber_id'))
+          .executeTakeFirstOrThrow();
+        receivedElsewhere = Number(held.n);
+        query = query.where(({ not }) => not(receivedIssueElsewhere(campaign.issue_id, campaignId, 'sends.subscriber_id')));
+      }
+      const result = await query.set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now }).executeTakeFirst();
+      const requeued = Number(result.numUpdatedRows);
+      if (requeued > 0) {
         await trx.updateTable('campaigns').set({ status: 'sending', finished_at: null, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
       }
-      return n;
+      return { requeued, receivedElsewhere };
     });
   }
 
