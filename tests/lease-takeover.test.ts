@@ -81,6 +81,9 @@ describe('campaigns resume after kill -9', () => {
     const sentBeforeKill = sink.total();
     expect(sentBeforeKill).toBeLessThan(everyone.length);
     slow.delayMs = 0;
+    const shown = await ws.run(['campaigns', 'show', '1'], env);
+    expect(shown.stdout).toContain(`sender:     process ${sender.pid} on host ${hostname()} (its lease runs until `);
+    expect(shown.stdout).toContain('that process no longer exists: npx mailroom campaigns resume 1 takes over at once');
 
     // The holder is gone: resume takes over now, not after the 60-second lease.
     const started = Date.now();

@@ -89,20 +89,6 @@ export async function demoCommand(): Promise<number> {
   });
 }
 
-// ---------------------------------------------------------------------- articles
-
-export async function articlesListCommand(options: { limit: string }): Promise<number> {
-  return withApp(async (app) => {
-    const articles = await app.store.listArticles({ limit: positiveInt(options.limit, '--limit') });
-    if (articles.length === 0) {
-      print('no articles yet: npx mailroom articles import data/articles');
-      return 0;
-    }
-    print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, a.title])));
-    return 0;
-  });
-}
-
 // ------------------------------------------------------------------- subscribers
 
 export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
@@ -211,11 +197,21 @@ export async function listsListCommand(): Promise<number> {
 
 // ------------------------------------------------------------------- newsletters
 
+/** `--tag` values (repeatable, or comma-separated): trimmed and lowercased like article tags. */
+function checkedTags(values: readonly string[]): string[] {
+  const tags = values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase());
+  for (const tag of tags) {
+    if (tag === '' || tag.length > 60 || /[\u0000-\u001f\u007f]/.test(tag)) throw new MailroomError('INVALID_INPUT', `--tag ${quote(tag)}: a tag is 1-60 characters without control characters`);
+  }
+  return [...new Set(tags)];
+}
+
 export async function newsletterCreateCommand(
   slug: string,
-  options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string },
+  options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string; tag?: string[] },
 ): Promise<number> {
   return withApp(async (app) => {
+    const tags = checkedTags(options.tag ?? []);
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
     const from = parseAddress(options.from, '--from');
     const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
@@ -238,7 +234,26 @@ export async function newsletterCreateCommand(
       maxArticles,
       language: options.language,
     });
+    if (tags.length > 0) await app.store.setNewsletterTags(newsletter.id, tags);
     print(`newsletter ${newsletter.slug} created: "${newsletter.name}" from ${newsletter.fromEmail} to list ${list.name}`);
+    print(
+      tags.length > 0
+        ? `it takes the articles tagged ${tags.join(', ')}, and those imported for it (npx mailroom articles import PATH --newsletter ${newsletter.slug})`
+        : `it takes only its own articles: npx mailroom articles import PATH --newsletter ${newsletter.slug} (or articles assign, feeds add, --tag)`,
+    );
+    return 0;
+  });
+}
+
+export async function newsletterSetCommand(slug: string, options: { tag?: string[]; clearTags?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const tags = checkedTags(options.tag ?? []);
+    if (tags.length > 0 && options.clearTags) throw new MailroomError('INVALID_INPUT', '--tag and --clear-tags: choose one');
+    if (tags.length === 0 && !options.clearTags) throw new MailroomError('INVALID_INPUT', `newsletter ${newsletter.slug}: nothing to change (give --tag TAG or --clear-tags)`);
+    const saved = await app.store.setNewsletterTags(newsletter.id, tags);
+    const { total, unsent } = await app.store.countNewsletterArticles(newsletter.id);
+    print(`newsletter ${newsletter.slug}: ${saved.length > 0 ? `selects the tag(s) ${saved.join(', ')}` : 'selects no tag'}; ${total} article(s) belong to it, ${unsent} not sent in it yet`);
     return 0;
   });
 }
@@ -248,7 +263,15 @@ export async function newsletterListCommand(): Promise<number> {
     const newsletters = await app.store.listNewsletters();
     const lists = await app.store.listLists();
     if (newsletters.length === 0) print('no newsletters yet: npx mailroom demo, or npx mailroom newsletter create');
-    else print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE'], newsletters.map((n) => [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template])));
+    else {
+      const rows = await Promise.all(
+        newsletters.map(async (n) => {
+          const { total, unsent } = await app.store.countNewsletterArticles(n.id);
+          return [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template, `${total} (${unsent} unsent)`, (await app.store.newsletterTags(n.id)).join(',') || '-'];
+        }),
+      );
+      print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE', 'ARTICLES', 'TAGS'], rows));
+    }
     return 0;
   });
 }
@@ -257,19 +280,25 @@ export async function newsletterListCommand(): Promise<number> {
 
 export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
-  const { buildIssue } = await import('../issues/build-issue.ts');
-  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
+  const { buildIssue, resolveArticleRefs } = await import('../issues/build-issue.ts');
+  const { compileStoredIssue, describeArticles } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
+    const refs = options.articles ? options.articles.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    // Articles named with --articles that are not the newsletter's yet become its own with the issue: say so.
+    const named = await resolveArticleRefs(app.store, refs);
+    const own = await app.store.articlesInNewsletter(newsletter.id, named.map((a) => a.id));
+    const adopted = new Set(named.filter((a) => !own.has(a.id)).map((a) => a.id));
     const { issue, articles } = await buildIssue(app.store, newsletter, {
       publicUrl: app.config.publicUrl,
-      ...(options.articles ? { articles: options.articles.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(refs.length > 0 ? { articles: refs } : {}),
       ...(options.max ? { max: positiveInt(options.max, '--max') } : {}),
       ...(options.subject ? { subject: options.subject } : {}),
       ...(options.preheader ? { preheader: options.preheader } : {}),
     });
     compileStoredIssue(issue);
-    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
+    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s):`);
+    for (const line of describeArticles(articles, adopted)) print(line);
     print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
     print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
     return 0;
@@ -450,6 +479,12 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
     print(`rate:       ${formatCampaignRate(rate, campaign.status, now)}`);
     if (campaign.lastError) print(`last error: ${campaign.lastError}`);
+    const holder = await app.store.leaseHolder(campaignId, now.toISOString());
+    if (holder) {
+      const { describeLeaseHolder, isDeadLocalHolder } = await import('../sending/lease-owner.ts');
+      const gone = isDeadLocalHolder(holder.owner);
+      print(`sender:     ${describeLeaseHolder(holder.owner, holder.expiresAt)}${gone ? `; that process no longer exists: npx mailroom campaigns resume ${campaignId} takes over at once` : ''}`);
+    }
     const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
     if (duplicates.length > 0) {
       print(`\npossibly sent twice (in flight when a sender stopped abruptly): ${duplicates.length}`);

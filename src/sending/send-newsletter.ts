@@ -1,5 +1,5 @@
 /** Sending a newsletter: pick or build the issue, check it, fix the recipients in a campaign, and run the engine. */
-import type { Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
+import type { Article, Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
 import { buildIssue } from '../issues/build-issue.ts';
@@ -92,6 +92,11 @@ async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: Send
   return { issue, built: true };
 }
 
+/** One line per article of an issue: its title and slug, lead first (what `issue build` and `send` print). */
+export function describeArticles(articles: readonly Article[], adopted: ReadonlySet<number> = new Set()): string[] {
+  return articles.map((a, i) => `  ${i + 1}. ${a.title} (${a.slug})${adopted.has(a.id) ? ' (named with --articles; it now belongs to this newsletter)' : ''}`);
+}
+
 export function compileStoredIssue(issue: StoredIssue): CompiledIssue {
   return compileIssue({ subject: issue.subject, html: issue.html, text: issue.text });
 }
@@ -112,7 +117,9 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
   const { issue, built } = await chooseIssue(deps, newsletter, request);
-  if (built) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+  const articles = await store.getArticlesByIds(issue.articleIds);
+  log(`${built ? 'built issue' : 'issue'} #${issue.number}: "${issue.subject}" with ${articles.length} article(s)${built ? '' : ` (built ${issue.createdAt})`}:`);
+  for (const line of describeArticles(articles)) log(line);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
   const links = linksFor(settings, newsletter, list, issue);

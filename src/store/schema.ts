@@ -192,6 +192,27 @@ export interface FeedItemsTable {
   updated_at: string;
 }
 
+/**
+ * An article assigned to a newsletter, or taken out of it (migration 2026-12-05-newsletter-articles). A newsletter
+ * takes its rows with `excluded` 0, its feeds' items and the articles with one of its tags, except its rows with
+ * `excluded` 1 (`articles unassign`, which wins over a feed or a tag).
+ */
+export interface NewsletterArticlesTable {
+  newsletter_id: number;
+  article_id: number;
+  excluded: Generated<number>;
+  /** import | assign | issue | demo | migration: how it came to belong. */
+  source: string;
+  /** When it came to belong: a feed-fed newsletter's next issue takes what arrived since its last one. */
+  added_at: string;
+}
+
+/** A tag a newsletter selects (lowercase): articles carrying it belong to the newsletter. */
+export interface NewsletterTagsTable {
+  newsletter_id: number;
+  tag: string;
+}
+
 export interface Database {
   articles: ArticlesTable;
   lists: ListsTable;
@@ -208,4 +229,6 @@ export interface Database {
   schedule_slots: ScheduleSlotsTable;
   feeds: FeedsTable;
   feed_items: FeedItemsTable;
+  newsletter_articles: NewsletterArticlesTable;
+  newsletter_tags: NewsletterTagsTable;
 }
