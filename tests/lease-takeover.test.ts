@@ -6,9 +6,13 @@
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
+import { loadDemoWorkspace } from '../src/demo.ts';
+import { buildIssue } from '../src/issues/build-issue.ts';
+import { createCampaignRunner } from '../src/sending/campaign-runner.ts';
 import { describeLeaseHolder, formatLeaseOwner, isDeadLocalHolder, parseLeaseOwner } from '../src/sending/lease-owner.ts';
 import { startCountingSink } from './helpers/counting-sink.ts';
 import { cliWorkspace, exitOf, showRun, type CliWorkspace } from './helpers/run-cli.ts';
+import { openWorkspace } from './helpers/workspace.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -38,6 +42,34 @@ describe('lease owner', () => {
   test('describes the holder for a person', () => {
     expect(describeLeaseHolder(formatLeaseOwner('mail-1', 4242, 'x'), '2026-12-01T09:00:30.000Z')).toBe('process 4242 on host mail-1 (its lease runs until 2026-12-01T09:00:30.000Z)');
     expect(describeLeaseHolder('legacy owner', '2026-12-01T09:00:30.000Z')).toBe('"legacy owner" (its lease runs until 2026-12-01T09:00:30.000Z)');
+  });
+});
+
+describe('the service after a sender died', () => {
+  test('takes a campaign over on its next tick when its lease holder was a process of this host that is gone, not when the lease runs out', async () => {
+    const sink = await startCountingSink();
+    cleanups.push(() => sink.close());
+    const ws = await openWorkspace({ SMTP_URL: sink.url, CAMPAIGN_LEASE_SECONDS: '3600' });
+    cleanups.push(() => ws.close());
+    await loadDemoWorkspace(ws.app, ws.dataDir);
+    const newsletter = await ws.app.store.findNewsletter('weekly');
+    if (!newsletter) throw new Error('no newsletter');
+    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const dead = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+    const alive = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
+    const hour = new Date(Date.now() + 3600_000).toISOString();
+    // One held by a pid that does not exist here, one by this (live) test process.
+    expect(await ws.app.store.acquireLease(dead.campaign.id, formatLeaseOwner(hostname(), 2 ** 22 + 4321, 'dead0000'), hour, new Date().toISOString())).toBe(true);
+    expect(await ws.app.store.acquireLease(alive.campaign.id, formatLeaseOwner(hostname(), process.pid, 'live0000'), hour, new Date().toISOString())).toBe(true);
+    const lines: string[] = [];
+    const runner = createCampaignRunner({ ...ws.app.sendDeps(), log: (line) => lines.push(line) });
+    cleanups.push(() => runner.stop());
+    await runner.tick();
+    expect(await ws.app.store.getCampaign(dead.campaign.id)).toMatchObject({ status: 'sent' });
+    expect(lines).toContain(`taking over campaign ${dead.campaign.id} from process ${2 ** 22 + 4321} on host ${hostname()}, which no longer exists (its lease ran until ${hour})`);
+    expect(await ws.app.store.getCampaign(alive.campaign.id)).toMatchObject({ status: 'sending' });
+    expect(await ws.app.store.countSends(alive.campaign.id)).toMatchObject({ pending: 5, sent: 0 });
+    expect(sink.total()).toBe(5);
   });
 });
 
