@@ -1151,8 +1151,13 @@ export class SqlStore implements CampaignStore {
     return rows.map(toSubscriber);
   }
 
-  /** How many a campaign of this issue to this list would mail now, and how many it would leave out because they already received the issue. */
-  async countRecipients(listId: number, issueId: number): Promise<{ eligible: number; alreadyReceived: number }> {
+  /**
+   * How many mailable members of this list already received the issue in a campaign, and how many mailable members
+   * there are; without any campaign of the issue, {0, null} at once (counting a million members costs a second).
+   */
+  async countRecipients(listId: number, issueId: number): Promise<{ eligible: number | null; alreadyReceived: number }> {
+    const any = await this.db.selectFrom('campaigns').select('id').where('issue_id', '=', issueId).executeTakeFirst();
+    if (!any) return { eligible: null, alreadyReceived: 0 };
     const row = await mailableMembers(this.db, listId)
       .select(sql<number>`count(*)`.as('eligible'))
       .select(sql<number>`coalesce(sum(CASE WHEN ${receivedIssueElsewhere(issueId, 0, 's.id')} THEN 1 ELSE 0 END), 0)`.as('received'))
