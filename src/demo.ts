@@ -28,7 +28,8 @@ export async function loadDemoWorkspace(app: App, dataDir: string): Promise<Demo
   const sources = await readArticleSources(join(dataDir, 'articles'));
   for (const error of sources.errors) problems.push(error.message);
   // The same cleaning every import gets, so nothing unsafe reaches a template even from the demo folder.
-  for (const { article } of sources.articles) await store.upsertArticle(finalizeArticle(article).article);
+  const articleIds: number[] = [];
+  for (const { article } of sources.articles) articleIds.push((await store.upsertArticle(finalizeArticle(article).article)).article.id);
   let created = false;
   if (!(await store.findNewsletter(DEMO_NEWSLETTER))) {
     await store.createNewsletter({
@@ -47,5 +48,8 @@ export async function loadDemoWorkspace(app: App, dataDir: string): Promise<Demo
     });
     created = true;
   }
+  // The demo articles are the demo newsletter's only: no other newsletter takes them.
+  const demo = await store.findNewsletter(DEMO_NEWSLETTER);
+  if (demo) await store.assignArticles(demo.id, articleIds, 'demo');
   return { created, articles: sources.articles.length, subscribers: report.added + report.updated + report.unchanged, problems };
 }

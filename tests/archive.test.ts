@@ -162,7 +162,7 @@ describe('the public archive', () => {
   test('the RSS 2.0 feed parses, escapes, and names placeholder subjects for nobody', async () => {
     const newsletter = await weekly();
     await env.ws.app.store.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' });
+    await env.ws.app.store.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const { response, text } = await get('/issues/weekly/feed.xml');

@@ -154,7 +154,7 @@ describe('campaign control', () => {
     const id = report.campaign?.id ?? 0;
     expect(report.counts).toMatchObject({ sent: 3, failed: 2 });
     sink.setRule(null);
-    expect(await ws.app.store.retryFailed(id, new Date().toISOString())).toBe(1);
+    expect(await ws.app.store.retryFailed(id, new Date().toISOString())).toEqual({ requeued: 1, receivedElsewhere: 0 });
     const again = await resumeCampaign(ws.app.sendDeps(), id);
     expect(again.counts).toMatchObject({ sent: 4, failed: 1 });
     expect(sink.countFor('ada@example.com')).toBe(1);

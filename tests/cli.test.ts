@@ -198,7 +198,10 @@ describe('help', () => {
       const description = command.description();
       expect(description.trim().length, where).toBeGreaterThan(10);
       expect(oneLine(help), where).toContain(oneLine(description));
-      for (const argument of command.registeredArguments) expect(help, where).toContain(argument.required ? `<${argument.name()}>` : `[${argument.name()}]`);
+      for (const argument of command.registeredArguments) {
+        const name = `${argument.name()}${argument.variadic ? '...' : ''}`;
+        expect(help, where).toContain(argument.required ? `<${name}>` : `[${name}]`);
+      }
       for (const option of command.options) expect(help, where).toContain(option.flags);
       for (const sub of command.commands) {
         expect(help, where).toContain(sub.name());
@@ -263,7 +266,7 @@ describe('the happy path', () => {
     expectOk(articles);
     const articleRows = articles.stdout.trim().split('\n').slice(1);
     expect(articleRows).toHaveLength(7);
-    expect(articleRows[0]).toMatch(/^7\s+2026-11-24\s+accessible-email-in-five-habits\s+Accessible Email in Five Habits$/);
+    expect(articleRows[0]).toMatch(/^7\s+2026-11-24\s+accessible-email-in-five-habits\s+weekly\s+Accessible Email in Five Habits$/);
     expect(articleRows[6]).toMatch(/^1\s+2026-10-29\s+spf-dkim-and-dmarc/);
 
     ws.file(
@@ -308,7 +311,7 @@ describe('the happy path', () => {
       '2',
     ]);
     expectOk(created);
-    expect(created.stdout.trim()).toBe('newsletter letters created: "Reader Letters" from letters@news.example.com to list readers');
+    expect(created.stdout.trim().split('\n')[0]).toBe('newsletter letters created: "Reader Letters" from letters@news.example.com to list readers');
     expect(sqlite(ws, 'select slug, from_name, from_email, template, max_articles, postal_address from newsletters order by id')).toEqual([
       { slug: 'weekly', from_name: 'Mailroom Weekly', from_email: 'news@mailroom.example', template: 'digest', max_articles: 5, postal_address: expect.stringContaining('Springfield') },
       { slug: 'letters', from_name: 'Reader Letters', from_email: 'letters@news.example.com', template: 'digest', max_articles: 2, postal_address: '1 Main Street, Springfield' },
@@ -366,7 +369,8 @@ describe('the happy path', () => {
     expect(ada?.raw).not.toContain('{{');
     sink.messages.length = 0;
 
-    // The newsletter made from the command line goes to the imported people, personalized.
+    // The newsletter made from the command line takes only its own articles, and goes to the imported people, personalized.
+    expectOk(await mailroom(ws, ['articles', 'assign', 'letters', 'accessible-email-in-five-habits', 'writing-subject-lines-people-actually-open']));
     const letters = await mailroom(ws, ['send', 'letters']);
     expectOk(letters);
     expect(letters.stdout).toContain('built issue #1: "Reader Letters: Accessible Email in Five Habits"');

@@ -49,7 +49,8 @@ async function setUpCampaign(dir: string, sink: CountingSink, recipients: number
   const report = await app.store.importSubscribers(list.id, generatedRows(recipients), { source: 'generated' });
   expect(report.added).toBe(recipients);
   const { readArticleSources } = await import('../src/content/article-file.ts');
-  for (const { article } of (await readArticleSources(join(dir, 'data', 'articles'))).articles) await app.store.upsertArticle(article);
+  const articleIds: number[] = [];
+  for (const { article } of (await readArticleSources(join(dir, 'data', 'articles'))).articles) articleIds.push((await app.store.upsertArticle(article)).article.id);
   const newsletter = await app.store.createNewsletter({
     slug: 'load',
     name: 'Load Test',
@@ -64,6 +65,7 @@ async function setUpCampaign(dir: string, sink: CountingSink, recipients: number
     maxArticles: 3,
     language: 'en',
   });
+  await app.store.assignArticles(newsletter.id, articleIds, 'assign');
   const { issue } = await buildIssue(app.store, newsletter, { publicUrl: 'https://news.example.com' });
   const { campaign } = await app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
   return { app, campaignId: campaign.id };

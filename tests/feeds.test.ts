@@ -326,13 +326,16 @@ describe('polling feeds into a newsletter', () => {
   });
 
   it('RSS-to-email: a feed-fed newsletter carries what arrived since its last sent issue, whatever the items\' dates', async () => {
-    await ws.app.store.upsertArticle({ slug: 'manual', title: 'A manual article', summary: 'S', body: 'Body.', canonicalUrl: '', author: '', publishedAt: '2030-01-01T00:00:00.000Z', leadImage: null, tags: [] });
+    await ws.app.store.upsertArticle(
+      { slug: 'manual', title: 'A manual article', summary: 'S', body: 'Body.', canonicalUrl: '', author: '', publishedAt: '2030-01-01T00:00:00.000Z', leadImage: null, tags: [] },
+      { assignTo: other.id },
+    );
     serveFeed('/notes/rdf.xml', 'lumen-notes.rdf.xml');
     const feed = await addFeed('/notes/rdf.xml', 'feed');
     await poll(feed);
     const first = await buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' });
     expect(first.articles.map((article) => article.title)).toEqual(['Lumen 4.0', 'Lumen 3.9']);
-    // A newsletter without feeds picks as before, the manual article first.
+    // A newsletter without feeds picks its own articles, the manual article first (never the other's feed items).
     expect((await buildIssue(ws.app.store, other, { publicUrl: 'https://news.example.com' })).articles[0]?.title).toBe('A manual article');
 
     await ws.app.store.createCampaign({ issueId: first.issue.id, newsletterId: digest.id, listId: digest.listId });

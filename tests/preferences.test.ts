@@ -193,8 +193,8 @@ describe('preferences and unsubscribe', () => {
     const { subscriberId, demo } = await ids('margaret@example.net');
     const newsletter = await env.ws.app.store.findNewsletter('weekly');
     const issue = (await env.ws.app.store.listIssues(newsletter?.id ?? 0))[0];
-    // A campaign whose recipients are already fixed, Margaret among them.
-    const { campaign, recipients } = await env.ws.app.store.createCampaign({ issueId: issue?.id ?? 0, newsletterId: newsletter?.id ?? 0, listId: demo });
+    // A campaign whose recipients are already fixed, Margaret among them (the same issue again, on purpose: resend).
+    const { campaign, recipients } = await env.ws.app.store.createCampaign({ issueId: issue?.id ?? 0, newsletterId: newsletter?.id ?? 0, listId: demo, resend: true });
     expect(recipients).toBe(5);
     const link = env.local(`https://news.example.com/p/${signToken(env.ws.app.config.secret, 'preferences', { subscriberId, listId: demo })}`);
     expect((await fetch(link, { ...formBody({ action: 'unsubscribe-all' }), redirect: 'manual' })).status).toBe(303);

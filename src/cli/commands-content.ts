@@ -4,6 +4,7 @@ import { Lexer } from 'marked';
 import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { readImportSource } from '../content/import-source.ts';
+import type { Article } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { discoverFeed } from '../feeds/discover.ts';
 import { formatPollLine } from '../feeds/feed-poller.ts';
@@ -48,17 +49,23 @@ function shown(source: string): string {
 
 // ---------------------------------------------------------------------- articles
 
-export async function articlesImportCommand(source: string, options: { url?: string } = {}): Promise<number> {
+export async function articlesImportCommand(source: string, options: { url?: string; newsletter?: string } = {}): Promise<number> {
   return withContentApp(async ({ app, feeds, fetch }) => {
+    // Named first: an unknown newsletter stops the import before anything is read or written.
+    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
     const { articles, errors } = await readImportSource(source, { url: options.url, policy: fetchPolicyFrom(fetch) });
     const counts = { added: 0, updated: 0, unchanged: 0 };
+    const stored: number[] = [];
+    const storedSlugs: string[] = [];
     for (const { source: from, kind, extracted, cleaned } of articles) {
       try {
         // Markdown files say their slug; pages and page text keep the slug an earlier import gave the same URL.
         const input = kind === 'markdown' ? extracted.article : await feeds.prepareArticle(extracted);
-        const { article, outcome } = await app.store.upsertArticle(input);
+        const { article, outcome } = await app.store.upsertArticle(input, newsletter ? { assignTo: newsletter.id } : {});
         counts[outcome] += 1;
-        print(`${outcome.padEnd(9)} ${article.slug}  (${shown(from)})`);
+        stored.push(article.id);
+        storedSlugs.push(article.slug);
+        print(`${outcome.padEnd(9)} ${article.slug}  (${shown(from)})${newsletter ? ` → ${newsletter.slug}` : ''}`);
         if (kind !== 'markdown') {
           print(`          "${article.title}": ${describeBody(article.body)}${extracted.dropped.length > 0 ? `, ${extracted.dropped.length} line(s) of page chrome left out` : ''}${extracted.publishedKnown ? '' : ', no date found (import time used)'}`);
         }
@@ -74,7 +81,75 @@ export async function articlesImportCommand(source: string, options: { url?: str
       for (const detail of error.details.slice(1)) printError(`          ${detail}`);
     }
     print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
+    if (newsletter && stored.length > 0) print(`${stored.length} article(s) belong to newsletter ${newsletter.slug}`);
+    else if (!newsletter && stored.length > 0) {
+      const owners = await app.store.newslettersOfArticles(stored);
+      const slugs = stored.flatMap((id, i) => ((owners.get(id) ?? []).length > 0 ? [] : [storedSlugs[i] ?? String(id)]));
+      if (slugs.length > 0) {
+        print(`${slugs.length} of them belong to no newsletter, so no issue takes them; import them with --newsletter NEWSLETTER, or: npx mailroom articles assign NEWSLETTER ${slugs.slice(0, 10).join(' ')}${slugs.length > 10 ? ' …' : ''}`);
+      }
+    }
     return errors.length > 0 ? 1 : 0;
+  });
+}
+
+/** Resolves every article reference first, so one unknown reference changes nothing. */
+async function resolveArticles(app: App, refs: readonly string[]): Promise<Article[]> {
+  const found: Article[] = [];
+  const missing: string[] = [];
+  for (const ref of refs) {
+    const article = await app.store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+    if (!article) missing.push(ref);
+    else if (!found.some((a) => a.id === article.id)) found.push(article);
+  }
+  if (missing.length > 0) throw new MailroomError('NOT_FOUND', `no article ${missing.map((m) => quote(m)).join(', ')} (by slug, id or canonical URL; see: mailroom articles list); nothing changed`);
+  return found;
+}
+
+export async function articlesAssignCommand(newsletterSlug: string, refs: string[]): Promise<number> {
+  return withContentApp(async ({ app }) => {
+    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const articles = await resolveArticles(app, refs);
+    const added = new Set(await app.store.assignArticles(newsletter.id, articles.map((a) => a.id), 'assign'));
+    const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
+    const fresh = articles.filter((a) => added.has(a.id));
+    const already = articles.filter((a) => !added.has(a.id));
+    if (fresh.length > 0) print(`newsletter ${newsletter.slug}: ${fresh.length} article(s) assigned: ${slugs(fresh)}`);
+    if (already.length > 0) print(`newsletter ${newsletter.slug}: ${already.length} article(s) already belonged to it: ${slugs(already)}`);
+    return 0;
+  });
+}
+
+export async function articlesUnassignCommand(newsletterSlug: string, refs: string[]): Promise<number> {
+  return withContentApp(async ({ app }) => {
+    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const articles = await resolveArticles(app, refs);
+    const removed = new Set(await app.store.unassignArticles(newsletter.id, articles.map((a) => a.id)));
+    const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
+    const out = articles.filter((a) => removed.has(a.id));
+    const notThere = articles.filter((a) => !removed.has(a.id));
+    if (out.length > 0) print(`newsletter ${newsletter.slug}: ${out.length} article(s) taken out (its feeds and tags no longer bring them either): ${slugs(out)}`);
+    if (notThere.length > 0) print(`newsletter ${newsletter.slug}: ${notThere.length} article(s) did not belong to it: ${slugs(notThere)}`);
+    return 0;
+  });
+}
+
+export async function articlesListCommand(options: { limit: string; newsletter?: string; unassigned?: boolean }): Promise<number> {
+  return withContentApp(async ({ app }) => {
+    const limit = Number(options.limit);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new MailroomError('INVALID_INPUT', `--limit ${quote(options.limit)}: not a whole number of at least 1`);
+    if (options.newsletter && options.unassigned) throw new MailroomError('INVALID_INPUT', '--newsletter and --unassigned: choose one');
+    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+    const articles = await app.store.listArticles({ limit, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(options.unassigned ? { unassigned: true } : {}) });
+    if (articles.length === 0) {
+      if (newsletter) print(`newsletter ${newsletter.slug} has no articles: npx mailroom articles import PATH --newsletter ${newsletter.slug}, or npx mailroom articles assign ${newsletter.slug} SLUG…`);
+      else if (options.unassigned) print('every article belongs to a newsletter');
+      else print('no articles yet: npx mailroom articles import PATH --newsletter NEWSLETTER');
+      return 0;
+    }
+    const owners = await app.store.newslettersOfArticles(articles.map((a) => a.id));
+    print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'NEWSLETTERS', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, (owners.get(a.id) ?? []).join(',') || '-', a.title])));
+    return 0;
   });
 }
 

@@ -89,20 +89,6 @@ export async function demoCommand(): Promise<number> {
   });
 }
 
-// ---------------------------------------------------------------------- articles
-
-export async function articlesListCommand(options: { limit: string }): Promise<number> {
-  return withApp(async (app) => {
-    const articles = await app.store.listArticles({ limit: positiveInt(options.limit, '--limit') });
-    if (articles.length === 0) {
-      print('no articles yet: npx mailroom articles import data/articles');
-      return 0;
-    }
-    print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, a.title])));
-    return 0;
-  });
-}
-
 // ------------------------------------------------------------------- subscribers
 
 export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
@@ -211,11 +197,21 @@ export async function listsListCommand(): Promise<number> {
 
 // ------------------------------------------------------------------- newsletters
 
+/** `--tag` values (repeatable, or comma-separated): trimmed and lowercased like article tags. */
+function checkedTags(values: readonly string[]): string[] {
+  const tags = values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase());
+  for (const tag of tags) {
+    if (tag === '' || tag.length > 60 || /[\u0000-\u001f\u007f]/.test(tag)) throw new MailroomError('INVALID_INPUT', `--tag ${quote(tag)}: a tag is 1-60 characters without control characters`);
+  }
+  return [...new Set(tags)];
+}
+
 export async function newsletterCreateCommand(
   slug: string,
-  options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string },
+  options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string; tag?: string[] },
 ): Promise<number> {
   return withApp(async (app) => {
+    const tags = checkedTags(options.tag ?? []);
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
     const from = parseAddress(options.from, '--from');
     const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
@@ -238,7 +234,26 @@ export async function newsletterCreateCommand(
       maxArticles,
       language: options.language,
     });
+    if (tags.length > 0) await app.store.setNewsletterTags(newsletter.id, tags);
     print(`newsletter ${newsletter.slug} created: "${newsletter.name}" from ${newsletter.fromEmail} to list ${list.name}`);
+    print(
+      tags.length > 0
+        ? `it takes the articles tagged ${tags.join(', ')}, and those imported for it (npx mailroom articles import PATH --newsletter ${newsletter.slug})`
+        : `it takes only its own articles: npx mailroom articles import PATH --newsletter ${newsletter.slug} (or articles assign, feeds add, --tag)`,
+    );
+    return 0;
+  });
+}
+
+export async function newsletterSetCommand(slug: string, options: { tag?: string[]; clearTags?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const tags = checkedTags(options.tag ?? []);
+    if (tags.length > 0 && options.clearTags) throw new MailroomError('INVALID_INPUT', '--tag and --clear-tags: choose one');
+    if (tags.length === 0 && !options.clearTags) throw new MailroomError('INVALID_INPUT', `newsletter ${newsletter.slug}: nothing to change (give --tag TAG or --clear-tags)`);
+    const saved = await app.store.setNewsletterTags(newsletter.id, tags);
+    const { total, unsent } = await app.store.countNewsletterArticles(newsletter.id);
+    print(`newsletter ${newsletter.slug}: ${saved.length > 0 ? `selects the tag(s) ${saved.join(', ')}` : 'selects no tag'}; ${total} article(s) belong to it, ${unsent} not sent in it yet`);
     return 0;
   });
 }
@@ -248,7 +263,15 @@ export async function newsletterListCommand(): Promise<number> {
     const newsletters = await app.store.listNewsletters();
     const lists = await app.store.listLists();
     if (newsletters.length === 0) print('no newsletters yet: npx mailroom demo, or npx mailroom newsletter create');
-    else print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE'], newsletters.map((n) => [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template])));
+    else {
+      const rows = await Promise.all(
+        newsletters.map(async (n) => {
+          const { total, unsent } = await app.store.countNewsletterArticles(n.id);
+          return [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template, `${total} (${unsent} unsent)`, (await app.store.newsletterTags(n.id)).join(',') || '-'];
+        }),
+      );
+      print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE', 'ARTICLES', 'TAGS'], rows));
+    }
     return 0;
   });
 }
@@ -257,19 +280,25 @@ export async function newsletterListCommand(): Promise<number> {
 
 export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
-  const { buildIssue } = await import('../issues/build-issue.ts');
-  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
+  const { buildIssue, resolveArticleRefs } = await import('../issues/build-issue.ts');
+  const { compileStoredIssue, describeArticles } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
+    const refs = options.articles ? options.articles.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    // Articles named with --articles that are not the newsletter's yet become its own with the issue: say so.
+    const named = await resolveArticleRefs(app.store, refs);
+    const own = await app.store.articlesInNewsletter(newsletter.id, named.map((a) => a.id));
+    const adopted = new Set(named.filter((a) => !own.has(a.id)).map((a) => a.id));
     const { issue, articles } = await buildIssue(app.store, newsletter, {
       publicUrl: app.config.publicUrl,
-      ...(options.articles ? { articles: options.articles.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(refs.length > 0 ? { articles: refs } : {}),
       ...(options.max ? { max: positiveInt(options.max, '--max') } : {}),
       ...(options.subject ? { subject: options.subject } : {}),
       ...(options.preheader ? { preheader: options.preheader } : {}),
     });
     compileStoredIssue(issue);
-    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
+    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s):`);
+    for (const line of describeArticles(articles, adopted)) print(line);
     print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
     print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
     return 0;
@@ -346,7 +375,10 @@ async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
   return instant;
 }
 
-export async function sendCommand(slug: string, options: { list?: string; issue?: string; dryRun?: boolean; test?: string; force?: boolean; at?: string; tz?: string }): Promise<number> {
+export async function sendCommand(
+  slug: string,
+  options: { list?: string; issue?: string; dryRun?: boolean; test?: string; resend?: boolean; allowLarge?: boolean; force?: boolean; at?: string; tz?: string },
+): Promise<number> {
   const { sendNewsletter } = await import('../sending/send-newsletter.ts');
   if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
   const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
@@ -365,13 +397,20 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
         ...(options.issue ? { issue: positiveInt(options.issue, '--issue') } : {}),
         ...(options.dryRun ? { dryRun: true } : {}),
         ...(options.test ? { test: checkedEmail(options.test, '--test') } : {}),
+        ...(options.resend ? { resend: true } : {}),
+        ...(options.allowLarge ? { allowLarge: true } : {}),
         ...(options.force ? { force: true } : {}),
         ...(at ? { at } : {}),
       }).catch((error: unknown) => explainTransportError(error, app));
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
-        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        const left = report.alreadyReceived > 0 ? `; ${report.alreadyReceived} would be skipped: they already received issue #${report.issue.number} in an earlier campaign (--resend mails them again)` : '';
+        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        return 0;
+      }
+      if (report.mode === 'nobody-left') {
+        print(`issue #${report.issue.number} of ${report.newsletter.slug}: all ${report.alreadyReceived} recipient(s) of list ${report.list.name} have already received it; nothing sent (--resend mails them again)`);
         return 0;
       }
       if (report.mode === 'scheduled') {
@@ -428,17 +467,24 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     const counts = await app.store.countSends(campaignId);
     const issue = await app.store.getIssue(campaign.issueId);
     const list = await app.store.getList(campaign.listId);
-    const now = Date.now();
-    const sentLastMinute = await app.store.countSentSince(campaignId, new Date(now - 60_000).toISOString());
-    const rate = sentLastMinute / 60;
+    const { campaignRate, formatCampaignRate, rateWindowStart } = await import('../sending/campaign-rate.ts');
+    const now = new Date();
     const remaining = counts.pending + counts.deferred + counts.sending;
+    const sentInWindow = await app.store.countSentSince(campaignId, rateWindowStart(campaign.startedAt, now).toISOString());
+    const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: counts.sent, remaining, sentInWindow, now });
     print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
     print(`issue:      #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
     print(`list:       ${list?.name ?? '?'}`);
     print(`created:    ${campaign.createdAt}${campaign.scheduledAt ? `, scheduled for ${campaign.scheduledAt}` : ''}${campaign.startedAt ? `, started ${campaign.startedAt}` : ''}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
-    print(`rate:       ${rate.toFixed(1)} messages/s over the last minute${rate > 0 && remaining > 0 ? `; ETA ${new Date(now + (remaining / rate) * 1000).toISOString()} (${Math.ceil(remaining / rate)} s)` : ''}`);
+    print(`rate:       ${formatCampaignRate(rate, campaign.status, now)}`);
     if (campaign.lastError) print(`last error: ${campaign.lastError}`);
+    const holder = await app.store.leaseHolder(campaignId, now.toISOString());
+    if (holder) {
+      const { describeLeaseHolder, isDeadLocalHolder } = await import('../sending/lease-owner.ts');
+      const gone = isDeadLocalHolder(holder.owner);
+      print(`sender:     ${describeLeaseHolder(holder.owner, holder.expiresAt)}${gone ? `; that process no longer exists: npx mailroom campaigns resume ${campaignId} takes over at once` : ''}`);
+    }
     const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
     if (duplicates.length > 0) {
       print(`\npossibly sent twice (in flight when a sender stopped abruptly): ${duplicates.length}`);
@@ -486,12 +532,14 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   return withApp(async (app) => {
     const campaign = await findControllableCampaign(app, id);
     if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
-    const n = await app.store.retryFailed(campaign.id, new Date().toISOString());
-    if (n === 0) {
-      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)`);
+    const { requeued, receivedElsewhere } = await app.store.retryFailed(campaign.id, new Date().toISOString());
+    const issue = await app.store.getIssue(campaign.issueId);
+    const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
+    if (requeued === 0) {
+      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)${leftAlone}`);
       return 0;
     }
-    print(`campaign ${campaign.id}: ${n} failed send(s) queued again`);
+    print(`campaign ${campaign.id}: ${requeued} failed send(s) queued again${leftAlone}`);
     if (!options.now) {
       print('mailroom serve sends them on its next tick, or run them here: npx mailroom campaigns resume ' + campaign.id);
       return 0;
@@ -512,7 +560,9 @@ async function runResume(app: App, campaignId: number): Promise<number> {
   try {
     const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
     if (result.status === 'busy') {
-      printError(`campaign ${campaignId} is being sent by another process (mailroom serve?); nothing to do here`);
+      printError(
+        `campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; nothing was sent from here.\n  If that process has stopped, run this again once its lease has run out (mailroom serve also takes the campaign over then).`,
+      );
       return 1;
     }
     print(`campaign ${campaignId}: ${result.status}: ${printCounts(result.counts)}`);

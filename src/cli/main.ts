@@ -41,18 +41,33 @@ export function buildProgram(): Command {
     .description('Load the demo workspace (list "demo", newsletter "weekly", the articles in data/articles); safe to run again')
     .action(lazy(commands, 'demoCommand'));
 
-  const articles = program.command('articles').description('Import and list articles');
+  const articles = program.command('articles').description('Import and list articles, and assign them to newsletters (a newsletter takes only its own)');
   articles
     .command('import')
     .argument('<source>', 'an http(s) URL, a saved page (.html, .htm), text copied from a page (.txt), a Markdown file with front matter (.md), or a folder of Markdown files')
     .option('--url <url>', 'for a saved page or page text: the address it came from (resolves relative links; becomes the canonical URL)')
+    .option('--newsletter <slug>', 'the newsletter the articles are for (without it they belong to none until assigned)')
     .description('Import articles from the web, saved pages, page text or Markdown; everything is sanitized; re-importing updates by slug or canonical URL, never duplicates')
     .action(lazy(contentCommands, 'articlesImportCommand'));
   articles
     .command('list')
-    .description('List articles, newest first')
+    .description('List articles, newest first, with the newsletters they belong to')
     .option('--limit <n>', 'how many', '50')
-    .action(lazy(commands, 'articlesListCommand'));
+    .option('--newsletter <slug>', 'only the articles of this newsletter')
+    .option('--unassigned', 'only the articles that belong to no newsletter')
+    .action(lazy(contentCommands, 'articlesListCommand'));
+  articles
+    .command('assign')
+    .argument('<newsletter>', 'the newsletter')
+    .argument('<articles...>', 'slugs, ids or canonical URLs')
+    .description("Add articles to a newsletter: its next issues may carry them (until a campaign of it has)")
+    .action(lazy(contentCommands, 'articlesAssignCommand'));
+  articles
+    .command('unassign')
+    .argument('<newsletter>', 'the newsletter')
+    .argument('<articles...>', 'slugs, ids or canonical URLs')
+    .description("Take articles out of a newsletter, even ones its feeds or tags bring; they stay stored, and other newsletters keep them")
+    .action(lazy(contentCommands, 'articlesUnassignCommand'));
 
   const feeds = program.command('feeds').description('RSS and Atom feeds that feed a newsletter (RSS-to-email)');
   const fullContent = () =>
@@ -171,8 +186,16 @@ export function buildProgram(): Command {
     .option('--subject <pattern>', 'subject pattern: {title} lead article, {name} newsletter, {number} issue; may use {{firstName}}', '{title}')
     .option('--max-articles <n>', 'most articles in an automatic issue', '5')
     .option('--language <tag>', 'language of the email (lang attribute)', 'en')
+    .option('--tag <tag>', 'take the articles that carry this tag (repeatable)', collect, [])
     .description('Create a newsletter')
     .action(lazy(commands, 'newsletterCreateCommand'));
+  newsletter
+    .command('set')
+    .argument('<slug>')
+    .option('--tag <tag>', 'take the articles that carry this tag (repeatable; replaces the tags it selects)', collect, [])
+    .option('--clear-tags', 'select no tag any more')
+    .description('Change which tags a newsletter selects: articles that carry one of them belong to it')
+    .action(lazy(commands, 'newsletterSetCommand'));
   newsletter.command('list').description('List newsletters').action(lazy(commands, 'newsletterListCommand'));
   newsletter
     .command('archive')
@@ -194,7 +217,7 @@ export function buildProgram(): Command {
   issue
     .command('build')
     .argument('<newsletter>')
-    .option('--articles <refs>', 'comma-separated slugs (lead first); default: the newest articles not yet sent in this newsletter')
+    .option('--articles <refs>', "comma-separated slugs (lead first), any article (it becomes the newsletter's); default: the newsletter's newest articles not yet sent in it")
     .option('--max <n>', 'most articles when picking automatically')
     .option('--subject <text>', 'subject (may use {{firstName}} and other recipient variables)')
     .option('--preheader <text>', 'inbox preview text')
@@ -218,7 +241,9 @@ export function buildProgram(): Command {
     .option('--issue <number>', 'send this issue (again) instead of the next one')
     .option('--dry-run', 'render and personalize every message, send nothing')
     .option('--test <email>', 'send one copy to this address, not to the list')
-    .option('--force', 'send even when the HTML is over Gmail\'s 102 KB clipping limit')
+    .option('--resend', 'also mail members who already received this issue in an earlier campaign (by default they are left out)')
+    .option('--allow-large', 'send even when the HTML is over Gmail\'s 102 KB clipping limit')
+    .option('--force', 'override every check: --resend and --allow-large together')
     .option('--at <time>', 'schedule instead of sending now: "YYYY-MM-DD HH:MM" (in --tz) or an ISO time; mailroom serve sends it then')
     .option('--tz <zone>', 'IANA time zone of --at (default: this machine\'s)')
     .description('Send the next issue (building it from unsent articles when needed) as a campaign')

@@ -117,6 +117,8 @@ export interface Campaign {
   /** 'operator': waits for `campaigns resume`; 'smtp': the server was unreachable, retried by itself at resumeAfter. */
   readonly pauseReason: PauseReason | null;
   readonly resumeAfter: string | null;
+  /** Sent on purpose to members who already received its issue in an earlier campaign (`send --resend`); else they are left out. */
+  readonly resend: boolean;
 }
 
 export type PauseReason = 'operator' | 'smtp';

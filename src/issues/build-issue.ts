@@ -7,7 +7,9 @@ import type { IssueInput, SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
 
 /** `db`, when given, lets a newsletter fed by feeds pick its feeds' new items. */
-export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues'> & { readonly db?: SqlStore['db'] };
+export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues' | 'countNewsletterArticles' | 'listUnassignedArticles'> & {
+  readonly db?: SqlStore['db'];
+};
 
 export interface ComposedIssue {
   readonly input: IssueInput;
@@ -16,7 +18,7 @@ export interface ComposedIssue {
 }
 
 export interface BuildIssueOptions {
-  /** Slugs, ids or canonical URLs of the articles, lead first. Default: the newest not yet sent in this newsletter. */
+  /** Slugs, ids or canonical URLs of the articles, lead first. Default: the newest of the newsletter's own not yet sent in it. */
   readonly articles?: readonly string[];
   /** Most articles when picking automatically (default: the newsletter's maxArticles). */
   readonly max?: number;
@@ -28,27 +30,48 @@ export interface BuildIssueOptions {
   readonly publishedAfter?: string | null;
 }
 
-async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
-  if (options.articles && options.articles.length > 0) {
-    const found: Article[] = [];
-    for (const ref of options.articles) {
-      const article = await store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
-      if (!article) throw new MailroomError('NOT_FOUND', `--articles: no article ${quote(ref)} (see: mailroom articles list)`);
-      if (!found.some((a) => a.id === article.id)) found.push(article);
-    }
-    return found;
+/** The articles named by slugs, ids or canonical URLs (`--articles`), in that order, each once; an unknown one is an error naming it. */
+export async function resolveArticleRefs(store: Pick<SqlStore, 'findArticle'>, refs: readonly string[]): Promise<Article[]> {
+  const found: Article[] = [];
+  for (const ref of refs) {
+    const article = await store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+    if (!article) throw new MailroomError('NOT_FOUND', `--articles: no article ${quote(ref)} (see: mailroom articles list)`);
+    if (!found.some((a) => a.id === article.id)) found.push(article);
   }
+  return found;
+}
+
+/** Why a newsletter has nothing to put in an issue, and how to give it articles. */
+async function noArticlesError(store: IssueBuilderStore, newsletter: Newsletter): Promise<MailroomError> {
+  const slug = newsletter.slug;
+  const { total } = await store.countNewsletterArticles(newsletter.id);
+  const unassigned = await store.listUnassignedArticles(5);
+  const details = [
+    `a newsletter takes only its own articles: imported for it (mailroom articles import PATH --newsletter ${slug}), assigned to it (mailroom articles assign ${slug} ARTICLE…), brought by its feeds (mailroom feeds add ${slug} URL), or carrying a tag it selects (mailroom newsletter set ${slug} --tag TAG)`,
+  ];
+  if (unassigned.count > 0) {
+    const shown = unassigned.newest.map((a) => `${a.slug} ("${a.title}")`).join(', ');
+    details.push(`${unassigned.count} article(s) belong to no newsletter yet: ${shown}${unassigned.count > unassigned.newest.length ? ', …' : ''} (see: mailroom articles list --unassigned)`);
+    details.push(`to send them in ${slug}: mailroom articles assign ${slug} ${unassigned.newest.map((a) => a.slug).join(' ')}`);
+  }
+  if (total > 0) details.push(`or send an earlier issue again with --issue N (only to those who have not received it)`);
+  const message =
+    total === 0
+      ? `newsletter ${quote(slug)} has no articles yet`
+      : `newsletter ${quote(slug)}: all ${total} of its article(s) have been sent already`;
+  return new MailroomError('NOT_FOUND', message, details);
+}
+
+async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
+  // Named explicitly: taken whatever newsletter they belong to (the issue makes them this newsletter's too).
+  if (options.articles && options.articles.length > 0) return resolveArticleRefs(store, options.articles);
   const max = options.max ?? newsletter.maxArticles;
-  // RSS-to-email: a newsletter with feeds carries the items that arrived since its last sent issue.
+  // RSS-to-email: a newsletter with feeds carries what arrived since its last sent issue.
   const fromFeeds = await pickFeedArticles(store, newsletter, { max, onlyNew: options.publishedAfter !== undefined });
   if (fromFeeds) return fromFeeds;
+  // Otherwise its newest articles not sent yet, and only its own (see belongsToNewsletter).
   const articles = await store.listArticlesNotSentIn(newsletter.id, max, options.publishedAfter ?? null);
-  if (articles.length === 0) {
-    throw new MailroomError(
-      'NOT_FOUND',
-      `newsletter ${quote(newsletter.slug)}: every article has been sent already; import new ones (mailroom articles import PATH), name some with --articles, or resend an issue with --issue N`,
-    );
-  }
+  if (articles.length === 0) throw await noArticlesError(store, newsletter);
   return articles;
 }
 

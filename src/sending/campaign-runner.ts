@@ -1,6 +1,7 @@
-/** The service's campaign runner: on every tick, starts due scheduled campaigns and runs campaigns that nobody is running (after a crash, a restart, or an SMTP outage). */
+/** The service's campaign runner: on every tick, starts due scheduled campaigns and runs campaigns that nobody is running (after a crash, a restart, or an SMTP outage; at once when the crashed process was on this host). */
 import { isMailroomError } from '../core/errors.ts';
 import { defaultOwner } from './engine.ts';
+import { isDeadLocalHolder } from './lease-owner.ts';
 import { runStoredCampaign, type SendDeps } from './send-newsletter.ts';
 
 export interface CampaignRunner {
@@ -18,17 +19,29 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
   const log = deps.log ?? (() => undefined);
   let running: Promise<void> | null = null;
 
+  /** Campaigns still sending under a lease whose holder, a process of this host, no longer exists (kill -9): taken over now, not when the lease runs out. */
+  const orphaned = async (now: string) => {
+    const out = [];
+    for (const campaign of await deps.store.listCampaigns({ status: 'sending', limit: 1000 })) {
+      const holder = await deps.store.leaseHolder(campaign.id, now);
+      if (holder && isDeadLocalHolder(holder.owner)) out.push(campaign);
+    }
+    return out;
+  };
+
   const runOnce = async (): Promise<void> => {
     while (!controller.signal.aborted) {
       const now = clock().toISOString();
-      const runnable = await deps.store.listRunnableCampaigns(now);
+      const runnable = [...(await deps.store.listRunnableCampaigns(now)), ...(await orphaned(now))];
       if (runnable.length === 0) return;
       let progressed = false;
       for (const campaign of runnable) {
         if (controller.signal.aborted) return;
         if (campaign.status === 'scheduled') {
-          const recipients = await deps.store.startScheduledCampaign(campaign.id, now);
-          if (recipients !== null) log(`campaign ${campaign.id}: scheduled start, ${recipients} recipient(s) fixed`);
+          const fixed = await deps.store.startScheduledCampaign(campaign.id, now);
+          if (fixed !== null) {
+            log(`campaign ${campaign.id}: scheduled start, ${fixed.recipients} recipient(s) fixed${fixed.alreadyReceived > 0 ? `; ${fixed.alreadyReceived} left out: they already received this issue in an earlier campaign` : ''}`);
+          }
         } else if (campaign.status === 'paused') {
           log(`campaign ${campaign.id}: trying the SMTP server again`);
           await deps.store.resumeCampaignStatus(campaign.id, now);

@@ -4,11 +4,10 @@
  * so a crash can leave at most one message per worker in doubt. A server that is down pauses the campaign
  * instead of failing anyone. One process runs a campaign at a time, under a lease it keeps renewing.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { CampaignStatus, SendCounts } from '../core/domain.ts';
 import type { MessageFrame } from '../mime/compose.ts';
 import type { CompiledIssue } from '../personalization/personalize.ts';
+import { describeLeaseHolder, isDeadLocalHolder, makeLeaseOwner, parseLeaseOwner } from './lease-owner.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
 import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
@@ -61,8 +60,10 @@ export interface EngineDeps {
   readonly log?: (line: string) => void;
   /** Abort to drain: stop taking recipients, finish and record the ones in flight, leave the campaign to resume. */
   readonly signal?: AbortSignal;
-  /** Identifies this runner in the campaign's lease. */
+  /** Identifies this runner in the campaign's lease (see lease-owner.ts). */
   readonly owner?: string;
+  /** Whether the process holding a campaign's lease is certainly gone (default: on this host, and its pid does not exist). */
+  readonly isHolderGone?: (owner: string) => boolean;
 }
 
 export interface CampaignRun {
@@ -73,7 +74,7 @@ export interface CampaignRun {
 }
 
 export interface CampaignResult {
-  /** 'busy': another live process holds the campaign. 'sending': stopped by the signal (or deferred rows left), to resume. */
+  /** 'busy': another live process holds the campaign (`error` says which, and until when). 'sending': stopped by the signal (or deferred rows left), to resume. */
   readonly status: CampaignStatus | 'busy';
   readonly counts: SendCounts;
   /** Addresses that were in flight when an earlier run stopped; they may have received the message twice. */
@@ -84,8 +85,9 @@ export interface CampaignResult {
 /** Least time between two progress lines of one campaign. */
 const PROGRESS_EVERY_MS = 5000;
 
+/** This process's lease owner: host, pid and a random part, in a form other processes parse (lease-owner.ts). */
 export function defaultOwner(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  return makeLeaseOwner();
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -110,10 +112,30 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
   const owner = deps.owner ?? defaultOwner();
   const id = run.campaignId;
   const leaseUntil = () => new Date(clock().getTime() + options.leaseMs).toISOString();
+  const isHolderGone = deps.isHolderGone ?? ((holder: string) => isDeadLocalHolder(holder));
 
-  if (!(await store.acquireLease(id, owner, leaseUntil(), iso()))) {
-    return { status: 'busy', counts: await store.countSends(id), possiblyDuplicated: [], error: 'another process is running this campaign' };
+  /**
+   * Takes the lease, or takes it over at once from a holder that is certainly gone (a process of this host that no
+   * longer exists, e.g. after kill -9). Returns null when this runner holds it, else who does and until when.
+   */
+  async function takeLease(): Promise<string | null> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (await store.acquireLease(id, owner, leaseUntil(), iso())) return null;
+      const holder = await store.leaseHolder(id, iso());
+      if (!holder) continue; // it ran out or was released meanwhile: try again
+      if (!isHolderGone(holder.owner)) return describeLeaseHolder(holder.owner, holder.expiresAt);
+      if (await store.takeOverLease(id, holder.owner, owner, leaseUntil())) {
+        const gone = parseLeaseOwner(holder.owner);
+        log(`taking over campaign ${id} from ${gone ? `process ${gone.pid} on host ${gone.host}` : JSON.stringify(holder.owner)}, which no longer exists (its lease ran until ${holder.expiresAt ?? '?'})`);
+        return null;
+      }
+    }
+    const holder = await store.leaseHolder(id, iso());
+    return holder ? describeLeaseHolder(holder.owner, holder.expiresAt) : 'another process';
   }
+
+  const busyWith = await takeLease();
+  if (busyWith !== null) return { status: 'busy', counts: await store.countSends(id), possiblyDuplicated: [], error: `being sent by ${busyWith}` };
   // Keep the lease alive while messages are out, even through a long batch.
   const heartbeat = setInterval(() => void store.acquireLease(id, owner, leaseUntil(), iso()).catch(() => undefined), Math.max(50, Math.floor(options.leaseMs / 3)));
   heartbeat.unref();

@@ -39,6 +39,10 @@ export interface CampaignStore {
   /** Takes (or renews) the right to run a campaign until `until`; false when another live process holds it. */
   acquireLease(campaignId: number, owner: string, until: string, now: string): Promise<boolean>;
   releaseLease(campaignId: number, owner: string): Promise<void>;
+  /** Who holds a live lease on the campaign at `now` (null: nobody, or it ran out). */
+  leaseHolder(campaignId: number, now: string): Promise<{ readonly owner: string; readonly expiresAt: string | null } | null>;
+  /** Takes the lease from `from` (a holder known to be gone) at once; false when `from` no longer holds it. */
+  takeOverLease(campaignId: number, from: string, owner: string, until: string): Promise<boolean>;
   campaignStatus(campaignId: number): Promise<CampaignStatus | null>;
   /** Up to `limit` rows that are pending, or deferred and due at `now`, lowest subscriber id first. Changes nothing. */
   listDueRecipients(campaignId: number, limit: number, now: string): Promise<DueRecipient[]>;

@@ -1,5 +1,5 @@
 /** Sending a newsletter: pick or build the issue, check it, fix the recipients in a campaign, and run the engine. */
-import type { Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
+import type { Article, Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
 import { buildIssue } from '../issues/build-issue.ts';
@@ -29,7 +29,11 @@ export interface SendRequest {
   readonly dryRun?: boolean;
   /** Send one copy to this address instead of to the list. */
   readonly test?: string;
+  /** Also to members who already received this issue in an earlier campaign (by default they are left out). */
+  readonly resend?: boolean;
   /** Send even when the HTML is over Gmail's clipping limit. */
+  readonly allowLarge?: boolean;
+  /** Every check overridden: `resend` and `allowLarge` both (what `--force` always meant: send, whatever). */
   readonly force?: boolean;
   /** Schedule the campaign for this instant instead of sending now; its recipients are fixed when it starts. */
   readonly at?: Date;
@@ -42,9 +46,12 @@ export interface SendReport {
   readonly builtIssue: boolean;
   readonly htmlBytes: number;
   readonly warnings: readonly string[];
-  readonly mode: 'campaign' | 'dry-run' | 'test' | 'scheduled';
+  /** 'nobody-left': every recipient already received the issue in an earlier campaign; nothing was created or sent. */
+  readonly mode: 'campaign' | 'dry-run' | 'test' | 'scheduled' | 'nobody-left';
   readonly campaign: Campaign | null;
   readonly recipients: number;
+  /** Members left out (or, for a dry run, who would be) because they already received the issue in an earlier campaign. */
+  readonly alreadyReceived: number;
   readonly result: CampaignResult | null;
   readonly counts: SendCounts | null;
 }
@@ -86,6 +93,11 @@ async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: Send
   return { issue, built: true };
 }
 
+/** One line per article of an issue: its title and slug, lead first (what `issue build` and `send` print). */
+export function describeArticles(articles: readonly Article[], adopted: ReadonlySet<number> = new Set()): string[] {
+  return articles.map((a, i) => `  ${i + 1}. ${a.title} (${a.slug})${adopted.has(a.id) ? ' (named with --articles; it now belongs to this newsletter)' : ''}`);
+}
+
 export function compileStoredIssue(issue: StoredIssue): CompiledIssue {
   return compileIssue({ subject: issue.subject, html: issue.html, text: issue.text });
 }
@@ -106,7 +118,9 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
   const { issue, built } = await chooseIssue(deps, newsletter, request);
-  if (built) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+  const articles = await store.getArticlesByIds(issue.articleIds);
+  log(`${built ? 'built issue' : 'issue'} #${issue.number}: "${issue.subject}" with ${articles.length} article(s)${built ? '' : ` (built ${issue.createdAt})`}:`);
+  for (const line of describeArticles(articles)) log(line);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
   const links = linksFor(settings, newsletter, list, issue);
@@ -119,10 +133,11 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   );
   const htmlBytes = Buffer.byteLength(sample.html, 'utf8');
   const warnings: string[] = [];
-  if (htmlBytes > HTML_LIMIT_BYTES && !request.force) {
+  const resend = request.resend === true || request.force === true;
+  if (htmlBytes > HTML_LIMIT_BYTES && !(request.allowLarge === true || request.force === true)) {
     throw new MailroomError(
       'MESSAGE_TOO_LARGE',
-      `issue #${issue.number} of ${quote(newsletter.slug)}: the HTML is ${(htmlBytes / 1024).toFixed(1)} KB, over the ${HTML_LIMIT_BYTES / 1024} KB at which Gmail clips a message; use fewer articles (mailroom issue build ${newsletter.slug} --max N) or --force`,
+      `issue #${issue.number} of ${quote(newsletter.slug)}: the HTML is ${(htmlBytes / 1024).toFixed(1)} KB, over the ${HTML_LIMIT_BYTES / 1024} KB at which Gmail clips a message; use fewer articles (mailroom issue build ${newsletter.slug} --max N) or --allow-large`,
     );
   }
   if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
@@ -150,16 +165,17 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     } finally {
       await transport.close();
     }
-    return { ...base, mode: 'test', campaign: null, recipients: 1, result: null, counts: null };
+    return { ...base, mode: 'test', campaign: null, recipients: 1, alreadyReceived: 0, result: null, counts: null };
   }
 
   if (request.dryRun) {
     // Personalize and build every message with the campaign's own message builder, without a campaign or a connection.
     let recipients = 0;
     let after = 0;
+    const { alreadyReceived } = resend ? { alreadyReceived: 0 } : await store.countRecipients(list.id, issue.id);
     const builder = await prepareMessageBuilder({ campaignId: 0, compiled, frame: makeFrame(newsletter, list, 0, settings.feedbackIdSender), links });
     for (;;) {
-      const page = await store.listRecipients(list.id, after, 500);
+      const page = await store.listRecipients(list.id, after, 500, resend ? {} : { notReceivedIssueId: issue.id });
       if (page.length === 0) break;
       for (const subscriber of page) {
         const message = builder.build({ ...subscriber, subscriberId: subscriber.id, attempts: 0, firstAttemptAt: null, skipReason: null }, new Date());
@@ -168,27 +184,34 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
       }
       after = page[page.length - 1]?.id ?? after;
     }
-    return { ...base, mode: 'dry-run', campaign: null, recipients, result: null, counts: null };
+    return { ...base, mode: 'dry-run', campaign: null, recipients, alreadyReceived, result: null, counts: null };
   }
 
   if (request.at) {
-    const campaign = await store.scheduleCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, scheduledAt: request.at.toISOString() });
+    const campaign = await store.scheduleCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, scheduledAt: request.at.toISOString(), resend });
     log(`campaign ${campaign.id}: issue #${issue.number} scheduled for ${campaign.scheduledAt} to list ${list.name}`);
-    return { ...base, mode: 'scheduled', campaign, recipients: 0, result: null, counts: null };
+    return { ...base, mode: 'scheduled', campaign, recipients: 0, alreadyReceived: 0, result: null, counts: null };
+  }
+
+  if (!resend) {
+    // Everyone already has this issue: no campaign, no connection (the campaign's own transaction applies the rule again).
+    const { eligible, alreadyReceived } = await store.countRecipients(list.id, issue.id);
+    if (alreadyReceived > 0 && alreadyReceived === eligible) return { ...base, mode: 'nobody-left', campaign: null, recipients: 0, alreadyReceived, result: null, counts: null };
   }
 
   const transport = deps.openTransport();
   try {
     // Refuse before a campaign exists when the server cannot be reached at all.
     await transport.verify();
-    const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign, recipients, alreadyReceived } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, resend });
     log(`campaign ${campaign.id}: issue #${issue.number} "${issue.subject}" to ${recipients} recipient(s) of list ${list.name}`);
+    if (alreadyReceived > 0) log(`campaign ${campaign.id}: ${alreadyReceived} left out: they already received issue #${issue.number} in an earlier campaign (--resend mails them again)`);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
       engineDeps(deps, transport),
       { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
     );
-    return { ...base, mode: 'campaign', campaign: await store.getCampaign(campaign.id), recipients, result, counts: result.counts };
+    return { ...base, mode: 'campaign', campaign: await store.getCampaign(campaign.id), recipients, alreadyReceived, result, counts: result.counts };
   } finally {
     await transport.close();
   }

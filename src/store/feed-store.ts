@@ -5,7 +5,7 @@ import type { Article, ArticleInput } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
 import type { Database, FeedItemsTable, FeedsTable } from './schema.ts';
-import { notCarriedByNewsletter } from './article-queries.ts';
+import { belongsToNewsletter, notCarriedByNewsletter } from './article-queries.ts';
 
 export const FULL_CONTENT_MODES = ['auto', 'feed', 'page'] as const;
 /** Where an item's article text comes from: the feed when it looks complete, else the page (auto); always the feed; always the page. */
@@ -254,8 +254,9 @@ export class FeedStore {
   // ------------------------------------------------------------------ issues
 
   /**
-   * The articles a feed-fed newsletter's next issue carries: items of its feeds that arrived after the last issue a
-   * campaign carried was built, and that no campaign of this newsletter has carried; newest first, at most `limit`.
+   * The articles a feed-fed newsletter's next issue carries: its articles (its feeds' items, and those assigned or
+   * tagged for it) that arrived after the last issue a campaign carried was built, and that no campaign of this
+   * newsletter has carried; newest first, at most `limit`.
    * With `includeOlder`, items that arrived earlier but were never sent are taken when nothing new arrived.
    * Null when the newsletter has no feed.
    */
@@ -271,19 +272,12 @@ export class FeedStore {
       .executeTakeFirst();
     const lastIssue = last ? { number: last.number, createdAt: last.created_at } : null;
 
+    // What arrived for the newsletter since then: its feeds' items, and the articles assigned to it or tagged for it.
     const query = (arrivedAfter: string | null) => {
       const q = this.db
         .selectFrom('articles')
         .selectAll('articles')
-        .where(({ exists, selectFrom }) => {
-          let items = selectFrom('feed_items')
-            .innerJoin('feeds', 'feeds.id', 'feed_items.feed_id')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('feed_items.article_id', '=', 'articles.id')
-            .where('feeds.newsletter_id', '=', newsletterId);
-          if (arrivedAfter) items = items.where('feed_items.first_seen_at', '>', arrivedAfter);
-          return exists(items);
-        })
+        .where(belongsToNewsletter(newsletterId, arrivedAfter))
         .where(notCarriedByNewsletter(newsletterId));
       return q.orderBy('articles.published_at', 'desc').orderBy('articles.id', 'desc').limit(limit).execute();
     };

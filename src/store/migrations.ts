@@ -260,11 +260,65 @@ const feeds: Migration = {
   },
 };
 
+/**
+ * Nobody receives the same issue twice (issue 10): a later campaign of an issue leaves out whoever received it in an
+ * earlier one, unless it was created to send it again on purpose (`send --resend` or `--force`), which this records
+ * so that its scheduled start and its retries follow the same choice.
+ */
+const campaignResend: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`ALTER TABLE campaigns ADD COLUMN resend integer NOT NULL DEFAULT 0`.execute(db);
+    // Who already has an issue: the campaigns of that issue, then each one's send row by its primary key.
+    await sql`CREATE INDEX campaigns_issue ON campaigns (issue_id)`.execute(db);
+  },
+};
+
+/**
+ * Articles belong to newsletters (issue 10): before, every newsletter took every article, so one newsletter's
+ * articles (the demo's included) went out in another. A newsletter now takes its feeds' items, the articles assigned
+ * to it (`articles import --newsletter`, `articles assign`, an issue that carried them) and those with a tag it selects.
+ *
+ * What existing articles become, so that nothing is lost: an article an issue of a newsletter carried belongs to that
+ * newsletter (since the first such issue); in a database with one newsletter, every article belongs to it, since it
+ * took every article until now; anything else stays unassigned, and `issue build` says how to assign it (which of
+ * several newsletters an article was meant for cannot be told). Feed items need no row: their feed says.
+ */
+const newsletterArticles: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await sql`CREATE TABLE newsletter_articles (
+        newsletter_id integer NOT NULL REFERENCES newsletters (id) ON DELETE CASCADE,
+        article_id integer NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        excluded integer NOT NULL DEFAULT 0 CHECK (excluded IN (0, 1)),
+        source text NOT NULL,
+        added_at text NOT NULL,
+        CONSTRAINT newsletter_articles_pk PRIMARY KEY (newsletter_id, article_id)
+      )`.execute(trx);
+      await sql`CREATE INDEX newsletter_articles_article ON newsletter_articles (article_id)`.execute(trx);
+      await sql`CREATE TABLE newsletter_tags (
+        newsletter_id integer NOT NULL REFERENCES newsletters (id) ON DELETE CASCADE,
+        tag text NOT NULL,
+        CONSTRAINT newsletter_tags_pk PRIMARY KEY (newsletter_id, tag)
+      )`.execute(trx);
+      await sql`INSERT INTO newsletter_articles (newsletter_id, article_id, excluded, source, added_at)
+        SELECT issues.newsletter_id, issue_articles.article_id, 0, 'migration', min(issues.created_at)
+        FROM issue_articles INNER JOIN issues ON issues.id = issue_articles.issue_id
+        GROUP BY issues.newsletter_id, issue_articles.article_id`.execute(trx);
+      await sql`INSERT OR IGNORE INTO newsletter_articles (newsletter_id, article_id, excluded, source, added_at)
+        SELECT newsletters.id, articles.id, 0, 'migration', articles.created_at
+        FROM articles CROSS JOIN newsletters
+        WHERE (SELECT count(*) FROM newsletters) = 1`.execute(trx);
+    });
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
   '0003_signup': signup,
   '0004_schedules': schedules,
+  '2026-12-05-campaign-resend': campaignResend,
+  '2026-12-05-newsletter-articles': newsletterArticles,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -116,6 +116,8 @@ export interface CampaignsTable {
   lease_expires_at: string | null;
   pause_reason: string | null;
   resume_after: string | null;
+  /** 1: sent on purpose to members who already received the issue in an earlier campaign (migration 2026-12-05-campaign-resend). */
+  resend: Generated<number>;
 }
 
 export interface SendsTable {
@@ -190,6 +192,27 @@ export interface FeedItemsTable {
   updated_at: string;
 }
 
+/**
+ * An article assigned to a newsletter, or taken out of it (migration 2026-12-05-newsletter-articles). A newsletter
+ * takes its rows with `excluded` 0, its feeds' items and the articles with one of its tags, except its rows with
+ * `excluded` 1 (`articles unassign`, which wins over a feed or a tag).
+ */
+export interface NewsletterArticlesTable {
+  newsletter_id: number;
+  article_id: number;
+  excluded: Generated<number>;
+  /** import | assign | issue | demo | migration: how it came to belong. */
+  source: string;
+  /** When it came to belong: a feed-fed newsletter's next issue takes what arrived since its last one. */
+  added_at: string;
+}
+
+/** A tag a newsletter selects (lowercase): articles carrying it belong to the newsletter. */
+export interface NewsletterTagsTable {
+  newsletter_id: number;
+  tag: string;
+}
+
 export interface Database {
   articles: ArticlesTable;
   lists: ListsTable;
@@ -206,4 +229,6 @@ export interface Database {
   schedule_slots: ScheduleSlotsTable;
   feeds: FeedsTable;
   feed_items: FeedItemsTable;
+  newsletter_articles: NewsletterArticlesTable;
+  newsletter_tags: NewsletterTagsTable;
 }

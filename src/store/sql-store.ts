@@ -26,7 +26,7 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { writeTransaction } from './write-transaction.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
-import { notCarriedByNewsletter } from './article-queries.ts';
+import { belongsToNewsletter, belongsToNoNewsletter, notCarriedByNewsletter } from './article-queries.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
 
@@ -189,6 +189,7 @@ function toCampaign(row: Selectable<CampaignsTable>): Campaign {
     lastError: row.last_error,
     pauseReason: row.pause_reason as PauseReason | null,
     resumeAfter: row.resume_after,
+    resend: row.resend === 1,
   };
 }
 
@@ -232,6 +233,41 @@ function skipReasonOf(subscriberStatus: string | null, membershipStatus: string 
   if (subscriberStatus !== 'active') return `subscriber is ${subscriberStatus}`;
   if (membershipStatus !== 'subscribed') return 'unsubscribed from the list';
   return null;
+}
+
+/**
+ * Send states in which a person has an issue from a campaign, or will, or may have: accepted, in flight, still queued
+ * there, or flagged as a possible duplicate after a crash. A failure or a skip is not a receipt.
+ */
+const RECEIPT_STATUSES = ['sent', 'sending', 'pending', 'deferred'] as const;
+
+/**
+ * The rule "nobody receives the same issue twice", as a where-clause on a subscriber id column: they have the issue
+ * (see RECEIPT_STATUSES) from a campaign of it other than `exceptCampaignId`. Walks the issue's few campaigns by
+ * `campaigns_issue`, then each one's send row by its primary key.
+ */
+function receivedIssueElsewhere(issueId: number, exceptCampaignId: number, subscriberColumn: 's.id' | 'sends.subscriber_id') {
+  return sql<boolean>`EXISTS (SELECT 1 FROM campaigns AS rc INNER JOIN sends AS rs ON rs.campaign_id = rc.id
+    WHERE rc.issue_id = ${issueId} AND rc.id <> ${exceptCampaignId} AND rs.subscriber_id = ${sql.ref(subscriberColumn)}
+      AND (rs.status IN (${sql.join(RECEIPT_STATUSES.map((status) => sql.lit(status)))}) OR rs.possible_duplicate = 1))`;
+}
+
+/** Who may be mailed a campaign to this list right now: active, subscribed members whose address is not suppressed. */
+function mailableMembers(db: Db, listId: number) {
+  return db
+    .selectFrom('list_memberships as m')
+    .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+    .where('m.list_id', '=', listId)
+    .where('m.status', '=', 'subscribed')
+    .where('s.status', '=', 'active')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))));
+}
+
+/** What fixing a campaign's recipients did. */
+export interface FixedRecipients {
+  readonly recipients: number;
+  /** Members left out because they already received the issue in an earlier campaign (0 with `resend`). */
+  readonly alreadyReceived: number;
 }
 
 /**
@@ -441,43 +477,52 @@ export class SqlStore implements CampaignStore {
 
   // ---------------------------------------------------------------- articles
 
-  /** Adds an article, or updates the one with the same slug or canonical URL. */
-  async upsertArticle(input: ArticleInput): Promise<{ article: Article; outcome: UpsertOutcome }> {
+  /**
+   * Adds an article, or updates the one with the same slug or canonical URL; with `assignTo`, also assigns it to that
+   * newsletter, in the same transaction.
+   */
+  async upsertArticle(input: ArticleInput, options: { assignTo?: number } = {}): Promise<{ article: Article; outcome: UpsertOutcome }> {
     return this.tx(async (trx) => {
-      const matches = await trx
-        .selectFrom('articles')
-        .selectAll()
-        .where((eb) => (input.canonicalUrl ? eb.or([eb('slug', '=', input.slug), eb('canonical_url', '=', input.canonicalUrl)]) : eb('slug', '=', input.slug)))
-        .execute();
-      if (matches.length > 1) {
-        throw new MailroomError(
-          'CONFLICT',
-          `article ${quote(input.slug)}: its slug and its canonical URL ${quote(input.canonicalUrl)} belong to two different stored articles (${matches.map((m) => quote(m.slug)).join(', ')})`,
-        );
-      }
-      const now = this.now();
-      const values = {
-        slug: input.slug,
-        canonical_url: input.canonicalUrl,
-        title: input.title,
-        summary: input.summary,
-        body: input.body,
-        author: input.author,
-        published_at: input.publishedAt,
-        lead_image_url: input.leadImage?.url ?? null,
-        lead_image_alt: input.leadImage?.alt ?? null,
-        tags: JSON.stringify(input.tags),
-      };
-      const existing = matches[0];
-      if (!existing) {
-        const row = await trx.insertInto('articles').values({ ...values, created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
-        return { article: toArticle(row), outcome: 'added' as const };
-      }
-      const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => existing[k] !== values[k]);
-      if (!changed) return { article: toArticle(existing), outcome: 'unchanged' as const };
-      const row = await trx.updateTable('articles').set({ ...values, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
-      return { article: toArticle(row), outcome: 'updated' as const };
+      const saved = await this.upsertArticleIn(trx, input);
+      if (options.assignTo !== undefined) await this.assignIn(trx, options.assignTo, [saved.article.id], 'import', this.now());
+      return saved;
     });
+  }
+
+  private async upsertArticleIn(trx: Db, input: ArticleInput): Promise<{ article: Article; outcome: UpsertOutcome }> {
+    const matches = await trx
+      .selectFrom('articles')
+      .selectAll()
+      .where((eb) => (input.canonicalUrl ? eb.or([eb('slug', '=', input.slug), eb('canonical_url', '=', input.canonicalUrl)]) : eb('slug', '=', input.slug)))
+      .execute();
+    if (matches.length > 1) {
+      throw new MailroomError(
+        'CONFLICT',
+        `article ${quote(input.slug)}: its slug and its canonical URL ${quote(input.canonicalUrl)} belong to two different stored articles (${matches.map((m) => quote(m.slug)).join(', ')})`,
+      );
+    }
+    const now = this.now();
+    const values = {
+      slug: input.slug,
+      canonical_url: input.canonicalUrl,
+      title: input.title,
+      summary: input.summary,
+      body: input.body,
+      author: input.author,
+      published_at: input.publishedAt,
+      lead_image_url: input.leadImage?.url ?? null,
+      lead_image_alt: input.leadImage?.alt ?? null,
+      tags: JSON.stringify(input.tags),
+    };
+    const existing = matches[0];
+    if (!existing) {
+      const row = await trx.insertInto('articles').values({ ...values, created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+      return { article: toArticle(row), outcome: 'added' as const };
+    }
+    const changed = (Object.keys(values) as (keyof typeof values)[]).some((k) => existing[k] !== values[k]);
+    if (!changed) return { article: toArticle(existing), outcome: 'unchanged' as const };
+    const row = await trx.updateTable('articles').set({ ...values, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+    return { article: toArticle(row), outcome: 'updated' as const };
   }
 
   async findArticle(ref: string | number): Promise<Article | null> {
@@ -489,10 +534,12 @@ export class SqlStore implements CampaignStore {
     return row ? toArticle(row) : null;
   }
 
-  async listArticles(options: { limit?: number; offset?: number } = {}): Promise<Article[]> {
-    const rows = await this.db
-      .selectFrom('articles')
-      .selectAll()
+  /** Articles, newest first; with `newsletterId`, only those that belong to it; with `unassigned`, only those that belong to none. */
+  async listArticles(options: { limit?: number; offset?: number; newsletterId?: number; unassigned?: boolean } = {}): Promise<Article[]> {
+    let query = this.db.selectFrom('articles').selectAll();
+    if (options.newsletterId !== undefined) query = query.where(belongsToNewsletter(options.newsletterId));
+    if (options.unassigned) query = query.where(belongsToNoNewsletter());
+    const rows = await query
       .orderBy('published_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit ?? 100)
@@ -501,9 +548,9 @@ export class SqlStore implements CampaignStore {
     return rows.map(toArticle);
   }
 
-  /** The newest articles that no campaign of this newsletter has carried yet. */
+  /** The newest articles of this newsletter (see belongsToNewsletter) that no campaign of it has carried yet. */
   async listArticlesNotSentIn(newsletterId: number, limit: number, publishedAfter: string | null = null): Promise<Article[]> {
-    let query = this.db.selectFrom('articles').selectAll();
+    let query = this.db.selectFrom('articles').selectAll().where(belongsToNewsletter(newsletterId));
     if (publishedAfter) query = query.where('published_at', '>', publishedAfter);
     const rows = await query
       .where(notCarriedByNewsletter(newsletterId))
@@ -512,6 +559,104 @@ export class SqlStore implements CampaignStore {
       .limit(limit)
       .execute();
     return rows.map(toArticle);
+  }
+
+  /** How many articles belong to the newsletter, and how many of those no campaign of it has carried yet. */
+  async countNewsletterArticles(newsletterId: number): Promise<{ total: number; unsent: number }> {
+    const row = await this.db
+      .selectFrom('articles')
+      .select(sql<number>`count(*)`.as('total'))
+      .select((eb) => eb.fn.sum<number>(eb.case().when(notCarriedByNewsletter(newsletterId)(eb)).then(1).else(0).end()).as('unsent'))
+      .where(belongsToNewsletter(newsletterId))
+      .executeTakeFirstOrThrow();
+    return { total: Number(row.total), unsent: Number(row.unsent ?? 0) };
+  }
+
+  /** Articles that belong to no newsletter (how many, and the newest few). */
+  async listUnassignedArticles(limit: number): Promise<{ count: number; newest: Article[] }> {
+    const row = await this.db.selectFrom('articles').select(sql<number>`count(*)`.as('n')).where(belongsToNoNewsletter()).executeTakeFirstOrThrow();
+    return { count: Number(row.n), newest: await this.listArticles({ unassigned: true, limit }) };
+  }
+
+  /** Which of these articles belong to the newsletter. */
+  async articlesInNewsletter(newsletterId: number, articleIds: readonly number[]): Promise<Set<number>> {
+    if (articleIds.length === 0) return new Set();
+    const rows = await this.db.selectFrom('articles').select('id').where('id', 'in', articleIds).where(belongsToNewsletter(newsletterId)).execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** The newsletters (slugs) each of these articles belongs to. */
+  async newslettersOfArticles(articleIds: readonly number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>(articleIds.map((id) => [id, []]));
+    if (articleIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('articles')
+      .innerJoin('newsletters', (join) => join.on(belongsToNewsletter('newsletters.id')))
+      .select(['articles.id as article_id', 'newsletters.slug'])
+      .where('articles.id', 'in', articleIds)
+      .orderBy('newsletters.slug')
+      .execute();
+    for (const row of rows) out.get(row.article_id)?.push(row.slug);
+    return out;
+  }
+
+  /**
+   * Assigns articles to a newsletter (again, if they were taken out of it), in one transaction. Returns the ids that
+   * did not belong to it before.
+   */
+  async assignArticles(newsletterId: number, articleIds: readonly number[], source: 'import' | 'assign' | 'demo'): Promise<number[]> {
+    if (articleIds.length === 0) return [];
+    return this.tx(async (trx) => {
+      const before = new Set((await trx.selectFrom('articles').select('id').where('id', 'in', articleIds).where(belongsToNewsletter(newsletterId)).execute()).map((r) => r.id));
+      await this.assignIn(trx, newsletterId, articleIds, source, this.now());
+      return articleIds.filter((id) => !before.has(id));
+    });
+  }
+
+  /** Assignment rows inside a caller's transaction: new ones, or ones taken out earlier, which arrive again now. */
+  private async assignIn(trx: Db, newsletterId: number, articleIds: readonly number[], source: string, now: string): Promise<void> {
+    await trx
+      .insertInto('newsletter_articles')
+      .values([...new Set(articleIds)].map((articleId) => ({ newsletter_id: newsletterId, article_id: articleId, excluded: 0, source, added_at: now })))
+      .onConflict((oc) =>
+        oc.columns(['newsletter_id', 'article_id']).doUpdateSet((eb) => ({
+          excluded: 0,
+          added_at: eb.case().when('newsletter_articles.excluded', '=', 1).then(now).else(eb.ref('newsletter_articles.added_at')).end(),
+          source: eb.case().when('newsletter_articles.excluded', '=', 1).then(source).else(eb.ref('newsletter_articles.source')).end(),
+        })),
+      )
+      .execute();
+  }
+
+  /** Takes articles out of a newsletter, even when its feeds or tags would bring them. Returns the ids that belonged to it before. */
+  async unassignArticles(newsletterId: number, articleIds: readonly number[]): Promise<number[]> {
+    if (articleIds.length === 0) return [];
+    return this.tx(async (trx) => {
+      const before = new Set((await trx.selectFrom('articles').select('id').where('id', 'in', articleIds).where(belongsToNewsletter(newsletterId)).execute()).map((r) => r.id));
+      const now = this.now();
+      await trx
+        .insertInto('newsletter_articles')
+        .values([...new Set(articleIds)].map((articleId) => ({ newsletter_id: newsletterId, article_id: articleId, excluded: 1, source: 'unassign', added_at: now })))
+        .onConflict((oc) => oc.columns(['newsletter_id', 'article_id']).doUpdateSet({ excluded: 1, source: 'unassign', added_at: now }))
+        .execute();
+      return articleIds.filter((id) => before.has(id));
+    });
+  }
+
+  /** The tags a newsletter selects (lowercase, sorted). */
+  async newsletterTags(newsletterId: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('newsletter_tags').select('tag').where('newsletter_id', '=', newsletterId).orderBy('tag').execute();
+    return rows.map((r) => r.tag);
+  }
+
+  /** Replaces the tags a newsletter selects. */
+  async setNewsletterTags(newsletterId: number, tags: readonly string[]): Promise<string[]> {
+    const clean = [...new Set(tags.map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+    await this.tx(async (trx) => {
+      await trx.deleteFrom('newsletter_tags').where('newsletter_id', '=', newsletterId).execute();
+      if (clean.length > 0) await trx.insertInto('newsletter_tags').values(clean.map((tag) => ({ newsletter_id: newsletterId, tag }))).execute();
+    });
+    return clean;
   }
 
   async getArticlesByIds(ids: readonly number[]): Promise<Article[]> {
@@ -910,6 +1055,19 @@ export class SqlStore implements CampaignStore {
         .insertInto('issue_articles')
         .values(input.articleIds.map((articleId, position) => ({ issue_id: row.id, article_id: articleId, position })))
         .execute();
+      // The articles an issue carries belong to its newsletter: one named with `issue build --articles` becomes its own.
+      await trx
+        .insertInto('newsletter_articles')
+        .columns(['newsletter_id', 'article_id', 'excluded', 'source', 'added_at'])
+        .expression(
+          trx
+            .selectFrom('articles')
+            .select([sql<number>`${input.newsletterId}`.as('newsletter_id'), 'articles.id', sql<number>`0`.as('excluded'), sql<string>`'issue'`.as('source'), sql<string>`${now}`.as('added_at')])
+            .where('articles.id', 'in', input.articleIds)
+            .where(({ not }) => not(belongsToNewsletter(input.newsletterId))),
+        )
+        .onConflict((oc) => oc.columns(['newsletter_id', 'article_id']).doUpdateSet({ excluded: 0, source: 'issue', added_at: now }))
+        .execute();
     }
     return this.toStoredIssue(row, [...input.articleIds]);
   }
@@ -979,21 +1137,32 @@ export class SqlStore implements CampaignStore {
     return row ? this.toStoredIssue(row, await this.issueArticleIds(row.id)) : null;
   }
 
-  /** Who a campaign to this list would go to right now (active, subscribed, not suppressed), by subscriber id. */
-  async listRecipients(listId: number, afterSubscriberId: number, limit: number): Promise<Subscriber[]> {
-    const rows = await this.db
-      .selectFrom('list_memberships as m')
-      .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-      .selectAll('s')
-      .where('m.list_id', '=', listId)
-      .where('m.status', '=', 'subscribed')
-      .where('s.status', '=', 'active')
-      .where('s.id', '>', afterSubscriberId)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
-      .orderBy('s.id')
-      .limit(limit)
-      .execute();
+  /**
+   * Who a campaign to this list would go to right now (active, subscribed, not suppressed), by subscriber id; with
+   * `notReceivedIssueId`, without those who already received that issue in a campaign.
+   */
+  async listRecipients(listId: number, afterSubscriberId: number, limit: number, options: { notReceivedIssueId?: number } = {}): Promise<Subscriber[]> {
+    let query = mailableMembers(this.db, listId).selectAll('s').where('s.id', '>', afterSubscriberId);
+    if (options.notReceivedIssueId !== undefined) {
+      const issueId = options.notReceivedIssueId;
+      query = query.where(({ not }) => not(receivedIssueElsewhere(issueId, 0, 's.id')));
+    }
+    const rows = await query.orderBy('s.id').limit(limit).execute();
     return rows.map(toSubscriber);
+  }
+
+  /**
+   * How many mailable members of this list already received the issue in a campaign, and how many mailable members
+   * there are; without any campaign of the issue, {0, null} at once (counting a million members costs a second).
+   */
+  async countRecipients(listId: number, issueId: number): Promise<{ eligible: number | null; alreadyReceived: number }> {
+    const any = await this.db.selectFrom('campaigns').select('id').where('issue_id', '=', issueId).executeTakeFirst();
+    if (!any) return { eligible: null, alreadyReceived: 0 };
+    const row = await mailableMembers(this.db, listId)
+      .select(sql<number>`count(*)`.as('eligible'))
+      .select(sql<number>`coalesce(sum(CASE WHEN ${receivedIssueElsewhere(issueId, 0, 's.id')} THEN 1 ELSE 0 END), 0)`.as('received'))
+      .executeTakeFirstOrThrow();
+    return { eligible: Number(row.eligible), alreadyReceived: Number(row.received) };
   }
 
   // --------------------------------------------------------------- schedules
@@ -1033,7 +1202,7 @@ export class SqlStore implements CampaignStore {
 
   // --------------------------------------------------------------- campaigns
 
-  private async insertCampaign(trx: Db, input: { issueId: number; newsletterId: number; listId: number; scheduledAt?: string | null }, now: string): Promise<Selectable<CampaignsTable>> {
+  private async insertCampaign(trx: Db, input: { issueId: number; newsletterId: number; listId: number; scheduledAt?: string | null; resend?: boolean }, now: string): Promise<Selectable<CampaignsTable>> {
     const scheduled = input.scheduledAt != null;
     return trx
       .insertInto('campaigns')
@@ -1051,49 +1220,56 @@ export class SqlStore implements CampaignStore {
         lease_expires_at: null,
         pause_reason: null,
         resume_after: null,
+        resend: input.resend ? 1 : 0,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
   }
 
-  /** Fixes a campaign's recipients: one pending send per active, subscribed, unsuppressed member of its list. */
-  private async fixRecipients(trx: Db, campaignId: number, listId: number, now: string): Promise<number> {
+  /**
+   * Fixes a campaign's recipients: one pending send per active, subscribed, unsuppressed member of its list who has
+   * not received its issue in an earlier campaign (unless `resend`).
+   */
+  private async fixRecipients(trx: Db, campaign: { id: number; listId: number; issueId: number; resend: boolean }, now: string): Promise<FixedRecipients> {
+    // The rule costs a lookup per member: only when another campaign of this issue exists at all.
+    const earlier = campaign.resend
+      ? undefined
+      : await trx.selectFrom('campaigns').select('id').where('issue_id', '=', campaign.issueId).where('id', '<>', campaign.id).executeTakeFirst();
+    let members = mailableMembers(trx, campaign.listId);
+    if (earlier) members = members.where(({ not }) => not(receivedIssueElsewhere(campaign.issueId, campaign.id, 's.id')));
     const result = await trx
       .insertInto('sends')
       .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
       .expression(
-        trx
-          .selectFrom('list_memberships as m')
-          .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-          .select([sql<number>`${campaignId}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
-          .where('m.list_id', '=', listId)
-          .where('m.status', '=', 'subscribed')
-          .where('s.status', '=', 'active')
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
+        members
+          .select([sql<number>`${campaign.id}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
           .orderBy('s.id'),
       )
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0);
+    const recipients = Number(result.numInsertedOrUpdatedRows ?? 0);
+    if (!earlier) return { recipients, alreadyReceived: 0 };
+    const all = await mailableMembers(trx, campaign.listId).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    return { recipients, alreadyReceived: Number(all.n) - recipients };
   }
 
-  /** Creates a campaign and fixes its recipients now, in one transaction. */
-  async createCampaign(input: { issueId: number; newsletterId: number; listId: number }): Promise<{ campaign: Campaign; recipients: number }> {
+  /** Creates a campaign and fixes its recipients now, in one transaction. `resend`: also to members who already received the issue. */
+  async createCampaign(input: { issueId: number; newsletterId: number; listId: number; resend?: boolean }): Promise<{ campaign: Campaign } & FixedRecipients> {
     return this.tx(async (trx) => {
       const now = this.now();
       const row = await this.insertCampaign(trx, input, now);
-      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
-      return { campaign: toCampaign(row), recipients };
+      const fixed = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: input.issueId, resend: input.resend ?? false }, now);
+      return { campaign: toCampaign(row), ...fixed };
     });
   }
 
   /** A one-off campaign that starts at `scheduledAt`; its recipients are fixed when it starts. */
-  async scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string }): Promise<Campaign> {
+  async scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string; resend?: boolean }): Promise<Campaign> {
     const row = await this.insertCampaign(this.db, input, this.now());
     return toCampaign(row);
   }
 
-  /** Starts a scheduled campaign that is due: fixes its recipients and moves it to sending, once. Returns the recipient count, or null if it was not due or already started. */
-  async startScheduledCampaign(campaignId: number, now: string): Promise<number | null> {
+  /** Starts a scheduled campaign that is due: fixes its recipients (by the same rules as a campaign sent now) and moves it to sending, once. Null if it was not due or already started. */
+  async startScheduledCampaign(campaignId: number, now: string): Promise<FixedRecipients | null> {
     return this.tx(async (trx) => {
       const updated = await trx
         .updateTable('campaigns')
@@ -1101,10 +1277,10 @@ export class SqlStore implements CampaignStore {
         .where('id', '=', campaignId)
         .where('status', '=', 'scheduled')
         .where('scheduled_at', '<=', now)
-        .returning(['list_id'])
+        .returning(['list_id', 'issue_id', 'resend'])
         .executeTakeFirst();
       if (!updated) return null;
-      return this.fixRecipients(trx, campaignId, updated.list_id, now);
+      return this.fixRecipients(trx, { id: campaignId, listId: updated.list_id, issueId: updated.issue_id, resend: updated.resend === 1 }, now);
     });
   }
 
@@ -1124,7 +1300,7 @@ export class SqlStore implements CampaignStore {
       if (Number(slot.numInsertedOrUpdatedRows ?? 0) === 0) return null;
       const issue = await this.insertIssue(trx, input.issue, now);
       const row = await this.insertCampaign(trx, { issueId: issue.id, newsletterId: input.newsletterId, listId: input.listId }, now);
-      const recipients = await this.fixRecipients(trx, row.id, input.listId, now);
+      const { recipients } = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: issue.id, resend: false }, now);
       await trx.updateTable('schedule_slots').set({ campaign_id: row.id, detail: `issue #${issue.number}` }).where('newsletter_id', '=', input.newsletterId).where('slot_at', '=', input.slotAt).execute();
       return { campaign: toCampaign(row), issue, recipients };
     });
@@ -1239,21 +1415,40 @@ export class SqlStore implements CampaignStore {
     });
   }
 
-  /** Failed rows whose address may still be mailed go back to pending; the campaign sends again. Returns how many. */
-  async retryFailed(campaignId: number, now: string): Promise<number> {
+  /**
+   * Failed rows whose address may still be mailed go back to pending, and the campaign sends again; never a row whose
+   * subscriber has received the issue in another campaign meanwhile (unless the campaign was made with `resend`).
+   * Returns how many were queued again, and how many were left failed for that reason.
+   */
+  async retryFailed(campaignId: number, now: string): Promise<{ requeued: number; receivedElsewhere: number }> {
     return this.tx(async (trx) => {
-      const result = await trx
-        .updateTable('sends')
-        .set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now })
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 'failed')
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))))
-        .executeTakeFirst();
-      const n = Number(result.numUpdatedRows);
-      if (n > 0) {
+      const campaign = await trx.selectFrom('campaigns').select(['issue_id', 'resend']).where('id', '=', campaignId).executeTakeFirst();
+      if (!campaign) return { requeued: 0, receivedElsewhere: 0 };
+      const failed = () =>
+        trx
+          .updateTable('sends')
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'failed')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))));
+      let receivedElsewhere = 0;
+      let query = failed();
+      if (campaign.resend !== 1) {
+        const held = await trx
+          .selectFrom('sends')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'failed')
+          .where(receivedIssueElsewhere(campaign.issue_id, campaignId, 'sends.subscriber_id'))
+          .executeTakeFirstOrThrow();
+        receivedElsewhere = Number(held.n);
+        query = query.where(({ not }) => not(receivedIssueElsewhere(campaign.issue_id, campaignId, 'sends.subscriber_id')));
+      }
+      const result = await query.set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now }).executeTakeFirst();
+      const requeued = Number(result.numUpdatedRows);
+      if (requeued > 0) {
         await trx.updateTable('campaigns').set({ status: 'sending', finished_at: null, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
       }
-      return n;
+      return { requeued, receivedElsewhere };
     });
   }
 
@@ -1271,6 +1466,17 @@ export class SqlStore implements CampaignStore {
 
   async releaseLease(campaignId: number, owner: string): Promise<void> {
     await this.db.updateTable('campaigns').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', campaignId).where('lease_owner', '=', owner).execute();
+  }
+
+  async leaseHolder(campaignId: number, now: string): Promise<{ owner: string; expiresAt: string | null } | null> {
+    const row = await this.db.selectFrom('campaigns').select(['lease_owner', 'lease_expires_at']).where('id', '=', campaignId).executeTakeFirst();
+    if (!row?.lease_owner || (row.lease_expires_at !== null && row.lease_expires_at < now)) return null;
+    return { owner: row.lease_owner, expiresAt: row.lease_expires_at };
+  }
+
+  async takeOverLease(campaignId: number, from: string, owner: string, until: string): Promise<boolean> {
+    const result = await this.db.updateTable('campaigns').set({ lease_owner: owner, lease_expires_at: until }).where('id', '=', campaignId).where('lease_owner', '=', from).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async campaignStatus(campaignId: number): Promise<CampaignStatus | null> {

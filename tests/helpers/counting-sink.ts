@@ -12,7 +12,8 @@ export interface CountingSink {
   close(): Promise<void>;
 }
 
-export async function startCountingSink(port = 0): Promise<CountingSink> {
+/** `delayMs`: how long the sink takes to answer each message's DATA (a slow relay). */
+export async function startCountingSink(port = 0, options: { delayMs?: number } = {}): Promise<CountingSink> {
   const counts = new Map<string, number>();
   const arrivals: number[] = [];
   const server = new SMTPServer({
@@ -22,9 +23,13 @@ export async function startCountingSink(port = 0): Promise<CountingSink> {
     onData(stream, session, callback) {
       stream.on('data', () => undefined);
       stream.on('end', () => {
-        for (const r of session.envelope.rcptTo) counts.set(r.address, (counts.get(r.address) ?? 0) + 1);
-        arrivals.push(Date.now());
-        callback();
+        const accept = () => {
+          for (const r of session.envelope.rcptTo) counts.set(r.address, (counts.get(r.address) ?? 0) + 1);
+          arrivals.push(Date.now());
+          callback();
+        };
+        if (options.delayMs) setTimeout(accept, options.delayMs);
+        else accept();
       });
     },
   });
