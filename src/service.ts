@@ -1,4 +1,4 @@
-/** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on first start. */
+/** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import type { Config } from './config.ts';
@@ -37,17 +37,26 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     if (app.usesLocalInbox) {
       inbox = await startLocalInbox({ dir: join(config.dataDir, 'inbox'), host: '127.0.0.1', port: config.inboxSmtpPort });
     }
-    if (options.loadDemo && (await app.store.countNewsletters()) === 0) {
-      const { loadDemoWorkspace } = await import('./demo.ts');
-      const summary = await loadDemoWorkspace(app, config.dataDir);
+    // Demo content only where nobody reads it: on a first start in local development, or when asked for (`mailroom demo`).
+    const { DEMO_ASSETS, isDemoWorkspaceLoaded, loadDemoWorkspace } = await import('./demo.ts');
+    const empty = (await app.store.countNewsletters()) === 0;
+    if (empty && options.loadDemo && config.localDevelopment) {
+      const summary = await loadDemoWorkspace(app);
       log(`Loaded the demo workspace: newsletter "weekly", ${summary.articles} articles, ${summary.subscribers} subscribers on list "demo".`);
       for (const p of summary.problems) log(`warning: ${p}`);
+    } else if (empty) {
+      log(
+        config.localDevelopment
+          ? 'No newsletter yet: load the demo workspace with `npx mailroom demo`, or create one with `npx mailroom newsletter create`.'
+          : 'No newsletter yet. Outside local development the demo workspace is not loaded by itself: create a newsletter with `npx mailroom newsletter create`, or load the demo with `npx mailroom demo`.',
+      );
     }
     const http = await buildHttpServer({
       store: app.store,
       publicUrl: config.publicUrl,
       secret: config.secret,
       mediaDir: join(config.dataDir, 'media'),
+      demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.store) },
       inbox,
       openTransport: app.openTransport,
       trustProxy: config.trustProxy,
@@ -64,7 +73,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     } else {
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
-    log('Next, in another terminal:  npx mailroom send weekly');
+    if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));

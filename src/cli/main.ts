@@ -31,14 +31,14 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('Run the web server (unsubscribe links, web versions, /inbox) and, when SMTP_URL is unset, the built-in SMTP inbox. Loads the demo workspace into an empty database.')
+    .description('Run the web server (unsubscribe links, web versions, sign-up, archive) and, when SMTP_URL is unset, the built-in SMTP inbox at /inbox. In local development it loads the demo workspace into an empty database.')
     .option('--port <port>', 'HTTP port (default: PORT or 3000)')
-    .option('--no-demo', 'do not load the demo workspace into an empty database')
+    .option('--no-demo', 'in local development, do not load the demo workspace into an empty database')
     .action(lazy(commands, 'serveCommand'));
 
   program
     .command('demo')
-    .description('Load the demo workspace (list "demo", newsletter "weekly", the articles in data/articles); safe to run again')
+    .description('Load the demo workspace (list "demo", newsletter "weekly", the articles shipped in data/articles); safe to run again; outside local development this is the only way to get it')
     .action(lazy(commands, 'demoCommand'));
 
   const articles = program.command('articles').description('Import and list articles');
