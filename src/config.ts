@@ -37,6 +37,8 @@ export interface Config {
   readonly signupRatePerMinute: number;
   /** Port of the built-in SMTP inbox (when SMTP_URL is unset). */
   readonly inboxSmtpPort: number;
+  /** The built-in inbox keeps at most this many messages, dropping the oldest; 0 keeps every message. */
+  readonly inboxMaxMessages: number;
   readonly smtpPoolSize: number;
   readonly smtpRatePerSecond: number | null;
   readonly maxAttempts: number;
@@ -198,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signupRecordIp,
     signupRatePerMinute,
     inboxSmtpPort: number('INBOX_SMTP_PORT', 2525, portSchema),
+    inboxMaxMessages: number('INBOX_MAX_MESSAGES', 1000, z.coerce.number().int().min(0).max(1_000_000)),
     smtpPoolSize: number('SMTP_POOL_SIZE', 5, z.coerce.number().int().min(1).max(100)),
     smtpRatePerSecond: (() => {
       const v = number('SMTP_RATE_PER_SECOND', 0, z.coerce.number().min(0));

@@ -35,7 +35,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let inbox: LocalInbox | null = null;
   try {
     if (app.usesLocalInbox) {
-      inbox = await startLocalInbox({ dir: join(config.dataDir, 'inbox'), host: '127.0.0.1', port: config.inboxSmtpPort });
+      inbox = await startLocalInbox({ dir: join(config.dataDir, 'inbox'), host: '127.0.0.1', port: config.inboxSmtpPort, maxMessages: config.inboxMaxMessages });
     }
     // Demo content only where nobody reads it: on a first start in local development, or when asked for (`mailroom demo`).
     const { DEMO_ASSETS, isDemoWorkspaceLoaded, loadDemoWorkspace } = await import('./demo.ts');
@@ -68,7 +68,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
     log(`Database: ${config.databaseUrl}`);
     if (inbox) {
-      log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox`);
+      log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox (the newest ${config.inboxMaxMessages > 0 ? config.inboxMaxMessages : 'all'} kept: INBOX_MAX_MESSAGES)`);
       if (!config.localDevelopment) log('warning: SMTP_URL is unset outside local development: no reader gets any mail, and /inbox shows every message (with its personal links) to anyone who can open this server');
     } else {
       log(`Sending through ${redact(app.smtpUrl)}`);

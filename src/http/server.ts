@@ -13,6 +13,7 @@ import type { SqlStore } from '../store/sql-store.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
 import { SignupService } from '../subscribers/signup.ts';
 import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
+import { closeSilentConnectionsOnClose } from './connections.ts';
 import { OPERATOR_LINKS, html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
@@ -85,6 +86,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 1000 },
   });
   registerSecurityHeaders(app);
+  closeSilentConnectionsOnClose(app);
 
   // Forms post url-encoded bodies; mail providers' one-click unsubscribe may post multipart or anything else.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
