@@ -63,7 +63,7 @@ async function setup(): Promise<void> {
   const recipients = intEnv('BENCH_RECIPIENTS', 5000);
   const app = await openApp();
   try {
-    await loadDemoWorkspace(app, app.config.dataDir);
+    await loadDemoWorkspace(app);
     const demo = await app.store.findNewsletter('weekly');
     if (!demo) throw new Error('demo newsletter missing');
     const list = await app.store.createList(BENCH_LIST);
@@ -258,7 +258,7 @@ async function scaleSetup(): Promise<void> {
   const slug = env['BENCH_SCALE_SLUG'] ?? 'big';
   const app = await openApp();
   try {
-    await loadDemoWorkspace(app, app.config.dataDir);
+    await loadDemoWorkspace(app);
     const demo = await app.store.findNewsletter('weekly');
     const list = await app.store.findListByName(env['BENCH_SCALE_LIST'] ?? 'big');
     if (!demo || !list) throw new Error('scale setup: demo newsletter or imported list missing');

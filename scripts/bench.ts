@@ -16,7 +16,7 @@
  * otherwise the script says what to install and stops.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -243,10 +243,9 @@ async function main(): Promise<void> {
     await waitForPort(port).catch((e: Error) => {
       throw new Error(`${e.message}\n${sinkErr}`);
     });
+    // The demo content comes from the package; DATA_DIR starts empty, as on a fresh install.
     const dataDir = join(dir, 'data');
-    cpSync(join(ROOT, 'data', 'articles'), join(dataDir, 'articles'), { recursive: true });
-    cpSync(join(ROOT, 'data', 'media'), join(dataDir, 'media'), { recursive: true });
-    cpSync(join(ROOT, 'data', 'demo-subscribers.csv'), join(dataDir, 'demo-subscribers.csv'));
+    mkdirSync(dataDir, { recursive: true });
     const messageFile = join(dir, 'message.eml');
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),

@@ -37,6 +37,8 @@ export interface Config {
   readonly signupRatePerMinute: number;
   /** Port of the built-in SMTP inbox (when SMTP_URL is unset). */
   readonly inboxSmtpPort: number;
+  /** The built-in inbox keeps at most this many messages, dropping the oldest; 0 keeps every message. */
+  readonly inboxMaxMessages: number;
   readonly smtpPoolSize: number;
   readonly smtpRatePerSecond: number | null;
   readonly maxAttempts: number;
@@ -198,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signupRecordIp,
     signupRatePerMinute,
     inboxSmtpPort: number('INBOX_SMTP_PORT', 2525, portSchema),
+    inboxMaxMessages: number('INBOX_MAX_MESSAGES', 1000, z.coerce.number().int().min(0).max(1_000_000)),
     smtpPoolSize: number('SMTP_POOL_SIZE', 5, z.coerce.number().int().min(1).max(100)),
     smtpRatePerSecond: (() => {
       const v = number('SMTP_RATE_PER_SECOND', 0, z.coerce.number().min(0));
@@ -296,26 +299,59 @@ export function isLoopbackUrl(url: string): boolean {
 }
 
 /**
- * `mailroom serve` outside local development (NODE_ENV=production, or a PUBLIC_URL that is not this machine) refuses
- * to start on defaults: links in emails need a stable SECRET of at least 32 bytes and a PUBLIC_URL readers can open.
+ * What a command does that readers depend on: `serve` (the web pages, sign-up confirmations, scheduled campaigns),
+ * `send` (mail to readers, test copies and dry runs included) or `links` (links readers open: issues, previews, forms).
  */
-export function checkServeSettings(config: Config): void {
+export type SettingsUse = 'serve' | 'send' | 'links';
+
+const USE_TEXT: Readonly<Record<SettingsUse, { verb: string; needs: string }>> = {
+  serve: { verb: 'serve', needs: 'a SECRET, a PUBLIC_URL and an SMTP_URL' },
+  send: { verb: 'send', needs: 'a SECRET, a PUBLIC_URL readers can open and an SMTP_URL' },
+  links: { verb: 'build links for readers', needs: 'a SECRET and a PUBLIC_URL readers can open' },
+};
+
+/**
+ * The one rule for running outside local development (NODE_ENV=production, or a PUBLIC_URL that is not this machine):
+ * links in emails need a stable SECRET of at least 32 bytes and a PUBLIC_URL readers can open, and mail must go to a
+ * real SMTP server. `serve` applies it on start; the CLI applies it before every command that sends or builds links,
+ * so nothing goes out that `serve` would refuse. Each problem names the setting, its value and where it came from.
+ */
+export function checkSettingsFor(config: Config, use: SettingsUse): void {
   if (config.localDevelopment) return;
-  const why = config.nodeEnv === 'production' ? 'NODE_ENV=production' : `PUBLIC_URL=${config.publicUrl} is not on this machine`;
+  const explicit = (name: string): boolean => config.sources[name] === 'environment' || config.sources[name] === '.env';
+  const sourceOf = (name: string): string => (config.sources[name] === '.env' ? '.env' : 'the environment');
+  const why =
+    config.nodeEnv === 'production'
+      ? `NODE_ENV=production${config.sources.NODE_ENV === '.env' ? ', from .env' : ''}`
+      : `PUBLIC_URL=${config.publicUrl} is not on this machine`;
   const problems: string[] = [];
-  if (config.sources.SECRET !== 'environment' && config.sources.SECRET !== '.env') {
-    problems.push('SECRET is not set: set it to at least 32 random bytes (openssl rand -hex 32) and keep it stable; it signs every unsubscribe, preferences and confirmation link');
+  if (!explicit('SECRET')) {
+    problems.push(
+      `SECRET is not set (a secret generated into ${join(config.dataDir, '.secret')} would sign the links): set it to at least 32 random bytes (openssl rand -hex 32) and keep it stable; it signs every unsubscribe, preferences and confirmation link`,
+    );
   }
-  if (config.sources.PUBLIC_URL !== 'environment' && config.sources.PUBLIC_URL !== '.env') {
-    problems.push('PUBLIC_URL is not set: set it to the address readers open, e.g. https://news.example.com; every link in an email starts with it');
+  if (!explicit('PUBLIC_URL')) {
+    problems.push(`PUBLIC_URL is not set (links would start with the default ${config.publicUrl}): set it to the address readers open, e.g. https://news.example.com; every link in an email starts with it`);
   } else if (isLoopbackUrl(config.publicUrl)) {
-    problems.push(`PUBLIC_URL=${config.publicUrl} points at this machine: readers could not open the links in their emails`);
+    problems.push(
+      `PUBLIC_URL=${quote(config.publicUrl)} (from ${sourceOf('PUBLIC_URL')}) points at this machine: readers could not open the links in their emails; set it to the address readers open, e.g. https://news.example.com`,
+    );
   }
-  if (config.smtpUrl === null) {
-    // The built-in inbox shows every captured message, personal links included, to whoever opens /inbox.
-    problems.push('SMTP_URL is not set: outside local development mail must go to a real SMTP server (the built-in inbox would publish every message at /inbox)');
+  if (config.smtpUrl === null && use !== 'links') {
+    problems.push(
+      use === 'serve'
+        ? // The built-in inbox shows every captured message, personal links included, to whoever opens /inbox.
+          'SMTP_URL is not set: outside local development mail must go to a real SMTP server (the built-in inbox would publish every message at /inbox)'
+        : `SMTP_URL is not set (mail would go to the built-in inbox on 127.0.0.1:${config.inboxSmtpPort}, which runs only in local development): set it to your SMTP server, e.g. smtps://user:pass@smtp.example.com:465`,
+    );
   }
   if (problems.length > 0) {
-    throw new MailroomError('CONFIG', `refusing to serve outside local development (${why}) without a SECRET, a PUBLIC_URL and an SMTP_URL`, problems);
+    const { verb, needs } = USE_TEXT[use];
+    throw new MailroomError('CONFIG', `refusing to ${verb} outside local development (${why}) without ${needs}`, problems);
   }
+}
+
+/** `mailroom serve` outside local development refuses to start on defaults (see checkSettingsFor). */
+export function checkServeSettings(config: Config): void {
+  checkSettingsFor(config, 'serve');
 }

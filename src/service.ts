@@ -1,4 +1,4 @@
-/** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on first start. */
+/** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import type { Config } from './config.ts';
@@ -35,19 +35,28 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let inbox: LocalInbox | null = null;
   try {
     if (app.usesLocalInbox) {
-      inbox = await startLocalInbox({ dir: join(config.dataDir, 'inbox'), host: '127.0.0.1', port: config.inboxSmtpPort });
+      inbox = await startLocalInbox({ dir: join(config.dataDir, 'inbox'), host: '127.0.0.1', port: config.inboxSmtpPort, maxMessages: config.inboxMaxMessages });
     }
-    if (options.loadDemo && (await app.store.countNewsletters()) === 0) {
-      const { loadDemoWorkspace } = await import('./demo.ts');
-      const summary = await loadDemoWorkspace(app, config.dataDir);
+    // Demo content only where nobody reads it: on a first start in local development, or when asked for (`mailroom demo`).
+    const { DEMO_ASSETS, isDemoWorkspaceLoaded, loadDemoWorkspace } = await import('./demo.ts');
+    const empty = (await app.store.countNewsletters()) === 0;
+    if (empty && options.loadDemo && config.localDevelopment) {
+      const summary = await loadDemoWorkspace(app);
       log(`Loaded the demo workspace: newsletter "weekly", ${summary.articles} articles, ${summary.subscribers} subscribers on list "demo".`);
       for (const p of summary.problems) log(`warning: ${p}`);
+    } else if (empty) {
+      log(
+        config.localDevelopment
+          ? 'No newsletter yet: load the demo workspace with `npx mailroom demo`, or create one with `npx mailroom newsletter create`.'
+          : 'No newsletter yet. Outside local development the demo workspace is not loaded by itself: create a newsletter with `npx mailroom newsletter create`, or load the demo with `npx mailroom demo`.',
+      );
     }
     const http = await buildHttpServer({
       store: app.store,
       publicUrl: config.publicUrl,
       secret: config.secret,
       mediaDir: join(config.dataDir, 'media'),
+      demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.store) },
       inbox,
       openTransport: app.openTransport,
       trustProxy: config.trustProxy,
@@ -59,12 +68,12 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
     log(`Database: ${config.databaseUrl}`);
     if (inbox) {
-      log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox`);
+      log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox (the newest ${config.inboxMaxMessages > 0 ? config.inboxMaxMessages : 'all'} kept: INBOX_MAX_MESSAGES)`);
       if (!config.localDevelopment) log('warning: SMTP_URL is unset outside local development: no reader gets any mail, and /inbox shows every message (with its personal links) to anyone who can open this server');
     } else {
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
-    log('Next, in another terminal:  npx mailroom send weekly');
+    if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));

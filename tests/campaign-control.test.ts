@@ -19,7 +19,7 @@ async function* rows(n: number, prefix = 'r'): AsyncGenerator<ImportRowResult> {
 
 /** A workspace with `n` extra subscribers on the demo list and a built issue with a fresh campaign. */
 async function campaignOf(ws: Workspace, n: number): Promise<number> {
-  await loadDemoWorkspace(ws.app, ws.dataDir);
+  await loadDemoWorkspace(ws.app);
   const newsletter = await ws.app.store.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   await ws.app.store.importSubscribers(newsletter.listId, rows(n), { source: 'generated' });
@@ -148,7 +148,7 @@ describe('campaign control', () => {
     cleanups.push(() => sink.close(), () => ws.close());
     sink.setRule((a) => (a === 'ada@example.com' ? '554 5.7.1 Message refused by policy' : a === 'grace@example.com' ? '550 5.1.1 No such user' : undefined));
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' }).catch(async () => {
-      await loadDemoWorkspace(ws.app, ws.dataDir);
+      await loadDemoWorkspace(ws.app);
       return sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     });
     const id = report.campaign?.id ?? 0;
@@ -166,7 +166,7 @@ describe('campaign control', () => {
     const sink = await startCountingSink();
     const ws = await openWorkspace({ SMTP_URL: sink.url }, { clock: () => now });
     cleanups.push(() => sink.close(), () => ws.close());
-    await loadDemoWorkspace(ws.app, ws.dataDir);
+    await loadDemoWorkspace(ws.app);
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', at: new Date('2026-12-01T09:00:00Z') });
     expect(report.mode).toBe('scheduled');
     const id = report.campaign?.id ?? 0;
@@ -231,7 +231,7 @@ describe('the service', () => {
     const env = { DATA_DIR: join(dir, 'data'), SMTP_URL: sink.url, PUBLIC_URL: 'https://news.example.com', SECRET: 'service-test-secret-long-enough-0123456789', SCHEDULER_TICK: '* * * * * *', SCHEDULE_MIN_INTERVAL_MINUTES: '0', CAMPAIGN_LEASE_SECONDS: '2' };
     const app: App = await createApp(loadConfig(env, dir));
     cleanups.push(() => sink.close(), () => app.close());
-    await loadDemoWorkspace(app, join(dir, 'data'));
+    await loadDemoWorkspace(app);
     const newsletter = await app.store.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
     await app.store.importSubscribers(newsletter.listId, rows(295), { source: 'generated' });

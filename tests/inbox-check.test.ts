@@ -43,7 +43,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mailroom-inbox-check-'));
   inbox = await startLocalInbox({ dir, port: 0 });
   ws = await openWorkspace({ SMTP_URL: `smtp://127.0.0.1:${inbox.port}`, PUBLIC_URL });
-  await loadDemoWorkspace(ws.app, ws.dataDir);
+  await loadDemoWorkspace(ws.app);
   await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
   const transport = createTransport({ host: '127.0.0.1', port: inbox.port, secure: false, ignoreTLS: true });
   await transport.sendMail({

@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, html, raw, renderPage } from '../src/http/html.ts';
 import { registerInboxRoutes } from '../src/http/inbox-routes.ts';
+import { closeSilentConnectionsOnClose } from '../src/http/connections.ts';
 import { registerSecurityHeaders } from '../src/http/security-headers.ts';
 import { startLocalInbox } from '../src/smtp/local-inbox.ts';
 import type { InboxMessageSummary, InboxReader, LocalInbox } from '../src/smtp/local-inbox.ts';
@@ -95,6 +96,7 @@ describe('inbox routes', () => {
     inbox = await startLocalInbox({ dir, port: 0 });
     app = Fastify();
     registerSecurityHeaders(app);
+    closeSilentConnectionsOnClose(app);
     registerInboxRoutes(app, inbox);
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     await sendSamples(inbox);
@@ -115,7 +117,19 @@ describe('inbox routes', () => {
     const body = await response.text();
     expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(body).not.toContain(XSS_SUBJECT);
-    expect(body).not.toMatch(/<script/i);
+    // One script, the inbox's own file, allowed by this response's nonce; nothing inline.
+    const scripts = [...body.matchAll(/<script[^>]*>/gi)].map((m) => m[0]);
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(response.headers.get('content-security-policy') ?? '')?.[1];
+    expect(nonce).toBeDefined();
+    expect(scripts).toEqual([`<script src="/inbox/live.js" nonce="${nonce}" defer>`]);
+    expect(body).not.toMatch(/<script[^>]*>[^<]/i);
+    expect(body).not.toMatch(/\son[a-z]+=/i);
+    expect(response.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    expect(response.headers.get('content-security-policy')).not.toContain('unsafe-inline\'; script');
+    const again = await get('/inbox');
+    expect(again.headers.get('content-security-policy')).not.toContain(nonce);
+    // Date and time, to the second.
+    expect(body).toMatch(/<time datetime="[^"]+" title="[^"]+">\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2}<\/time>/);
     expect(body.indexOf(NEWSLETTER_SUBJECT)).toBeLessThan(body.indexOf('&lt;script&gt;'));
     expect(body).toContain(`href="/inbox/${await findId(inbox, NEWSLETTER_SUBJECT)}"`);
     expect(body).toContain('action="/inbox/clear"');
@@ -147,6 +161,9 @@ describe('inbox routes', () => {
     expect(body).toMatch(new RegExp(`<iframe[^>]* sandbox src="/inbox/${id}/html"`));
     expect(body).not.toMatch(/allow-scripts/);
     expect(body).toContain(`href="/inbox/${id}/raw"`);
+    expect(body).toContain(`action="/inbox/${id}/delete"`);
+    expect(body).not.toMatch(/<script/i);
+    expect(response.headers.get('content-security-policy')).not.toContain('script-src');
 
     const text = await (await get(`/inbox/${id}?view=text`)).text();
     expect(text).toContain('Hello from the email (text part)');
@@ -238,6 +255,7 @@ describe('inbox "Delete all"', () => {
     const inbox = await startLocalInbox({ dir, port: 0 });
     const app = Fastify();
     registerSecurityHeaders(app);
+    closeSilentConnectionsOnClose(app);
     registerInboxRoutes(app, inbox);
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -280,9 +298,10 @@ describe('inbox pagination', () => {
       size: 1000 + i,
       envelope: { from: 'news@example.com', to: [`reader${i}@example.com`] },
     })).reverse();
-    const reader: InboxReader = { list: async () => messages, get: async () => null, clear: async () => undefined };
+    const reader: InboxReader = { list: async () => messages, get: async () => null, delete: async () => false, clear: async () => undefined, subscribe: () => () => undefined };
     const app = Fastify();
     registerSecurityHeaders(app);
+    closeSilentConnectionsOnClose(app);
     registerInboxRoutes(app, reader);
     await app.ready();
     try {
@@ -319,6 +338,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('inbox in Chromium'), () =>
     inbox = await startLocalInbox({ dir, port: 0 });
     app = Fastify();
     registerSecurityHeaders(app);
+    closeSilentConnectionsOnClose(app);
     registerInboxRoutes(app, inbox);
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     await sendSamples(inbox);
@@ -342,7 +362,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('inbox in Chromium'), () =>
     });
 
     await page.goto(`${base}/inbox`);
-    expect(await page.title()).toBe('Inbox · Mailroom');
+    expect(await page.title()).toBe('Inbox (3) · Mailroom');
     expect(await page.locator('table.messages tbody tr').count()).toBe(3);
     expect(await page.locator('table.messages tbody tr').nth(2).locator('.col-subject').textContent()).toBe(XSS_SUBJECT);
     await page.screenshot({ path: '/tmp/inbox-list.png', fullPage: true });
@@ -382,5 +402,115 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('inbox in Chromium'), () =>
     expect(children).toHaveLength(2);
     for (const frame of children) expect(frame.url()).toBe('chrome-error://chromewebdata/');
     await page.close();
+  });
+});
+
+describe('inbox: deleting one message, live events, the script', () => {
+  let dir: string;
+  let inbox: LocalInbox;
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mailroom-inbox-live-'));
+    inbox = await startLocalInbox({ dir, port: 0 });
+    app = Fastify();
+    registerSecurityHeaders(app);
+    closeSilentConnectionsOnClose(app);
+    registerInboxRoutes(app, inbox);
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await inbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function sendOne(subject: string): Promise<string> {
+    const transport = createTransport({ host: inbox.host, port: inbox.port, secure: false, ignoreTLS: true });
+    await transport.sendMail({ from: 'news@example.com', to: 'reader@example.com', subject, text: 'x' });
+    transport.close();
+    return findId(inbox, subject);
+  }
+
+  it('deletes one message from its page (same origin only) and through the API', async () => {
+    const id = await sendOne('Delete me');
+    const keep = await sendOne('Keep me');
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const crossSite = await fetch(`${base}/inbox/${id}/delete`, { method: 'POST', redirect: 'manual', headers: { ...form, origin: 'http://evil.example' }, body: '' });
+    expect(crossSite.status).toBe(403);
+    expect((await fetch(`${base}/inbox/${id}/delete`, { method: 'POST', redirect: 'manual', headers: { ...form, 'sec-fetch-site': 'same-site' }, body: '' })).status).toBe(403);
+    expect(await inbox.get(id)).not.toBeNull();
+
+    const deleted = await fetch(`${base}/inbox/${id}/delete`, { method: 'POST', redirect: 'manual', headers: { ...form, origin: base, 'sec-fetch-site': 'same-origin' }, body: '' });
+    expect(deleted.status).toBe(303);
+    expect(deleted.headers.get('location')).toBe('/inbox');
+    expect(await inbox.get(id)).toBeNull();
+    expect((await fetch(`${base}/inbox/${id}`)).status).toBe(404);
+    const again = await fetch(`${base}/inbox/${id}/delete`, { method: 'POST', redirect: 'manual', headers: { ...form, origin: base }, body: '' });
+    expect(again.status).toBe(404);
+
+    expect((await fetch(`${base}/inbox/${keep}`, { method: 'DELETE', headers: { origin: 'http://evil.example' } })).status).toBe(403);
+    const api = await fetch(`${base}/inbox/${keep}`, { method: 'DELETE' });
+    expect(api.status).toBe(204);
+    expect(await inbox.list()).toEqual([]);
+    const missing = await fetch(`${base}/inbox/${keep}`, { method: 'DELETE' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'NOT_FOUND' });
+  });
+
+  it('streams an event for every message received, deleted and cleared', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${base}/inbox/events`, { signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error('no body');
+    let received = '';
+    const readUntil = async (pattern: RegExp): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(received)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in ${received}`);
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error(`stream ended: ${received}`);
+        received += Buffer.from(chunk.value).toString('utf8');
+      }
+    };
+    await readUntil(/^retry: \d+\n\n/);
+    const id = await sendOne('Live <b>event</b>');
+    await readUntil(/event: received\ndata: (.+)\n\n/);
+    const data = JSON.parse(/event: received\ndata: (.+)\n\n/.exec(received)?.[1] ?? '{}') as InboxMessageSummary;
+    expect(data).toMatchObject({ id, subject: 'Live <b>event</b>' });
+    await inbox.delete(id);
+    await readUntil(/event: deleted\ndata: (.+)\n\n/);
+    expect(received).toContain(`event: deleted\ndata: {"ids":["${id}"]}\n\n`);
+    await inbox.clear();
+    await readUntil(/event: cleared\n/);
+    await reader.cancel();
+  });
+
+  it('serves its one script as JavaScript, and closes open event streams when the server closes', async () => {
+    const script = await fetch(`${base}/inbox/live.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await script.text()).toContain("new EventSource('/inbox/events')");
+
+    const other = Fastify();
+    registerInboxRoutes(other, inbox);
+    const otherBase = await other.listen({ port: 0, host: '127.0.0.1' });
+    const open = await fetch(`${otherBase}/inbox/events`);
+    const reader = open.body?.getReader();
+    if (!reader) throw new Error('no body');
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return 'ended';
+    })();
+    const started = Date.now();
+    await other.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await ended).toBe('ended');
   });
 });

@@ -51,7 +51,7 @@ describe('the service after a sender died', () => {
     cleanups.push(() => sink.close());
     const ws = await openWorkspace({ SMTP_URL: sink.url, CAMPAIGN_LEASE_SECONDS: '3600' });
     cleanups.push(() => ws.close());
-    await loadDemoWorkspace(ws.app, ws.dataDir);
+    await loadDemoWorkspace(ws.app);
     const newsletter = await ws.app.store.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
     const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });

@@ -269,3 +269,98 @@ describe('inbox reader on a directory', () => {
     }
   });
 });
+
+describe('local inbox cap, deleting one message and events', () => {
+  async function send(inbox: LocalInbox, subjects: readonly string[]): Promise<void> {
+    const transport = connect(inbox);
+    for (const subject of subjects) await transport.sendMail({ from: 'news@example.com', to: 'reader@example.com', subject, text: `Body of ${subject}` });
+    transport.close();
+  }
+
+  it('keeps at most maxMessages, dropping the oldest with their files; the index does not grow without bound', async () => {
+    const dir = await makeTempDir();
+    const inbox = await startLocalInbox({ dir, port: 0, maxMessages: 3 });
+    try {
+      await send(inbox, ['m1', 'm2', 'm3']);
+      const first = (await inbox.list()).at(-1);
+      expect((await inbox.list()).map((m) => m.subject)).toEqual(['m3', 'm2', 'm1']);
+      await send(inbox, ['m4', 'm5']);
+      expect((await inbox.list()).map((m) => m.subject)).toEqual(['m5', 'm4', 'm3']);
+      expect(await countFiles(dir, '.eml')).toBe(3);
+      expect(await inbox.get(first?.id ?? '')).toBeNull();
+      // Another process reading the directory sees the same three.
+      expect((await openInboxReader(dir).list()).map((m) => m.subject)).toEqual(['m5', 'm4', 'm3']);
+
+      // Many more: the files stay at 3 and the index is compacted now and then (a few lines per live message).
+      await send(inbox, Array.from({ length: 60 }, (_, i) => `bulk ${i}`));
+      expect((await inbox.list()).map((m) => m.subject)).toEqual(['bulk 59', 'bulk 58', 'bulk 57']);
+      expect(await countFiles(dir, '.eml')).toBe(3);
+      const lines = (await readFile(join(dir, 'index.jsonl'), 'utf8')).trim().split('\n');
+      expect(lines.length).toBeLessThanOrEqual(3 * 2 + 64);
+    } finally {
+      await inbox.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('applies a lower cap on start, and removes message files the index does not know (left by a crash)', async () => {
+    const dir = await makeTempDir();
+    try {
+      const unlimited = await startLocalInbox({ dir, port: 0, maxMessages: 0 });
+      await send(unlimited, ['a', 'b', 'c', 'd', 'e']);
+      await unlimited.close();
+      const orphan = `${createInboxMessageId()}.eml`;
+      await writeFile(join(dir, orphan), 'Subject: never acknowledged\r\n\r\nx\r\n');
+
+      const capped = await startLocalInbox({ dir, port: 0, maxMessages: 2 });
+      try {
+        expect((await capped.list()).map((m) => m.subject)).toEqual(['e', 'd']);
+        expect((await readdir(dir)).filter((name) => name.endsWith('.eml'))).toHaveLength(2);
+        expect(await readdir(dir)).not.toContain(orphan);
+      } finally {
+        await capped.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deletes one message (its file too), tells subscribers, and survives a restart', async () => {
+    const dir = await makeTempDir();
+    const inbox = await startLocalInbox({ dir, port: 0 });
+    const events: string[] = [];
+    const unsubscribe = inbox.subscribe((event) => events.push(event.type === 'received' ? `received ${event.message.subject}` : event.type === 'deleted' ? `deleted ${event.ids.length}` : event.type));
+    try {
+      await send(inbox, ['keep 1', 'remove me', 'keep 2']);
+      const target = (await inbox.list()).find((m) => m.subject === 'remove me');
+      if (!target) throw new Error('missing');
+      expect(await inbox.delete(target.id)).toBe(true);
+      expect(await inbox.delete(target.id)).toBe(false);
+      expect(await inbox.delete('../index')).toBe(false);
+      expect((await inbox.list()).map((m) => m.subject)).toEqual(['keep 2', 'keep 1']);
+      expect(await inbox.get(target.id)).toBeNull();
+      expect(await countFiles(dir, '.eml')).toBe(2);
+      await inbox.clear();
+      expect(events).toEqual(['received keep 1', 'received remove me', 'received keep 2', 'deleted 1', 'cleared']);
+      unsubscribe();
+      await send(inbox, ['after unsubscribe', 'second']);
+      expect(events).toHaveLength(5);
+      const survivor = (await inbox.list()).find((m) => m.subject === 'after unsubscribe');
+      expect(await inbox.delete(survivor?.id ?? '')).toBe(true);
+    } finally {
+      await inbox.close();
+    }
+    const again = await startLocalInbox({ dir, port: 0 });
+    try {
+      expect((await again.list()).map((m) => m.subject)).toEqual(['second']);
+    } finally {
+      await again.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a nonsensical cap', async () => {
+    await expect(startLocalInbox({ dir: tmpdir(), port: 0, maxMessages: -1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(startLocalInbox({ dir: tmpdir(), port: 0, maxMessages: 1.5 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});

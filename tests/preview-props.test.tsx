@@ -41,7 +41,7 @@ function runScript(args: readonly string[]): Promise<{ code: number; stdout: str
 
 describe('preview props of the newest real issue', () => {
   it('writes the newest issue\'s props, and the templates preview them', async () => {
-    await loadDemoWorkspace(ws.app, ws.dataDir);
+    await loadDemoWorkspace(ws.app);
     const newsletter = await ws.app.store.findNewsletter('weekly');
     if (!newsletter) throw new Error('no weekly');
     await buildIssue(ws.app.store, newsletter, { max: 2, publicUrl: 'https://news.example.com' });

@@ -105,7 +105,7 @@ describe('the same issue never goes twice to the same person', () => {
     let now = new Date('2026-12-01T08:00:00Z');
     const ws = await openWorkspace({ SMTP_URL: sink.url }, { clock: () => now });
     cleanups.push(() => ws.close());
-    await loadDemoWorkspace(ws.app, ws.dataDir);
+    await loadDemoWorkspace(ws.app);
     const scheduled = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', at: new Date('2026-12-01T09:00:00Z') });
     const forced = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, at: new Date('2026-12-01T09:00:00Z'), resend: true });
     sink.messages.length = 0;

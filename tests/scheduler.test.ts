@@ -15,7 +15,7 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
   let now = new Date(start);
   const clock = () => now;
   ws = await openWorkspace({}, { clock });
-  await loadDemoWorkspace(ws.app, ws.dataDir);
+  await loadDemoWorkspace(ws.app);
   const newsletter = await ws.app.store.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   // One article per issue, so each slot has something new for a while.

@@ -36,7 +36,7 @@ describe('a campaign over real SMTP', () => {
   beforeEach(async () => {
     sink = await startSmtpSink();
     ws = await openWorkspace({ SMTP_URL: sink.url });
-    await loadDemoWorkspace(ws.app, ws.dataDir);
+    await loadDemoWorkspace(ws.app);
   });
 
   afterEach(async () => {
@@ -150,7 +150,7 @@ describe('a campaign over real SMTP', () => {
     const port = await freePort();
     const down = await openWorkspace({ SMTP_URL: `smtp://127.0.0.1:${port}` });
     try {
-      await loadDemoWorkspace(down.app, down.dataDir);
+      await loadDemoWorkspace(down.app);
       // Before a campaign exists: a clear error and nothing written.
       await expect(sendNewsletter(down.app.sendDeps(), { newsletter: 'weekly' })).rejects.toBeInstanceOf(TransportError);
       expect(await down.app.store.listCampaigns()).toHaveLength(0);
@@ -278,7 +278,7 @@ describe('DKIM', () => {
     const sink = await startSmtpSink();
     const ws = await openWorkspace({ SMTP_URL: sink.url, DKIM_DOMAIN: 'mailroom.example', DKIM_SELECTOR: 'mr1', DKIM_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
     try {
-      await loadDemoWorkspace(ws.app, ws.dataDir);
+      await loadDemoWorkspace(ws.app);
       await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
       expect(sink.messages).toHaveLength(5);
       for (const m of sink.messages) {

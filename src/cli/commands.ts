@@ -81,7 +81,7 @@ export async function serveCommand(options: { port?: string; demo: boolean }): P
 export async function demoCommand(): Promise<number> {
   const { loadDemoWorkspace } = await import('../demo.ts');
   return withApp(async (app) => {
-    const summary = await loadDemoWorkspace(app, app.config.dataDir);
+    const summary = await loadDemoWorkspace(app);
     print(`demo workspace: newsletter "weekly" ${summary.created ? 'created' : 'already there'}, ${summary.articles} article(s), ${summary.subscribers} subscriber(s) on list "demo"`);
     for (const p of summary.problems) printError(`warning: ${p}`);
     print('next: npx mailroom send weekly');

@@ -1,13 +1,22 @@
 /** The `mailroom` command line: argument parsing only; each command loads what it needs when it runs, so --help is instant. */
 import { Command, CommanderError, Option } from 'commander';
+import type { SettingsUse } from '../config.ts';
 import { isMailroomError } from '../core/errors.ts';
 import { printError } from './output.ts';
 
 type Action = (...args: never[]) => Promise<number | void>;
 
-/** Wraps a lazily imported command so its exit code becomes the process's. */
-function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K) {
+/**
+ * Wraps a lazily imported command so its exit code becomes the process's. A command that sends or builds links for
+ * readers names its `use`: the settings are checked against the rule `serve` applies (checkSettingsFor) before the
+ * command loads or touches anything. (`serve` itself checks in startService.)
+ */
+function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K, use?: SettingsUse) {
   return async (...args: unknown[]): Promise<void> => {
+    if (use !== undefined) {
+      const { checkSettingsFor, loadConfig } = await import('../config.ts');
+      checkSettingsFor(loadConfig(), use);
+    }
     const module = await load();
     const code = await (module[name] as (...a: unknown[]) => Promise<number | void>)(...args);
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
@@ -31,14 +40,14 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('Run the web server (unsubscribe links, web versions, /inbox) and, when SMTP_URL is unset, the built-in SMTP inbox. Loads the demo workspace into an empty database.')
+    .description('Run the web server (unsubscribe links, web versions, sign-up, archive) and, when SMTP_URL is unset, the built-in SMTP inbox at /inbox. In local development it loads the demo workspace into an empty database.')
     .option('--port <port>', 'HTTP port (default: PORT or 3000)')
-    .option('--no-demo', 'do not load the demo workspace into an empty database')
+    .option('--no-demo', 'in local development, do not load the demo workspace into an empty database')
     .action(lazy(commands, 'serveCommand'));
 
   program
     .command('demo')
-    .description('Load the demo workspace (list "demo", newsletter "weekly", the articles in data/articles); safe to run again')
+    .description('Load the demo workspace (list "demo", newsletter "weekly", the articles shipped in data/articles); safe to run again; outside local development this is the only way to get it')
     .action(lazy(commands, 'demoCommand'));
 
   const articles = program.command('articles').description('Import and list articles, and assign them to newsletters (a newsletter takes only its own)');
@@ -164,7 +173,7 @@ export function buildProgram(): Command {
     .argument('<name>')
     .option('--no-name', 'leave out the optional name field')
     .description('Print an embeddable HTML sign-up form for a list (posts to /subscribe/NAME; double opt-in)')
-    .action(lazy(subscriberCommands, 'listsFormCommand'));
+    .action(lazy(subscriberCommands, 'listsFormCommand', 'links'));
   lists
     .command('signup')
     .argument('<name>')
@@ -222,7 +231,7 @@ export function buildProgram(): Command {
     .option('--subject <text>', 'subject (may use {{firstName}} and other recipient variables)')
     .option('--preheader <text>', 'inbox preview text')
     .description('Assemble the next issue and render it once')
-    .action(lazy(commands, 'issueBuildCommand'));
+    .action(lazy(commands, 'issueBuildCommand', 'links'));
   issue.command('list').argument('<newsletter>').description('List the issues of a newsletter').action(lazy(commands, 'issueListCommand'));
 
   program
@@ -232,7 +241,7 @@ export function buildProgram(): Command {
     .option('--text', 'write the plain-text part instead of the HTML')
     .option('--as <email>', 'personalize for this subscriber (default: a sample reader)')
     .description('Write what a subscriber would receive to a file')
-    .action(lazy(commands, 'previewCommand'));
+    .action(lazy(commands, 'previewCommand', 'links'));
 
   program
     .command('send')
@@ -247,7 +256,7 @@ export function buildProgram(): Command {
     .option('--at <time>', 'schedule instead of sending now: "YYYY-MM-DD HH:MM" (in --tz) or an ISO time; mailroom serve sends it then')
     .option('--tz <zone>', 'IANA time zone of --at (default: this machine\'s)')
     .description('Send the next issue (building it from unsent articles when needed) as a campaign')
-    .action(lazy(commands, 'sendCommand'));
+    .action(lazy(commands, 'sendCommand', 'send'));
 
   const campaigns = program.command('campaigns').description('Inspect and resume campaigns');
   campaigns.command('list').option('--limit <n>', 'how many', '20').description('List recent campaigns').action(lazy(commands, 'campaignsListCommand'));
@@ -258,14 +267,14 @@ export function buildProgram(): Command {
     .description('Progress of one campaign, its failures and possible duplicates')
     .action(lazy(commands, 'campaignsShowCommand'));
   campaigns.command('pause').argument('<id>').description('Pause: the messages in flight finish, nothing more goes out until resume').action(lazy(commands, 'campaignsPauseCommand'));
-  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign and send it here, in the foreground').action(lazy(commands, 'campaignsResumeCommand'));
+  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign and send it here, in the foreground').action(lazy(commands, 'campaignsResumeCommand', 'send'));
   campaigns.command('cancel').argument('<id>').description('Cancel: recipients not yet mailed are skipped').action(lazy(commands, 'campaignsCancelCommand'));
   campaigns
     .command('retry-failed')
     .argument('<id>')
     .option('--now', 'send them here in the foreground instead of leaving them to mailroom serve')
     .description('Queue the failed sends again (never suppressed addresses)')
-    .action(lazy(commands, 'campaignsRetryFailedCommand'));
+    .action(lazy(commands, 'campaignsRetryFailedCommand', 'send'));
 
   program
     .command('schedule')

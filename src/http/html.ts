@@ -69,7 +69,8 @@ export interface PageOptions {
   readonly site?: { readonly name: string; readonly href: string; readonly links: readonly { readonly href: string; readonly label: string }[] };
 }
 
-const NAV_LINKS: readonly { readonly href: string; readonly label: string }[] = [
+/** The operator's top bar: Home and the built-in inbox (servers without the inbox leave that link out). */
+export const OPERATOR_LINKS: readonly { readonly href: string; readonly label: string }[] = [
   { href: '/', label: 'Home' },
   { href: '/inbox', label: 'Inbox' },
 ];
@@ -135,7 +136,7 @@ input[type="search"], input[type="text"], input[type="email"] {
 
 /** The page shell every Mailroom page uses: a top bar ("Mailroom", Home, Inbox) and a centered main column. */
 export function renderPage(options: PageOptions): string {
-  const nav = (options.site?.links ?? NAV_LINKS).map((link) => {
+  const nav = (options.site?.links ?? OPERATOR_LINKS).map((link) => {
     const current = options.currentPath !== undefined && isCurrent(link.href, options.currentPath);
     return html`<a href="${link.href}"${current ? raw(' aria-current="page"') : ''}>${link.label}</a>`;
   });

@@ -13,9 +13,10 @@ import type { SqlStore } from '../store/sql-store.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
 import { SignupService } from '../subscribers/signup.ts';
 import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
-import { html } from './html.ts';
+import { closeSilentConnectionsOnClose } from './connections.ts';
+import { OPERATOR_LINKS, html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
-import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage } from './pages.ts';
+import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { registerSubscriberRoutes } from './subscriber-routes.ts';
 
@@ -23,8 +24,13 @@ export interface HttpDeps {
   readonly store: SqlStore;
   readonly publicUrl: string;
   readonly secret: string;
-  /** Folder served at /media (demo images, logos). */
+  /** Folder served at /media: the operator's images and logos (DATA_DIR/media). */
   readonly mediaDir: string;
+  /**
+   * Images shipped with Mailroom for its demo, served at /media when `mediaDir` has no file of that name and
+   * `enabled()` says the demo is in use (so an operator's missing /media/logo.png never shows the demo's logo).
+   */
+  readonly demoMedia?: { readonly dir: string; readonly enabled: () => Promise<boolean> };
   /** The local inbox, when Mailroom runs its own SMTP server. */
   readonly inbox: InboxReader | null;
   readonly logger?: boolean;
@@ -51,6 +57,22 @@ export function signupServiceOf(server: FastifyInstance): SignupService {
   return service;
 }
 
+/** Outside local development `/` and unknown paths are about the publications, not about Mailroom. */
+const PUBLIC_SITE: PageSite = { name: 'Newsletters', href: '/', links: [{ href: '/issues', label: 'Archive' }] };
+
+/** The file `name` in the operator's media folder, else in the demo's while the demo is in use. */
+async function findMediaFile(name: string, root: string, demo: { readonly root: string; readonly enabled: () => Promise<boolean> } | null): Promise<string | null> {
+  const own = fileIn(root, name);
+  if (own !== null || demo === null) return own;
+  const path = fileIn(demo.root, name);
+  return path !== null && (await demo.enabled()) ? path : null;
+}
+
+function fileIn(root: string, name: string): string | null {
+  const path = resolve(join(root, name));
+  return path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile() ? path : null;
+}
+
 const MEDIA_TYPES: Readonly<Record<string, string>> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -64,6 +86,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 1000 },
   });
   registerSecurityHeaders(app);
+  closeSilentConnectionsOnClose(app);
 
   // Forms post url-encoded bodies; mail providers' one-click unsubscribe may post multipart or anything else.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -81,6 +104,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addHook('onClose', async () => {
     await signup.close();
   });
+
+  // The operator's pages link to the inbox only while it runs.
+  const operatorSite: PageSite = { name: 'Mailroom', href: '/', links: deps.inbox ? OPERATOR_LINKS : OPERATOR_LINKS.filter((link) => link.href !== '/inbox') };
 
   app.get('/', async (_request, reply) => {
     const newsletters = await store.listNewsletters();
@@ -103,7 +129,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         200,
         'Newsletters',
         html`<h1>Newsletters</h1>${visible.length ? html`<ul class="issues">${visible}</ul>` : html`<p class="muted">Nothing published yet.</p>`}`,
-        { site: { name: 'Newsletters', href: '/', links: [{ href: '/issues', label: 'Archive' }] }, head: PUBLIC_INDEXABLE_HEAD },
+        { site: PUBLIC_SITE, head: PUBLIC_INDEXABLE_HEAD },
       );
     }
     const campaigns = await store.listCampaigns({ limit: 10 });
@@ -130,7 +156,7 @@ ${newsletters.length ? html`<ul>${newsletterItems}</ul>` : html`<p class="muted"
 ${visible.length ? html`<h2>Public pages</h2><ul class="issues">${visible}</ul>` : ''}
 <h2>Recent campaigns</h2>
 ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Issue</th><th>Status</th><th>Sent</th><th>Failed</th><th>Skipped</th><th>Left</th></tr></thead><tbody>${campaignRows}</tbody></table>` : html`<p class="muted">No campaign yet.</p>`}`;
-    return sendPage(reply, 200, 'Home', body, { currentPath: '/', head: PUBLIC_INDEXABLE_HEAD });
+    return sendPage(reply, 200, 'Home', body, { currentPath: '/', head: PUBLIC_INDEXABLE_HEAD, site: operatorSite });
   });
 
   registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock, signupMinResponseMs: deps.signup?.minResponseMs ?? 100 });
@@ -139,27 +165,24 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
   // ------------------------------------------------------------------ media
 
   const mediaRoot = resolve(deps.mediaDir);
+  const demoMedia = deps.demoMedia ? { ...deps.demoMedia, root: resolve(deps.demoMedia.dir) } : null;
   app.get<{ Params: { file: string } }>('/media/:file', async (request, reply) => {
     const name = request.params.file;
     const type = MEDIA_TYPES[extname(name).toLowerCase()];
-    const path = resolve(join(mediaRoot, name));
-    if (!type || !/^[\w.-]+$/.test(name) || !path.startsWith(mediaRoot + sep) || !existsSync(path) || !statSync(path).isFile()) {
-      return reply.code(404).type('text/plain; charset=utf-8').send('not found');
-    }
+    const path = type && /^[\w.-]+$/.test(name) ? await findMediaFile(name, mediaRoot, demoMedia) : null;
+    if (!type || path === null) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
     return reply.type(type).header('cache-control', 'public, max-age=86400').send(createReadStream(path));
   });
 
+  // The inbox's pages and API exist only while the built-in inbox runs; otherwise /inbox is a 404 like any unknown path.
   if (deps.inbox) registerInboxRoutes(app, deps.inbox, { publicUrl: deps.publicUrl });
-  else {
-    app.get('/inbox', async (_request, reply) =>
-      sendPage(reply, 200, 'Inbox', html`<h1>Inbox</h1><p>Mail goes to the SMTP server in <code>SMTP_URL</code>, so there is no local inbox. Unset <code>SMTP_URL</code> to capture mail here.</p>`, { currentPath: '/inbox' }),
-    );
-  }
 
   // Browsers ask for it on every page; a 204 keeps their consoles and the logs free of 404s.
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
 
-  app.setNotFoundHandler(async (_request, reply) => sendPage(reply, 404, 'Not found', html`<h1>Not found</h1><p>There is nothing at this address.</p>`));
+  app.setNotFoundHandler(async (_request, reply) =>
+    sendPage(reply, 404, 'Not found', html`<h1>Not found</h1><p>There is nothing at this address.</p>`, { site: deps.localDevelopment ? operatorSite : PUBLIC_SITE }),
+  );
   signupServices.set(app, signup);
   return app;
 }

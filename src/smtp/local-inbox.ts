@@ -1,4 +1,8 @@
-/** A built-in SMTP server that captures every message into a directory (`<id>.eml` + `index.jsonl`), and a reader for it. */
+/**
+ * A built-in SMTP server that captures every message into a directory (`<id>.eml` + `index.jsonl`), keeps the newest
+ * `maxMessages`, and a reader for it. The index is append-only: a summary line per message received, a
+ * `{"deleted":[ids]}` line per deletion; the server compacts it when dead lines pile up.
+ */
 
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
@@ -37,13 +41,23 @@ export interface InboxMessage extends InboxMessageSummary {
   raw: string;
 }
 
+/** What changed in an inbox: told to subscribers as it happens. */
+export type InboxEvent =
+  | { readonly type: 'received'; readonly message: InboxMessageSummary }
+  | { readonly type: 'deleted'; readonly ids: readonly string[] }
+  | { readonly type: 'cleared' };
+
 export interface InboxReader {
   /** Every stored message, newest first. */
   list(): Promise<InboxMessageSummary[]>;
   /** One message, or null for an unknown or malformed id. */
   get(id: string): Promise<InboxMessage | null>;
+  /** Delete one message (its file too); false when there is no such message. */
+  delete(id: string): Promise<boolean>;
   /** Delete every stored message. */
   clear(): Promise<void>;
+  /** Be told of every message received, deleted or cleared through this object; returns the function that stops it. */
+  subscribe(listener: (event: InboxEvent) => void): () => void;
 }
 
 export interface LocalInbox extends InboxReader {
@@ -62,11 +76,14 @@ export interface LocalInboxOptions {
   readonly port: number;
   /** Larger messages are refused with 552. Default 25 MB. */
   readonly maxMessageBytes?: number;
+  /** Keep at most this many messages, dropping the oldest (their files too); 0 keeps every message. Default 1,000. */
+  readonly maxMessages?: number;
   /** Told about connection and storage errors (a client that resets, a full disk). Ignored by default. */
   readonly onError?: (error: Error) => void;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGES = 1_000;
 
 const INDEX_FILE = 'index.jsonl';
 const MESSAGE_ID_PATTERN = /^[0-9a-z]{1,12}-[0-9a-f]{6,32}$/;
@@ -92,14 +109,45 @@ export async function startLocalInbox(options: LocalInboxOptions): Promise<Local
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0) {
     throw new MailroomError('INVALID_INPUT', `Local inbox maxMessageBytes must be a positive integer, got ${quote(maxMessageBytes)}.`);
   }
+  const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
+  if (!Number.isSafeInteger(maxMessages) || maxMessages < 0) {
+    throw new MailroomError('INVALID_INPUT', `Local inbox maxMessages must be a whole number (0 keeps every message), got ${quote(maxMessages)}.`);
+  }
   const reportError = options.onError ?? (() => undefined);
 
   await mkdir(dir, { recursive: true });
   await prepareDirectory(dir);
 
-  const reader = openInboxReader(dir);
-  const appendIndexLine = createLineAppender(join(dir, INDEX_FILE));
+  // Every change to the index goes through `serial`, so a compaction never loses a line appended meanwhile.
+  const serial = createSerialQueue();
+  const index = openInboxIndex(dir);
+  const events = createEventHub();
+  const appendSummary = createBatchedAppender(serial, index.path);
+  const startedAt = Date.now();
+  /** Ids of messages being stored (file written, index line not yet): never taken for leftovers. */
+  const storing = new Set<string>();
   const pending = new Set<Promise<void>>();
+
+  /** Drops the oldest messages beyond the cap and compacts the index when dead lines pile up. Runs inside `serial`. */
+  async function pruneOldest(): Promise<void> {
+    const summaries = await index.summaries();
+    if (maxMessages > 0 && summaries.length > maxMessages) {
+      const ids = summaries.slice(0, summaries.length - maxMessages).map((summary) => summary.id);
+      await index.remove(ids);
+      events.emit({ type: 'deleted', ids });
+    }
+    await index.compactIfWasteful();
+  }
+  // Messages that arrive together share one prune (and one index write).
+  let queuedPrune: Promise<void> | null = null;
+  function prune(): Promise<void> {
+    if (maxMessages === 0) return Promise.resolve();
+    queuedPrune ??= serial.run(async () => {
+      queuedPrune = null;
+      await pruneOldest();
+    });
+    return queuedPrune;
+  }
 
   const server = new SMTPServer({
     logger: false,
@@ -144,12 +192,21 @@ export async function startLocalInbox(options: LocalInboxOptions): Promise<Local
     };
     const id = createInboxMessageId();
     const receivedAt = new Date().toISOString();
-    const [summary] = await Promise.all([
-      // A message whose headers cannot be parsed is still captured: showing it is the point of the inbox.
-      summarizeMessage(id, receivedAt, source, envelope).catch(() => summarizeParsed(id, receivedAt, source.length, {}, envelope)),
-      writeFileAtomically(dir, `${id}.eml`, source),
-    ]);
-    await appendIndexLine(`${JSON.stringify(summary)}\n`);
+    storing.add(id);
+    let summary: InboxMessageSummary;
+    try {
+      [summary] = await Promise.all([
+        // A message whose headers cannot be parsed is still captured: showing it is the point of the inbox.
+        summarizeMessage(id, receivedAt, source, envelope).catch(() => summarizeParsed(id, receivedAt, source.length, {}, envelope)),
+        writeFileAtomically(dir, `${id}.eml`, source),
+      ]);
+      await appendSummary(`${JSON.stringify(summary)}\n`);
+    } finally {
+      storing.delete(id);
+    }
+    events.emit({ type: 'received', message: summary });
+    // Within the cap before the client hears 250; the message is stored either way, so a failed prune is only reported.
+    await prune().catch((error: unknown) => reportError(toError(error)));
     return id;
   }
 
@@ -165,40 +222,101 @@ export async function startLocalInbox(options: LocalInboxOptions): Promise<Local
   });
   const address = server.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  // Only once the port is ours (a second inbox on this directory fails above, before touching anything), and never a
+  // message this inbox is storing or one newer than its start.
+  await serial.run(async () => {
+    const keep = new Set([...(await index.live()), ...storing]);
+    await removeUnindexedFiles(dir, keep, startedAt);
+    await pruneOldest();
+  });
 
   let closing: Promise<void> | null = null;
   return {
     host,
     port,
     dir,
-    list: () => reader.list(),
-    get: (id) => reader.get(id),
-    clear: () => reader.clear(),
+    list: () => index.list(),
+    get: (id) => index.get(id),
+    delete: (id) =>
+      serial.run(async () => {
+        const deleted = await index.removeOne(id);
+        if (deleted) events.emit({ type: 'deleted', ids: [id] });
+        return deleted;
+      }),
+    clear: () =>
+      serial.run(async () => {
+        await index.clear();
+        events.emit({ type: 'cleared' });
+      }),
+    subscribe: (listener) => events.subscribe(listener),
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.allSettled([...pending]);
+        await serial.run(async () => undefined);
       })();
       return closing;
     },
   };
 }
 
-/** A read-only view of an inbox directory (another process may be writing to it). clear() deletes the messages. */
+/** A view of an inbox directory that another process (a running `serve`) may be writing to; deleting goes through the index. */
 export function openInboxReader(dir: string): InboxReader {
-  const indexPath = join(dir, INDEX_FILE);
-  // The index is append-only: keep what was parsed and read only what was appended since.
-  let cache: { ino: number; offset: number; summaries: InboxMessageSummary[]; byId: Map<string, InboxMessageSummary> } = createEmptyCache();
+  const index = openInboxIndex(dir);
+  const events = createEventHub();
+  return {
+    list: () => index.list(),
+    get: (id) => index.get(id),
+    async delete(id) {
+      const deleted = await index.removeOne(id);
+      if (deleted) events.emit({ type: 'deleted', ids: [id] });
+      return deleted;
+    },
+    async clear() {
+      await index.clear();
+      events.emit({ type: 'cleared' });
+    },
+    subscribe: (listener) => events.subscribe(listener),
+  };
+}
+
+interface InboxIndex {
+  readonly path: string;
+  /** Live summaries, oldest first. */
+  summaries(): Promise<InboxMessageSummary[]>;
+  /** Live summaries, newest first. */
+  list(): Promise<InboxMessageSummary[]>;
+  /** Ids of the live messages. */
+  live(): Promise<ReadonlySet<string>>;
+  get(id: string): Promise<InboxMessage | null>;
+  /** Marks the messages deleted in the index, then deletes their files. */
+  remove(ids: readonly string[]): Promise<void>;
+  /** Deletes one message known to the index, or a file of that id the index does not know; false when neither exists. */
+  removeOne(id: string): Promise<boolean>;
+  /** Deletes the index, then the files of the messages it listed (a message still arriving keeps its file). */
+  clear(): Promise<void>;
+  /** Rewrites the index with only its live lines when most of it is dead. */
+  compactIfWasteful(): Promise<void>;
+}
+
+/** Compaction waits for this many dead lines beyond the live ones, so a full inbox rewrites its index now and then, not per message. */
+const COMPACT_SLACK_LINES = 50;
+
+/** The index file, read incrementally: what was parsed is kept, and only what was appended since is read. */
+function openInboxIndex(dir: string): InboxIndex {
+  const path = join(dir, INDEX_FILE);
+  let cache = createEmptyCache();
   let refreshing: Promise<void> | null = null;
 
-  function createEmptyCache(): typeof cache {
-    return { ino: -1, offset: 0, summaries: [], byId: new Map() };
+  function createEmptyCache(ino = -1): { ino: number; offset: number; lines: number; byId: Map<string, InboxMessageSummary> } {
+    // A Map keeps insertion order: oldest first.
+    return { ino, offset: 0, lines: 0, byId: new Map() };
   }
 
   async function refreshOnce(): Promise<void> {
     let info;
     try {
-      info = await stat(indexPath);
+      info = await stat(path);
     } catch (error) {
       if (isNotFound(error)) {
         cache = createEmptyCache();
@@ -206,10 +324,10 @@ export function openInboxReader(dir: string): InboxReader {
       }
       throw error;
     }
-    if (info.ino !== cache.ino || info.size < cache.offset) cache = { ...createEmptyCache(), ino: info.ino };
+    if (info.ino !== cache.ino || info.size < cache.offset) cache = createEmptyCache(info.ino);
     if (info.size === cache.offset) return;
 
-    const handle = await open(indexPath, 'r');
+    const handle = await open(path, 'r');
     try {
       const length = info.size - cache.offset;
       const buffer = Buffer.alloc(length);
@@ -219,10 +337,13 @@ export function openInboxReader(dir: string): InboxReader {
       const end = chunk.lastIndexOf(0x0a);
       if (end === -1) return;
       for (const line of chunk.subarray(0, end).toString('utf8').split('\n')) {
-        const summary = parseSummaryLine(line);
-        if (summary !== null && !cache.byId.has(summary.id)) {
-          cache.summaries.push(summary);
-          cache.byId.set(summary.id, summary);
+        const entry = parseIndexLine(line);
+        if (entry === null) continue;
+        cache.lines += 1;
+        if (entry.kind === 'deleted') {
+          for (const id of entry.ids) cache.byId.delete(id);
+        } else if (!cache.byId.has(entry.summary.id)) {
+          cache.byId.set(entry.summary.id, entry.summary);
         }
       }
       cache.offset += end + 1;
@@ -238,12 +359,23 @@ export function openInboxReader(dir: string): InboxReader {
     return refreshing;
   }
 
-  return {
-    async list() {
-      await refresh();
-      return cache.summaries.slice().reverse();
-    },
+  async function removeFiles(ids: Iterable<string>): Promise<void> {
+    await Promise.all([...ids].filter(isInboxMessageId).map((id) => unlinkIfPresent(join(dir, `${id}.eml`))));
+  }
 
+  const index: InboxIndex = {
+    path,
+    async summaries() {
+      await refresh();
+      return [...cache.byId.values()];
+    },
+    async list() {
+      return (await index.summaries()).reverse();
+    },
+    async live() {
+      await refresh();
+      return new Set(cache.byId.keys());
+    },
     async get(id) {
       if (!isInboxMessageId(id)) return null;
       let source: Buffer;
@@ -267,25 +399,95 @@ export function openInboxReader(dir: string): InboxReader {
         raw: source.toString('utf8'),
       };
     },
-
-    async clear() {
+    async remove(ids) {
+      if (ids.length === 0) return;
+      // The index first: a crash between the two leaves files the next start removes, never a listed message without its file.
+      await appendFile(path, `${JSON.stringify({ deleted: ids })}\n`);
       await refresh();
-      await unlinkIfPresent(indexPath);
-      cache = createEmptyCache();
-      let names: string[];
+      await removeFiles(ids);
+    },
+    async removeOne(id) {
+      if (!isInboxMessageId(id)) return false;
+      await refresh();
+      if (cache.byId.has(id)) {
+        await index.remove([id]);
+        return true;
+      }
       try {
-        names = await readdir(dir);
+        await unlink(join(dir, `${id}.eml`));
+        return true;
       } catch (error) {
-        if (isNotFound(error)) return;
+        if (isNotFound(error)) return false;
         throw error;
       }
-      await Promise.all(
-        names
-          .filter((name) => name.endsWith('.eml') && isInboxMessageId(name.slice(0, -4)))
-          .map((name) => unlinkIfPresent(join(dir, name))),
-      );
+    },
+    async clear() {
+      await refresh();
+      const ids = [...cache.byId.keys()];
+      await unlinkIfPresent(path);
+      cache = createEmptyCache();
+      await removeFiles(ids);
+    },
+    async compactIfWasteful() {
+      await refresh();
+      if (cache.lines <= 2 * cache.byId.size + COMPACT_SLACK_LINES) return;
+      const live = [...cache.byId.values()];
+      await writeFileAtomically(dir, INDEX_FILE, Buffer.from(live.map((summary) => `${JSON.stringify(summary)}\n`).join('')));
+      await refresh();
     },
   };
+  return index;
+}
+
+/** Listeners of one inbox; a listener that throws does not stop the others. */
+function createEventHub(): { emit(event: InboxEvent): void; subscribe(listener: (event: InboxEvent) => void): () => void } {
+  const listeners = new Set<(event: InboxEvent) => void>();
+  return {
+    emit(event) {
+      for (const listener of [...listeners]) {
+        try {
+          listener(event);
+        } catch {
+          // A subscriber's own problem (a closed HTTP stream) is not the inbox's.
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** Runs tasks one after another, in the order given; a failed task does not stop the next. */
+function createSerialQueue(): { run<T>(task: () => Promise<T>): Promise<T> } {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run(task) {
+      const result = tail.then(task);
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+/**
+ * Removes `<id>.eml` files made no later than `notAfter` that are not in `keep`: a message written but never acknowledged
+ * (a crash before its index line), or one whose deletion was cut short.
+ */
+async function removeUnindexedFiles(dir: string, keep: ReadonlySet<string>, notAfter: number): Promise<void> {
+  const names = await readdir(dir);
+  await Promise.all(
+    names
+      .map((name) => (name.endsWith('.eml') ? name.slice(0, -4) : ''))
+      .filter((id) => isInboxMessageId(id) && !keep.has(id) && readIdTime(id) <= notAfter)
+      .map((id) => unlinkIfPresent(join(dir, `${id}.eml`))),
+  );
+}
+
+/** The time an id was made (its base-36 milliseconds). */
+function readIdTime(id: string): number {
+  return Number.parseInt(id.slice(0, id.indexOf('-')), 36);
 }
 
 /** A reply for the SMTP client; `responseCode` is what smtp-server sends. */
@@ -372,7 +574,9 @@ function findHeaderEnd(source: Buffer): number {
   return Math.min(crlf + 4, lf + 2);
 }
 
-function parseSummaryLine(line: string): InboxMessageSummary | null {
+type IndexEntry = { readonly kind: 'summary'; readonly summary: InboxMessageSummary } | { readonly kind: 'deleted'; readonly ids: readonly string[] };
+
+function parseIndexLine(line: string): IndexEntry | null {
   if (line.trim() === '') return null;
   let value: unknown;
   try {
@@ -382,6 +586,12 @@ function parseSummaryLine(line: string): InboxMessageSummary | null {
   }
   if (typeof value !== 'object' || value === null) return null;
   const record = value as Record<string, unknown>;
+  if ('deleted' in record) return isStringArray(record.deleted) ? { kind: 'deleted', ids: record.deleted.filter(isInboxMessageId) } : null;
+  const summary = parseSummary(record);
+  return summary === null ? null : { kind: 'summary', summary };
+}
+
+function parseSummary(record: Record<string, unknown>): InboxMessageSummary | null {
   const { id, receivedAt, from, to, subject, size, envelope } = record;
   if (typeof id !== 'string' || !isInboxMessageId(id)) return null;
   if (typeof receivedAt !== 'string' || typeof from !== 'string' || typeof subject !== 'string') return null;
@@ -405,31 +615,31 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
-/** Appends lines to a file one write at a time; lines that queue up meanwhile go out together. */
-function createLineAppender(path: string): (line: string) => Promise<void> {
+/** Appends lines to a file through `serial`; lines that queue up while a write waits go out in that one write. */
+function createBatchedAppender(serial: { run<T>(task: () => Promise<T>): Promise<T> }, path: string): (line: string) => Promise<void> {
   let queue: { line: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  let running = false;
+  let scheduled = false;
 
-  async function drain(): Promise<void> {
-    running = true;
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      try {
-        // Opened per batch, so a clear() that unlinks the index never leaves us writing to a deleted file.
-        await appendFile(path, batch.map((entry) => entry.line).join(''));
-        for (const entry of batch) entry.resolve();
-      } catch (error) {
-        for (const entry of batch) entry.reject(error);
-      }
+  async function writeBatch(): Promise<void> {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    try {
+      // Opened per batch, so a clear() or a compaction that replaces the index never leaves us writing to a deleted file.
+      await appendFile(path, batch.map((entry) => entry.line).join(''));
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
     }
-    running = false;
   }
 
   return (line) =>
     new Promise<void>((resolve, reject) => {
       queue.push({ line, resolve, reject });
-      if (!running) void drain();
+      if (!scheduled) {
+        scheduled = true;
+        void serial.run(writeBatch);
+      }
     });
 }
 

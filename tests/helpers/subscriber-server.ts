@@ -57,7 +57,7 @@ export interface SubscriberEnv {
 export async function startSubscriberEnv(options: ServerOptions = {}): Promise<SubscriberEnv> {
   const sink = await startSmtpSink();
   const ws = await openWorkspace({ SMTP_URL: sink.url });
-  await loadDemoWorkspace(ws.app, ws.dataDir);
+  await loadDemoWorkspace(ws.app);
   const clock = makeClock();
   const logs: string[] = [];
   const build = async (o: ServerOptions) => {
