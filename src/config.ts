@@ -6,6 +6,7 @@ import { parseEnv } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { MailroomError, quote } from './core/errors.ts';
+import { isLoopbackAddress } from './net/address-policy.ts';
 
 export interface DkimConfig {
   readonly domainName: string;
@@ -280,7 +281,7 @@ function parseSwitch(name: string, raw: string | undefined, source: string, fall
   fail(name, raw, source, 'expected true or false');
 }
 
-/** localhost, *.localhost, 127.0.0.0/8 and ::1: a PUBLIC_URL nobody else can open. */
+/** localhost, *.localhost, 127.0.0.0/8 and ::1 (also as ::ffff:127.0.0.1 or ::127.0.0.1): a PUBLIC_URL nobody else can open. */
 export function isLoopbackUrl(url: string): boolean {
   let host: string;
   try {
@@ -289,10 +290,7 @@ export function isLoopbackUrl(url: string): boolean {
     return false;
   }
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!ipaddr.isValid(bare)) return false;
-  const address = ipaddr.process(bare);
-  return address.range() === 'loopback';
+  return isLoopbackAddress(host);
 }
 
 /**

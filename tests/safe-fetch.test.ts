@@ -1,7 +1,8 @@
 /** Safe fetching: the SSRF guard (after DNS, on every redirect), timeouts, the size cap, content types, charsets, conditional GET, the user agent. */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAddress, parsePrivateAccess, type PrivateAccess } from '../src/net/address-policy.ts';
+import { isLoopbackUrl } from '../src/config.ts';
+import { checkAddress, isLoopbackAddress, parsePrivateAccess, type PrivateAccess } from '../src/net/address-policy.ts';
 import { loadFetchSettings } from '../src/net/fetch-settings.ts';
 import { FetchError, safeFetch, type FetchPolicy, type Resolver } from '../src/net/safe-fetch.ts';
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
@@ -94,6 +95,81 @@ describe('the SSRF guard', () => {
     expect(checkAddress('169.254.169.254', parsePrivateAccess('1')).allowed).toBe(false);
     expect(checkAddress('8.8.8.8', NONE)).toEqual({ allowed: true });
     expect(checkAddress('2606:4700:4700::1111', NONE)).toEqual({ allowed: true });
+  });
+
+  it('judges an IPv6 address that embeds an IPv4 address by that IPv4 address: every form, refused or allowed like the IPv4 itself', () => {
+    // [address, the IPv4 it carries (the one refused, for Teredo)].
+    const refused: [string, RegExp][] = [
+      ['::7f00:1', /::7f00:1 embeds 127\.0\.0\.1 \(IPv4-compatible\): 127\.0\.0\.1 is a loopback address/],
+      ['::a9fe:a9fe', /embeds 169\.254\.169\.254 \(IPv4-compatible\): 169\.254\.169\.254 is a cloud metadata address/],
+      ['::a00:1', /embeds 10\.0\.0\.1 \(IPv4-compatible\): 10\.0\.0\.1 is a private address/],
+      ['::ffff:a9fe:a9fe', /169\.254\.169\.254 is a cloud metadata address/],
+      ['::ffff:0:7f00:1', /embeds 127\.0\.0\.1 \(IPv4-translated\): 127\.0\.0\.1 is a loopback address/],
+      ['64:ff9b::7f00:1', /embeds 127\.0\.0\.1 \(NAT64\): 127\.0\.0\.1 is a loopback address/],
+      ['64:ff9b::a9fe:a9fe', /embeds 169\.254\.169\.254 \(NAT64\): 169\.254\.169\.254 is a cloud metadata address/],
+      // Local-use NAT64 (RFC 8215): the IPv4 address sits where the operator's prefix length puts it; every layout is checked.
+      ['64:ff9b:1::7f00:1', /embeds 127\.0\.0\.1 \(local-use NAT64\): 127\.0\.0\.1 is a loopback address/],
+      // Public in the /96, /64 and /56 layouts (8.8.8.8, 8.8.8.8, 168.8.8.8), private in the /48 one.
+      ['64:ff9b:1:c0a8:8:808:808:808', /embeds 192\.168\.8\.8 \(local-use NAT64\): 192\.168\.8\.8 is a private address/],
+      ['2002:7f00:1::1', /embeds 127\.0\.0\.1 \(6to4\): 127\.0\.0\.1 is a loopback address/],
+      ['2002:a9fe:a9fe:1::1', /embeds 169\.254\.169\.254 \(6to4\)/],
+      // Teredo: the server is bits 32-63, the client the last 32 bits inverted (0x80fffffe is 127.0.0.1 inverted).
+      ['2001:0:4136:e378:8000:63bf:80ff:fffe', /embeds 127\.0\.0\.1 \(Teredo client\): 127\.0\.0\.1 is a loopback address/],
+      ['2001:0:a00:1:8000:63bf:f7f7:f7f7', /embeds 10\.0\.0\.1 \(Teredo server\): 10\.0\.0\.1 is a private address/],
+    ];
+    for (const [address, reason] of refused) {
+      const verdict = checkAddress(address, NONE);
+      expect(verdict.allowed, address).toBe(false);
+      expect(verdict.allowed ? '' : verdict.reason, address).toMatch(reason);
+    }
+    // The same forms carrying public IPv4 addresses are public (a NAT64 network reaches every IPv4 site this way).
+    for (const address of ['::ffff:808:808', '64:ff9b::808:808', '64:ff9b::5db8:d70e', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7']) {
+      expect(checkAddress(address, NONE), address).toEqual({ allowed: true });
+    }
+    // The rules are the IPv4 address's own: FETCH_ALLOW_PRIVATE=1 opens the loopback one, never the metadata endpoint.
+    expect(checkAddress('::7f00:1', parsePrivateAccess('1'))).toEqual({ allowed: true });
+    expect(checkAddress('::a9fe:a9fe', parsePrivateAccess('1')).allowed).toBe(false);
+    expect(checkAddress('64:ff9b::a9fe:a9fe', parsePrivateAccess('1')).allowed).toBe(false);
+    // A listed IPv4 address is allowed in every form; an unlisted one in none.
+    expect(checkAddress('::7f00:1', LOCAL_ONLY)).toEqual({ allowed: true });
+    expect(checkAddress('2002:7f00:1::1', LOCAL_ONLY)).toEqual({ allowed: true });
+    expect(checkAddress('::a00:1', LOCAL_ONLY).allowed).toBe(false);
+    // ::1 and :: stay what they are (they are inside ::/96 too).
+    expect(checkAddress('::1', NONE)).toEqual({ allowed: false, reason: '::1 is a loopback address' });
+    expect(checkAddress('::', NONE)).toEqual({ allowed: false, reason: ':: is the unspecified address' });
+  });
+
+  it('knows every form of this machine (the check PUBLIC_URL and insecure_auth=local rely on)', () => {
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '::ffff:127.0.0.1', '::127.0.0.1', '::7f00:1']) expect(isLoopbackAddress(host), host).toBe(true);
+    for (const host of ['10.0.0.1', '::', '64:ff9b::127.0.0.1', '2002:7f00:1::1', 'localhost', 'example.com']) expect(isLoopbackAddress(host), host).toBe(false);
+    expect(isLoopbackUrl('http://[::127.0.0.1]:3000')).toBe(true);
+    expect(isLoopbackUrl('http://[::ffff:127.0.0.1]:3000')).toBe(true);
+    expect(isLoopbackUrl('http://[64:ff9b::127.0.0.1]:3000')).toBe(false);
+  });
+
+  it('refuses every embedded form in a URL and on a redirect, without connecting', async () => {
+    const before = server.requests.length;
+    const direct = await fetchError(safeFetch('http://[::127.0.0.1]/', policy({ access: NONE }), { accept: ['html'] }));
+    expect(direct.problem).toBe('refused');
+    expect(direct.message).toBe('http://[::7f00:1]/: refused: ::7f00:1 embeds 127.0.0.1 (IPv4-compatible): 127.0.0.1 is a loopback address; set FETCH_ALLOW_PRIVATE=1 (or a list of addresses) to allow private and local addresses for local development');
+    // Each form carrying the metadata endpoint or a private address (the test server's 127.0.0.1 is allowed here, so not that one).
+    const forms = ['[::a9fe:a9fe]', '[::ffff:169.254.169.254]', '[::ffff:0:10.0.0.1]', '[64:ff9b::169.254.169.254]', '[64:ff9b:1::a9fe:a9fe]', '[2002:a00:1::1]', '[2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7]', '[2001:0:4136:e378:8000:63bf:f5ff:fffe]'];
+    for (const [i, host] of forms.entries()) {
+      const url = `http://${host}/latest/meta-data/`;
+      const refused = await fetchError(safeFetch(url, policy({ access: NONE }), { accept: ['html'] }));
+      expect(refused.problem, host).toBe('refused');
+      expect(refused.message, host).toMatch(/refused: \S+ embeds (10\.0\.0\.1|169\.254\.169\.254) \(/);
+      server.set(`/to-${i}`, { status: 302, headers: { location: url } });
+      const redirected = await fetchError(safeFetch(`${server.url}/to-${i}`, policy(), { accept: ['html'] }));
+      expect(redirected.problem, host).toBe('refused');
+      expect(redirected.message, host).toMatch(new RegExp(`^${server.url}/to-${i} \\(redirected to http://\\[[0-9a-f:]+\\]/latest/meta-data/\\): refused: \\S+ embeds (10\\.0\\.0\\.1|169\\.254\\.169\\.254) \\(`));
+    }
+    // Only the redirecting hops reached a server.
+    expect(server.requests.slice(before).map((r) => r.path)).toEqual(forms.map((_, i) => `/to-${i}`));
+    // A host name whose AAAA record is an embedded form is refused the same way.
+    const resolve: Resolver = async () => [{ address: '::7f00:1', family: 6 }];
+    const named = await fetchError(safeFetch('http://sneaky.example.com/', policy({ access: NONE, resolve }), { accept: ['html'] }));
+    expect(named.message).toMatch(/sneaky\.example\.com resolves to ::7f00:1\): ::7f00:1 embeds 127\.0\.0\.1 \(IPv4-compatible\): 127\.0\.0\.1 is a loopback address/);
   });
 
   it('checks every redirect: a redirect to a private address is refused', async () => {
