@@ -1,4 +1,5 @@
 /** Safe fetching: the SSRF guard (after DNS, on every redirect), timeouts, the size cap, content types, charsets, conditional GET, the user agent. */
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackUrl } from '../src/config.ts';
@@ -23,6 +24,35 @@ async function fetchError(promise: Promise<unknown>): Promise<FetchError> {
     return error as FetchError;
   }
   throw new Error('expected the fetch to fail');
+}
+
+/** A server that answers each path with raw bytes written by hand, for responses Node's HTTP server would not send. */
+async function startRawServer(routes: Record<string, (socket: Socket) => void>): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const raw = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const path = /^GET (\S+)/.exec(head)?.[1] ?? '/';
+      const route = routes[path];
+      if (route) route(socket);
+      else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = raw.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        raw.close(() => resolve());
+      }),
+  };
 }
 
 const PAGE = '<!doctype html><html><head><title>Hi</title></head><body><p>Hello</p></body></html>';
@@ -231,6 +261,41 @@ describe('limits', () => {
     });
     const error = await fetchError(safeFetch(`${server.url}/stall`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
     expect(error.problem).toBe('timeout');
+  });
+
+  it('a body cut short is an error, never a shorter page: the timeout, fewer bytes than Content-Length, an unfinished chunked or gzip body', async () => {
+    const half = '<!doctype html><html><head><title>Half</title></head><body><article><p>The first half of the article';
+    const raw = await startRawServer({
+      // HTTP/1.0 without Content-Length: the body ends when the connection closes; this one stalls until the timeout.
+      '/stall-1.0': (socket) => socket.write(`HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n${half}`),
+      '/feed-stall-1.0': (socket) => socket.write('HTTP/1.0 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>One</title>'),
+      '/short-length': (socket) => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${half.length * 2}\r\nConnection: close\r\n\r\n${half}`),
+      '/short-chunked': (socket) => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${half.length.toString(16)}\r\n${half}\r\n`),
+      '/short-gzip-1.0': (socket) => {
+        const zipped = gzipSync(`${half} and the second half.</p></article></body></html>`);
+        socket.write('HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n');
+        socket.end(zipped.subarray(0, zipped.length - 12));
+      },
+      // A whole HTTP/1.0 body, ended by closing the connection, is still a page.
+      '/whole-1.0': (socket) => socket.end(`HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n${PAGE}`),
+    });
+    try {
+      const stalled = await fetchError(safeFetch(`${raw.url}/stall-1.0`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
+      expect(stalled.problem).toBe('timeout');
+      expect(stalled.message).toBe(`${raw.url}/stall-1.0: timed out after 0.3 s (FETCH_TIMEOUT_SECONDS)`);
+      const feed = await fetchError(safeFetch(`${raw.url}/feed-stall-1.0`, policy({ timeoutMs: 300 }), { accept: ['feed'] }));
+      expect(feed.problem).toBe('timeout');
+      const shortLength = await fetchError(safeFetch(`${raw.url}/short-length`, policy(), { accept: ['html'] }));
+      expect(shortLength.problem).toBe('network');
+      expect(shortLength.message).toBe(`${raw.url}/short-length: the connection closed before the whole body arrived (${half.length} of ${half.length * 2} bytes)`);
+      const shortChunked = await fetchError(safeFetch(`${raw.url}/short-chunked`, policy(), { accept: ['html'] }));
+      expect(shortChunked.message).toBe(`${raw.url}/short-chunked: the connection closed before the whole body arrived (the chunked body was not finished)`);
+      const shortGzip = await fetchError(safeFetch(`${raw.url}/short-gzip-1.0`, policy(), { accept: ['html'] }));
+      expect(shortGzip.message).toBe(`${raw.url}/short-gzip-1.0: the compressed body is truncated`);
+      expect((await safeFetch(`${raw.url}/whole-1.0`, policy(), { accept: ['html'] })).text).toBe(PAGE);
+    } finally {
+      await raw.close();
+    }
   });
 
   it('refuses a body over the size cap, by Content-Length or while streaming, and after decompression', async () => {
