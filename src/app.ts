@@ -35,8 +35,9 @@ export async function createApp(config: Config, options: { clock?: () => Date } 
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
   // SMTP_URL may name several relays; their rate limiters live as long as the app, so hourly/daily caps span campaigns.
   const relayLimiters = createRelayLimiters();
+  const relays = parseRelays(smtpUrl);
   const openTransport = (): MessageTransport =>
-    createRelayTransport(parseRelays(smtpUrl), { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+    createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
   return {
     config,
     store,

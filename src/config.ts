@@ -7,6 +7,9 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { MailroomError, quote } from './core/errors.ts';
 import { isLoopbackAddress } from './net/address-policy.ts';
+import { parseRelays, redact } from './smtp/smtp-url.ts';
+
+export { redact } from './smtp/smtp-url.ts';
 
 export interface DkimConfig {
   readonly domainName: string;
@@ -96,10 +99,6 @@ function fail(name: string, value: string, source: string, why: string): never {
   throw new MailroomError('CONFIG', `${name}=${shown} (from ${source}): ${why}`);
 }
 
-/** Hides every password in a URL (or a list of URLs) before it is printed. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@\s,]+:)[^@\s]*@/g, '$1***@');
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const { values, fromFile } = readEnvironment(env, cwd);
@@ -125,21 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const host = get('HOST') ?? '127.0.0.1';
 
   const smtpUrl = get('SMTP_URL') ?? null;
-  if (smtpUrl !== null) {
-    // One relay, or several separated by commas or spaces (each with ?weight=&rate=… options, see README).
-    const parts = smtpUrl.trim().split(/[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i).filter(Boolean);
-    for (const [index, part] of parts.entries()) {
-      const which = parts.length > 1 ? `relay ${index + 1} of ${parts.length}: ` : '';
-      let parsed: URL;
-      try {
-        parsed = new URL(part.replace(/,+$/, ''));
-      } catch {
-        fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)`);
-      }
-      if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
-      if (!parsed.hostname) fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}has no host`);
-    }
-  }
+  // One relay, or several separated by commas or spaces (each with ?weight=&rate=… options, see README); checked here
+  // with the same parser the transport uses, so a bad URL or TLS option stops every command at start.
+  if (smtpUrl !== null) parseRelays(smtpUrl, { from: sourceOf('SMTP_URL'), cwd });
 
   const publicUrlRaw = get('PUBLIC_URL') ?? `http://localhost:${port}`;
   let publicUrl: string;

@@ -25,7 +25,7 @@ describe('parseRelays', () => {
   test('one URL is passed to nodemailer exactly as written, with the defaults', () => {
     const setting = 'smtp://user:pa%40ss@mail.example.com:587?secure=false&tls.rejectUnauthorized=false';
     expect(parseRelays(setting)).toEqual([
-      { name: 'mail.example.com:587', url: setting, weight: 1, ratePerSecond: null, hourly: null, daily: null, pool: null },
+      { name: 'mail.example.com:587', url: setting, weight: 1, ratePerSecond: null, hourly: null, daily: null, pool: null, tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null } },
     ]);
     expect(parseRelays('smtps://u:p@smtp.example.net')[0]?.name).toBe('smtp.example.net:465');
     expect(parseRelays('smtp://localhost')[0]?.name).toBe('localhost:587');
@@ -47,9 +47,10 @@ describe('parseRelays', () => {
         hourly: 50000,
         daily: 1000000,
         pool: 10,
+        tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null },
       },
-      { name: 'backup', url: 'smtps://u2:p2@backup.example.net:465', weight: 1, ratePerSecond: 0, hourly: null, daily: null, pool: null },
-      { name: 'third.example.org:2525', url: 'smtp://third.example.org:2525', weight: 1, ratePerSecond: 2.5, hourly: null, daily: null, pool: null },
+      { name: 'backup', url: 'smtps://u2:p2@backup.example.net:465', weight: 1, ratePerSecond: 0, hourly: null, daily: null, pool: null, tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null } },
+      { name: 'third.example.org:2525', url: 'smtp://third.example.org:2525', weight: 1, ratePerSecond: 2.5, hourly: null, daily: null, pool: null, tls: { credentials: false, plaintextAuth: false, caFile: null, ca: null } },
     ]);
     expect(parseRelays('smtp://a.example:25 smtp://b.example:25').map((r) => r.name)).toEqual(['a.example:25', 'b.example:25']);
     // nodemailer's own pool=true, as its documentation writes it, still works: the default pool size.
@@ -171,8 +172,8 @@ async function sendAll(transport: { send(m: OutgoingMessage): Promise<unknown> }
 describe('createRelayTransport', () => {
   test('builds one transport per relay with its URL and pool, no nodemailer rate limit (the relay limiter does it), and adds up the pools', () => {
     const { fakes, transport } = setup(`${A}?pool=3&rate=5&secure=false, ${B}`, { timeoutSeconds: 5 });
-    expect(fakes.get(`${A}?secure=false`).options).toEqual({ url: `${A}?secure=false`, poolSize: 3, dkim: null, ratePerSecond: null, timeoutSeconds: 5 });
-    expect(fakes.get(B).options).toEqual({ url: B, poolSize: 5, dkim: null, ratePerSecond: null, timeoutSeconds: 5 });
+    expect(fakes.get(`${A}?secure=false`).options).toEqual({ url: `${A}?secure=false`, poolSize: 3, dkim: null, ratePerSecond: null, timeoutSeconds: 5, allowPlaintextAuth: false, ca: null });
+    expect(fakes.get(B).options).toEqual({ url: B, poolSize: 5, dkim: null, ratePerSecond: null, timeoutSeconds: 5, allowPlaintextAuth: false, ca: null });
     expect(transport.maxConnections).toBe(8);
   });
 

@@ -1,139 +1,12 @@
 /** Several SMTP relays behind one MessageTransport: SMTP_URL parsed into relays, weighted picking, a rate limiter per relay, and failover while a relay is down. */
 import type { DkimConfig } from '../config.ts';
-import { redact } from '../config.ts';
-import { MailroomError, quote } from '../core/errors.ts';
+import { MailroomError } from '../core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
 import { createRateLimiter, type DoneWithSlot, type RateLimiter, type RateLimiterStats } from '../sending/rate-limiter.ts';
 import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';
+import { redact, type RelaySpec } from './smtp-url.ts';
 
-/** One relay from SMTP_URL. */
-export interface RelaySpec {
-  /** From `name=`, else host:port (with #2, #3… when two relays share one). */
-  readonly name: string;
-  /** The URL for nodemailer: the part of SMTP_URL without Mailroom's own options, otherwise exactly as written. */
-  readonly url: string;
-  /** Share of the messages relative to the other relays (`weight=`, default 1). */
-  readonly weight: number;
-  /** Messages per second (`rate=`); null: SMTP_RATE_PER_SECOND; 0: no limit. */
-  readonly ratePerSecond: number | null;
-  /** Messages in any hour (`hourly=`); null: no cap. */
-  readonly hourly: number | null;
-  /** Messages in any 24 hours (`daily=`); null: no cap. */
-  readonly daily: number | null;
-  /** Connections (`pool=`); null: SMTP_POOL_SIZE (also for nodemailer's `pool=true`). */
-  readonly pool: number | null;
-}
-
-const MAILROOM_PARAMS = ['weight', 'rate', 'hourly', 'daily', 'pool', 'name'] as const;
-type MailroomParam = (typeof MAILROOM_PARAMS)[number];
-const isMailroomParam = (key: string): key is MailroomParam => (MAILROOM_PARAMS as readonly string[]).includes(key);
-
-/** Separators between URLs: commas or whitespace, but only where the next URL starts, so a comma inside a password stays put. */
-const SEPARATOR = /[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i;
-
-/** SMTP_URL for messages and logs: `redact` hides only the first password, so each relay's URL is redacted on its own. */
-export function redactRelays(smtpUrlSetting: string): string {
-  return smtpUrlSetting
-    .split(new RegExp(`(${SEPARATOR.source})`, 'i'))
-    .map((piece, i) => (i % 2 === 0 ? redact(piece) : piece))
-    .join('');
-}
-
-function decodeQueryPart(raw: string): string {
-  try {
-    return decodeURIComponent(raw.replace(/\+/g, ' '));
-  } catch {
-    return raw;
-  }
-}
-
-/**
- * Reads SMTP_URL: one URL as before, or several separated by commas or whitespace, each with
- * Mailroom's options in its query string (weight, rate, hourly, daily, pool, name); every other
- * query parameter is left in the URL for nodemailer.
- */
-export function parseRelays(smtpUrlSetting: string): RelaySpec[] {
-  const parts = smtpUrlSetting
-    .trim()
-    .replace(/^[\s,]+|[\s,]+$/g, '')
-    .split(SEPARATOR)
-    .filter((part) => part.length > 0);
-  if (parts.length === 0) throw new MailroomError('CONFIG', 'SMTP_URL is empty (expected smtp://user:pass@host:587, or several such URLs separated by commas)');
-
-  const specs: (Omit<RelaySpec, 'name'> & { name: string | null; host: string })[] = [];
-  parts.forEach((part, index) => {
-    const where = parts.length === 1 ? `SMTP_URL=${quote(redact(part))}` : `SMTP_URL, relay ${index + 1} of ${parts.length} (${quote(redact(part))})`;
-    const bad = (why: string): never => {
-      throw new MailroomError('CONFIG', `${where}: ${why}`);
-    };
-    let parsed: URL;
-    try {
-      parsed = new URL(part);
-    } catch {
-      return bad('is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)');
-    }
-    if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') bad(`scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
-    if (!parsed.hostname) bad('has no host');
-
-    // Take Mailroom's parameters out of the raw query, keeping the others byte for byte.
-    const queryStart = part.indexOf('?');
-    const hashStart = part.indexOf('#', queryStart < 0 ? 0 : queryStart);
-    const values = new Map<MailroomParam, string>();
-    let url = part;
-    if (queryStart >= 0) {
-      const rawQuery = part.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
-      const kept: string[] = [];
-      for (const piece of rawQuery.split('&')) {
-        if (piece === '') continue;
-        const eq = piece.indexOf('=');
-        const key = decodeQueryPart(eq < 0 ? piece : piece.slice(0, eq));
-        if (!isMailroomParam(key)) {
-          kept.push(piece);
-          continue;
-        }
-        if (values.has(key)) bad(`${key} is given twice`);
-        values.set(key, decodeQueryPart(eq < 0 ? '' : piece.slice(eq + 1)));
-      }
-      if (values.size > 0) {
-        url = part.slice(0, queryStart) + (kept.length > 0 ? `?${kept.join('&')}` : '') + (hashStart < 0 ? '' : part.slice(hashStart));
-      }
-    }
-
-    const number = (key: MailroomParam, check: (n: number) => boolean, expected: string): number | null => {
-      const raw = values.get(key);
-      if (raw === undefined) return null;
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
-      if (!check(n)) bad(`${key}=${quote(raw)} is not ${expected}`);
-      return n;
-    };
-    const wholeFrom = (min: number, max: number) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
-    const weight = number('weight', wholeFrom(1, 1_000_000), 'a whole number of 1 or more') ?? 1;
-    const ratePerSecond = number('rate', (n) => Number.isFinite(n) && n >= 0, 'a number of messages per second (0 for no limit)');
-    const hourly = number('hourly', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per hour, 1 or more');
-    const daily = number('daily', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per day, 1 or more');
-    // nodemailer's own `pool=true` (a pool is always used) means the default size.
-    if (values.get('pool') === 'true') values.delete('pool');
-    const pool = number('pool', wholeFrom(1, 100), 'a number of connections from 1 to 100');
-    const name = values.get('name');
-    if (name !== undefined && !/^[\w.:@-]{1,64}$/.test(name)) bad(`name=${quote(name)} must be 1 to 64 letters, digits or . _ - : @`);
-    const defaultPort = parsed.protocol === 'smtps:' ? '465' : '587';
-    specs.push({ name: name ?? null, host: `${parsed.hostname}:${parsed.port || defaultPort}`, url, weight, ratePerSecond, hourly, daily, pool });
-  });
-
-  const named = new Set<string>();
-  for (const spec of specs) {
-    if (spec.name === null) continue;
-    if (named.has(spec.name)) throw new MailroomError('CONFIG', `SMTP_URL: two relays are named ${quote(spec.name)}; names must differ`);
-    named.add(spec.name);
-  }
-  const used = new Set<string>(named);
-  return specs.map(({ host, name, ...spec }) => {
-    let chosen = name ?? host;
-    for (let n = 2; name === null && used.has(chosen); n++) chosen = `${host}#${n}`;
-    used.add(chosen);
-    return { ...spec, name: chosen };
-  });
-}
+export { parseRelays, redactRelays, type RelaySpec } from './smtp-url.ts';
 
 /** Rate limiters kept per relay across transports (one per App), so hourly and daily caps hold across campaigns run by one process. */
 export type RelayLimiters = Map<string, RateLimiter>;
@@ -255,6 +128,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
       dkim: options.dkim,
       // The relay's limiter paces the messages; nodemailer's own limit would count them a second time.
       ratePerSecond: null,
+      allowPlaintextAuth: spec.tls.plaintextAuth,
+      ca: spec.tls.ca,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
     return { spec, transport, limiter, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
