@@ -82,7 +82,8 @@ const monotonicNow = (): number => performance.timeOrigin + performance.now();
  * a kind of its own there would make this text match unnecessary.)
  */
 function mayHaveBeenAccepted(error: TransportError): boolean {
-  return /Connection closed unexpectedly/i.test(error.message);
+  // A close that came with a reply (a 421) is the server saying it took nothing.
+  return error.responseCode === null && /Connection closed unexpectedly/i.test(error.message);
 }
 
 function asTransportError(error: unknown): TransportError {

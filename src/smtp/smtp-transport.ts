@@ -73,6 +73,9 @@ interface NodemailerLikeError extends Error {
   command?: string;
 }
 
+/** Commands of the session itself (greeting, EHLO): a refusal there is the server's, whatever the code. */
+const SESSION_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO']);
+
 /** What the classifier needs to know about the connection to explain a TLS failure. */
 export interface SmtpErrorContext {
   /** The URL carries credentials, so TLS was required for them. */
@@ -109,6 +112,11 @@ export function classifySmtpError(error: unknown, where: string, context: SmtpEr
   const tls = describeTlsFailure(e, where, context);
   if (tls !== null) return new TransportError('unavailable', tls, responseCode, response);
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return new TransportError('unavailable', `${where}: authentication failed: ${text}`, responseCode, response);
+  // 421 is the server closing the channel (RFC 5321 4.2.3), whatever command it answers; a refusing greeting or EHLO
+  // is the server's, not a recipient's. Nothing was accepted either way, so the message can go to another relay.
+  if (responseCode !== null && (responseCode === 421 || SESSION_COMMANDS.has(e.command ?? ''))) {
+    return new TransportError('unavailable', `${where} is not available: ${(response ?? e.message).trim()}`, responseCode, response);
+  }
   if (responseCode !== null && responseCode >= 500) return new TransportError('permanent', text, responseCode, response);
   if (responseCode !== null && responseCode >= 400) return new TransportError('temporary', text, responseCode, response);
   if ((e.code && UNAVAILABLE_CODES.has(e.code)) || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET before greeting/.test(e.message)) return new TransportError('unavailable', `${where} cannot be reached: ${e.message}`, null, null);
