@@ -1,14 +1,19 @@
-/** Several SMTP relays behind one MessageTransport: SMTP_URL parsed into relays, weighted picking, a rate limiter per relay, and failover while a relay is down. */
+/**
+ * Several SMTP relays behind one MessageTransport: SMTP_URL parsed into relays, weighted picking, a rate limiter and
+ * hourly/daily caps per relay (counted in a RelayQuotaStore: the database, across processes and restarts), and
+ * failover while a relay is down.
+ */
 import type { DkimConfig } from '../config.ts';
 import { MailroomError } from '../core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
 import { createRateLimiter, type DoneWithSlot, type RateLimiter, type RateLimiterStats } from '../sending/rate-limiter.ts';
+import { createMemoryQuotaStore, relayCaps, type QuotaCap, type QuotaTicket, type RelayQuotaStore } from './relay-quota.ts';
 import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';
 import { redact, type RelaySpec } from './smtp-url.ts';
 
 export { parseRelays, redactRelays, type RelaySpec } from './smtp-url.ts';
 
-/** Rate limiters kept per relay across transports (one per App), so hourly and daily caps hold across campaigns run by one process. */
+/** Per-second rate limiters kept per relay across transports (one per App), so campaigns run by one process share a relay's rate. */
 export type RelayLimiters = Map<string, RateLimiter>;
 
 export function createRelayLimiters(): RelayLimiters {
@@ -25,14 +30,16 @@ export interface RelayTransportOptions {
   readonly timeoutSeconds?: number;
   /** Builds one relay's transport; createSmtpTransport unless a test injects fakes. */
   readonly makeTransport?: (options: SmtpTransportOptions) => MessageTransport;
-  /** Milliseconds, for cooldowns and rate limits; default a monotonic wall clock. */
+  /** Milliseconds, for cooldowns, rate limits and caps; default a monotonic clock (cooldowns, rates) and Date.now (caps, shared with other processes). */
   readonly clock?: () => number;
-  /** For the rate limiters (tests use a fake one). */
+  /** For the rate limiters and the waits for a cap (tests use a fake one). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** A relay that answered `unavailable` rests baseMs (default 5 s), doubled for every failure in a row, at most maxMs (default 5 min). */
   readonly cooldown?: { readonly baseMs?: number; readonly maxMs?: number };
   /** Share rate limiters with other transports (see createRelayLimiters); by default each transport has its own. */
   readonly limiters?: RelayLimiters;
+  /** Where hourly and daily caps are counted: the database (the app's), so they hold across restarts and processes; by default this transport only. */
+  readonly quotas?: RelayQuotaStore;
 }
 
 export interface RelayStatus {
@@ -48,10 +55,12 @@ export interface RelayStatus {
   readonly sent: number;
   readonly lastError: string | null;
   readonly limiter: RateLimiterStats | null;
+  /** When its hourly or daily cap was last found used up: when a unit frees (null: not capped as far as this transport saw). */
+  readonly cappedUntil: number | null;
 }
 
 export interface RelayTransport extends MessageTransport {
-  /** As MessageTransport.send; aborting `signal` while the message waits for a rate-limit slot rejects with `unavailable` (nothing was sent). */
+  /** As MessageTransport.send; aborting `signal` while the message waits for a rate-limit slot or a cap rejects with `unavailable` (nothing was sent). */
   send(message: OutgoingMessage, signal?: AbortSignal): Promise<TransportAccepted>;
   status(): RelayStatus[];
 }
@@ -60,6 +69,9 @@ interface Relay {
   readonly spec: RelaySpec;
   readonly transport: MessageTransport;
   readonly limiter: RateLimiter | null;
+  readonly caps: readonly QuotaCap[];
+  /** Caps found used up until then (quota clock); 0 when not. */
+  cappedUntil: number;
   /** Smooth weighted round-robin state. */
   current: number;
   downUntil: number;
@@ -72,6 +84,8 @@ interface Relay {
 
 const DEFAULT_COOLDOWN_BASE_MS = 5_000;
 const DEFAULT_COOLDOWN_MAX_MS = 5 * 60_000;
+/** A send waiting for a cap looks again at least this often (another process may give a unit back). */
+const MAX_CAP_WAIT_MS = 60_000;
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 /**
@@ -105,18 +119,20 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
   const makeTransport = options.makeTransport ?? createSmtpTransport;
   const cooldownBase = options.cooldown?.baseMs ?? DEFAULT_COOLDOWN_BASE_MS;
   const cooldownMax = options.cooldown?.maxMs ?? DEFAULT_COOLDOWN_MAX_MS;
+  const quotas = options.quotas ?? createMemoryQuotaStore();
+  // Caps are counted with other processes: on the epoch clock, not this process's monotonic one.
+  const quotaNow = options.clock ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
 
   const relays: Relay[] = specs.map((spec) => {
     const rate = spec.ratePerSecond === null ? options.defaultRatePerSecond : spec.ratePerSecond > 0 ? spec.ratePerSecond : null;
     let limiter: RateLimiter | null = null;
-    if (rate !== null || spec.hourly !== null || spec.daily !== null) {
-      const key = [spec.name, redact(spec.url), rate, spec.hourly, spec.daily].join('\n');
+    if (rate !== null) {
+      const key = [spec.name, redact(spec.url), rate].join('\n');
       limiter = options.limiters?.get(key) ?? null;
       if (limiter === null) {
         limiter = createRateLimiter({
           perSecond: rate,
-          perHour: spec.hourly,
-          perDay: spec.daily,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.sleep ? { sleep: options.sleep } : {}),
         });
@@ -133,7 +149,7 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
       ca: spec.tls.ca,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
-    return { spec, transport, limiter, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
+    return { spec, transport, limiter, caps: relayCaps(spec), cappedUntil: 0, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
   });
 
   const closing = new AbortController();
@@ -160,7 +176,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     const now = clock();
     const healthy = relays.filter((r) => !tried.has(r) && isUp(r, now));
     if (healthy.length === 0) return null;
-    const uncapped = healthy.filter((r) => r.limiter === null || r.limiter.stats.cappedUntil === null);
+    const capNow = quotaNow();
+    const uncapped = healthy.filter((r) => r.cappedUntil <= capNow);
     const candidates = uncapped.length > 0 ? uncapped : healthy;
     let total = 0;
     let best: Relay | null = null;
@@ -191,6 +208,26 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     return new TransportError('unavailable', `no SMTP relay is available: ${relays.map((r) => describe(r, now)).join('; ')}`, null, null);
   };
 
+  /** Waits until the first cap among the relays still to try frees (looking again at least every minute), or the send is stopped. */
+  const waitForCaps = async (tried: ReadonlySet<Relay>, abort: AbortSignal): Promise<void> => {
+    const now = quotaNow();
+    const until = Math.min(...relays.filter((r) => !tried.has(r) && r.cappedUntil > now).map((r) => r.cappedUntil));
+    const ms = Math.max(1, Math.min(MAX_CAP_WAIT_MS, (Number.isFinite(until) ? until : now) - now));
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      abort.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([sleep(ms, abort), aborted]);
+    } finally {
+      abort.removeEventListener('abort', onAbort);
+    }
+    if (abort.aborted) throw stopped();
+    // Ask the store again: a unit may have freed early (another process gave one back).
+    for (const r of relays) r.cappedUntil = 0;
+  };
+
   const stopped = (): TransportError =>
     new TransportError('unavailable', closing.signal.aborted ? 'the SMTP transport was closed before the message was sent' : 'stopped before the message was sent', null, null);
 
@@ -205,6 +242,11 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
         if (abort.aborted) throw stopped();
         const relay = pick(tried);
         if (!relay) throw allDown(latest);
+        // pick() gives a relay whose cap is used up only when every relay it could give is: wait for the first unit to free.
+        if (relay.cappedUntil > quotaNow()) {
+          await waitForCaps(tried, abort);
+          continue;
+        }
         // The slot is held until the server has answered, so the relay's own count (which it stamps somewhere in between) never exceeds the limit.
         let done: DoneWithSlot | null = null;
         if (relay.limiter) {
@@ -219,19 +261,42 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
             continue;
           }
         }
+        // Counted against the relay's caps before it is sent, in the store every process shares.
+        let ticket: QuotaTicket | null = null;
+        if (relay.caps.length > 0) {
+          const taken = await quotas.take(relay.spec.name, relay.caps, quotaNow()).catch((error: unknown) => {
+            done?.();
+            throw new TransportError('unavailable', `${relay.spec.name}: cannot count the message against its hourly/daily caps: ${error instanceof Error ? error.message : String(error)}`, null, null);
+          });
+          if (!taken.taken) {
+            relay.cappedUntil = taken.freeAt;
+            done?.();
+            continue;
+          }
+          relay.cappedUntil = 0;
+          ticket = taken.ticket;
+        }
         const generation = relay.generation;
         try {
           const accepted = await relay.transport.send(message).finally(() => done?.());
           relay.sent += 1;
+          if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
           // Only an answer to an attempt started after the last outage report clears it.
           if (relay.generation === generation) markUp(relay);
           return accepted;
         } catch (error) {
           // Only `unavailable` means the server took nothing: anything else could double-send, so it goes back as it came.
-          if (!(error instanceof TransportError) || error.kind !== 'unavailable') throw error;
+          if (!(error instanceof TransportError) || error.kind !== 'unavailable') {
+            if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
+            throw error;
+          }
           markDown(relay, error, generation);
-          // The relay rests either way, but a message it may have taken is not sent again from here.
-          if (mayHaveBeenAccepted(error)) throw error;
+          // The relay rests either way, but a message it may have taken is not sent again from here (and stays counted).
+          if (mayHaveBeenAccepted(error)) {
+            if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
+            throw error;
+          }
+          if (ticket) await quotas.giveBack(ticket).catch(() => undefined);
           tried.add(relay);
           latest = error;
         }
@@ -276,6 +341,7 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
         sent: r.sent,
         lastError: r.lastError?.message ?? null,
         limiter: r.limiter?.stats ?? null,
+        cappedUntil: r.cappedUntil > quotaNow() ? r.cappedUntil : null,
       }));
     },
   };
