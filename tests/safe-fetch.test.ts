@@ -164,6 +164,12 @@ describe('the SSRF guard', () => {
     expect(checkAddress('::7f00:1', LOCAL_ONLY)).toEqual({ allowed: true });
     expect(checkAddress('2002:7f00:1::1', LOCAL_ONLY)).toEqual({ allowed: true });
     expect(checkAddress('::a00:1', LOCAL_ONLY).allowed).toBe(false);
+    // An IPv4-mapped range in the list is the IPv4 range it maps.
+    const mappedRange = parsePrivateAccess('::ffff:10.0.0.0/104');
+    expect(checkAddress('10.1.2.3', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('::ffff:10.1.2.3', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('2002:a01:203::1', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('192.168.0.1', mappedRange).allowed).toBe(false);
     // ::1 and :: stay what they are (they are inside ::/96 too).
     expect(checkAddress('::1', NONE)).toEqual({ allowed: false, reason: '::1 is a loopback address' });
     expect(checkAddress('::', NONE)).toEqual({ allowed: false, reason: ':: is the unspecified address' });

@@ -147,7 +147,10 @@ export function parsePrivateAccess(value: string | undefined): PrivateAccess {
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     try {
       if (part.includes('/')) {
-        ranges.push({ text: part, range: ipaddr.parseCIDR(part) });
+        const [ip, bits] = ipaddr.parseCIDR(part);
+        // An IPv4-mapped range (::ffff:10.0.0.0/104) is the IPv4 range it maps, which is how its addresses are judged.
+        const mapped = ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96;
+        ranges.push({ text: part, range: mapped ? [(ip as ipaddr.IPv6).toIPv4Address(), bits - 96] : [ip, bits] });
       } else {
         const ip = normalizeAddress(part);
         if (!ip) throw new Error('not an address');

@@ -122,7 +122,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
   const quotas = options.quotas ?? createMemoryQuotaStore();
   // Caps are counted with other processes: on the epoch clock, not this process's monotonic one.
   const quotaNow = options.clock ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
+  // A referenced timer: a send waiting for a cap keeps the process alive, as the rate limiter's waits do.
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const relays: Relay[] = specs.map((spec) => {
     const rate = spec.ratePerSecond === null ? options.defaultRatePerSecond : spec.ratePerSecond > 0 ? spec.ratePerSecond : null;
