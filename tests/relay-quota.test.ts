@@ -3,7 +3,7 @@
  * two app instances and two real processes on one SQLite file share a daily cap of N and send exactly N; a restart
  * (a new process, or `mailroom campaigns resume` through the binary) keeps the count.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,21 +178,42 @@ describe('a daily cap shared through the database', () => {
     // The database exists (migrated) before the race, as it would for two services.
     const store = await openStore(db);
     await store.close();
-    const run = (tag: string, startAt: number, stopAt: number) =>
-      new Promise<{ sent: number; stopped: number }>((resolve, reject) => {
-        const env = { ...process.env, DATABASE_URL: db, DATA_DIR: join(dir, 'data'), SMTP_URL: url, PUBLIC_URL: 'https://news.example.com', SECRET: 'quota-test-secret-0123456789abcdefghijklm', COUNT: '60', LANES: '4', START_AT: String(startAt), STOP_AT: String(stopAt), TAG: tag };
-        execFile(process.execPath, ['--import', pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(REPO_ROOT, 'tests', 'helpers', 'quota-sender.ts')], { cwd: dir, env, timeout: 60_000 }, (error, stdout, stderr) => {
-          if (error) return reject(new Error(`${tag}: ${error.message}\n${stderr}`));
-          resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { sent: number; stopped: number });
+    /** Starts a sender process; `go()` lets it send once it is ready, `result` is what it reports. */
+    const sender = (tag: string, stopAfterMs: number) => {
+      const env = { ...process.env, DATABASE_URL: db, DATA_DIR: join(dir, 'data'), SMTP_URL: url, PUBLIC_URL: 'https://news.example.com', SECRET: 'quota-test-secret-0123456789abcdefghijklm', COUNT: '60', LANES: '4', STOP_AFTER_MS: String(stopAfterMs), TAG: tag };
+      const child = spawn(process.execPath, ['--import', pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(REPO_ROOT, 'tests', 'helpers', 'quota-sender.ts')], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const ready = (async () => {
+        for (let i = 0; i < 600 && !out.includes('ready') && child.exitCode === null; i += 1) await delay(100);
+        if (!out.includes('ready')) throw new Error(`${tag} did not start: ${err}`);
+      })();
+      const result = new Promise<{ sent: number; stopped: number }>((resolve, reject) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          if (code !== 0) return reject(new Error(`${tag} exited with ${code}: ${err}`));
+          resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { sent: number; stopped: number });
         });
       });
-    const startAt = Date.now() + 4000;
-    const [a, b] = await Promise.all([run('a', startAt, startAt + 3000), run('b', startAt, startAt + 3000)]);
-    expect(a.sent + b.sent, JSON.stringify([a, b])).toBe(30);
-    expect(a.stopped + b.stopped).toBe(90);
+      return { ready, go: () => child.stdin.end('go\n'), result };
+    };
+    const [a, b] = [sender('a', 4000), sender('b', 4000)];
+    await Promise.all([a.ready, b.ready]);
+    a.go();
+    b.go();
+    const results = await Promise.all([a.result, b.result]);
+    expect(results[0].sent + results[1].sent, JSON.stringify(results)).toBe(30);
+    expect(results[0].stopped + results[1].stopped, JSON.stringify(results)).toBe(90);
+    // Both really raced for the units.
+    expect(results.every((r) => r.sent > 0), JSON.stringify(results)).toBe(true);
     expect(s.arrivals).toHaveLength(30);
-    const later = await run('c', Date.now(), Date.now() + 1500);
-    expect(later).toEqual({ sent: 0, stopped: 60 });
+    const c = sender('c', 1500);
+    await c.ready;
+    c.go();
+    expect(await c.result).toEqual({ sent: 0, stopped: 60 });
     expect(s.arrivals).toHaveLength(30);
     const sqlite = new BetterSqlite3(db, { readonly: true });
     try {

@@ -100,6 +100,20 @@ function mayHaveBeenAccepted(error: TransportError): boolean {
   return error.responseCode === null && /Connection closed unexpectedly/i.test(error.message);
 }
 
+/** A referenced timer (a send waiting for a cap keeps the process alive), cleared as soon as the signal aborts. */
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 function asTransportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   return new TransportError('unavailable', error instanceof Error ? error.message : String(error), null, null);
@@ -122,8 +136,7 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
   const quotas = options.quotas ?? createMemoryQuotaStore();
   // Caps are counted with other processes: on the epoch clock, not this process's monotonic one.
   const quotaNow = options.clock ?? Date.now;
-  // A referenced timer: a send waiting for a cap keeps the process alive, as the rate limiter's waits do.
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? sleepUnlessAborted;
 
   const relays: Relay[] = specs.map((spec) => {
     const rate = spec.ratePerSecond === null ? options.defaultRatePerSecond : spec.ratePerSecond > 0 ? spec.ratePerSecond : null;

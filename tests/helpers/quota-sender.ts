@@ -1,7 +1,8 @@
 /**
  * A second Mailroom process for the relay quota tests: opens the app on DATABASE_URL and SMTP_URL (the real composition
- * root), waits until START_AT (ms since the epoch) so several processes race, then sends COUNT messages over LANES
- * concurrent sends until STOP_AT, when sends still waiting for a cap are stopped. Prints {"sent":n,"stopped":m}.
+ * root), prints "ready" and waits for a line on stdin (so several processes start together), then sends COUNT messages
+ * over LANES concurrent sends for STOP_AFTER_MS, when sends still waiting for a cap are stopped. Prints
+ * {"sent":n,"stopped":m}.
  * Run with: node --import <tsx loader> tests/helpers/quota-sender.ts (see tests/relay-quota.test.ts)
  */
 import { createApp } from '../../src/app.ts';
@@ -12,14 +13,15 @@ import type { RelayTransport } from '../../src/smtp/relays.ts';
 const env = process.env;
 const count = Number(env.COUNT ?? 0);
 const lanes = Number(env.LANES ?? 4);
-const startAt = Number(env.START_AT ?? Date.now());
-const stopAt = Number(env.STOP_AT ?? Date.now() + 5000);
+const stopAfterMs = Number(env.STOP_AFTER_MS ?? 5000);
 const tag = env.TAG ?? String(process.pid);
 
 const app = await createApp(loadConfig(env, process.cwd()));
 const transport = app.openTransport() as RelayTransport;
-const stop = AbortSignal.timeout(Math.max(0, stopAt - Date.now()));
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+process.stdout.write('ready\n');
+await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+process.stdin.pause();
+const stop = AbortSignal.timeout(stopAfterMs);
 
 let next = 0;
 let sent = 0;
