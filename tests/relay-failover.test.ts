@@ -102,7 +102,8 @@ describe('421: the relay is unavailable', () => {
       expect(error.message, c.response).toBe(`${where} is not available: ${c.response}`);
       expect(error.responseCode, c.response).toBe(c.responseCode);
     }
-    // A 4xx to one recipient is still that recipient's, and a 5xx to RCPT TO a bounce.
+    // A 4xx to one recipient is still that recipient's, a 5xx to RCPT TO a bounce, and a 5xx before closing a refusal of that message.
+    expect(classifySmtpError(Object.assign(new Error('Connection closed unexpectedly: 554 5.7.1 Rejected as spam'), { code: 'ECONNECTION', command: 'CONN', responseCode: 554, response: '554 5.7.1 Rejected as spam' }), where).kind).toBe('permanent');
     expect(classifySmtpError(Object.assign(new Error('x'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 450, response: '450 4.2.0 Mailbox busy' }), where).kind).toBe('temporary');
     expect(classifySmtpError(Object.assign(new Error('x'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 5.1.1 No such user' }), where).kind).toBe('permanent');
   });

@@ -39,7 +39,7 @@ export interface SmtpTransportOptions {
    * they are sent only over TLS: smtps://, or STARTTLS, which then must succeed before anything else is said.
    */
   readonly allowPlaintextAuth?: boolean;
-  /** CA certificates (PEM) trusted for this server (`ca_file=`), besides nothing else; default the system's CAs. */
+  /** CA certificates (PEM) trusted for this server (`ca_file=`), instead of the system's; null: the system's. */
   readonly ca?: string | null;
 }
 
@@ -73,8 +73,11 @@ interface NodemailerLikeError extends Error {
   command?: string;
 }
 
-/** Commands of the session itself (greeting, EHLO): a refusal there is the server's, whatever the code. */
-const SESSION_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO']);
+/** Commands of the session itself (EHLO and kin): a refusal there is the server's, whatever the code. */
+const SESSION_COMMANDS = new Set(['EHLO', 'HELO', 'LHLO']);
+
+/** A greeting that is not 220 (nodemailer: EPROTOCOL on CONN), or a refused EHLO: the server refuses service. */
+const refusesService = (e: NodemailerLikeError): boolean => SESSION_COMMANDS.has(e.command ?? '') || (e.command === 'CONN' && e.code === 'EPROTOCOL');
 
 /** What the classifier needs to know about the connection to explain a TLS failure. */
 export interface SmtpErrorContext {
@@ -114,7 +117,7 @@ export function classifySmtpError(error: unknown, where: string, context: SmtpEr
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return new TransportError('unavailable', `${where}: authentication failed: ${text}`, responseCode, response);
   // 421 is the server closing the channel (RFC 5321 4.2.3), whatever command it answers; a refusing greeting or EHLO
   // is the server's, not a recipient's. Nothing was accepted either way, so the message can go to another relay.
-  if (responseCode !== null && (responseCode === 421 || SESSION_COMMANDS.has(e.command ?? ''))) {
+  if (responseCode !== null && (responseCode === 421 || refusesService(e))) {
     return new TransportError('unavailable', `${where} is not available: ${(response ?? e.message).trim()}`, responseCode, response);
   }
   if (responseCode !== null && responseCode >= 500) return new TransportError('permanent', text, responseCode, response);
