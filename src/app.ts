@@ -5,6 +5,7 @@ import type { MessageTransport } from './sending/ports.ts';
 import type { SendDeps } from './sending/send-newsletter.ts';
 import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/relays.ts';
 import { openStore } from './store/open-store.ts';
+import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 
 export interface App {
@@ -33,10 +34,13 @@ export async function createApp(config: Config, options: { clock?: () => Date } 
   const store = await openStore(config.databaseUrl, options.clock ? { clock: options.clock } : {});
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
-  // SMTP_URL may name several relays; their rate limiters live as long as the app, so hourly/daily caps span campaigns.
+  // SMTP_URL may name several relays; their per-second rate limiters live as long as the app, shared by its campaigns.
   const relayLimiters = createRelayLimiters();
+  const relays = parseRelays(smtpUrl);
+  // Hourly and daily caps are counted in the database: they hold across restarts and every process sending through it.
+  const quotas = new SqlRelayQuotaStore(store.db);
   const openTransport = (): MessageTransport =>
-    createRelayTransport(parseRelays(smtpUrl), { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+    createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
   return {
     config,
     store,

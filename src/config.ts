@@ -6,6 +6,10 @@ import { parseEnv } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { MailroomError, quote } from './core/errors.ts';
+import { isLoopbackAddress } from './net/address-policy.ts';
+import { parseRelays, redact } from './smtp/smtp-url.ts';
+
+export { redact } from './smtp/smtp-url.ts';
 
 export interface DkimConfig {
   readonly domainName: string;
@@ -97,10 +101,6 @@ function fail(name: string, value: string, source: string, why: string): never {
   throw new MailroomError('CONFIG', `${name}=${shown} (from ${source}): ${why}`);
 }
 
-/** Hides every password in a URL (or a list of URLs) before it is printed. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@\s,]+:)[^@\s]*@/g, '$1***@');
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const { values, fromFile } = readEnvironment(env, cwd);
@@ -126,21 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const host = get('HOST') ?? '127.0.0.1';
 
   const smtpUrl = get('SMTP_URL') ?? null;
-  if (smtpUrl !== null) {
-    // One relay, or several separated by commas or spaces (each with ?weight=&rate=… options, see README).
-    const parts = smtpUrl.trim().split(/[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i).filter(Boolean);
-    for (const [index, part] of parts.entries()) {
-      const which = parts.length > 1 ? `relay ${index + 1} of ${parts.length}: ` : '';
-      let parsed: URL;
-      try {
-        parsed = new URL(part.replace(/,+$/, ''));
-      } catch {
-        fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)`);
-      }
-      if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
-      if (!parsed.hostname) fail('SMTP_URL', smtpUrl, sourceOf('SMTP_URL'), `${which}has no host`);
-    }
-  }
+  // One relay, or several separated by commas or spaces (each with ?weight=&rate=… options, see README); checked here
+  // with the same parser the transport uses, so a bad URL or TLS option stops every command at start.
+  if (smtpUrl !== null) parseRelays(smtpUrl, { from: sourceOf('SMTP_URL'), cwd });
 
   const publicUrlRaw = get('PUBLIC_URL') ?? `http://localhost:${port}`;
   let publicUrl: string;
@@ -283,7 +271,7 @@ function parseSwitch(name: string, raw: string | undefined, source: string, fall
   fail(name, raw, source, 'expected true or false');
 }
 
-/** localhost, *.localhost, 127.0.0.0/8 and ::1: a PUBLIC_URL nobody else can open. */
+/** localhost, *.localhost, 127.0.0.0/8 and ::1 (also as ::ffff:127.0.0.1 or ::127.0.0.1): a PUBLIC_URL nobody else can open. */
 export function isLoopbackUrl(url: string): boolean {
   let host: string;
   try {
@@ -292,10 +280,7 @@ export function isLoopbackUrl(url: string): boolean {
     return false;
   }
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!ipaddr.isValid(bare)) return false;
-  const address = ipaddr.process(bare);
-  return address.range() === 'loopback';
+  return isLoopbackAddress(host);
 }
 
 /**

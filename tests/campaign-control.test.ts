@@ -53,7 +53,7 @@ describe('campaign control', () => {
 
   test('refused credentials pause the campaign without failing anyone', async () => {
     const sink = await startSmtpSink({ auth: { user: 'mailroom', pass: 'right' } });
-    const ws = await openWorkspace({ SMTP_URL: `smtp://mailroom:wrong@127.0.0.1:${sink.port}` });
+    const ws = await openWorkspace({ SMTP_URL: `smtp://mailroom:wrong@127.0.0.1:${sink.port}?insecure_auth=local` });
     cleanups.push(() => sink.close(), () => ws.close());
     const id = await campaignOf(ws, 5);
     const result = await resumeCampaign(ws.app.sendDeps(), id);

@@ -221,7 +221,7 @@ describe('hold: counting a message until the server has answered', () => {
 
   test('a caller aborted while waiting to hold takes nothing', async () => {
     const time = virtualTime();
-    const limiter = createRateLimiter({ perHour: 1, clock: time.clock, sleep: time.sleep });
+    const limiter = createRateLimiter({ perSecond: 1, clock: time.clock, sleep: time.sleep });
     const done = await limiter.hold();
     const controller = new AbortController();
     const second = limiter.hold(controller.signal);
@@ -229,49 +229,6 @@ describe('hold: counting a message until the server has answered', () => {
     await expect(second).rejects.toThrow();
     done();
     expect(limiter.stats).toMatchObject({ acquired: 1, inFlight: 0, waiting: 0 });
-  });
-});
-
-describe('hourly and daily caps', () => {
-  test('a caller past the hourly cap waits until a slot frees (it does not fail), and no hour holds more than the cap', async () => {
-    const time = virtualTime();
-    const start = time.clock();
-    const limiter = createRateLimiter({ perHour: 100, clock: time.clock, sleep: time.sleep });
-    const granted: number[] = [];
-    const all = Array.from({ length: 250 }, () => limiter.acquire().then(() => granted.push(time.clock())));
-    expect(limiter.stats).toMatchObject({ acquired: 100, waiting: 150 });
-    expect(limiter.stats.cappedUntil).toBeGreaterThanOrEqual(start + HOUR);
-    await Promise.all(all);
-    expect(granted.slice(0, 100).every((t) => t === start)).toBe(true);
-    // The next hundred as soon as the first hour has passed (at most one 1-second bucket, plus the margin, later).
-    expect(Math.min(...granted.slice(100, 200))).toBeGreaterThanOrEqual(start + HOUR);
-    expect(Math.max(...granted.slice(100, 200))).toBeLessThanOrEqual(start + HOUR + SECOND + 5);
-    expect(Math.min(...granted.slice(200))).toBeGreaterThanOrEqual(start + 2 * HOUR);
-    expect(busiestWindow(granted, HOUR).closed).toBeLessThanOrEqual(100);
-    expect(limiter.stats).toMatchObject({ acquired: 250, waiting: 0 });
-  });
-
-  test('per second, per hour and per day together: each holds', async () => {
-    const time = virtualTime();
-    const times = await drain({ perSecond: 5, perHour: 20, perDay: 50, clock: time.clock, sleep: time.sleep }, 120, 4);
-    expect(busiestWindow(times, SECOND).closed).toBeLessThanOrEqual(5);
-    expect(busiestWindow(times, HOUR).closed).toBeLessThanOrEqual(20);
-    expect(busiestWindow(times, 24 * HOUR).closed).toBeLessThanOrEqual(50);
-    // 120 messages at 50 a day: the last ones go on the third day.
-    expect((times[119] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(2 * 24 * HOUR);
-    expect((times[119] ?? 0) - (times[0] ?? 0)).toBeLessThan(3 * 24 * HOUR);
-  });
-
-  test('cappedUntil counts the callers already waiting', async () => {
-    const time = virtualTime();
-    const limiter = createRateLimiter({ perHour: 3, clock: time.clock, sleep: time.sleep });
-    expect(limiter.tryAcquire()).toBe(true);
-    expect(limiter.tryAcquire()).toBe(true);
-    expect(limiter.stats.cappedUntil).toBeNull();
-    expect(limiter.tryAcquire()).toBe(true);
-    expect(limiter.stats.cappedUntil).not.toBeNull();
-    time.advance(HOUR + 2 * SECOND);
-    expect(limiter.stats.cappedUntil).toBeNull();
   });
 });
 
@@ -299,7 +256,7 @@ describe('many callers', () => {
   test('without limits everything goes at once', async () => {
     const limiter = createRateLimiter({});
     await Promise.all(Array.from({ length: 1000 }, () => limiter.acquire()));
-    expect(limiter.stats).toMatchObject({ acquired: 1000, waiting: 0, waitedMs: 0, cappedUntil: null });
+    expect(limiter.stats).toMatchObject({ acquired: 1000, waiting: 0, waitedMs: 0 });
   });
 });
 
@@ -330,7 +287,7 @@ describe('abort', () => {
 
   test('when the last waiter leaves, the wait for its slot is cut short (no timer holds the process open)', async () => {
     const signals: (AbortSignal | undefined)[] = [];
-    const limiter = createRateLimiter({ perHour: 1, sleep: (_ms, signal) => new Promise<void>((resolve) => { signals.push(signal); signal?.addEventListener('abort', () => resolve()); }) });
+    const limiter = createRateLimiter({ perSecond: 0.001, sleep: (_ms, signal) => new Promise<void>((resolve) => { signals.push(signal); signal?.addEventListener('abort', () => resolve()); }) });
     await limiter.acquire();
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal);
@@ -347,8 +304,6 @@ describe('settings', () => {
   test.each([
     [{ perSecond: 0 }, /perSecond must be a number above 0/],
     [{ perSecond: Number.NaN }, /perSecond/],
-    [{ perHour: 1.5 }, /perHour must be a whole number/],
-    [{ perDay: -1 }, /perDay/],
     [{ burst: 0 }, /burst/],
     [{ marginMs: -1 }, /marginMs/],
   ] as const)('%o is refused', (options, message) => {

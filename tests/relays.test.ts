@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage } from '../src/sending/ports.ts';
-import { createRelayLimiters, createRelayTransport, parseRelays, redactRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
+import { createMemoryQuotaStore } from '../src/smtp/relay-quota.ts';
+import { createRelayTransport, parseRelays, redactRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
 import type { SmtpTransportOptions } from '../src/smtp/smtp-transport.ts';
 import { virtualTime } from './helpers/virtual-time.ts';
 
@@ -25,7 +26,7 @@ describe('parseRelays', () => {
   test('one URL is passed to nodemailer exactly as written, with the defaults', () => {
     const setting = 'smtp://user:pa%40ss@mail.example.com:587?secure=false&tls.rejectUnauthorized=false';
     expect(parseRelays(setting)).toEqual([
-      { name: 'mail.example.com:587', url: setting, weight: 1, ratePerSecond: null, hourly: null, daily: null, pool: null },
+      { name: 'mail.example.com:587', url: setting, weight: 1, ratePerSecond: null, hourly: null, daily: null, pool: null, tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null } },
     ]);
     expect(parseRelays('smtps://u:p@smtp.example.net')[0]?.name).toBe('smtp.example.net:465');
     expect(parseRelays('smtp://localhost')[0]?.name).toBe('localhost:587');
@@ -47,9 +48,10 @@ describe('parseRelays', () => {
         hourly: 50000,
         daily: 1000000,
         pool: 10,
+        tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null },
       },
-      { name: 'backup', url: 'smtps://u2:p2@backup.example.net:465', weight: 1, ratePerSecond: 0, hourly: null, daily: null, pool: null },
-      { name: 'third.example.org:2525', url: 'smtp://third.example.org:2525', weight: 1, ratePerSecond: 2.5, hourly: null, daily: null, pool: null },
+      { name: 'backup', url: 'smtps://u2:p2@backup.example.net:465', weight: 1, ratePerSecond: 0, hourly: null, daily: null, pool: null, tls: { credentials: true, plaintextAuth: false, caFile: null, ca: null } },
+      { name: 'third.example.org:2525', url: 'smtp://third.example.org:2525', weight: 1, ratePerSecond: 2.5, hourly: null, daily: null, pool: null, tls: { credentials: false, plaintextAuth: false, caFile: null, ca: null } },
     ]);
     expect(parseRelays('smtp://a.example:25 smtp://b.example:25').map((r) => r.name)).toEqual(['a.example:25', 'b.example:25']);
     // nodemailer's own pool=true, as its documentation writes it, still works: the default pool size.
@@ -171,8 +173,8 @@ async function sendAll(transport: { send(m: OutgoingMessage): Promise<unknown> }
 describe('createRelayTransport', () => {
   test('builds one transport per relay with its URL and pool, no nodemailer rate limit (the relay limiter does it), and adds up the pools', () => {
     const { fakes, transport } = setup(`${A}?pool=3&rate=5&secure=false, ${B}`, { timeoutSeconds: 5 });
-    expect(fakes.get(`${A}?secure=false`).options).toEqual({ url: `${A}?secure=false`, poolSize: 3, dkim: null, ratePerSecond: null, timeoutSeconds: 5 });
-    expect(fakes.get(B).options).toEqual({ url: B, poolSize: 5, dkim: null, ratePerSecond: null, timeoutSeconds: 5 });
+    expect(fakes.get(`${A}?secure=false`).options).toEqual({ url: `${A}?secure=false`, poolSize: 3, dkim: null, ratePerSecond: null, timeoutSeconds: 5, allowPlaintextAuth: false, ca: null });
+    expect(fakes.get(B).options).toEqual({ url: B, poolSize: 5, dkim: null, ratePerSecond: null, timeoutSeconds: 5, allowPlaintextAuth: false, ca: null });
     expect(transport.maxConnections).toBe(8);
   });
 
@@ -294,11 +296,12 @@ describe('createRelayTransport', () => {
   });
 
   test('a relay whose hourly cap is used up is passed over while another has room, so nobody waits an hour', async () => {
-    const { fakes, transport } = setup(`${A}?hourly=2, ${B}`);
+    const { fakes, time, transport } = setup(`${A}?hourly=2, ${B}`);
     await sendAll(transport, 10, 1);
     expect(fakes.get(A).delivered).toHaveLength(2);
     expect(fakes.get(B).delivered).toHaveLength(8);
-    expect(transport.status()[0]?.limiter?.cappedUntil).not.toBeNull();
+    // Free again an hour after the second message (on this transport's clock).
+    expect(transport.status()[0]?.cappedUntil).toBe(time.clock() + 3_600_000);
   });
 
   test('each relay sends no faster than its own rate', async () => {
@@ -334,15 +337,42 @@ describe('createRelayTransport', () => {
     expect(fakes.get(A).closed).toBe(true);
   });
 
-  test('limiters shared between transports (one per app) keep an hourly cap across campaigns', async () => {
-    const limiters = createRelayLimiters();
-    const first = setup(`${A}?hourly=2`, { limiters });
+  test('a quota store shared between transports (the app database) keeps an hourly cap across campaigns', async () => {
+    const quotas = createMemoryQuotaStore();
+    const first = setup(`${A}?hourly=2`, { quotas });
     await sendAll(first.transport, 2, 1);
     await first.transport.close();
-    const second = setup(`${A}?hourly=2`, { limiters });
-    expect(second.transport.status()[0]?.limiter).toMatchObject({ acquired: 2 });
-    expect(second.transport.status()[0]?.limiter?.cappedUntil).not.toBeNull();
-    expect(limiters.size).toBe(1);
+    const second = setup(`${A}?hourly=2`, { quotas, sleep: () => new Promise<void>(() => undefined) });
+    const waiting = second.transport.send(message(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(second.transport.status()[0]?.cappedUntil).toBe(second.time.clock() + 3_600_000);
+    await second.transport.close();
+    await expect(waiting).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(second.fakes.get(A).delivered).toEqual([]);
+  });
+
+  test('a cap that frees while a message waits: the message goes out then, not before', async () => {
+    const time = virtualTime();
+    const { fakes, transport } = setup(`${A}?hourly=2`, { clock: time.clock, sleep: time.sleep });
+    await sendAll(transport, 3, 1);
+    const delivered = fakes.get(A).delivered;
+    expect(delivered).toHaveLength(3);
+    // The third went out an hour after the first, at the earliest.
+    expect(time.clock()).toBeGreaterThanOrEqual(3_600_000);
+  });
+
+  test('a message the relay never got gives its unit back; one it answered keeps it', async () => {
+    const quotas = createMemoryQuotaStore();
+    const { fakes, transport } = setup(`${A}?hourly=2&name=a, ${B}?name=b`, { quotas });
+    fakes.get(A).down = true;
+    await transport.send(message(0));
+    expect(fakes.get(B).delivered).toEqual(['reader0@example.com']);
+    expect(await quotas.usage('a', [{ window: 'hourly', limit: 2 }], 1_000_000)).toEqual([{ window: 'hourly', limit: 2, used: 0 }]);
+    const refused = new TransportError('permanent', '550 5.1.1 User unknown', 550, '550 5.1.1 User unknown');
+    const only = setup(`${A}?hourly=2&name=a`, { quotas });
+    only.fakes.get(A).reject.set('reader1@example.com', refused);
+    await expect(only.transport.send(message(1))).rejects.toBe(refused);
+    expect(await quotas.usage('a', [{ window: 'hourly', limit: 2 }], 1_000_000)).toEqual([{ window: 'hourly', limit: 2, used: 1 }]);
   });
 });
 

@@ -1,7 +1,9 @@
 /** Safe fetching: the SSRF guard (after DNS, on every redirect), timeouts, the size cap, content types, charsets, conditional GET, the user agent. */
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAddress, parsePrivateAccess, type PrivateAccess } from '../src/net/address-policy.ts';
+import { isLoopbackUrl } from '../src/config.ts';
+import { checkAddress, isLoopbackAddress, parsePrivateAccess, type PrivateAccess } from '../src/net/address-policy.ts';
 import { loadFetchSettings } from '../src/net/fetch-settings.ts';
 import { FetchError, safeFetch, type FetchPolicy, type Resolver } from '../src/net/safe-fetch.ts';
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
@@ -22,6 +24,35 @@ async function fetchError(promise: Promise<unknown>): Promise<FetchError> {
     return error as FetchError;
   }
   throw new Error('expected the fetch to fail');
+}
+
+/** A server that answers each path with raw bytes written by hand, for responses Node's HTTP server would not send. */
+async function startRawServer(routes: Record<string, (socket: Socket) => void>): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const raw = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const path = /^GET (\S+)/.exec(head)?.[1] ?? '/';
+      const route = routes[path];
+      if (route) route(socket);
+      else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = raw.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        raw.close(() => resolve());
+      }),
+  };
 }
 
 const PAGE = '<!doctype html><html><head><title>Hi</title></head><body><p>Hello</p></body></html>';
@@ -96,6 +127,87 @@ describe('the SSRF guard', () => {
     expect(checkAddress('2606:4700:4700::1111', NONE)).toEqual({ allowed: true });
   });
 
+  it('judges an IPv6 address that embeds an IPv4 address by that IPv4 address: every form, refused or allowed like the IPv4 itself', () => {
+    // [address, the IPv4 it carries (the one refused, for Teredo)].
+    const refused: [string, RegExp][] = [
+      ['::7f00:1', /::7f00:1 embeds 127\.0\.0\.1 \(IPv4-compatible\): 127\.0\.0\.1 is a loopback address/],
+      ['::a9fe:a9fe', /embeds 169\.254\.169\.254 \(IPv4-compatible\): 169\.254\.169\.254 is a cloud metadata address/],
+      ['::a00:1', /embeds 10\.0\.0\.1 \(IPv4-compatible\): 10\.0\.0\.1 is a private address/],
+      ['::ffff:a9fe:a9fe', /169\.254\.169\.254 is a cloud metadata address/],
+      ['::ffff:0:7f00:1', /embeds 127\.0\.0\.1 \(IPv4-translated\): 127\.0\.0\.1 is a loopback address/],
+      ['64:ff9b::7f00:1', /embeds 127\.0\.0\.1 \(NAT64\): 127\.0\.0\.1 is a loopback address/],
+      ['64:ff9b::a9fe:a9fe', /embeds 169\.254\.169\.254 \(NAT64\): 169\.254\.169\.254 is a cloud metadata address/],
+      // Local-use NAT64 (RFC 8215): the IPv4 address sits where the operator's prefix length puts it; every layout is checked.
+      ['64:ff9b:1::7f00:1', /embeds 127\.0\.0\.1 \(local-use NAT64\): 127\.0\.0\.1 is a loopback address/],
+      // Public in the /96, /64 and /56 layouts (8.8.8.8, 8.8.8.8, 168.8.8.8), private in the /48 one.
+      ['64:ff9b:1:c0a8:8:808:808:808', /embeds 192\.168\.8\.8 \(local-use NAT64\): 192\.168\.8\.8 is a private address/],
+      ['2002:7f00:1::1', /embeds 127\.0\.0\.1 \(6to4\): 127\.0\.0\.1 is a loopback address/],
+      ['2002:a9fe:a9fe:1::1', /embeds 169\.254\.169\.254 \(6to4\)/],
+      // Teredo: the server is bits 32-63, the client the last 32 bits inverted (0x80fffffe is 127.0.0.1 inverted).
+      ['2001:0:4136:e378:8000:63bf:80ff:fffe', /embeds 127\.0\.0\.1 \(Teredo client\): 127\.0\.0\.1 is a loopback address/],
+      ['2001:0:a00:1:8000:63bf:f7f7:f7f7', /embeds 10\.0\.0\.1 \(Teredo server\): 10\.0\.0\.1 is a private address/],
+    ];
+    for (const [address, reason] of refused) {
+      const verdict = checkAddress(address, NONE);
+      expect(verdict.allowed, address).toBe(false);
+      expect(verdict.allowed ? '' : verdict.reason, address).toMatch(reason);
+    }
+    // The same forms carrying public IPv4 addresses are public (a NAT64 network reaches every IPv4 site this way).
+    for (const address of ['::ffff:808:808', '64:ff9b::808:808', '64:ff9b::5db8:d70e', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7']) {
+      expect(checkAddress(address, NONE), address).toEqual({ allowed: true });
+    }
+    // The rules are the IPv4 address's own: FETCH_ALLOW_PRIVATE=1 opens the loopback one, never the metadata endpoint.
+    expect(checkAddress('::7f00:1', parsePrivateAccess('1'))).toEqual({ allowed: true });
+    expect(checkAddress('::a9fe:a9fe', parsePrivateAccess('1')).allowed).toBe(false);
+    expect(checkAddress('64:ff9b::a9fe:a9fe', parsePrivateAccess('1')).allowed).toBe(false);
+    // A listed IPv4 address is allowed in every form; an unlisted one in none.
+    expect(checkAddress('::7f00:1', LOCAL_ONLY)).toEqual({ allowed: true });
+    expect(checkAddress('2002:7f00:1::1', LOCAL_ONLY)).toEqual({ allowed: true });
+    expect(checkAddress('::a00:1', LOCAL_ONLY).allowed).toBe(false);
+    // An IPv4-mapped range in the list is the IPv4 range it maps.
+    const mappedRange = parsePrivateAccess('::ffff:10.0.0.0/104');
+    expect(checkAddress('10.1.2.3', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('::ffff:10.1.2.3', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('2002:a01:203::1', mappedRange)).toEqual({ allowed: true });
+    expect(checkAddress('192.168.0.1', mappedRange).allowed).toBe(false);
+    // ::1 and :: stay what they are (they are inside ::/96 too).
+    expect(checkAddress('::1', NONE)).toEqual({ allowed: false, reason: '::1 is a loopback address' });
+    expect(checkAddress('::', NONE)).toEqual({ allowed: false, reason: ':: is the unspecified address' });
+  });
+
+  it('knows every form of this machine (the check PUBLIC_URL and insecure_auth=local rely on)', () => {
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '::ffff:127.0.0.1', '::127.0.0.1', '::7f00:1']) expect(isLoopbackAddress(host), host).toBe(true);
+    for (const host of ['10.0.0.1', '::', '64:ff9b::127.0.0.1', '2002:7f00:1::1', 'localhost', 'example.com']) expect(isLoopbackAddress(host), host).toBe(false);
+    expect(isLoopbackUrl('http://[::127.0.0.1]:3000')).toBe(true);
+    expect(isLoopbackUrl('http://[::ffff:127.0.0.1]:3000')).toBe(true);
+    expect(isLoopbackUrl('http://[64:ff9b::127.0.0.1]:3000')).toBe(false);
+  });
+
+  it('refuses every embedded form in a URL and on a redirect, without connecting', async () => {
+    const before = server.requests.length;
+    const direct = await fetchError(safeFetch('http://[::127.0.0.1]/', policy({ access: NONE }), { accept: ['html'] }));
+    expect(direct.problem).toBe('refused');
+    expect(direct.message).toBe('http://[::7f00:1]/: refused: ::7f00:1 embeds 127.0.0.1 (IPv4-compatible): 127.0.0.1 is a loopback address; set FETCH_ALLOW_PRIVATE=1 (or a list of addresses) to allow private and local addresses for local development');
+    // Each form carrying the metadata endpoint or a private address (the test server's 127.0.0.1 is allowed here, so not that one).
+    const forms = ['[::a9fe:a9fe]', '[::ffff:169.254.169.254]', '[::ffff:0:10.0.0.1]', '[64:ff9b::169.254.169.254]', '[64:ff9b:1::a9fe:a9fe]', '[2002:a00:1::1]', '[2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7]', '[2001:0:4136:e378:8000:63bf:f5ff:fffe]'];
+    for (const [i, host] of forms.entries()) {
+      const url = `http://${host}/latest/meta-data/`;
+      const refused = await fetchError(safeFetch(url, policy({ access: NONE }), { accept: ['html'] }));
+      expect(refused.problem, host).toBe('refused');
+      expect(refused.message, host).toMatch(/refused: \S+ embeds (10\.0\.0\.1|169\.254\.169\.254) \(/);
+      server.set(`/to-${i}`, { status: 302, headers: { location: url } });
+      const redirected = await fetchError(safeFetch(`${server.url}/to-${i}`, policy(), { accept: ['html'] }));
+      expect(redirected.problem, host).toBe('refused');
+      expect(redirected.message, host).toMatch(new RegExp(`^${server.url}/to-${i} \\(redirected to http://\\[[0-9a-f:]+\\]/latest/meta-data/\\): refused: \\S+ embeds (10\\.0\\.0\\.1|169\\.254\\.169\\.254) \\(`));
+    }
+    // Only the redirecting hops reached a server.
+    expect(server.requests.slice(before).map((r) => r.path)).toEqual(forms.map((_, i) => `/to-${i}`));
+    // A host name whose AAAA record is an embedded form is refused the same way.
+    const resolve: Resolver = async () => [{ address: '::7f00:1', family: 6 }];
+    const named = await fetchError(safeFetch('http://sneaky.example.com/', policy({ access: NONE, resolve }), { accept: ['html'] }));
+    expect(named.message).toMatch(/sneaky\.example\.com resolves to ::7f00:1\): ::7f00:1 embeds 127\.0\.0\.1 \(IPv4-compatible\): 127\.0\.0\.1 is a loopback address/);
+  });
+
   it('checks every redirect: a redirect to a private address is refused', async () => {
     server.set('/to-private', { status: 302, headers: { location: 'http://10.0.0.1/admin' } });
     server.set('/to-metadata', { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/iam' } });
@@ -155,6 +267,41 @@ describe('limits', () => {
     });
     const error = await fetchError(safeFetch(`${server.url}/stall`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
     expect(error.problem).toBe('timeout');
+  });
+
+  it('a body cut short is an error, never a shorter page: the timeout, fewer bytes than Content-Length, an unfinished chunked or gzip body', async () => {
+    const half = '<!doctype html><html><head><title>Half</title></head><body><article><p>The first half of the article';
+    const raw = await startRawServer({
+      // HTTP/1.0 without Content-Length: the body ends when the connection closes; this one stalls until the timeout.
+      '/stall-1.0': (socket) => socket.write(`HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n${half}`),
+      '/feed-stall-1.0': (socket) => socket.write('HTTP/1.0 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>One</title>'),
+      '/short-length': (socket) => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${half.length * 2}\r\nConnection: close\r\n\r\n${half}`),
+      '/short-chunked': (socket) => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${half.length.toString(16)}\r\n${half}\r\n`),
+      '/short-gzip-1.0': (socket) => {
+        const zipped = gzipSync(`${half} and the second half.</p></article></body></html>`);
+        socket.write('HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n');
+        socket.end(zipped.subarray(0, zipped.length - 12));
+      },
+      // A whole HTTP/1.0 body, ended by closing the connection, is still a page.
+      '/whole-1.0': (socket) => socket.end(`HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n${PAGE}`),
+    });
+    try {
+      const stalled = await fetchError(safeFetch(`${raw.url}/stall-1.0`, policy({ timeoutMs: 300 }), { accept: ['html'] }));
+      expect(stalled.problem).toBe('timeout');
+      expect(stalled.message).toBe(`${raw.url}/stall-1.0: timed out after 0.3 s (FETCH_TIMEOUT_SECONDS)`);
+      const feed = await fetchError(safeFetch(`${raw.url}/feed-stall-1.0`, policy({ timeoutMs: 300 }), { accept: ['feed'] }));
+      expect(feed.problem).toBe('timeout');
+      const shortLength = await fetchError(safeFetch(`${raw.url}/short-length`, policy(), { accept: ['html'] }));
+      expect(shortLength.problem).toBe('network');
+      expect(shortLength.message).toBe(`${raw.url}/short-length: the connection closed before the whole body arrived (${half.length} of ${half.length * 2} bytes)`);
+      const shortChunked = await fetchError(safeFetch(`${raw.url}/short-chunked`, policy(), { accept: ['html'] }));
+      expect(shortChunked.message).toBe(`${raw.url}/short-chunked: the connection closed before the whole body arrived (the chunked body was not finished)`);
+      const shortGzip = await fetchError(safeFetch(`${raw.url}/short-gzip-1.0`, policy(), { accept: ['html'] }));
+      expect(shortGzip.message).toBe(`${raw.url}/short-gzip-1.0: the compressed body is truncated`);
+      expect((await safeFetch(`${raw.url}/whole-1.0`, policy(), { accept: ['html'] })).text).toBe(PAGE);
+    } finally {
+      await raw.close();
+    }
   });
 
   it('refuses a body over the size cap, by Content-Length or while streaming, and after decompression', async () => {

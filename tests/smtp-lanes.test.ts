@@ -2,15 +2,15 @@
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createSmtpLanes, type SmtpLanes } from '../src/smtp/smtp-lanes.ts';
+import { createSmtpLanes, PLAINTEXT_REFUSED, type SmtpLanes } from '../src/smtp/smtp-lanes.ts';
 import { plainTextAuth } from './helpers/smtp-sink.ts';
 
 interface TestServer {
   readonly port: number;
   /** Envelope recipients of every accepted message, in order. */
   readonly accepted: string[];
-  /** Connections opened so far, and those closed by the client with QUIT. */
-  readonly connections: { opened: number; quits: number };
+  /** Connections opened so far, those closed by the client with QUIT, and AUTH commands received. */
+  readonly connections: { opened: number; quits: number; auths: number };
   close(): Promise<void>;
 }
 
@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function startServer(behaviour: Behaviour = {}): Promise<TestServer> {
   const accepted: string[] = [];
-  const connections = { opened: 0, quits: 0 };
+  const connections = { opened: 0, quits: 0, auths: 0 };
   const sockets = new Map<string, Socket>();
   const carried = new Map<string, number>();
   const server = new SMTPServer({
@@ -70,6 +70,7 @@ async function startServer(behaviour: Behaviour = {}): Promise<TestServer> {
     sockets.set(key, socket);
     socket.on('data', (chunk: Buffer) => {
       if (/^QUIT\r\n/m.test(chunk.toString('latin1'))) connections.quits += 1;
+      if (/^AUTH /im.test(chunk.toString('latin1'))) connections.auths += 1;
     });
     socket.once('close', () => sockets.delete(key));
   });
@@ -144,11 +145,18 @@ describe('SMTP lanes', () => {
     expect(server.connections.opened).toBe(1);
   });
 
-  test('credentials: accepted ones send; refused ones fail with EAUTH, nothing sent', async () => {
+  test('credentials never go over a connection without TLS, unless allowed (a relay on this machine)', async () => {
     const server = await startServer({ auth: { user: 'mailroom', pass: 'right' } });
-    await send(lanes(server, { auth: { user: 'mailroom', pass: 'right' } }), 'reader@example.com');
+    await expect(send(lanes(server, { auth: { user: 'mailroom', pass: 'right' } }), 'reader@example.com')).rejects.toMatchObject({ code: PLAINTEXT_REFUSED });
+    expect(server.connections.auths).toBe(0);
+    expect(server.accepted).toEqual([]);
+  });
+
+  test('credentials, allowed in plain text: accepted ones send; refused ones fail with EAUTH, nothing sent', async () => {
+    const server = await startServer({ auth: { user: 'mailroom', pass: 'right' } });
+    await send(lanes(server, { auth: { user: 'mailroom', pass: 'right' }, allowPlaintextAuth: true }), 'reader@example.com');
     expect(server.accepted).toEqual(['reader@example.com']);
-    await expect(send(lanes(server, { auth: { user: 'mailroom', pass: 'wrong' } }), 'other@example.com')).rejects.toMatchObject({ code: 'EAUTH' });
+    await expect(send(lanes(server, { auth: { user: 'mailroom', pass: 'wrong' }, allowPlaintextAuth: true }), 'other@example.com')).rejects.toMatchObject({ code: 'EAUTH' });
     expect(server.accepted).toEqual(['reader@example.com']);
   });
 

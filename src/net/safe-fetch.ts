@@ -207,7 +207,7 @@ export async function safeFetch(rawUrl: string, policy: FetchPolicy, options: Fe
         throw new FetchError('too-large', where(url), `${where(url)}: the body is ${length} bytes, over the ${formatBytes(policy.maxBytes)} limit (FETCH_MAX_MB)`);
       }
 
-      const body = await readBody(response, policy.maxBytes, where(url)).catch((error: unknown) => {
+      const body = await readBody(response, policy.maxBytes, where(url), deadline.signal).catch((error: unknown) => {
         if (error instanceof FetchError) throw error;
         throw describeNetworkError(error, where(url), timedOut(), policy.timeoutMs);
       });
@@ -328,19 +328,32 @@ function openRequest(url: URL, address: ResolvedAddress, headers: OutgoingHttpHe
   });
 }
 
-/** Reads and decompresses the body, aborting as soon as it grows past the cap. */
-async function readBody(response: IncomingMessage, maxBytes: number, where: string): Promise<Buffer> {
+/**
+ * Reads and decompresses the body, aborting as soon as it grows past the cap. Only a body known to be whole is
+ * returned: the full Content-Length, a finished chunked body, or (HTTP/1.0, no length) a connection the server closed
+ * itself. A deadline or a cancellation that cut the connection is an error, even where the HTTP parser would call
+ * what arrived a complete close-delimited body.
+ */
+async function readBody(response: IncomingMessage, maxBytes: number, where: string, signal: AbortSignal): Promise<Buffer> {
   const encoding = (headerValue(response.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
   let stream: Readable = response;
+  const identity = encoding === 'identity' || encoding === '';
   if (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate' || encoding === 'br') {
     const decoder = encoding === 'br' ? createBrotliDecompress() : encoding === 'deflate' ? createInflate() : createGunzip();
     stream = pipeline(response, decoder, () => undefined) as unknown as Readable;
-  } else if (encoding !== 'identity' && encoding !== '') {
+  } else if (!identity) {
     response.destroy();
     throw new FetchError('http', where, `${where}: unsupported content encoding ${JSON.stringify(encoding)}`);
   }
+  const length = Number(headerValue(response.headers['content-length']) ?? NaN);
+  const chunked = /chunked/i.test(headerValue(response.headers['transfer-encoding']) ?? '');
   const chunks: Buffer[] = [];
   let total = 0;
+  const cutShort = (): Error => {
+    if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
+    const detail = chunked ? ' (the chunked body was not finished)' : identity && Number.isFinite(length) ? ` (${total} of ${length} bytes)` : '';
+    return new FetchError('network', where, `${where}: the connection closed before the whole body arrived${detail}`);
+  };
   try {
     for await (const chunk of stream) {
       const buffer = chunk as Buffer;
@@ -350,10 +363,17 @@ async function readBody(response: IncomingMessage, maxBytes: number, where: stri
       }
       chunks.push(buffer);
     }
+  } catch (error) {
+    if (error instanceof FetchError) throw error;
+    // Node reports a body cut short as a reset ("aborted"); a decoder error on a whole body is the decoder's.
+    if (signal.aborted || (!response.complete && (error as { code?: string }).code === 'ECONNRESET')) throw cutShort();
+    throw error;
   } finally {
-    if (total > maxBytes || !response.complete) response.destroy();
+    if (total > maxBytes || !response.complete || signal.aborted) response.destroy();
   }
-  if (!response.complete) throw new FetchError('network', where, `${where}: the connection closed before the whole body arrived`);
+  // Aborting destroys the socket, which ends a body delimited by the connection closing as if the server had finished it.
+  const closeDelimited = !chunked && !Number.isFinite(length);
+  if (!response.complete || (closeDelimited && signal.aborted)) throw cutShort();
   return Buffer.concat(chunks);
 }
 

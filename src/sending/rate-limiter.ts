@@ -1,13 +1,12 @@
-/** A rate limiter for outgoing mail: a per-second token bucket plus hourly and daily caps, first come first served, on an injectable clock. */
+/**
+ * A rate limiter for outgoing mail: a per-second token bucket, first come first served, on an injectable clock.
+ * (A relay's hourly and daily caps are counted in the database, across processes: src/smtp/relay-quota.ts.)
+ */
 import { MailroomError } from '../core/errors.ts';
 
 export interface RateLimiterOptions {
-  /** Messages per second, as a token bucket; null or absent for no per-second limit. */
+  /** Messages per second, as a token bucket; null or absent for no limit. */
   readonly perSecond?: number | null;
-  /** Messages in any hour (a sliding window); a caller past the cap waits for a slot, it does not fail. */
-  readonly perHour?: number | null;
-  /** Messages in any 24 hours (a sliding window). */
-  readonly perDay?: number | null;
   /**
    * How many messages may go back to back after a quiet spell (the bucket's capacity). The default, 1,
    * spaces messages evenly (after a stall, the late ones catch up at no more than twice the rate);
@@ -35,11 +34,6 @@ export interface RateLimiterStats {
   readonly inFlight: number;
   /** Total time callers spent waiting, in ms. */
   readonly waitedMs: number;
-  /**
-   * When the hourly or daily cap is used up (counting callers already waiting): the earliest time a slot
-   * frees (Infinity while that depends on messages still in flight); null when it is not used up.
-   */
-  readonly cappedUntil: number | null;
 }
 
 /** Ends a slot taken with `hold`; calling it again does nothing. */
@@ -62,10 +56,6 @@ export interface RateLimiter {
 
 export const DEFAULT_MARGIN_MS = 5;
 const SECOND = 1000;
-const HOUR = 3600 * SECOND;
-const DAY = 24 * HOUR;
-/** Hourly and daily windows count in 3,600 buckets (1 s for an hour, 24 s for a day): bounded memory, and a freed slot is seen at most one bucket late. */
-const BUCKETS_PER_WINDOW = 3600;
 /** Float slack when comparing times, so a wake-up that lands a hair early does not loop on a zero-length sleep. */
 const EPSILON_MS = 1e-6;
 
@@ -85,9 +75,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * At most `limit` events in any window of `spanMs`. Events are kept as (expiry, count) pairs, oldest
- * first: exact times when bucketMs is 0, else grouped by bucket and expiring at the bucket's end plus
- * the span, so the count is never below the true sliding count. Events in flight have no time yet and
- * count until they are recorded.
+ * first. Events in flight have no time yet and count until they are recorded.
  */
 class SlidingWindow {
   private readonly expiries: number[] = [];
@@ -99,13 +87,7 @@ class SlidingWindow {
   constructor(
     readonly limit: number,
     private readonly spanMs: number,
-    private readonly bucketMs: number,
   ) {}
-
-  count(now: number): number {
-    this.prune(now);
-    return this.total + this.inFlight;
-  }
 
   /** The earliest time at which `need` more events fit: -Infinity when they fit now, Infinity when it waits on events in flight. */
   freeAt(now: number, need = 1): number {
@@ -131,12 +113,11 @@ class SlidingWindow {
   }
 
   record(at: number): void {
-    const start = this.bucketMs > 0 ? (Math.floor(at / this.bucketMs) + 1) * this.bucketMs : at;
-    const expiry = start + this.spanMs;
+    const expiry = at + this.spanMs;
     const lastIndex = this.expiries.length - 1;
     const last = lastIndex >= this.head ? this.expiries[lastIndex] : undefined;
     if (last !== undefined && expiry <= last) {
-      // Same bucket (or a clock that stepped back): count it with the newest entry, which expires no earlier.
+      // The same time (or a clock that stepped back): count it with the newest entry, which expires no earlier.
       this.counts[lastIndex] = (this.counts[lastIndex] ?? 0) + 1;
     } else {
       this.expiries.push(expiry);
@@ -176,13 +157,9 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const clock = options.clock ?? monotonicNow;
   const sleep = options.sleep ?? defaultSleep;
   const perSecond = options.perSecond ?? null;
-  const perHour = options.perHour ?? null;
-  const perDay = options.perDay ?? null;
   const burst = options.burst ?? 1;
   const margin = options.marginMs ?? DEFAULT_MARGIN_MS;
   if (perSecond !== null) check('perSecond', perSecond, false);
-  if (perHour !== null) check('perHour', perHour, true);
-  if (perDay !== null) check('perDay', perDay, true);
   check('burst', burst, true);
   if (!Number.isFinite(margin) || margin < 0) throw new MailroomError('INVALID_INPUT', `rate limiter: marginMs must be 0 or more, got ${String(margin)}`);
 
@@ -195,11 +172,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const spacedAt = (): number => (perSecond === null ? -Infinity : lastRelease + interval / 2);
   // The hard guarantee: never more than perSecond (rounded up) in any second plus the margin, whatever the burst or the timers do.
   const windows: SlidingWindow[] = [];
-  if (perSecond !== null) windows.push(new SlidingWindow(Math.ceil(perSecond), SECOND + margin, 0));
-  const capWindows: SlidingWindow[] = [];
-  if (perHour !== null) capWindows.push(new SlidingWindow(perHour, HOUR + margin, HOUR / BUCKETS_PER_WINDOW));
-  if (perDay !== null) capWindows.push(new SlidingWindow(perDay, DAY + margin, DAY / BUCKETS_PER_WINDOW));
-  windows.push(...capWindows);
+  if (perSecond !== null) windows.push(new SlidingWindow(Math.ceil(perSecond), SECOND + margin));
 
   const queue: Waiter[] = [];
   let pumping = false;
@@ -324,14 +297,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     },
     tryAcquire: () => takeNow(false),
     get stats(): RateLimiterStats {
-      const now = clock();
-      let cappedUntil: number | null = null;
-      for (const w of capWindows) {
-        if (w.count(now) + queue.length < w.limit) continue;
-        const free = Math.max(now, w.freeAt(now, queue.length + 1));
-        cappedUntil = cappedUntil === null ? free : Math.max(cappedUntil, free);
-      }
-      return { acquired, waiting: queue.length, inFlight, waitedMs, cappedUntil };
+      return { acquired, waiting: queue.length, inFlight, waitedMs };
     },
   };
 }

@@ -1,141 +1,19 @@
-/** Several SMTP relays behind one MessageTransport: SMTP_URL parsed into relays, weighted picking, a rate limiter per relay, and failover while a relay is down. */
+/**
+ * Several SMTP relays behind one MessageTransport: SMTP_URL parsed into relays, weighted picking, a rate limiter and
+ * hourly/daily caps per relay (counted in a RelayQuotaStore: the database, across processes and restarts), and
+ * failover while a relay is down.
+ */
 import type { DkimConfig } from '../config.ts';
-import { redact } from '../config.ts';
-import { MailroomError, quote } from '../core/errors.ts';
+import { MailroomError } from '../core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
 import { createRateLimiter, type DoneWithSlot, type RateLimiter, type RateLimiterStats } from '../sending/rate-limiter.ts';
+import { createMemoryQuotaStore, relayCaps, type QuotaCap, type QuotaTicket, type RelayQuotaStore } from './relay-quota.ts';
 import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';
+import { redact, type RelaySpec } from './smtp-url.ts';
 
-/** One relay from SMTP_URL. */
-export interface RelaySpec {
-  /** From `name=`, else host:port (with #2, #3… when two relays share one). */
-  readonly name: string;
-  /** The URL for nodemailer: the part of SMTP_URL without Mailroom's own options, otherwise exactly as written. */
-  readonly url: string;
-  /** Share of the messages relative to the other relays (`weight=`, default 1). */
-  readonly weight: number;
-  /** Messages per second (`rate=`); null: SMTP_RATE_PER_SECOND; 0: no limit. */
-  readonly ratePerSecond: number | null;
-  /** Messages in any hour (`hourly=`); null: no cap. */
-  readonly hourly: number | null;
-  /** Messages in any 24 hours (`daily=`); null: no cap. */
-  readonly daily: number | null;
-  /** Connections (`pool=`); null: SMTP_POOL_SIZE (also for nodemailer's `pool=true`). */
-  readonly pool: number | null;
-}
+export { parseRelays, redactRelays, type RelaySpec } from './smtp-url.ts';
 
-const MAILROOM_PARAMS = ['weight', 'rate', 'hourly', 'daily', 'pool', 'name'] as const;
-type MailroomParam = (typeof MAILROOM_PARAMS)[number];
-const isMailroomParam = (key: string): key is MailroomParam => (MAILROOM_PARAMS as readonly string[]).includes(key);
-
-/** Separators between URLs: commas or whitespace, but only where the next URL starts, so a comma inside a password stays put. */
-const SEPARATOR = /[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i;
-
-/** SMTP_URL for messages and logs: `redact` hides only the first password, so each relay's URL is redacted on its own. */
-export function redactRelays(smtpUrlSetting: string): string {
-  return smtpUrlSetting
-    .split(new RegExp(`(${SEPARATOR.source})`, 'i'))
-    .map((piece, i) => (i % 2 === 0 ? redact(piece) : piece))
-    .join('');
-}
-
-function decodeQueryPart(raw: string): string {
-  try {
-    return decodeURIComponent(raw.replace(/\+/g, ' '));
-  } catch {
-    return raw;
-  }
-}
-
-/**
- * Reads SMTP_URL: one URL as before, or several separated by commas or whitespace, each with
- * Mailroom's options in its query string (weight, rate, hourly, daily, pool, name); every other
- * query parameter is left in the URL for nodemailer.
- */
-export function parseRelays(smtpUrlSetting: string): RelaySpec[] {
-  const parts = smtpUrlSetting
-    .trim()
-    .replace(/^[\s,]+|[\s,]+$/g, '')
-    .split(SEPARATOR)
-    .filter((part) => part.length > 0);
-  if (parts.length === 0) throw new MailroomError('CONFIG', 'SMTP_URL is empty (expected smtp://user:pass@host:587, or several such URLs separated by commas)');
-
-  const specs: (Omit<RelaySpec, 'name'> & { name: string | null; host: string })[] = [];
-  parts.forEach((part, index) => {
-    const where = parts.length === 1 ? `SMTP_URL=${quote(redact(part))}` : `SMTP_URL, relay ${index + 1} of ${parts.length} (${quote(redact(part))})`;
-    const bad = (why: string): never => {
-      throw new MailroomError('CONFIG', `${where}: ${why}`);
-    };
-    let parsed: URL;
-    try {
-      parsed = new URL(part);
-    } catch {
-      return bad('is not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)');
-    }
-    if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') bad(`scheme ${quote(parsed.protocol)} is not smtp: or smtps:`);
-    if (!parsed.hostname) bad('has no host');
-
-    // Take Mailroom's parameters out of the raw query, keeping the others byte for byte.
-    const queryStart = part.indexOf('?');
-    const hashStart = part.indexOf('#', queryStart < 0 ? 0 : queryStart);
-    const values = new Map<MailroomParam, string>();
-    let url = part;
-    if (queryStart >= 0) {
-      const rawQuery = part.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
-      const kept: string[] = [];
-      for (const piece of rawQuery.split('&')) {
-        if (piece === '') continue;
-        const eq = piece.indexOf('=');
-        const key = decodeQueryPart(eq < 0 ? piece : piece.slice(0, eq));
-        if (!isMailroomParam(key)) {
-          kept.push(piece);
-          continue;
-        }
-        if (values.has(key)) bad(`${key} is given twice`);
-        values.set(key, decodeQueryPart(eq < 0 ? '' : piece.slice(eq + 1)));
-      }
-      if (values.size > 0) {
-        url = part.slice(0, queryStart) + (kept.length > 0 ? `?${kept.join('&')}` : '') + (hashStart < 0 ? '' : part.slice(hashStart));
-      }
-    }
-
-    const number = (key: MailroomParam, check: (n: number) => boolean, expected: string): number | null => {
-      const raw = values.get(key);
-      if (raw === undefined) return null;
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
-      if (!check(n)) bad(`${key}=${quote(raw)} is not ${expected}`);
-      return n;
-    };
-    const wholeFrom = (min: number, max: number) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
-    const weight = number('weight', wholeFrom(1, 1_000_000), 'a whole number of 1 or more') ?? 1;
-    const ratePerSecond = number('rate', (n) => Number.isFinite(n) && n >= 0, 'a number of messages per second (0 for no limit)');
-    const hourly = number('hourly', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per hour, 1 or more');
-    const daily = number('daily', wholeFrom(1, Number.MAX_SAFE_INTEGER), 'a whole number of messages per day, 1 or more');
-    // nodemailer's own `pool=true` (a pool is always used) means the default size.
-    if (values.get('pool') === 'true') values.delete('pool');
-    const pool = number('pool', wholeFrom(1, 100), 'a number of connections from 1 to 100');
-    const name = values.get('name');
-    if (name !== undefined && !/^[\w.:@-]{1,64}$/.test(name)) bad(`name=${quote(name)} must be 1 to 64 letters, digits or . _ - : @`);
-    const defaultPort = parsed.protocol === 'smtps:' ? '465' : '587';
-    specs.push({ name: name ?? null, host: `${parsed.hostname}:${parsed.port || defaultPort}`, url, weight, ratePerSecond, hourly, daily, pool });
-  });
-
-  const named = new Set<string>();
-  for (const spec of specs) {
-    if (spec.name === null) continue;
-    if (named.has(spec.name)) throw new MailroomError('CONFIG', `SMTP_URL: two relays are named ${quote(spec.name)}; names must differ`);
-    named.add(spec.name);
-  }
-  const used = new Set<string>(named);
-  return specs.map(({ host, name, ...spec }) => {
-    let chosen = name ?? host;
-    for (let n = 2; name === null && used.has(chosen); n++) chosen = `${host}#${n}`;
-    used.add(chosen);
-    return { ...spec, name: chosen };
-  });
-}
-
-/** Rate limiters kept per relay across transports (one per App), so hourly and daily caps hold across campaigns run by one process. */
+/** Per-second rate limiters kept per relay across transports (one per App), so campaigns run by one process share a relay's rate. */
 export type RelayLimiters = Map<string, RateLimiter>;
 
 export function createRelayLimiters(): RelayLimiters {
@@ -152,14 +30,16 @@ export interface RelayTransportOptions {
   readonly timeoutSeconds?: number;
   /** Builds one relay's transport; createSmtpTransport unless a test injects fakes. */
   readonly makeTransport?: (options: SmtpTransportOptions) => MessageTransport;
-  /** Milliseconds, for cooldowns and rate limits; default a monotonic wall clock. */
+  /** Milliseconds, for cooldowns, rate limits and caps; default a monotonic clock (cooldowns, rates) and Date.now (caps, shared with other processes). */
   readonly clock?: () => number;
-  /** For the rate limiters (tests use a fake one). */
+  /** For the rate limiters and the waits for a cap (tests use a fake one). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** A relay that answered `unavailable` rests baseMs (default 5 s), doubled for every failure in a row, at most maxMs (default 5 min). */
   readonly cooldown?: { readonly baseMs?: number; readonly maxMs?: number };
   /** Share rate limiters with other transports (see createRelayLimiters); by default each transport has its own. */
   readonly limiters?: RelayLimiters;
+  /** Where hourly and daily caps are counted: the database (the app's), so they hold across restarts and processes; by default this transport only. */
+  readonly quotas?: RelayQuotaStore;
 }
 
 export interface RelayStatus {
@@ -175,10 +55,12 @@ export interface RelayStatus {
   readonly sent: number;
   readonly lastError: string | null;
   readonly limiter: RateLimiterStats | null;
+  /** When its hourly or daily cap was last found used up: when a unit frees (null: not capped as far as this transport saw). */
+  readonly cappedUntil: number | null;
 }
 
 export interface RelayTransport extends MessageTransport {
-  /** As MessageTransport.send; aborting `signal` while the message waits for a rate-limit slot rejects with `unavailable` (nothing was sent). */
+  /** As MessageTransport.send; aborting `signal` while the message waits for a rate-limit slot or a cap rejects with `unavailable` (nothing was sent). */
   send(message: OutgoingMessage, signal?: AbortSignal): Promise<TransportAccepted>;
   status(): RelayStatus[];
 }
@@ -187,6 +69,9 @@ interface Relay {
   readonly spec: RelaySpec;
   readonly transport: MessageTransport;
   readonly limiter: RateLimiter | null;
+  readonly caps: readonly QuotaCap[];
+  /** Caps found used up until then (quota clock); 0 when not. */
+  cappedUntil: number;
   /** Smooth weighted round-robin state. */
   current: number;
   downUntil: number;
@@ -199,6 +84,8 @@ interface Relay {
 
 const DEFAULT_COOLDOWN_BASE_MS = 5_000;
 const DEFAULT_COOLDOWN_MAX_MS = 5 * 60_000;
+/** A send waiting for a cap looks again at least this often (another process may give a unit back). */
+const MAX_CAP_WAIT_MS = 60_000;
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 /**
@@ -209,7 +96,22 @@ const monotonicNow = (): number => performance.timeOrigin + performance.now();
  * a kind of its own there would make this text match unnecessary.)
  */
 function mayHaveBeenAccepted(error: TransportError): boolean {
-  return /Connection closed unexpectedly/i.test(error.message);
+  // A close that came with a reply (a 421) is the server saying it took nothing.
+  return error.responseCode === null && /Connection closed unexpectedly/i.test(error.message);
+}
+
+/** A referenced timer (a send waiting for a cap keeps the process alive), cleared as soon as the signal aborts. */
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function asTransportError(error: unknown): TransportError {
@@ -231,18 +133,20 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
   const makeTransport = options.makeTransport ?? createSmtpTransport;
   const cooldownBase = options.cooldown?.baseMs ?? DEFAULT_COOLDOWN_BASE_MS;
   const cooldownMax = options.cooldown?.maxMs ?? DEFAULT_COOLDOWN_MAX_MS;
+  const quotas = options.quotas ?? createMemoryQuotaStore();
+  // Caps are counted with other processes: on the epoch clock, not this process's monotonic one.
+  const quotaNow = options.clock ?? Date.now;
+  const sleep = options.sleep ?? sleepUnlessAborted;
 
   const relays: Relay[] = specs.map((spec) => {
     const rate = spec.ratePerSecond === null ? options.defaultRatePerSecond : spec.ratePerSecond > 0 ? spec.ratePerSecond : null;
     let limiter: RateLimiter | null = null;
-    if (rate !== null || spec.hourly !== null || spec.daily !== null) {
-      const key = [spec.name, redact(spec.url), rate, spec.hourly, spec.daily].join('\n');
+    if (rate !== null) {
+      const key = [spec.name, redact(spec.url), rate].join('\n');
       limiter = options.limiters?.get(key) ?? null;
       if (limiter === null) {
         limiter = createRateLimiter({
           perSecond: rate,
-          perHour: spec.hourly,
-          perDay: spec.daily,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.sleep ? { sleep: options.sleep } : {}),
         });
@@ -255,9 +159,11 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
       dkim: options.dkim,
       // The relay's limiter paces the messages; nodemailer's own limit would count them a second time.
       ratePerSecond: null,
+      allowPlaintextAuth: spec.tls.plaintextAuth,
+      ca: spec.tls.ca,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
-    return { spec, transport, limiter, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
+    return { spec, transport, limiter, caps: relayCaps(spec), cappedUntil: 0, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
   });
 
   const closing = new AbortController();
@@ -284,7 +190,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     const now = clock();
     const healthy = relays.filter((r) => !tried.has(r) && isUp(r, now));
     if (healthy.length === 0) return null;
-    const uncapped = healthy.filter((r) => r.limiter === null || r.limiter.stats.cappedUntil === null);
+    const capNow = quotaNow();
+    const uncapped = healthy.filter((r) => r.cappedUntil <= capNow);
     const candidates = uncapped.length > 0 ? uncapped : healthy;
     let total = 0;
     let best: Relay | null = null;
@@ -315,6 +222,26 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     return new TransportError('unavailable', `no SMTP relay is available: ${relays.map((r) => describe(r, now)).join('; ')}`, null, null);
   };
 
+  /** Waits until the first cap among the relays still to try frees (looking again at least every minute), or the send is stopped. */
+  const waitForCaps = async (tried: ReadonlySet<Relay>, abort: AbortSignal): Promise<void> => {
+    const now = quotaNow();
+    const until = Math.min(...relays.filter((r) => !tried.has(r) && r.cappedUntil > now).map((r) => r.cappedUntil));
+    const ms = Math.max(1, Math.min(MAX_CAP_WAIT_MS, (Number.isFinite(until) ? until : now) - now));
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      abort.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([sleep(ms, abort), aborted]);
+    } finally {
+      abort.removeEventListener('abort', onAbort);
+    }
+    if (abort.aborted) throw stopped();
+    // Ask the store again: a unit may have freed early (another process gave one back).
+    for (const r of relays) r.cappedUntil = 0;
+  };
+
   const stopped = (): TransportError =>
     new TransportError('unavailable', closing.signal.aborted ? 'the SMTP transport was closed before the message was sent' : 'stopped before the message was sent', null, null);
 
@@ -329,6 +256,11 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
         if (abort.aborted) throw stopped();
         const relay = pick(tried);
         if (!relay) throw allDown(latest);
+        // pick() gives a relay whose cap is used up only when every relay it could give is: wait for the first unit to free.
+        if (relay.cappedUntil > quotaNow()) {
+          await waitForCaps(tried, abort);
+          continue;
+        }
         // The slot is held until the server has answered, so the relay's own count (which it stamps somewhere in between) never exceeds the limit.
         let done: DoneWithSlot | null = null;
         if (relay.limiter) {
@@ -343,19 +275,42 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
             continue;
           }
         }
+        // Counted against the relay's caps before it is sent, in the store every process shares.
+        let ticket: QuotaTicket | null = null;
+        if (relay.caps.length > 0) {
+          const taken = await quotas.take(relay.spec.name, relay.caps, quotaNow()).catch((error: unknown) => {
+            done?.();
+            throw new TransportError('unavailable', `${relay.spec.name}: cannot count the message against its hourly/daily caps: ${error instanceof Error ? error.message : String(error)}`, null, null);
+          });
+          if (!taken.taken) {
+            relay.cappedUntil = taken.freeAt;
+            done?.();
+            continue;
+          }
+          relay.cappedUntil = 0;
+          ticket = taken.ticket;
+        }
         const generation = relay.generation;
         try {
           const accepted = await relay.transport.send(message).finally(() => done?.());
           relay.sent += 1;
+          if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
           // Only an answer to an attempt started after the last outage report clears it.
           if (relay.generation === generation) markUp(relay);
           return accepted;
         } catch (error) {
           // Only `unavailable` means the server took nothing: anything else could double-send, so it goes back as it came.
-          if (!(error instanceof TransportError) || error.kind !== 'unavailable') throw error;
+          if (!(error instanceof TransportError) || error.kind !== 'unavailable') {
+            if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
+            throw error;
+          }
           markDown(relay, error, generation);
-          // The relay rests either way, but a message it may have taken is not sent again from here.
-          if (mayHaveBeenAccepted(error)) throw error;
+          // The relay rests either way, but a message it may have taken is not sent again from here (and stays counted).
+          if (mayHaveBeenAccepted(error)) {
+            if (ticket) await quotas.settle(ticket, quotaNow()).catch(() => undefined);
+            throw error;
+          }
+          if (ticket) await quotas.giveBack(ticket).catch(() => undefined);
           tried.add(relay);
           latest = error;
         }
@@ -400,6 +355,7 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
         sent: r.sent,
         lastError: r.lastError?.message ?? null,
         limiter: r.limiter?.stats ?? null,
+        cappedUntil: r.cappedUntil > quotaNow() ? r.cappedUntil : null,
       }));
     },
   };

@@ -20,8 +20,10 @@ import type { SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/l
 
 export interface SmtpLanesOptions {
   readonly connection: SMTPConnectionOptions;
-  /** Credentials, when the URL has them; used when the server offers AUTH. */
+  /** Credentials, when the URL has them; used when the server offers AUTH, and only over TLS unless allowPlaintextAuth. */
   readonly auth: { readonly user: string; readonly pass: string } | null;
+  /** Credentials may go over a plain connection (a relay on this machine, `insecure_auth=local`). */
+  readonly allowPlaintextAuth?: boolean;
   readonly size: number;
   readonly maxMessages: number;
   readonly idleMs: number;
@@ -72,6 +74,9 @@ function bufferContent(raw: Buffer): Content {
   return { body: body as unknown as Readable, started: () => started };
 }
 
+/** The code of the error given instead of sending credentials over a connection without TLS. */
+export const PLAINTEXT_REFUSED = 'EPLAINTEXT';
+
 const poolClosed = (): Error => Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' });
 
 export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
@@ -119,6 +124,10 @@ export function createSmtpLanes(options: SmtpLanesOptions): SmtpLanes {
       connection.connect((error) => {
         if (error) return fail(error);
         if (!options.auth || !connection.allowsAuth) return ready();
+        // The connection options require TLS whenever there are credentials; this makes sure of it, whatever they say.
+        if (!connection.secure && options.allowPlaintextAuth !== true) {
+          return fail(Object.assign(new Error('refusing to send the password over a connection without TLS'), { code: PLAINTEXT_REFUSED, command: 'AUTH' }));
+        }
         const { user, pass } = options.auth;
         connection.login({ type: 'LOGIN', user, credentials: { user, pass }, method: false }, (loginError) => (loginError ? fail(loginError) : ready()));
       });

@@ -1,5 +1,6 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { relayQuotasMigration } from './relay-quota-store.ts';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -317,6 +318,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_feeds': feeds,
   '0003_signup': signup,
   '0004_schedules': schedules,
+  '2026-12-04-relay-quotas': relayQuotasMigration,
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
 };

@@ -117,7 +117,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
-    url: options.auth ? `smtp://${options.auth.user}:${options.auth.pass}@127.0.0.1:${port}` : `smtp://127.0.0.1:${port}`,
+    // A sink without TLS on this machine: credentials may go in plain text only because it says so (insecure_auth=local).
+    url: options.auth ? `smtp://${options.auth.user}:${options.auth.pass}@127.0.0.1:${port}?insecure_auth=local` : `smtp://127.0.0.1:${port}`,
     messages,
     arrivals,
     countFor: (a) => (options.countOnly ? arrivals : messages).filter((m) => m.envelopeTo.includes(a)).length,
