@@ -219,10 +219,14 @@ describe('a campaign over real SMTP', () => {
     expect(sink.countFor('victim@example.com')).toBe(0);
   });
 
-  test('a placeholder outside the allow-list stops the send before anything goes out, naming the variable', async () => {
+  test('a placeholder outside the allow-list stops the build (nothing stored) and the send before anything goes out, naming the variable', async () => {
     const newsletter = await ws.app.store.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' });
+    await expect(buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
+    expect(await ws.app.store.listIssues(newsletter.id)).toHaveLength(0);
+    // An issue stored by an older version, unchecked.
+    const good = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    await ws.app.store.db.updateTable('issues').set({ subject: 'Hello {{password}}' }).where('id', '=', good.issue.id).execute();
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' })).rejects.toThrow(/\{\{password\}\}/);
     expect(sink.messages).toHaveLength(0);
     expect(await ws.app.store.listCampaigns()).toHaveLength(0);
