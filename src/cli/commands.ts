@@ -215,8 +215,10 @@ export async function newsletterCreateCommand(
   slug: string,
   options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string },
 ): Promise<number> {
+  const { checkSubjectPattern } = await import('../issues/assemble.ts');
   return withApp(async (app) => {
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
+    checkSubjectPattern(options.subject, '--subject');
     const from = parseAddress(options.from, '--from');
     const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
     const list = await resolveList(app.store, options.list);
@@ -258,9 +260,9 @@ export async function newsletterListCommand(): Promise<number> {
 export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
   const { buildIssue } = await import('../issues/build-issue.ts');
-  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
+    // Checked before anything is stored: a subject or template that could not be sent stores no issue.
     const { issue, articles } = await buildIssue(app.store, newsletter, {
       publicUrl: app.config.publicUrl,
       ...(options.articles ? { articles: options.articles.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
@@ -268,7 +270,6 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
       ...(options.subject ? { subject: options.subject } : {}),
       ...(options.preheader ? { preheader: options.preheader } : {}),
     });
-    compileStoredIssue(issue);
     print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
     print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
     print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
@@ -288,18 +289,24 @@ export async function issueListCommand(slug: string): Promise<number> {
 
 export async function previewCommand(target: string, options: { out: string; text?: boolean; as?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
-  const { buildIssue } = await import('../issues/build-issue.ts');
+  const { composeIssue, unsavedIssue } = await import('../issues/build-issue.ts');
   const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
     const newsletter = await resolveNewsletter(app.store, match[1] as string);
     let issue: StoredIssue | null;
+    let stored = true;
     if (match[2]) {
       issue = await app.store.findIssue(newsletter.id, Number(match[2]));
       if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${match[2]}`);
     } else {
-      issue = (await app.store.findUnsentIssue(newsletter.id)) ?? (await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl })).issue;
+      // The next issue: the newest unsent one, else the one a send would build now (rendered here, stored nowhere).
+      issue = await app.store.findUnsentIssue(newsletter.id);
+      if (!issue) {
+        issue = unsavedIssue(await composeIssue(app.store, newsletter, { publicUrl: app.config.publicUrl }));
+        stored = false;
+      }
     }
     const compiled = compileStoredIssue(issue);
     const subscriber = options.as ? await app.store.findSubscriberByEmail(normalizeEmail(options.as)) : null;
@@ -316,6 +323,7 @@ export async function previewCommand(target: string, options: { out: string; tex
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
     print(`${newsletter.slug}/${issue.number} "${parts.subject}" as ${identity.email} → ${options.out} (${options.text ? 'text' : 'HTML'}, ${(Buffer.byteLength(options.text ? parts.text : parts.html) / 1024).toFixed(1)} KB)`);
+    if (!stored) print(`issue #${issue.number} is not built yet: this is what \`mailroom send ${newsletter.slug}\` (or \`issue build\`) would build now; nothing was stored`);
     return 0;
   });
 }
@@ -371,7 +379,8 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
-        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        const which = report.issueStored ? `issue #${report.issue.number}` : `issue #${report.issue.number} (not built yet: send builds it)`;
+        print(`dry run: ${which} would go to ${report.recipients} recipient(s) of list ${report.list.name}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent, nothing stored`);
         return 0;
       }
       if (report.mode === 'scheduled') {
@@ -400,22 +409,42 @@ export async function sendCommand(slug: string, options: { list?: string; issue?
 
 // --------------------------------------------------------------------- campaigns
 
+/**
+ * Recent campaigns, and among them the scheduled slots whose issue could not be built: they made no campaign (ID
+ * "-"), so they are listed with the reason and the command that retries them.
+ */
 export async function campaignsListCommand(options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
-    const campaigns = await app.store.listCampaigns({ limit: positiveInt(options.limit, '--limit') });
-    if (campaigns.length === 0) {
+    const limit = positiveInt(options.limit, '--limit');
+    const campaigns = await app.store.listCampaigns({ limit });
+    const failedSlots = await app.store.listFailedSlots({ limit });
+    if (campaigns.length === 0 && failedSlots.length === 0) {
       print('no campaigns yet: npx mailroom send weekly');
       return 0;
     }
-    const rows = await Promise.all(
+    const slugOf = new Map((await app.store.listNewsletters()).map((n) => [n.id, n.slug]));
+    const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
         const counts = await app.store.countSends(c.id);
         const issue = await app.store.getIssue(c.issueId);
-        const newsletter = await app.store.getNewsletter(c.newsletterId);
-        return [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${newsletter?.slug ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending];
+        return { at: c.createdAt, slot: null, row: [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${slugOf.get(c.newsletterId) ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending] };
       }),
     );
-    print(formatTable(['ID', 'CREATED', 'ISSUE', 'STATUS', 'SENT', 'FAILED', 'SKIPPED', 'LEFT'], rows));
+    const slotRows = failedSlots.map((slot) => ({
+      at: slot.createdAt,
+      slot,
+      row: ['-', slot.createdAt.slice(0, 16).replace('T', ' '), `${slugOf.get(slot.newsletterId) ?? '?'} slot ${slot.slotAt.slice(0, 16).replace('T', ' ')}`, 'no campaign: build failed', '-', '-', '-', '-'],
+    }));
+    const rows = [...campaignRows, ...slotRows].sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
+    print(formatTable(['ID', 'CREATED', 'ISSUE', 'STATUS', 'SENT', 'FAILED', 'SKIPPED', 'LEFT'], rows.map((r) => r.row)));
+    const listed = rows.flatMap((r) => (r.slot ? [r.slot] : []));
+    if (listed.length > 0) {
+      print('\nscheduled slots that made no campaign (their issue could not be built):');
+      for (const slot of listed) {
+        const slug = slugOf.get(slot.newsletterId) ?? '?';
+        print(`  ${slug} ${slot.slotAt}: ${slot.detail}\n    retry: npx mailroom schedule retry ${slug} ${slot.slotAt}`);
+      }
+    }
     return 0;
   });
 }
@@ -573,11 +602,40 @@ export async function scheduleListCommand(options: { runs: string }): Promise<nu
       const newsletter = await app.store.getNewsletter(schedule.newsletterId);
       print(`${newsletter?.slug ?? '?'}: "${schedule.cron}" in ${schedule.timezone} (when nothing is new: ${schedule.emptyPolicy})`);
       for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), count)) print(`  next  ${formatInTimeZone(schedule.timezone, run)}`);
-      for (const slot of (await app.store.listSlots(schedule.newsletterId, 5)).reverse()) {
+      // The five latest slots, and any older one that failed and still waits for a retry.
+      const recent = await app.store.listSlots(schedule.newsletterId, 5);
+      const waiting = (await app.store.listFailedSlots({ newsletterId: schedule.newsletterId })).filter((f) => !recent.some((r) => r.slotAt === f.slotAt));
+      for (const slot of [...recent, ...waiting].sort((a, b) => a.slotAt.localeCompare(b.slotAt))) {
         print(`  past  ${formatInTimeZone(schedule.timezone, new Date(slot.slotAt))}  ${slot.outcome}${slot.campaignId ? ` (campaign ${slot.campaignId})` : ''}${slot.detail ? `: ${slot.detail}` : ''}`);
+        if (slot.outcome === 'failed') print(`        retry: npx mailroom schedule retry ${newsletter?.slug ?? '?'} ${slot.slotAt}`);
       }
     }
     return 0;
+  });
+}
+
+/** A slot named on the command line: the instant `schedule list` prints, or "YYYY-MM-DD HH:MM" in the schedule's time zone. */
+async function parseSlot(raw: string, timezone: string): Promise<string> {
+  const { wallTimeToInstant } = await import('../schedule/time-zone.ts');
+  const wall = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$/.exec(raw.trim());
+  const instant = wall
+    ? wallTimeToInstant(timezone, { year: Number(wall[1]), month: Number(wall[2]), day: Number(wall[3]), hour: Number(wall[4]), minute: Number(wall[5]) })
+    : /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(raw.trim())
+      ? new Date(raw.trim())
+      : new Date(NaN);
+  if (Number.isNaN(instant.getTime())) throw new MailroomError('INVALID_INPUT', `slot ${quote(raw)}: expected the time \`schedule list\` shows (e.g. 2026-12-07T08:00:00.000Z) or "YYYY-MM-DD HH:MM" in ${timezone}`);
+  return instant.toISOString();
+}
+
+export async function scheduleRetryCommand(slug: string, slot: string | undefined): Promise<number> {
+  const { retryFailedSlot } = await import('../schedule/scheduler.ts');
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const schedule = (await app.store.listSchedules()).find((s) => s.newsletterId === newsletter.id);
+    const slotAt = slot === undefined ? undefined : await parseSlot(slot, schedule?.timezone ?? 'UTC');
+    const retried = await retryFailedSlot({ store: app.store, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
+    print(`schedule ${newsletter.slug}: slot ${retried.slotAt}: campaign ${retried.campaignId}, issue #${retried.issueNumber}, ${retried.recipients} recipient(s)`);
+    return runResume(app, retried.campaignId);
   });
 }
 

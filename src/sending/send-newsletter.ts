@@ -2,7 +2,7 @@
 import type { Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
-import { buildIssue } from '../issues/build-issue.ts';
+import { buildIssue, composeIssue, unsavedIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
@@ -39,6 +39,8 @@ export interface SendReport {
   readonly list: MailingList;
   readonly issue: StoredIssue;
   readonly builtIssue: boolean;
+  /** False for a dry run that built the next issue without storing it (its `id` is 0). */
+  readonly issueStored: boolean;
   readonly htmlBytes: number;
   readonly warnings: readonly string[];
   readonly mode: 'campaign' | 'dry-run' | 'test' | 'scheduled';
@@ -72,17 +74,22 @@ export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId:
   };
 }
 
-/** The issue to send: the one asked for, else the newest unsent one, else a new one built now. */
-async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; built: boolean }> {
+/**
+ * The issue to send: the one asked for, else the newest unsent one, else a new one built now. A dry run builds it
+ * without storing it (`stored` false): a dry run changes nothing.
+ */
+async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; built: boolean; stored: boolean }> {
   if (request.issue !== undefined) {
     const issue = await deps.store.findIssue(newsletter.id, request.issue);
     if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${request.issue} (see: mailroom issue list ${newsletter.slug})`);
-    return { issue, built: false };
+    return { issue, built: false, stored: true };
   }
   const unsent = await deps.store.findUnsentIssue(newsletter.id);
-  if (unsent) return { issue: unsent, built: false };
-  const { issue } = await buildIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, ...(deps.clock ? { now: deps.clock() } : {}) });
-  return { issue, built: true };
+  if (unsent) return { issue: unsent, built: false, stored: true };
+  const options = { publicUrl: deps.settings.publicUrl, ...(deps.clock ? { now: deps.clock() } : {}) };
+  if (request.dryRun) return { issue: unsavedIssue(await composeIssue(deps.store, newsletter, options), options.now), built: true, stored: false };
+  const { issue } = await buildIssue(deps.store, newsletter, options);
+  return { issue, built: true, stored: true };
 }
 
 export function compileStoredIssue(issue: StoredIssue): CompiledIssue {
@@ -104,8 +111,8 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   const list = request.list ? await resolveList(store, request.list) : await store.getList(newsletter.listId);
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
-  const { issue, built } = await chooseIssue(deps, newsletter, request);
-  if (built) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+  const { issue, built, stored } = await chooseIssue(deps, newsletter, request);
+  if (built && stored) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
   const links = linksFor(settings, newsletter, list, issue);
@@ -125,7 +132,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     );
   }
   if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
-  const base = { newsletter, list, issue, builtIssue: built, htmlBytes, warnings };
+  const base = { newsletter, list, issue, builtIssue: built, issueStored: stored, htmlBytes, warnings };
 
   if (request.test) {
     const subscriber = await store.findSubscriberByEmail(request.test);
