@@ -110,7 +110,7 @@ describe('hostile content through issue build and send', () => {
         expect(text, where).toContain(`Body with {{email}} and an entity {{email}} and {{#each x}}{{/each}} (${i}).`);
         expect(html, where).toContain(`<title>${inHtml(`${firstName}: ${title} (${name} #${i + 1})`)}</title>`);
         // The address appears once, where the footer names it, and the unsubscribe link only where it belongs.
-        expect(text.split(email).length - 1, where).toBe(email === 'curly@example.com' ? 1 : 1);
+        expect(text.split(email).length - 1, where).toBe(1);
         expect(message.parsed.subject, where).not.toContain('/u/');
       }
     }

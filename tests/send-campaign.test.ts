@@ -262,6 +262,11 @@ describe('a campaign over real SMTP', () => {
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]?.parsed.subject).toMatch(/^\[TEST\] /);
     expect(await ws.app.store.listCampaigns()).toHaveLength(0);
+
+    // An issue that send builds itself and then refuses as too big is not kept (no orphan issue, no gap in the numbers).
+    const fresh = await ws.app.store.createNewsletter({ ...weekly, slug: 'longform-fresh', template: 'article', maxArticles: 1 });
+    await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform-fresh' })).rejects.toThrow(/Gmail clips/);
+    expect(await ws.app.store.listIssues(fresh.id)).toHaveLength(0);
   });
 });
 

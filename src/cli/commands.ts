@@ -529,7 +529,8 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   });
 }
 
-async function runResume(app: App, campaignId: number): Promise<number> {
+/** Sends a campaign here in the foreground. `busyIsDone`: a campaign another process (serve) already took is not a failure. */
+async function runResume(app: App, campaignId: number, options: { busyIsDone?: boolean } = {}): Promise<number> {
   const { resumeCampaign } = await import('../sending/send-newsletter.ts');
   const controller = new AbortController();
   const onSignal = () => {
@@ -541,6 +542,10 @@ async function runResume(app: App, campaignId: number): Promise<number> {
   try {
     const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
     if (result.status === 'busy') {
+      if (options.busyIsDone) {
+        print(`campaign ${campaignId} is being sent by another process (mailroom serve); follow it with: npx mailroom campaigns show ${campaignId}`);
+        return 0;
+      }
       printError(`campaign ${campaignId} is being sent by another process (mailroom serve?); nothing to do here`);
       return 1;
     }
@@ -635,7 +640,7 @@ export async function scheduleRetryCommand(slug: string, slot: string | undefine
     const slotAt = slot === undefined ? undefined : await parseSlot(slot, schedule?.timezone ?? 'UTC');
     const retried = await retryFailedSlot({ store: app.store, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
     print(`schedule ${newsletter.slug}: slot ${retried.slotAt}: campaign ${retried.campaignId}, issue #${retried.issueNumber}, ${retried.recipients} recipient(s)`);
-    return runResume(app, retried.campaignId);
+    return runResume(app, retried.campaignId, { busyIsDone: true });
   });
 }
 

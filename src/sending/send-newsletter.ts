@@ -2,7 +2,7 @@
 import type { Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
-import { buildIssue, composeIssue, unsavedIssue } from '../issues/build-issue.ts';
+import { composeIssue, unsavedIssue, type ComposedIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
@@ -75,21 +75,20 @@ export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId:
 }
 
 /**
- * The issue to send: the one asked for, else the newest unsent one, else a new one built now. A dry run builds it
- * without storing it (`stored` false): a dry run changes nothing.
+ * The issue to send: the one asked for, else the newest unsent one, else the next one, composed now and NOT stored
+ * yet (`composed`): it is stored only once the send's checks passed, and never by a dry run.
  */
-async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; built: boolean; stored: boolean }> {
+async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; composed: ComposedIssue | null }> {
   if (request.issue !== undefined) {
     const issue = await deps.store.findIssue(newsletter.id, request.issue);
     if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${request.issue} (see: mailroom issue list ${newsletter.slug})`);
-    return { issue, built: false, stored: true };
+    return { issue, composed: null };
   }
   const unsent = await deps.store.findUnsentIssue(newsletter.id);
-  if (unsent) return { issue: unsent, built: false, stored: true };
-  const options = { publicUrl: deps.settings.publicUrl, ...(deps.clock ? { now: deps.clock() } : {}) };
-  if (request.dryRun) return { issue: unsavedIssue(await composeIssue(deps.store, newsletter, options), options.now), built: true, stored: false };
-  const { issue } = await buildIssue(deps.store, newsletter, options);
-  return { issue, built: true, stored: true };
+  if (unsent) return { issue: unsent, composed: null };
+  const now = deps.clock ? deps.clock() : new Date();
+  const composed = await composeIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, now });
+  return { issue: unsavedIssue(composed, now), composed };
 }
 
 export function compileStoredIssue(issue: StoredIssue): CompiledIssue {
@@ -111,11 +110,11 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   const list = request.list ? await resolveList(store, request.list) : await store.getList(newsletter.listId);
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
-  const { issue, built, stored } = await chooseIssue(deps, newsletter, request);
-  if (built && stored) log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+  const chosen = await chooseIssue(deps, newsletter, request);
+  let issue = chosen.issue;
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
-  const links = linksFor(settings, newsletter, list, issue);
+  let links = linksFor(settings, newsletter, list, issue);
   const sample = compiled.personalize(
     buildRecipientContext({ email: 'someone.with.a.long.address@example.com', name: 'Alexandria Montgomery-Smith', firstName: '', lastName: '', attributes: {} }, {
       unsubscribeUrl: links.unsubscribeUrl(2 ** 31),
@@ -132,7 +131,13 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     );
   }
   if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
-  const base = { newsletter, list, issue, builtIssue: built, issueStored: stored, htmlBytes, warnings };
+  // A new issue is stored once it passed the checks above (an issue too big to send is not kept); a dry run stores nothing.
+  if (chosen.composed && !request.dryRun) {
+    issue = await store.createIssue(chosen.composed.input);
+    links = linksFor(settings, newsletter, list, issue);
+    log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+  }
+  const base = { newsletter, list, issue, builtIssue: chosen.composed !== null, issueStored: issue.id !== 0, htmlBytes, warnings };
 
   if (request.test) {
     const subscriber = await store.findSubscriberByEmail(request.test);
