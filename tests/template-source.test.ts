@@ -5,7 +5,7 @@
  */
 import Handlebars from 'handlebars';
 import { describe, expect, it } from 'vitest';
-import { compileIssue, type RecipientContext } from '../src/personalization/personalize.ts';
+import { compileIssue, showTemplate, type RecipientContext } from '../src/personalization/personalize.ts';
 import { fillPattern, literalSource, templateSource, type SourcePart } from '../src/personalization/template-source.ts';
 
 const reader: RecipientContext = {
@@ -160,5 +160,14 @@ describe('fillPattern', () => {
     const options = { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true } } as const;
     expect(Handlebars.compile(source, options)(reader)).toBe('<p>Ada Deal {{unsubscribeUrl}} {{email}}</p>');
     expect(Handlebars.compile(source, { ...options, noEscape: true })(reader)).toBe('<p>Ada Deal {{unsubscribeUrl}} {{email}}</p>');
+  });
+});
+
+describe('showTemplate', () => {
+  it('shows a stored subject as the operator reads it: content unescaped, placeholders as themselves', () => {
+    const source = fillPattern('Hi {{firstName}}{{#if attributes.city}} in {{attributes.city}}{{/if}}: {title}', { title: 'Tail {{email}} \\{{x}} {' }, 'subject pattern');
+    expect(source).toContain('\\{{email}}');
+    expect(showTemplate(source)).toBe('Hi {{firstName}} in {{attributes.city}}: Tail {{email}} \\{{x}} {');
+    expect(showTemplate('{{#if')).toBe('{{#if');
   });
 });

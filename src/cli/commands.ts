@@ -9,7 +9,7 @@ import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
-import { buildRecipientContext } from '../personalization/personalize.ts';
+import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
 import { TransportError } from '../sending/ports.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
@@ -270,7 +270,7 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
       ...(options.subject ? { subject: options.subject } : {}),
       ...(options.preheader ? { preheader: options.preheader } : {}),
     });
-    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
+    print(`issue #${issue.number} of ${newsletter.slug}: "${showTemplate(issue.subject)}" with ${articles.length} article(s): ${articles.map((a) => a.slug).join(', ')}`);
     print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
     print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
     return 0;
@@ -282,7 +282,7 @@ export async function issueListCommand(slug: string): Promise<number> {
     const newsletter = await resolveNewsletter(app.store, slug);
     const issues = await app.store.listIssues(newsletter.id);
     if (issues.length === 0) print(`no issues yet: npx mailroom issue build ${slug}`);
-    else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, i.subject])));
+    else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, showTemplate(i.subject)])));
     return 0;
   });
 }
@@ -462,7 +462,7 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     const rate = sentLastMinute / 60;
     const remaining = counts.pending + counts.deferred + counts.sending;
     print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
-    print(`issue:      #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
+    print(`issue:      #${issue?.number ?? '?'} "${issue ? showTemplate(issue.subject) : '?'}"`);
     print(`list:       ${list?.name ?? '?'}`);
     print(`created:    ${campaign.createdAt}${campaign.scheduledAt ? `, scheduled for ${campaign.scheduledAt}` : ''}${campaign.startedAt ? `, started ${campaign.startedAt}` : ''}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);

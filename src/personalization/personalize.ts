@@ -237,6 +237,22 @@ export function compileIssue(templates: IssueTemplates): CompiledIssue {
   };
 }
 
+/**
+ * A stored subject or preheader as the operator reads it in listings: content as written (no escapes), each
+ * placeholder shown as itself (`{{firstName}}`), blocks taken as if their condition held. The source itself when it
+ * does not compile.
+ */
+export function showTemplate(source: string): string {
+  try {
+    const compiled = compileIssue({ subject: source, html: '', text: '' });
+    const placeholders = Object.fromEntries(RECIPIENT_VARIABLES.map((name) => [name, `{{${name}}}`])) as Record<RecipientVariable, string>;
+    const attributes = Object.fromEntries(compiled.attributeNames.map((name) => [name, `{{${ATTRIBUTE_PREFIX}.${name}}}`]));
+    return compiled.personalize({ ...placeholders, attributes }).subject;
+  } catch {
+    return source;
+  }
+}
+
 export interface RecipientIdentity {
   readonly email: string;
   readonly name: string;

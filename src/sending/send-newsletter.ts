@@ -4,7 +4,7 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
 import { composeIssue, unsavedIssue, type ComposedIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
-import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
+import { buildRecipientContext, compileIssue, showTemplate, type CompiledIssue } from '../personalization/personalize.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
@@ -135,7 +135,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (chosen.composed && !request.dryRun) {
     issue = await store.createIssue(chosen.composed.input);
     links = linksFor(settings, newsletter, list, issue);
-    log(`built issue #${issue.number}: "${issue.subject}" (${issue.articleIds.length} article(s))`);
+    log(`built issue #${issue.number}: "${showTemplate(issue.subject)}" (${issue.articleIds.length} article(s))`);
   }
   const base = { newsletter, list, issue, builtIssue: chosen.composed !== null, issueStored: issue.id !== 0, htmlBytes, warnings };
 
@@ -193,7 +193,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     // Refuse before a campaign exists when the server cannot be reached at all.
     await transport.verify();
     const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
-    log(`campaign ${campaign.id}: issue #${issue.number} "${issue.subject}" to ${recipients} recipient(s) of list ${list.name}`);
+    log(`campaign ${campaign.id}: issue #${issue.number} "${showTemplate(issue.subject)}" to ${recipients} recipient(s) of list ${list.name}`);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
       engineDeps(deps, transport),
