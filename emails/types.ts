@@ -4,7 +4,7 @@ import type { RecipientPlaceholders } from '../src/personalization/variables.ts'
 
 export type { RecipientPlaceholders };
 
-/** What a template receives as `recipient`: a Handlebars placeholder (or, in previews, a sample value) per variable. */
+/** What a template receives as `recipient`: what stands for each variable (becomes a Handlebars placeholder; in previews, a sample value). */
 export type RecipientProps = RecipientPlaceholders;
 
 export interface EmailImage {

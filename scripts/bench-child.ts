@@ -13,6 +13,7 @@ import { loadDemoWorkspace } from '../src/demo.ts';
 import { buildIssue } from '../src/issues/build-issue.ts';
 import { makeMessageId } from '../src/mime/compose.ts';
 import { buildRecipientContext } from '../src/personalization/personalize.ts';
+import { templateSource } from '../src/personalization/template-source.ts';
 import { RECIPIENT_VARIABLES } from '../src/personalization/variables.ts';
 import { prepareMessageBuilder } from '../src/sending/message-builder.ts';
 import type { DueRecipient } from '../src/sending/ports.ts';
@@ -174,7 +175,7 @@ async function naive(): Promise<void> {
     ]);
     const { newsletter, list, issue, run } = await benchRun(app.store, app);
     const articles = await app.store.getArticlesByIds(issue.articleIds);
-    const input = assembleTemplateInput(newsletter, { subject: issue.subject, preheader: issue.preheader, number: issue.number, date: issue.createdAt }, articles, app.config.publicUrl);
+    const input = assembleTemplateInput(newsletter, { subject: templateSource([{ source: issue.subject }]), preheader: templateSource([{ source: issue.preheader }]), number: issue.number, date: issue.createdAt }, articles, app.config.publicUrl);
     if (input.template !== 'digest') throw new Error('bench newsletter is not a digest');
     const recipients = await dueRecipients(app.store, list.id, n);
     const url = new URL(app.smtpUrl);

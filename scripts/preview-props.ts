@@ -5,6 +5,7 @@
  * Reads DATABASE_URL, PUBLIC_URL and DATA_DIR like every mailroom command.
  */
 
+import { storedSource } from '../src/personalization/template-source.ts';
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,7 +52,7 @@ export async function readLatestIssueProps(store: SqlStore, publicUrl: string): 
     if (article) articles.push(article);
   }
   if (articles.length === 0) return null;
-  const input = assembleTemplateInput(newsletter, { subject: issue.subject, preheader: issue.preheader, number: issue.number, date: issue.createdAt }, articles, publicUrl);
+  const input = assembleTemplateInput(newsletter, { subject: storedSource(issue.subject), preheader: storedSource(issue.preheader), number: issue.number, date: issue.createdAt }, articles, publicUrl);
   const lead: readonly EmailArticle[] = input.template === 'digest' ? [input.props.lead, ...input.props.others] : [input.props.article];
   return { source: `${newsletter.slug} #${issue.number}`, brand: input.props.brand, issue: input.props.issue, articles: [...lead] };
 }

@@ -159,6 +159,32 @@ describe('the public archive', () => {
     expect(articlePage.text).not.toContain('You are receiving this email');
   });
 
+  test('placeholders in a title or summary show as themselves on the index, the feed, the issue and the article page', async () => {
+    const title = 'Deal {{nope}} {{email}} \\{{x}} {{#if}}';
+    const summary = 'Summary {{unsubscribeUrl}} {{{email}}}';
+    const article = await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
+    const newsletter = await weekly();
+    await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
+    await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
+    const escaped = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+    const index = await get('/issues/weekly');
+    expect(index.text).toContain(`Mailroom Weekly #1: ${escaped(title)}`);
+    expect(index.text).toContain(`<div>${escaped(summary)}</div>`);
+    const feed = new XMLParser().parse((await get('/issues/weekly/feed.xml')).text) as { rss: { channel: { item: { title: string; description: string } } } };
+    expect(feed.rss.channel.item.title).toBe(`Mailroom Weekly #1: ${title}`);
+    expect(feed.rss.channel.item.description).toBe(summary);
+    const page = await get('/issues/weekly/1');
+    expect(page.response.status).toBe(200);
+    expect(page.text).toContain(`<title>Mailroom Weekly #1: ${escaped(title)}</title>`);
+    expect(page.text).toContain('Body {{email}}.');
+    const web = await get('/articles/curly');
+    expect(web.response.status).toBe(200);
+    expect(web.text).toContain(`<title>${escaped(title)}</title>`);
+    expect(web.text).toContain('Body {{email}}.');
+    expect(web.text).toContain(escaped(summary));
+  });
+
   test('the RSS 2.0 feed parses, escapes, and names placeholder subjects for nobody', async () => {
     const newsletter = await weekly();
     await env.ws.app.store.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();

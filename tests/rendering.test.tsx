@@ -11,8 +11,9 @@ import DigestEmail from '../emails/digest.tsx';
 import type { EmailArticle, EmailBrand, EmailIssueInfo } from '../emails/types.ts';
 import { ACCEPTED_FINDINGS } from '../src/checks/accepted-findings.ts';
 import { checkEmailHtml } from '../src/checks/email-checks.ts';
+import { literalSource, templateSource } from '../src/personalization/template-source.ts';
 import { renderIssue } from '../src/rendering/render-issue.ts';
-import type { TemplateInput } from '../src/rendering/render-issue.ts';
+import type { IssueSources, TemplateInput } from '../src/rendering/render-issue.ts';
 import { toWebCopy } from '../src/rendering/web-copy.ts';
 
 const brand: EmailBrand = {
@@ -23,9 +24,9 @@ const brand: EmailBrand = {
   language: 'en',
 };
 
-const issue: EmailIssueInfo = {
-  subject: 'Mailroom Weekly #7: shipping plain text',
-  preheader: 'Why every email needs a good text part.',
+const issue: IssueSources = {
+  subject: literalSource('Mailroom Weekly #7: shipping plain text'),
+  preheader: literalSource('Why every email needs a good text part.'),
   number: 7,
   date: '2025-11-20T09:00:00.000Z',
 };
@@ -366,12 +367,12 @@ describe('renderIssue(digest) specifics', () => {
 });
 
 describe('renderIssue: content cannot inject Handlebars', () => {
-  it('escapes {{ in every content field, including subject, preheader, titles and URLs', async () => {
+  it('prints {{ in every content field as itself; the subject and preheader patterns stay live', async () => {
     const { html, text } = await renderIssue({
       template: 'article',
       props: {
         brand: { ...brand, name: 'Weekly {{email}}' },
-        issue: { ...issue, subject: 'Hello {{firstName}}', preheader: 'Psst {{email}}' },
+        issue: { ...issue, subject: templateSource([{ source: 'Hello {{firstName}}: ' }, { literal: '{{email}}' }]), preheader: templateSource([{ source: '{{firstName}}, ' }, { literal: 'psst {{email}}' }]) },
         article: {
           ...lead,
           title: 'Title {{fullName}}',
@@ -381,13 +382,14 @@ describe('renderIssue: content cannot inject Handlebars', () => {
     });
     const filled = fill(html, sampleRecipient);
     expect(filled).not.toContain('ada@example.com subscribed to Weekly ada@example.com');
-    expect(filled).toContain('<title>Hello {{firstName}}</title>');
+    expect(filled).toContain('<title>Hello Ada: {{email}}</title>');
     expect(filled).toContain('Title {{fullName}}');
-    expect(filled).toContain('Psst {{email}}');
+    expect(filled).toContain('Ada, psst {{email}}');
     expect(filled).toContain('href="https://example.com/?q={{email}}&amp;x={y}"');
     expect(filled).toContain('{{{email}}} and {{#each x}}{{/each}}.');
-    expect(filled).toContain('ada@example.com subscribed to');
-    const filledText = fill(text, sampleRecipient);
+    expect(filled).toMatch(/ada@example\.com subscribed to <a[^>]*>Weekly \{\{email\}\}<\/a>/);
+    // The text part wraps at spaces, wherever they fall.
+    const filledText = fill(text, sampleRecipient).replace(/\s+/g, ' ');
     expect(filledText).toContain('Title {{fullName}}');
     expect(filledText).toContain('{{{email}}} and {{#each x}}{{/each}}.');
   });
@@ -414,13 +416,26 @@ describe('renderIssue: content cannot inject Handlebars', () => {
     }
   });
 
-  it('removes private-use sentinel characters the content already had', async () => {
-    const { html } = await renderIssue({
+  it('keeps a placeholder spelled with HTML entities in Markdown as text (the entities decode inside the template)', async () => {
+    const { html, text } = await renderIssue({
+      template: 'article',
+      props: { brand, issue, article: { ...lead, body: 'Hi &#123;&#123;email&#125;&#125; and `&#123;&#123;email}}` and [a](https://e.example/&#123;&#123;email&#125;&#125;).' } },
+    });
+    const filledHtml = fill(html, sampleRecipient);
+    const filledText = fill(text, sampleRecipient);
+    expect(filledText).toContain('Hi {{email}} and');
+    expect(filledHtml).toContain('Hi {{email}} and');
+    for (const part of [filledHtml, filledText]) expect(part.split('ada@example.com').length - 1).toBe(1);
+  });
+
+  it('leaves private-use characters in the content alone, and no marker of its own behind', async () => {
+    const { html, text } = await renderIssue({
       template: 'article',
       props: { brand, issue, article: { ...lead, body: 'odd \uE000\uE000email}} text' } },
     });
-    expect(html).toContain('odd email}} text');
-    expect(html).not.toContain('\uE000');
+    expect(html).toContain('odd \uE000\uE000email}} text');
+    expect(fill(html, sampleRecipient)).not.toMatch(/[0-9a-f]{16}Z/);
+    expect(fill(text, sampleRecipient)).not.toMatch(/[0-9a-f]{16}Z/);
   });
 });
 

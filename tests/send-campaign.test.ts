@@ -221,10 +221,14 @@ describe('a campaign over real SMTP', () => {
     expect(sink.countFor('victim@example.com')).toBe(0);
   });
 
-  test('a placeholder outside the allow-list stops the send before anything goes out, naming the variable', async () => {
+  test('a placeholder outside the allow-list stops the build (nothing stored) and the send before anything goes out, naming the variable', async () => {
     const newsletter = await ws.app.store.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' });
+    await expect(buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
+    expect(await ws.app.store.listIssues(newsletter.id)).toHaveLength(0);
+    // An issue stored by an older version, unchecked.
+    const good = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    await ws.app.store.db.updateTable('issues').set({ subject: 'Hello {{password}}' }).where('id', '=', good.issue.id).execute();
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' })).rejects.toThrow(/\{\{password\}\}/);
     expect(sink.messages).toHaveLength(0);
     expect(await ws.app.store.listCampaigns()).toHaveLength(0);
@@ -260,6 +264,11 @@ describe('a campaign over real SMTP', () => {
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]?.parsed.subject).toMatch(/^\[TEST\] /);
     expect(await ws.app.store.listCampaigns()).toHaveLength(0);
+
+    // An issue that send builds itself and then refuses as too big is not kept (no orphan issue, no gap in the numbers).
+    const fresh = await ws.app.store.createNewsletter({ ...weekly, slug: 'longform-fresh', template: 'article', maxArticles: 1 });
+    await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform-fresh' })).rejects.toThrow(/Gmail clips/);
+    expect(await ws.app.store.listIssues(fresh.id)).toHaveLength(0);
   });
 });
 

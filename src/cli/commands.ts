@@ -9,7 +9,7 @@ import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
-import { buildRecipientContext } from '../personalization/personalize.ts';
+import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
 import { TransportError } from '../sending/ports.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
@@ -210,9 +210,11 @@ export async function newsletterCreateCommand(
   slug: string,
   options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string; tag?: string[] },
 ): Promise<number> {
+  const { checkSubjectPattern } = await import('../issues/assemble.ts');
   return withApp(async (app) => {
     const tags = checkedTags(options.tag ?? []);
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
+    checkSubjectPattern(options.subject, '--subject');
     const from = parseAddress(options.from, '--from');
     const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
     const list = await resolveList(app.store, options.list);
@@ -281,9 +283,10 @@ export async function newsletterListCommand(): Promise<number> {
 export async function issueBuildCommand(slug: string, options: { articles?: string; max?: string; subject?: string; preheader?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
   const { buildIssue, resolveArticleRefs } = await import('../issues/build-issue.ts');
-  const { compileStoredIssue, describeArticles } = await import('../sending/send-newsletter.ts');
+  const { describeArticles } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
+    // Checked before anything is stored: a subject or template that could not be sent stores no issue.
     const refs = options.articles ? options.articles.split(',').map((s) => s.trim()).filter(Boolean) : [];
     // Articles named with --articles that are not the newsletter's yet become its own with the issue: say so.
     const named = await resolveArticleRefs(app.store, refs);
@@ -296,8 +299,7 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
       ...(options.subject ? { subject: options.subject } : {}),
       ...(options.preheader ? { preheader: options.preheader } : {}),
     });
-    compileStoredIssue(issue);
-    print(`issue #${issue.number} of ${newsletter.slug}: "${issue.subject}" with ${articles.length} article(s):`);
+    print(`issue #${issue.number} of ${newsletter.slug}: "${showTemplate(issue.subject)}" with ${articles.length} article(s):`);
     for (const line of describeArticles(articles, adopted)) print(line);
     print(`HTML ${(Buffer.byteLength(issue.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(issue.text) / 1024).toFixed(1)} KB`);
     print(`preview: npx mailroom preview ${newsletter.slug}/${issue.number} --out issue.html`);
@@ -310,25 +312,31 @@ export async function issueListCommand(slug: string): Promise<number> {
     const newsletter = await resolveNewsletter(app.store, slug);
     const issues = await app.store.listIssues(newsletter.id);
     if (issues.length === 0) print(`no issues yet: npx mailroom issue build ${slug}`);
-    else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, i.subject])));
+    else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, showTemplate(i.subject)])));
     return 0;
   });
 }
 
 export async function previewCommand(target: string, options: { out: string; text?: boolean; as?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
-  const { buildIssue } = await import('../issues/build-issue.ts');
+  const { composeIssue, unsavedIssue } = await import('../issues/build-issue.ts');
   const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
     const newsletter = await resolveNewsletter(app.store, match[1] as string);
     let issue: StoredIssue | null;
+    let stored = true;
     if (match[2]) {
       issue = await app.store.findIssue(newsletter.id, Number(match[2]));
       if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${match[2]}`);
     } else {
-      issue = (await app.store.findUnsentIssue(newsletter.id)) ?? (await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl })).issue;
+      // The next issue: the newest unsent one, else the one a send would build now (rendered here, stored nowhere).
+      issue = await app.store.findUnsentIssue(newsletter.id);
+      if (!issue) {
+        issue = unsavedIssue(await composeIssue(app.store, newsletter, { publicUrl: app.config.publicUrl }));
+        stored = false;
+      }
     }
     const compiled = compileStoredIssue(issue);
     const subscriber = options.as ? await app.store.findSubscriberByEmail(normalizeEmail(options.as)) : null;
@@ -345,6 +353,7 @@ export async function previewCommand(target: string, options: { out: string; tex
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
     print(`${newsletter.slug}/${issue.number} "${parts.subject}" as ${identity.email} → ${options.out} (${options.text ? 'text' : 'HTML'}, ${(Buffer.byteLength(options.text ? parts.text : parts.html) / 1024).toFixed(1)} KB)`);
+    if (!stored) print(`issue #${issue.number} is not built yet: this is what \`mailroom send ${newsletter.slug}\` (or \`issue build\`) would build now; nothing was stored`);
     return 0;
   });
 }
@@ -405,8 +414,9 @@ export async function sendCommand(
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
+        const which = report.issueStored ? `issue #${report.issue.number}` : `issue #${report.issue.number} (not built yet: send builds it)`;
         const left = report.alreadyReceived > 0 ? `; ${report.alreadyReceived} would be skipped: they already received issue #${report.issue.number} in an earlier campaign (--resend mails them again)` : '';
-        print(`dry run: issue #${report.issue.number} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent`);
+        print(`dry run: ${which} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent, nothing stored`);
         return 0;
       }
       if (report.mode === 'nobody-left') {
@@ -439,22 +449,42 @@ export async function sendCommand(
 
 // --------------------------------------------------------------------- campaigns
 
+/**
+ * Recent campaigns, and among them the scheduled slots whose issue could not be built: they made no campaign (ID
+ * "-"), so they are listed with the reason and the command that retries them.
+ */
 export async function campaignsListCommand(options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
-    const campaigns = await app.store.listCampaigns({ limit: positiveInt(options.limit, '--limit') });
-    if (campaigns.length === 0) {
+    const limit = positiveInt(options.limit, '--limit');
+    const campaigns = await app.store.listCampaigns({ limit });
+    const failedSlots = await app.store.listFailedSlots({ limit });
+    if (campaigns.length === 0 && failedSlots.length === 0) {
       print('no campaigns yet: npx mailroom send weekly');
       return 0;
     }
-    const rows = await Promise.all(
+    const slugOf = new Map((await app.store.listNewsletters()).map((n) => [n.id, n.slug]));
+    const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
         const counts = await app.store.countSends(c.id);
         const issue = await app.store.getIssue(c.issueId);
-        const newsletter = await app.store.getNewsletter(c.newsletterId);
-        return [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${newsletter?.slug ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending];
+        return { at: c.createdAt, slot: null, row: [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${slugOf.get(c.newsletterId) ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending] };
       }),
     );
-    print(formatTable(['ID', 'CREATED', 'ISSUE', 'STATUS', 'SENT', 'FAILED', 'SKIPPED', 'LEFT'], rows));
+    const slotRows = failedSlots.map((slot) => ({
+      at: slot.createdAt,
+      slot,
+      row: ['-', slot.createdAt.slice(0, 16).replace('T', ' '), `${slugOf.get(slot.newsletterId) ?? '?'} slot ${slot.slotAt.slice(0, 16).replace('T', ' ')}`, 'no campaign: build failed', '-', '-', '-', '-'],
+    }));
+    const rows = [...campaignRows, ...slotRows].sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
+    print(formatTable(['ID', 'CREATED', 'ISSUE', 'STATUS', 'SENT', 'FAILED', 'SKIPPED', 'LEFT'], rows.map((r) => r.row)));
+    const listed = rows.flatMap((r) => (r.slot ? [r.slot] : []));
+    if (listed.length > 0) {
+      print('\nscheduled slots that made no campaign (their issue could not be built):');
+      for (const slot of listed) {
+        const slug = slugOf.get(slot.newsletterId) ?? '?';
+        print(`  ${slug} ${slot.slotAt}: ${slot.detail}\n    retry: npx mailroom schedule retry ${slug} ${slot.slotAt}`);
+      }
+    }
     return 0;
   });
 }
@@ -473,7 +503,7 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     const sentInWindow = await app.store.countSentSince(campaignId, rateWindowStart(campaign.startedAt, now).toISOString());
     const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: counts.sent, remaining, sentInWindow, now });
     print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
-    print(`issue:      #${issue?.number ?? '?'} "${issue?.subject ?? '?'}"`);
+    print(`issue:      #${issue?.number ?? '?'} "${issue ? showTemplate(issue.subject) : '?'}"`);
     print(`list:       ${list?.name ?? '?'}`);
     print(`created:    ${campaign.createdAt}${campaign.scheduledAt ? `, scheduled for ${campaign.scheduledAt}` : ''}${campaign.startedAt ? `, started ${campaign.startedAt}` : ''}${campaign.finishedAt ? `, finished ${campaign.finishedAt}` : ''}`);
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
@@ -548,7 +578,8 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   });
 }
 
-async function runResume(app: App, campaignId: number): Promise<number> {
+/** Sends a campaign here in the foreground. `busyIsDone`: a campaign another process (serve) already took is not a failure. */
+async function runResume(app: App, campaignId: number, options: { busyIsDone?: boolean } = {}): Promise<number> {
   const { resumeCampaign } = await import('../sending/send-newsletter.ts');
   const controller = new AbortController();
   const onSignal = () => {
@@ -560,6 +591,10 @@ async function runResume(app: App, campaignId: number): Promise<number> {
   try {
     const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
     if (result.status === 'busy') {
+      if (options.busyIsDone) {
+        print(`campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; follow it with: npx mailroom campaigns show ${campaignId}`);
+        return 0;
+      }
       printError(
         `campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; nothing was sent from here.\n  If that process has stopped, run this again once its lease has run out (mailroom serve also takes the campaign over then).`,
       );
@@ -623,11 +658,40 @@ export async function scheduleListCommand(options: { runs: string }): Promise<nu
       const newsletter = await app.store.getNewsletter(schedule.newsletterId);
       print(`${newsletter?.slug ?? '?'}: "${schedule.cron}" in ${schedule.timezone} (when nothing is new: ${schedule.emptyPolicy})`);
       for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), count)) print(`  next  ${formatInTimeZone(schedule.timezone, run)}`);
-      for (const slot of (await app.store.listSlots(schedule.newsletterId, 5)).reverse()) {
+      // The five latest slots, and any older one that failed and still waits for a retry.
+      const recent = await app.store.listSlots(schedule.newsletterId, 5);
+      const waiting = (await app.store.listFailedSlots({ newsletterId: schedule.newsletterId })).filter((f) => !recent.some((r) => r.slotAt === f.slotAt));
+      for (const slot of [...recent, ...waiting].sort((a, b) => a.slotAt.localeCompare(b.slotAt))) {
         print(`  past  ${formatInTimeZone(schedule.timezone, new Date(slot.slotAt))}  ${slot.outcome}${slot.campaignId ? ` (campaign ${slot.campaignId})` : ''}${slot.detail ? `: ${slot.detail}` : ''}`);
+        if (slot.outcome === 'failed') print(`        retry: npx mailroom schedule retry ${newsletter?.slug ?? '?'} ${slot.slotAt}`);
       }
     }
     return 0;
+  });
+}
+
+/** A slot named on the command line: the instant `schedule list` prints, or "YYYY-MM-DD HH:MM" in the schedule's time zone. */
+async function parseSlot(raw: string, timezone: string): Promise<string> {
+  const { wallTimeToInstant } = await import('../schedule/time-zone.ts');
+  const wall = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$/.exec(raw.trim());
+  const instant = wall
+    ? wallTimeToInstant(timezone, { year: Number(wall[1]), month: Number(wall[2]), day: Number(wall[3]), hour: Number(wall[4]), minute: Number(wall[5]) })
+    : /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(raw.trim())
+      ? new Date(raw.trim())
+      : new Date(NaN);
+  if (Number.isNaN(instant.getTime())) throw new MailroomError('INVALID_INPUT', `slot ${quote(raw)}: expected the time \`schedule list\` shows (e.g. 2026-12-07T08:00:00.000Z) or "YYYY-MM-DD HH:MM" in ${timezone}`);
+  return instant.toISOString();
+}
+
+export async function scheduleRetryCommand(slug: string, slot: string | undefined): Promise<number> {
+  const { retryFailedSlot } = await import('../schedule/scheduler.ts');
+  return withApp(async (app) => {
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const schedule = (await app.store.listSchedules()).find((s) => s.newsletterId === newsletter.id);
+    const slotAt = slot === undefined ? undefined : await parseSlot(slot, schedule?.timezone ?? 'UTC');
+    const retried = await retryFailedSlot({ store: app.store, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
+    print(`schedule ${newsletter.slug}: slot ${retried.slotAt}: campaign ${retried.campaignId}, issue #${retried.issueNumber}, ${retried.recipients} recipient(s)`);
+    return runResume(app, retried.campaignId, { busyIsDone: true });
   });
 }
 

@@ -228,8 +228,8 @@ export function buildProgram(): Command {
     .argument('<newsletter>')
     .option('--articles <refs>', "comma-separated slugs (lead first), any article (it becomes the newsletter's); default: the newsletter's newest articles not yet sent in it")
     .option('--max <n>', 'most articles when picking automatically')
-    .option('--subject <text>', 'subject (may use {{firstName}} and other recipient variables)')
-    .option('--preheader <text>', 'inbox preview text')
+    .option('--subject <pattern>', 'subject pattern for this issue: {title} lead article, {name} newsletter, {number} issue; may use {{firstName}} and other recipient variables')
+    .option('--preheader <pattern>', 'inbox preview text, a pattern like --subject (default: the lead article\'s summary)')
     .description('Assemble the next issue and render it once')
     .action(lazy(commands, 'issueBuildCommand', 'links'));
   issue.command('list').argument('<newsletter>').description('List the issues of a newsletter').action(lazy(commands, 'issueListCommand'));
@@ -276,13 +276,18 @@ export function buildProgram(): Command {
     .description('Queue the failed sends again (never suppressed addresses)')
     .action(lazy(commands, 'campaignsRetryFailedCommand', 'send'));
 
-  program
-    .command('schedule')
-    .description('Schedules of newsletters')
+  const schedule = program.command('schedule').description('Schedules of newsletters');
+  schedule
     .command('list')
     .option('--runs <n>', 'how many next runs to show', '5')
     .description('Every schedule with its next runs in the newsletter\'s time zone and its recent slots')
     .action(lazy(commands, 'scheduleListCommand'));
+  schedule
+    .command('retry')
+    .argument('<newsletter>')
+    .argument('[slot]', 'the slot as `schedule list` shows it, or "YYYY-MM-DD HH:MM" in the schedule\'s time zone (default: the latest failed one)')
+    .description('Build and send a scheduled slot whose issue could not be built, once, here in the foreground')
+    .action(lazy(commands, 'scheduleRetryCommand'));
 
   const templates = program.command('templates').description('Email templates in emails/');
   templates

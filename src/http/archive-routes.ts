@@ -8,6 +8,7 @@ import type { Newsletter } from '../core/domain.ts';
 import { archiveFeedUrl, archiveUrl, articleWebUrl, issueWebUrl, signupUrl } from '../core/links.ts';
 import { toEmailArticle, toEmailBrand } from '../issues/assemble.ts';
 import { compileIssue, type RecipientContext } from '../personalization/personalize.ts';
+import { literalSource } from '../personalization/template-source.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import { toWebCopy } from '../rendering/web-copy.ts';
 import type { SqlStore } from '../store/sql-store.ts';
@@ -46,15 +47,25 @@ export function neutralReader(publicUrl: string, webVersionUrl: string, firstNam
   };
 }
 
+/** A stored subject or preheader (Handlebars source) as a line of text for nobody in particular; the source itself if it does not compile. */
+function fillForNobody(source: string): string {
+  try {
+    return compileIssue({ subject: source, html: '', text: '' }).personalize(neutralReader('', '', '')).subject;
+  } catch {
+    return source;
+  }
+}
+
 /** An issue's subject for a public list: placeholders filled for nobody ("{{firstName}}, your digest" → "Your digest"). */
 export function neutralSubject(subject: string): string {
-  try {
-    const filled = compileIssue({ subject, html: '', text: '' }).personalize(neutralReader('', '', '')).subject;
-    const tidy = filled.replace(/^[\s,;:!.\-–—]+/, '').replace(/\s+([,;:!.])/g, '$1').replace(/\s{2,}/g, ' ').trim();
-    return tidy === '' ? subject : tidy.charAt(0).toUpperCase() + tidy.slice(1);
-  } catch {
-    return subject;
-  }
+  const filled = fillForNobody(subject);
+  const tidy = filled.replace(/^[\s,;:!.\-–—]+/, '').replace(/\s+([,;:!.])/g, '$1').replace(/\s{2,}/g, ' ').trim();
+  return tidy === '' ? subject : tidy.charAt(0).toUpperCase() + tidy.slice(1);
+}
+
+/** An issue's preheader for a public list, the same way (content in it prints as itself). */
+export function neutralPreheader(preheader: string): string {
+  return fillForNobody(preheader);
 }
 
 function sendArchive(reply: FastifyReply, status: number, type: string, body: string, cacheSeconds = 0): FastifyReply {
@@ -116,7 +127,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDe
     const feed = archiveFeedUrl(LOCAL, newsletter.slug);
     const items = issues.map(
       (issue) =>
-        html`<li><a href="${issueWebUrl(LOCAL, newsletter.slug, issue.number)}"><strong>${neutralSubject(issue.subject)}</strong></a><div class="meta">#${issue.number} · ${formatDate(issue.sentAt, newsletter.language)}</div>${issue.preheader ? html`<div>${issue.preheader}</div>` : ''}</li>`,
+        html`<li><a href="${issueWebUrl(LOCAL, newsletter.slug, issue.number)}"><strong>${neutralSubject(issue.subject)}</strong></a><div class="meta">#${issue.number} · ${formatDate(issue.sentAt, newsletter.language)}</div>${issue.preheader ? html`<div>${neutralPreheader(issue.preheader)}</div>` : ''}</li>`,
     );
     return archivePage(
       reply,
@@ -143,7 +154,7 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
       items: issues.map((issue) => ({
         title: neutralSubject(issue.subject),
         link: issueWebUrl(deps, newsletter.slug, issue.number),
-        description: issue.preheader,
+        description: neutralPreheader(issue.preheader),
         publishedAt: new Date(issue.sentAt),
       })),
     });
@@ -191,12 +202,12 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
       template: 'article',
       props: {
         brand: toEmailBrand(newsletter, publicUrl),
-        issue: { subject: article.title, preheader: article.summary, number: 0, date: article.publishedAt },
+        issue: { subject: literalSource(article.title), preheader: literalSource(article.summary), number: 0, date: article.publishedAt },
         article: toEmailArticle(article, publicUrl),
       },
     });
     const url = articleWebUrl(deps, article.slug);
-    const page = compileIssue({ subject: article.title, html: toWebCopy(rendered.html), text: rendered.text }).personalize(neutralReader(publicUrl, url)).html;
+    const page = compileIssue({ subject: literalSource(article.title), html: toWebCopy(rendered.html), text: rendered.text }).personalize(neutralReader(publicUrl, url)).html;
     return sendArchive(reply, 200, 'text/html; charset=utf-8', injectIntoEmailPage(page, html`<link rel="canonical" href="${url}">`, html``));
   });
 }

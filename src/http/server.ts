@@ -11,6 +11,7 @@ import type { MessageTransport } from '../sending/ports.ts';
 import type { InboxReader } from '../smtp/local-inbox.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
+import { showTemplate } from '../personalization/personalize.ts';
 import { SignupService } from '../subscribers/signup.ts';
 import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
 import { closeSilentConnectionsOnClose } from './connections.ts';
@@ -138,7 +139,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         const counts = await store.countSends(c.id);
         const issue = await store.getIssue(c.issueId);
         const newsletter = newsletters.find((n) => n.id === c.newsletterId);
-        return html`<tr><td>${c.id}</td><td>${newsletter?.name ?? '?'}</td><td>${issue ? html`<a href="${issueWebUrl({ publicUrl: '' }, newsletter?.slug ?? '', issue.number)}">#${issue.number} ${issue.subject}</a>` : '?'}</td><td>${c.status}</td><td>${counts.sent}</td><td>${counts.failed}</td><td>${counts.skipped}</td><td>${counts.pending + counts.deferred + counts.sending}</td></tr>`;
+        return html`<tr><td>${c.id}</td><td>${newsletter?.name ?? '?'}</td><td>${issue ? html`<a href="${issueWebUrl({ publicUrl: '' }, newsletter?.slug ?? '', issue.number)}">#${issue.number} ${showTemplate(issue.subject)}</a>` : '?'}</td><td>${c.status}</td><td>${counts.sent}</td><td>${counts.failed}</td><td>${counts.skipped}</td><td>${counts.pending + counts.deferred + counts.sending}</td></tr>`;
       }),
     );
     const newsletterItems = await Promise.all(

@@ -1,13 +1,27 @@
 /** Issue assembly: from a newsletter and its articles to the subject, preheader and template props of one edition. Pure. */
-import type { ArticleEmailProps, DigestEmailProps, EmailArticle, EmailBrand } from '../../emails/types.ts';
+import type { EmailArticle, EmailBrand } from '../../emails/types.ts';
 import type { Article, Newsletter } from '../core/domain.ts';
+import { MailroomError, quote } from '../core/errors.ts';
 import { absoluteUrl, articleWebUrl } from '../core/links.ts';
-import type { TemplateInput } from '../rendering/render-issue.ts';
+import { compileIssue } from '../personalization/personalize.ts';
+import { fillPattern, literalSource, type TemplateSource } from '../personalization/template-source.ts';
+import type { IssueSources, TemplateInput } from '../rendering/render-issue.ts';
 
+/** An issue's subject and preheader as Handlebars sources: the operator's patterns, with content as literal text. */
 export interface IssueHeadline {
-  readonly subject: string;
-  readonly preheader: string;
+  readonly subject: TemplateSource;
+  readonly preheader: TemplateSource;
 }
+
+/** The subject and preheader the operator gives for one issue (`issue build --subject/--preheader`): patterns too. */
+export interface HeadlineOverrides {
+  readonly subject?: string;
+  readonly preheader?: string;
+}
+
+/** Longest lead title put into a subject line, and longest preheader taken from a summary. */
+const TITLE_MAX = 150;
+const PREHEADER_MAX = 140;
 
 function shorten(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -19,16 +33,37 @@ function shorten(text: string, max: number): string {
 
 /**
  * The subject from the newsletter's pattern: `{title}` (the lead article), `{name}` (the newsletter), `{number}`
- * (the issue). The result may still hold Handlebars placeholders such as {{firstName}}, filled per recipient.
+ * (the issue), filled as literal text: a title `{{email}}` shows `{{email}}`. Only the pattern itself may hold
+ * Handlebars placeholders such as {{firstName}}, filled per recipient. An operator's own subject or preheader for
+ * this issue is a pattern with the same tokens; the default preheader is the lead article's summary, as text.
  */
-export function makeHeadline(newsletter: Pick<Newsletter, 'name' | 'subjectTemplate'>, articles: readonly Article[], number: number): IssueHeadline {
+export function makeHeadline(
+  newsletter: Pick<Newsletter, 'slug' | 'name' | 'subjectTemplate'>,
+  articles: readonly Article[],
+  number: number,
+  overrides: HeadlineOverrides = {},
+): IssueHeadline {
   const lead = articles[0];
-  const subject = newsletter.subjectTemplate
-    .replaceAll('{title}', lead?.title ?? newsletter.name)
-    .replaceAll('{name}', newsletter.name)
-    .replaceAll('{number}', String(number));
-  const preheader = shorten(lead?.summary ?? '', 140);
-  return { subject: shorten(subject, 200), preheader };
+  const values = { title: shorten(lead?.title ?? newsletter.name, TITLE_MAX), name: newsletter.name, number: String(number) };
+  const subject =
+    overrides.subject !== undefined
+      ? fillPattern(overrides.subject, values, '--subject')
+      : fillPattern(newsletter.subjectTemplate, values, `newsletter ${JSON.stringify(newsletter.slug)}: subject pattern`);
+  const preheader = overrides.preheader !== undefined ? fillPattern(overrides.preheader, values, '--preheader') : literalSource(shorten(lead?.summary ?? '', PREHEADER_MAX));
+  return { subject, preheader };
+}
+
+/**
+ * Checks a subject pattern before it is saved: it parses, its tokens sit in the text, and its placeholders are
+ * allowed (`where` names it in the error, e.g. `--subject`).
+ */
+export function checkSubjectPattern(pattern: string, where: string): void {
+  const sample = fillPattern(pattern, { title: 'Title', name: 'Name', number: '1' }, where);
+  try {
+    compileIssue({ subject: sample, html: '', text: '' });
+  } catch (error) {
+    throw new MailroomError('INVALID_INPUT', `${where} ${quote(pattern)}: ${(error as Error).message}`, [], { cause: error });
+  }
 }
 
 /** Root-relative links and images in an article's Markdown ("](/media/x.png)") point at this Mailroom server. */
@@ -70,11 +105,7 @@ export function assembleTemplateInput(
   const [lead, ...others] = articles;
   if (!lead) throw new Error('assembleTemplateInput: an issue needs at least one article');
   const brand = toEmailBrand(newsletter, publicUrl);
-  const issue = { subject: headline.subject, preheader: headline.preheader, number: headline.number, date: headline.date };
-  if (newsletter.template === 'article') {
-    const props: Omit<ArticleEmailProps, 'recipient'> = { brand, issue, article: toEmailArticle(lead, publicUrl) };
-    return { template: 'article', props };
-  }
-  const props: Omit<DigestEmailProps, 'recipient'> = { brand, issue, lead: toEmailArticle(lead, publicUrl), others: others.map((a) => toEmailArticle(a, publicUrl)) };
-  return { template: 'digest', props };
+  const issue: IssueSources = { subject: headline.subject, preheader: headline.preheader, number: headline.number, date: headline.date };
+  if (newsletter.template === 'article') return { template: 'article', props: { brand, issue, article: toEmailArticle(lead, publicUrl) } };
+  return { template: 'digest', props: { brand, issue, lead: toEmailArticle(lead, publicUrl), others: others.map((a) => toEmailArticle(a, publicUrl)) } };
 }

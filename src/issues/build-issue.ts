@@ -1,7 +1,8 @@
 /** Builds an issue: picks its articles, renders the newsletter's template ONCE, and stores the result. */
 import type { Article, Newsletter } from '../core/domain.ts';
-import { MailroomError, quote } from '../core/errors.ts';
+import { isMailroomError, MailroomError, quote } from '../core/errors.ts';
 import { pickFeedArticles } from '../feeds/issue-articles.ts';
+import { compileIssue } from '../personalization/personalize.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import type { IssueInput, SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
@@ -22,7 +23,9 @@ export interface BuildIssueOptions {
   readonly articles?: readonly string[];
   /** Most articles when picking automatically (default: the newsletter's maxArticles). */
   readonly max?: number;
+  /** The operator's subject for this issue: a pattern like the newsletter's (`{title}`, `{name}`, `{number}`, `{{firstName}}`). */
   readonly subject?: string;
+  /** The operator's preheader for this issue, a pattern too. Default: the lead article's summary. */
   readonly preheader?: string;
   readonly publicUrl: string;
   readonly now?: Date;
@@ -75,20 +78,39 @@ async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, op
   return articles;
 }
 
-/** Picks the articles and renders the newsletter's template once; stores nothing (see buildIssue). */
+/**
+ * Picks the articles, renders the newsletter's template once, and checks the result compiles for personalization
+ * (every placeholder allowed): an issue that could not be sent is never built. Stores nothing (see buildIssue).
+ */
 export async function composeIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<ComposedIssue> {
   const articles = await pickArticles(store, newsletter, options);
   const existing = await store.listIssues(newsletter.id);
   const number = (existing[0]?.number ?? 0) + 1;
-  const headline = makeHeadline(newsletter, articles, number);
-  const subject = options.subject ?? headline.subject;
-  const preheader = options.preheader ?? headline.preheader;
+  const { subject, preheader } = makeHeadline(newsletter, articles, number, {
+    ...(options.subject !== undefined ? { subject: options.subject } : {}),
+    ...(options.preheader !== undefined ? { preheader: options.preheader } : {}),
+  });
   const date = (options.now ?? new Date()).toISOString();
   const rendered = await renderIssue(assembleTemplateInput(newsletter, { subject, preheader, number, date }, articles, options.publicUrl));
+  try {
+    compileIssue({ subject, html: rendered.html, text: rendered.text });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MailroomError(isMailroomError(error) ? error.code : 'TEMPLATE', `newsletter ${quote(newsletter.slug)}, issue #${number}: ${reason}`, [], { cause: error });
+  }
   return { input: { newsletterId: newsletter.id, subject, preheader, html: rendered.html, text: rendered.text, articleIds: articles.map((a) => a.id) }, number, articles };
 }
 
-/** Assembles, renders and stores the next issue of a newsletter. */
+/**
+ * A composed issue as it would be stored, for a dry run or a preview that must not store it: `id` 0 (no issue has
+ * it), the number it would get now.
+ */
+export function unsavedIssue(composed: ComposedIssue, now: Date = new Date()): StoredIssue {
+  const { input } = composed;
+  return { id: 0, newsletterId: input.newsletterId, number: composed.number, subject: input.subject, preheader: input.preheader, articleIds: input.articleIds, createdAt: now.toISOString(), html: input.html, text: input.text };
+}
+
+/** Assembles, renders and stores the next issue of a newsletter. A build that fails stores nothing. */
 export async function buildIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
   const { input, articles } = await composeIssue(store, newsletter, options);
   const issue = await store.createIssue(input);

@@ -125,13 +125,17 @@ export function toHeaderValue(value: string): string {
 
 const RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
 
+/**
+ * `ignoreStandalone`: a block or comment alone on its line does not eat that line's whitespace, so whitespace that
+ * content put next to one of the operator's tags prints as it is (Mailroom's templates have no standalone blocks).
+ */
 function compileOptions(noEscape: boolean): CompileOptions {
-  return { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true }, noEscape, preventIndent: true };
+  return { strict: true, knownHelpersOnly: true, knownHelpers: { if: true, unless: true }, noEscape, preventIndent: true, ignoreStandalone: true };
 }
 
 function parsePart(source: string, part: string): hbs.AST.Program {
   try {
-    return Handlebars.parse(source);
+    return Handlebars.parse(source, { ignoreStandalone: true });
   } catch (error) {
     throw new MailroomError('TEMPLATE', `${part}: not a valid template: ${(error as Error).message.split('\n')[0]}`, [], { cause: error });
   }
@@ -172,7 +176,7 @@ function simpleLookup(statement: hbs.AST.Statement, noEscape: boolean): ((data: 
 /**
  * Cuts a template at its top-level statements: Handlebars' output is the concatenation of theirs. Literal text is
  * taken as the parser left it (after its whitespace control, the same as a whole compile applies); every other
- * statement is compiled on its own, with standalone stripping off since the parser already applied it.
+ * statement is compiled on its own.
  */
 function piecesOf(source: string, part: string, noEscape: boolean): TemplatePiece[] {
   const ast = parsePart(source, part);
@@ -192,7 +196,7 @@ function piecesOf(source: string, part: string, noEscape: boolean): TemplatePiec
       continue;
     }
     const program = { type: 'Program', body: [statement], strip: {}, blockParams: [], loc: statement.loc } as hbs.AST.Program;
-    const template = Handlebars.compile(program, { ...compileOptions(noEscape), ignoreStandalone: true });
+    const template = Handlebars.compile(program, compileOptions(noEscape));
     pieces.push((data: RecipientData) => template(data, RUNTIME));
   }
   return pieces;
@@ -231,6 +235,22 @@ export function compileIssue(templates: IssueTemplates): CompiledIssue {
     dataFor,
     subject: (data: RecipientData) => toHeaderValue(subject(data, runtime)),
   };
+}
+
+/**
+ * A stored subject or preheader as the operator reads it in listings: content as written (no escapes), each
+ * placeholder shown as itself (`{{firstName}}`), blocks taken as if their condition held. The source itself when it
+ * does not compile.
+ */
+export function showTemplate(source: string): string {
+  try {
+    const compiled = compileIssue({ subject: source, html: '', text: '' });
+    const placeholders = Object.fromEntries(RECIPIENT_VARIABLES.map((name) => [name, `{{${name}}}`])) as Record<RecipientVariable, string>;
+    const attributes = Object.fromEntries(compiled.attributeNames.map((name) => [name, `{{${ATTRIBUTE_PREFIX}.${name}}}`]));
+    return compiled.personalize({ ...placeholders, attributes }).subject;
+  } catch {
+    return source;
+  }
 }
 
 export interface RecipientIdentity {

@@ -1,4 +1,4 @@
-/** Derives an email's text/plain part from its rendered HTML, leaving every `{{placeholder}}` exactly as it was. */
+/** Derives an email's text/plain part from its rendered HTML, leaving every word as written (placeholders and the renderer's markers included). */
 
 import { compile } from 'html-to-text';
 import type { FormatCallback, SelectorDefinition } from 'html-to-text';
@@ -21,7 +21,7 @@ const formatImageAlt: FormatCallback = (elem, _walk, builder) => {
 const headingSelectors: SelectorDefinition[] = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({
   selector,
   format: 'heading',
-  // html-to-text uppercases headings by default, which would turn {{firstName}} into {{FIRSTNAME}}.
+  // html-to-text uppercases headings by default, which would turn {{firstName}} (or a marker standing for it) into {{FIRSTNAME}}.
   options: { uppercase: false, leadingLineBreaks: 2, trailingLineBreaks: 2 },
 }));
 

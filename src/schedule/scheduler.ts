@@ -26,6 +26,8 @@ export interface SchedulerDeps {
 export type SlotOutcome =
   | { readonly newsletter: string; readonly slotAt: string; readonly outcome: 'campaign'; readonly campaignId: number; readonly recipients: number }
   | { readonly newsletter: string; readonly slotAt: string; readonly outcome: 'skipped-empty' | 'skipped-missed'; readonly detail: string }
+  /** The slot's issue could not be built: recorded with the reason, shown by `schedule list` and `campaigns list`, retried by `schedule retry`. */
+  | { readonly newsletter: string; readonly slotAt: string; readonly outcome: 'failed'; readonly detail: string }
   /** Another process handled this slot first. */
   | { readonly newsletter: string; readonly slotAt: string; readonly outcome: 'taken' };
 
@@ -43,20 +45,29 @@ export function checkSchedule(cron: string, timezone: string, minIntervalMinutes
   return { cron: parsed.expression, timezone: tz };
 }
 
-async function composeForSlot(deps: SchedulerDeps, newsletter: Newsletter, schedule: NewsletterSchedule, now: Date): Promise<ComposedIssue | string> {
+type SlotIssue = { readonly kind: 'issue'; readonly composed: ComposedIssue } | { readonly kind: 'empty' | 'failed'; readonly detail: string };
+
+/** The issue a slot sends: built from what is new (or, with `--when-empty send`, what was never sent), nothing, or why it cannot be built. */
+async function composeForSlot(deps: SchedulerDeps, newsletter: Newsletter, emptyPolicy: string, now: Date): Promise<SlotIssue> {
   const since = await deps.store.lastSentAt(newsletter.id);
+  const nothingNew = `no new article${since ? ` published since the last issue went out (${since})` : ''}`;
   try {
-    return await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since });
-  } catch (error) {
-    if (!(isMailroomError(error) && error.code === 'NOT_FOUND')) throw error;
-    const nothingNew = `no new article${since ? ` published since the last issue went out (${since})` : ''}`;
-    if (schedule.emptyPolicy === 'skip') return nothingNew;
     try {
-      return await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now });
-    } catch (again) {
-      if (isMailroomError(again) && again.code === 'NOT_FOUND') return `${nothingNew}, and no unsent article at all`;
-      throw again;
+      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since }) };
+    } catch (error) {
+      if (!(isMailroomError(error) && error.code === 'NOT_FOUND')) throw error;
+      if (emptyPolicy === 'skip') return { kind: 'empty', detail: nothingNew };
     }
+    try {
+      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now }) };
+    } catch (error) {
+      if (isMailroomError(error) && error.code === 'NOT_FOUND') return { kind: 'empty', detail: `${nothingNew}, and no unsent article at all` };
+      throw error;
+    }
+  } catch (error) {
+    // Whatever stops the build (a template that does not render, a pattern with an unknown placeholder, a store
+    // error) is this slot's outcome: recorded, shown, retried by the operator; never a campaign that cannot send.
+    return { kind: 'failed', detail: `the issue could not be built: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
@@ -82,21 +93,22 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
         const superseded = index < runs.length - 1;
         if (superseded || age > deps.catchUpMs) {
           const detail = superseded ? 'missed while the service was down; a later slot is sent instead' : `missed while the service was down (${Math.round(age / 60_000)} min ago, over the catch-up limit)`;
-          if (await deps.store.recordSkippedSlot(newsletter.id, slotAt, 'skipped-missed', detail)) {
+          if (await deps.store.recordSlotWithoutCampaign(newsletter.id, slotAt, 'skipped-missed', detail)) {
             log(`schedule ${newsletter.slug}: slot ${slotAt} skipped: ${detail}`);
             outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'skipped-missed', detail });
           }
           continue;
         }
-        const composed = await composeForSlot(deps, newsletter, schedule, now);
-        if (typeof composed === 'string') {
-          if (await deps.store.recordSkippedSlot(newsletter.id, slotAt, 'skipped-empty', composed)) {
-            log(`schedule ${newsletter.slug}: slot ${slotAt} skipped: ${composed}`);
-            outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'skipped-empty', detail: composed });
+        const slot = await composeForSlot(deps, newsletter, schedule.emptyPolicy, now);
+        if (slot.kind !== 'issue') {
+          const outcome = slot.kind === 'empty' ? 'skipped-empty' : 'failed';
+          if (await deps.store.recordSlotWithoutCampaign(newsletter.id, slotAt, outcome, slot.detail)) {
+            log(`schedule ${newsletter.slug}: slot ${slotAt} ${outcome === 'failed' ? `failed (retry: npx mailroom schedule retry ${newsletter.slug} ${slotAt})` : 'skipped'}: ${slot.detail}`);
+            outcomes.push({ newsletter: newsletter.slug, slotAt, outcome, detail: slot.detail });
           }
           continue;
         }
-        const created = await deps.store.createSlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt, issue: composed.input });
+        const created = await deps.store.createSlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt, issue: slot.composed.input });
         if (!created) {
           outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'taken' });
           continue;
@@ -110,4 +122,46 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
     }
   }
   return outcomes;
+}
+
+export interface RetriedSlot {
+  readonly slotAt: string;
+  readonly campaignId: number;
+  readonly issueNumber: number;
+  readonly recipients: number;
+}
+
+/**
+ * `schedule retry`: builds the issue of a failed slot (the latest one unless `slotAt` names it) now and creates its
+ * campaign, once: the slot turns from failed into campaign in the same transaction, so racing retries make one
+ * campaign. A build that fails again keeps the slot failed with the new reason; nothing new to send resolves it
+ * as skipped. Every refusal names the newsletter, the slot and why.
+ */
+export async function retryFailedSlot(deps: SchedulerDeps, newsletter: Newsletter, slotAt?: string): Promise<RetriedSlot> {
+  const { store } = deps;
+  const now = (deps.clock ?? (() => new Date()))();
+  const where = `schedule retry ${newsletter.slug}${slotAt ? ` ${slotAt}` : ''}`;
+  const slot = slotAt ? await store.findSlot(newsletter.id, slotAt) : ((await store.listFailedSlots({ newsletterId: newsletter.id, limit: 1 }))[0] ?? null);
+  if (!slot) {
+    throw new MailroomError('NOT_FOUND', slotAt ? `${where}: the schedule has no such slot (see: npx mailroom schedule list)` : `${where}: no failed slot to retry (see: npx mailroom schedule list)`);
+  }
+  const named = `schedule retry ${newsletter.slug} ${slot.slotAt}`;
+  const refuse = (current: { outcome: string; campaignId: number | null; detail: string }): never => {
+    if (current.outcome === 'campaign') throw new MailroomError('CONFLICT', `${named}: this slot already produced campaign ${current.campaignId ?? '?'} (see: npx mailroom campaigns show ${current.campaignId ?? ''})`.trimEnd());
+    throw new MailroomError('CONFLICT', `${named}: this slot was ${current.outcome} (${current.detail}), not failed; only a failed slot can be retried`);
+  };
+  if (slot.outcome !== 'failed') refuse(slot);
+  const schedule = (await store.listSchedules()).find((s) => s.newsletterId === newsletter.id);
+  const built = await composeForSlot(deps, newsletter, schedule?.emptyPolicy ?? 'skip', now);
+  if (built.kind === 'issue') {
+    const created = await store.retrySlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt: slot.slotAt, issue: built.composed.input });
+    if (created) return { slotAt: slot.slotAt, campaignId: created.campaign.id, issueNumber: created.issue.number, recipients: created.recipients };
+  } else if (built.kind === 'failed') {
+    if (await store.updateFailedSlot(newsletter.id, slot.slotAt, built.detail)) throw new MailroomError('TEMPLATE', `${named}: ${built.detail}; the slot stays failed`);
+  } else if (await store.updateFailedSlot(newsletter.id, slot.slotAt, built.detail, 'skipped-empty')) {
+    throw new MailroomError('NOT_FOUND', `${named}: nothing to send (${built.detail}); the slot is now recorded as skipped`);
+  }
+  // Another retry got there first.
+  const current = await store.findSlot(newsletter.id, slot.slotAt);
+  return refuse(current ?? { outcome: 'gone', campaignId: null, detail: 'removed with its schedule' });
 }

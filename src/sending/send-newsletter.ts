@@ -2,9 +2,9 @@
 import type { Article, Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
-import { buildIssue } from '../issues/build-issue.ts';
+import { composeIssue, unsavedIssue, type ComposedIssue } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
-import { buildRecipientContext, compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
+import { buildRecipientContext, compileIssue, showTemplate, type CompiledIssue } from '../personalization/personalize.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
@@ -44,6 +44,8 @@ export interface SendReport {
   readonly list: MailingList;
   readonly issue: StoredIssue;
   readonly builtIssue: boolean;
+  /** False for a dry run that built the next issue without storing it (its `id` is 0). */
+  readonly issueStored: boolean;
   readonly htmlBytes: number;
   readonly warnings: readonly string[];
   /** 'nobody-left': every recipient already received the issue in an earlier campaign; nothing was created or sent. */
@@ -80,17 +82,21 @@ export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId:
   };
 }
 
-/** The issue to send: the one asked for, else the newest unsent one, else a new one built now. */
-async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; built: boolean }> {
+/**
+ * The issue to send: the one asked for, else the newest unsent one, else the next one, composed now and NOT stored
+ * yet (`composed`): it is stored only once the send's checks passed, and never by a dry run.
+ */
+async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; composed: ComposedIssue | null }> {
   if (request.issue !== undefined) {
     const issue = await deps.store.findIssue(newsletter.id, request.issue);
     if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${request.issue} (see: mailroom issue list ${newsletter.slug})`);
-    return { issue, built: false };
+    return { issue, composed: null };
   }
   const unsent = await deps.store.findUnsentIssue(newsletter.id);
-  if (unsent) return { issue: unsent, built: false };
-  const { issue } = await buildIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, ...(deps.clock ? { now: deps.clock() } : {}) });
-  return { issue, built: true };
+  if (unsent) return { issue: unsent, composed: null };
+  const now = deps.clock ? deps.clock() : new Date();
+  const composed = await composeIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, now });
+  return { issue: unsavedIssue(composed, now), composed };
 }
 
 /** One line per article of an issue: its title and slug, lead first (what `issue build` and `send` print). */
@@ -117,13 +123,14 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   const list = request.list ? await resolveList(store, request.list) : await store.getList(newsletter.listId);
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
-  const { issue, built } = await chooseIssue(deps, newsletter, request);
-  const articles = await store.getArticlesByIds(issue.articleIds);
-  log(`${built ? 'built issue' : 'issue'} #${issue.number}: "${issue.subject}" with ${articles.length} article(s)${built ? '' : ` (built ${issue.createdAt})`}:`);
+  const chosen = await chooseIssue(deps, newsletter, request);
+  let issue = chosen.issue;
+  const articles = chosen.composed ? chosen.composed.articles : await store.getArticlesByIds(issue.articleIds);
+  log(`${chosen.composed ? 'next issue' : 'issue'} #${issue.number}: "${showTemplate(issue.subject)}" with ${articles.length} article(s)${chosen.composed ? '' : ` (built ${issue.createdAt})`}:`);
   for (const line of describeArticles(articles)) log(line);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
-  const links = linksFor(settings, newsletter, list, issue);
+  let links = linksFor(settings, newsletter, list, issue);
   const sample = compiled.personalize(
     buildRecipientContext({ email: 'someone.with.a.long.address@example.com', name: 'Alexandria Montgomery-Smith', firstName: '', lastName: '', attributes: {} }, {
       unsubscribeUrl: links.unsubscribeUrl(2 ** 31),
@@ -141,7 +148,13 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     );
   }
   if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
-  const base = { newsletter, list, issue, builtIssue: built, htmlBytes, warnings };
+  // A new issue is stored once it passed the checks above (an issue too big to send is not kept); a dry run stores nothing.
+  if (chosen.composed && !request.dryRun) {
+    issue = await store.createIssue(chosen.composed.input);
+    links = linksFor(settings, newsletter, list, issue);
+    log(`built issue #${issue.number}: "${showTemplate(issue.subject)}" (${issue.articleIds.length} article(s))`);
+  }
+  const base = { newsletter, list, issue, builtIssue: chosen.composed !== null, issueStored: issue.id !== 0, htmlBytes, warnings };
 
   if (request.test) {
     const subscriber = await store.findSubscriberByEmail(request.test);
@@ -204,7 +217,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     // Refuse before a campaign exists when the server cannot be reached at all.
     await transport.verify();
     const { campaign, recipients, alreadyReceived } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, resend });
-    log(`campaign ${campaign.id}: issue #${issue.number} "${issue.subject}" to ${recipients} recipient(s) of list ${list.name}`);
+    log(`campaign ${campaign.id}: issue #${issue.number} "${showTemplate(issue.subject)}" to ${recipients} recipient(s) of list ${list.name}`);
     if (alreadyReceived > 0) log(`campaign ${campaign.id}: ${alreadyReceived} left out: they already received issue #${issue.number} in an earlier campaign (--resend mails them again)`);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },

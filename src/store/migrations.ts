@@ -1,6 +1,7 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { relayQuotasMigration } from './relay-quota-store.ts';
+import { literalSource } from '../personalization/template-source.ts';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -313,12 +314,52 @@ const newsletterArticles: Migration = {
   },
 };
 
+/**
+ * A scheduled slot whose issue could not be built is recorded as 'failed' with the reason, and can be retried
+ * (issue 10). SQLite cannot alter a CHECK constraint, so schedule_slots is rebuilt (create, copy, drop, rename).
+ */
+const slotFailed: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await sql`CREATE TABLE schedule_slots_0005 (
+        newsletter_id integer NOT NULL REFERENCES newsletters (id) ON DELETE CASCADE,
+        slot_at text NOT NULL,
+        outcome text NOT NULL CHECK (outcome IN ('campaign','skipped-empty','skipped-missed','failed')),
+        campaign_id integer REFERENCES campaigns (id),
+        detail text NOT NULL DEFAULT '',
+        created_at text NOT NULL,
+        CONSTRAINT schedule_slots_pk PRIMARY KEY (newsletter_id, slot_at)
+      )`.execute(trx);
+      await sql`INSERT INTO schedule_slots_0005 (newsletter_id, slot_at, outcome, campaign_id, detail, created_at)
+        SELECT newsletter_id, slot_at, outcome, campaign_id, detail, created_at FROM schedule_slots`.execute(trx);
+      await sql`DROP TABLE schedule_slots`.execute(trx);
+      await sql`ALTER TABLE schedule_slots_0005 RENAME TO schedule_slots`.execute(trx);
+      await sql`CREATE INDEX schedule_slots_failed ON schedule_slots (created_at) WHERE outcome = 'failed'`.execute(trx);
+    });
+  },
+};
+
+/**
+ * An issue's preheader is a Handlebars source now, like its subject (issue 10). Before, it was always shown as text,
+ * so every stored one becomes the source that prints that text: a literal `{{` in it stays literal.
+ */
+const preheaderSource: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      const rows = await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE instr(preheader, '{{') > 0 OR instr(preheader, char(0)) > 0`.execute(trx);
+      for (const row of rows.rows) await sql`UPDATE issues SET preheader = ${literalSource(row.preheader)} WHERE id = ${row.id}`.execute(trx);
+    });
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
   '0003_signup': signup,
   '0004_schedules': schedules,
+  '2026-12-04-preheader-source': preheaderSource,
   '2026-12-04-relay-quotas': relayQuotasMigration,
+  '2026-12-04-slot-failed': slotFailed,
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
 };

@@ -25,7 +25,7 @@ import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { writeTransaction } from './write-transaction.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
-import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, SendsTable, SubscribersTable } from './schema.ts';
+import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
 import { belongsToNewsletter, belongsToNoNewsletter, notCarriedByNewsletter } from './article-queries.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
@@ -70,6 +70,7 @@ export interface ImportReport {
 
 export type NewsletterInput = Omit<Newsletter, 'id' | 'createdAt'>;
 
+/** An issue's parts are Handlebars sources: only recipient placeholders are live; content in them is escaped text. */
 export interface IssueInput {
   readonly newsletterId: number;
   readonly subject: string;
@@ -77,6 +78,35 @@ export interface IssueInput {
   readonly html: string;
   readonly text: string;
   readonly articleIds: readonly number[];
+}
+
+/** A schedule slot's issue and where its campaign goes (createSlotCampaign, retrySlotCampaign). */
+export interface SlotCampaignInput {
+  readonly newsletterId: number;
+  readonly listId: number;
+  readonly slotAt: string;
+  readonly issue: IssueInput;
+}
+
+export interface SlotCampaign {
+  readonly campaign: Campaign;
+  readonly issue: StoredIssue;
+  readonly recipients: number;
+}
+
+/** What a schedule did at one of its slots. */
+export interface ScheduleSlot {
+  readonly newsletterId: number;
+  readonly slotAt: string;
+  readonly outcome: 'campaign' | 'skipped-empty' | 'skipped-missed' | 'failed';
+  readonly campaignId: number | null;
+  readonly detail: string;
+  /** When the slot was recorded. */
+  readonly createdAt: string;
+}
+
+function toScheduleSlot(row: Selectable<ScheduleSlotsTable>): ScheduleSlot {
+  return { newsletterId: row.newsletter_id, slotAt: row.slot_at, outcome: row.outcome as ScheduleSlot['outcome'], campaignId: row.campaign_id, detail: row.detail, createdAt: row.created_at };
 }
 
 export interface StoredIssue extends Issue {
@@ -1289,7 +1319,7 @@ export class SqlStore implements CampaignStore {
    * recipients, all in ONE transaction. The slot's primary key makes this happen once per slot, whatever the number
    * of processes. Returns null when the slot was already handled.
    */
-  async createSlotCampaign(input: { newsletterId: number; listId: number; slotAt: string; issue: IssueInput }): Promise<{ campaign: Campaign; issue: StoredIssue; recipients: number } | null> {
+  async createSlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null> {
     return this.tx(async (trx) => {
       const now = this.now();
       const slot = await trx
@@ -1298,16 +1328,43 @@ export class SqlStore implements CampaignStore {
         .onConflict((oc) => oc.columns(['newsletter_id', 'slot_at']).doNothing())
         .executeTakeFirst();
       if (Number(slot.numInsertedOrUpdatedRows ?? 0) === 0) return null;
-      const issue = await this.insertIssue(trx, input.issue, now);
-      const row = await this.insertCampaign(trx, { issueId: issue.id, newsletterId: input.newsletterId, listId: input.listId }, now);
-      const { recipients } = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: issue.id, resend: false }, now);
-      await trx.updateTable('schedule_slots').set({ campaign_id: row.id, detail: `issue #${issue.number}` }).where('newsletter_id', '=', input.newsletterId).where('slot_at', '=', input.slotAt).execute();
-      return { campaign: toCampaign(row), issue, recipients };
+      return this.attachSlotCampaign(trx, input, now, '');
     });
   }
 
-  /** Records a slot that created no campaign (nothing new, or missed while down). False when the slot was already handled. */
-  async recordSkippedSlot(newsletterId: number, slotAt: string, outcome: 'skipped-empty' | 'skipped-missed', detail: string): Promise<boolean> {
+  /**
+   * Retries a failed slot: turns it from 'failed' into 'campaign' and stores its issue and campaign, in ONE
+   * transaction; the condition on 'failed' makes this happen once, however many retries race. Returns null when the
+   * slot is not failed (any more).
+   */
+  async retrySlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null> {
+    return this.tx(async (trx) => {
+      const failed = await trx
+        .updateTable('schedule_slots')
+        .set({ outcome: 'campaign' })
+        .where('newsletter_id', '=', input.newsletterId)
+        .where('slot_at', '=', input.slotAt)
+        .where('outcome', '=', 'failed')
+        .returning(['detail'])
+        .executeTakeFirst();
+      if (!failed) return null;
+      return this.attachSlotCampaign(trx, input, this.now(), ` (retried; it had failed: ${failed.detail})`);
+    });
+  }
+
+  private async attachSlotCampaign(trx: Db, input: SlotCampaignInput, now: string, note: string): Promise<SlotCampaign> {
+    const issue = await this.insertIssue(trx, input.issue, now);
+    const row = await this.insertCampaign(trx, { issueId: issue.id, newsletterId: input.newsletterId, listId: input.listId }, now);
+    const { recipients } = await this.fixRecipients(trx, { id: row.id, listId: input.listId, issueId: issue.id, resend: false }, now);
+    await trx.updateTable('schedule_slots').set({ campaign_id: row.id, detail: `issue #${issue.number}${note}` }).where('newsletter_id', '=', input.newsletterId).where('slot_at', '=', input.slotAt).execute();
+    return { campaign: toCampaign(row), issue, recipients };
+  }
+
+  /**
+   * Records a slot that created no campaign: nothing new, missed while down, or its issue could not be built
+   * ('failed', with the reason; it can be retried). False when the slot was already handled.
+   */
+  async recordSlotWithoutCampaign(newsletterId: number, slotAt: string, outcome: 'skipped-empty' | 'skipped-missed' | 'failed', detail: string): Promise<boolean> {
     const result = await this.db
       .insertInto('schedule_slots')
       .values({ newsletter_id: newsletterId, slot_at: slotAt, outcome, campaign_id: null, detail, created_at: this.now() })
@@ -1316,9 +1373,32 @@ export class SqlStore implements CampaignStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async listSlots(newsletterId: number, limit = 20): Promise<{ slotAt: string; outcome: string; campaignId: number | null; detail: string }[]> {
+  /**
+   * A retry of a failed slot that made no campaign: it failed again (the slot stays failed, with the new reason), or
+   * there was nothing to send (it becomes skipped-empty). False when the slot was no longer failed.
+   */
+  async updateFailedSlot(newsletterId: number, slotAt: string, detail: string, outcome: 'failed' | 'skipped-empty' = 'failed'): Promise<boolean> {
+    const result = await this.db.updateTable('schedule_slots').set({ outcome, detail }).where('newsletter_id', '=', newsletterId).where('slot_at', '=', slotAt).where('outcome', '=', 'failed').executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async listSlots(newsletterId: number, limit = 20): Promise<ScheduleSlot[]> {
     const rows = await this.db.selectFrom('schedule_slots').selectAll().where('newsletter_id', '=', newsletterId).orderBy('slot_at', 'desc').limit(limit).execute();
-    return rows.map((r) => ({ slotAt: r.slot_at, outcome: r.outcome, campaignId: r.campaign_id, detail: r.detail }));
+    return rows.map(toScheduleSlot);
+  }
+
+  /** One slot, or null when the schedule never reached it. */
+  async findSlot(newsletterId: number, slotAt: string): Promise<ScheduleSlot | null> {
+    const row = await this.db.selectFrom('schedule_slots').selectAll().where('newsletter_id', '=', newsletterId).where('slot_at', '=', slotAt).executeTakeFirst();
+    return row ? toScheduleSlot(row) : null;
+  }
+
+  /** Slots whose issue could not be built and that no retry has turned into a campaign yet, newest first; all newsletters unless one is named. */
+  async listFailedSlots(options: { newsletterId?: number; limit?: number } = {}): Promise<ScheduleSlot[]> {
+    let query = this.db.selectFrom('schedule_slots').selectAll().where('outcome', '=', 'failed');
+    if (options.newsletterId !== undefined) query = query.where('newsletter_id', '=', options.newsletterId);
+    const rows = await query.orderBy('created_at', 'desc').orderBy('slot_at', 'desc').limit(options.limit ?? 100).execute();
+    return rows.map(toScheduleSlot);
   }
 
   async getCampaign(id: number): Promise<Campaign | null> {
