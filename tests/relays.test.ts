@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { MailroomError } from '../src/core/errors.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage } from '../src/sending/ports.ts';
 import { createMemoryQuotaStore } from '../src/smtp/relay-quota.ts';
-import { createRelayTransport, parseRelays, redactRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
+import { redact } from '../src/smtp/smtp-url.ts';
+import { createRelayTransport, parseRelays, type RelaySpec, type RelayTransportOptions } from '../src/smtp/relays.ts';
 import type { SmtpTransportOptions } from '../src/smtp/smtp-transport.ts';
 import { virtualTime } from './helpers/virtual-time.ts';
 
@@ -66,8 +67,15 @@ describe('parseRelays', () => {
     ]);
   });
 
-  test('redactRelays hides every relay\'s password, where redact alone hides only the first', () => {
-    expect(redactRelays('smtp://u:p1@a.example:25?weight=3, smtps://u:p2@b.example:465\nsmtp://c.example')).toBe('smtp://u:***@a.example:25?weight=3, smtps://u:***@b.example:465\nsmtp://c.example');
+  test.each([
+    ['every relay, separated by comma and newline', 'smtp://u:p1@a.example:25?weight=3, smtps://u:p2@b.example:465\nsmtp://c.example', 'smtp://u:***@a.example:25?weight=3, smtps://u:***@b.example:465\nsmtp://c.example'],
+    ['a password holding @ is hidden whole', 'smtp://u:p@ss@h.example:25', 'smtp://u:***@h.example:25'],
+    ['relays joined by a bare comma keep the next host readable', 'smtp://u:p1@a.example:25,smtps://u:p2@b.example:465', 'smtp://u:***@a.example:25,smtps://u:***@b.example:465'],
+    ['a comma inside a password is hidden with it', 'smtp://u:a,b@h.example:25, smtp://v:c@i.example', 'smtp://u:***@h.example:25, smtp://v:***@i.example'],
+    ['no credentials: unchanged', 'smtp://h.example:25?name=x', 'smtp://h.example:25?name=x'],
+  ])('redact, relay by relay: %s', (_why, setting, shown) => {
+    expect(redact(setting)).toBe(shown);
+    expect(redact(setting)).not.toMatch(/p1|p2|ss@|a,b/);
   });
 
   test.each([

@@ -8,8 +8,7 @@ export type MailroomErrorCode =
   | 'PLACEHOLDER_NOT_ALLOWED'
   | 'MESSAGE_TOO_LARGE'
   | 'SMTP_UNAVAILABLE'
-  | 'CONFIG'
-  | 'TOKEN';
+  | 'CONFIG';
 
 export class MailroomError extends Error {
   readonly code: MailroomErrorCode;

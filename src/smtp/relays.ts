@@ -11,7 +11,7 @@ import { createMemoryQuotaStore, relayCaps, type QuotaCap, type QuotaTicket, typ
 import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';
 import { redact, type RelaySpec } from './smtp-url.ts';
 
-export { parseRelays, redactRelays, type RelaySpec } from './smtp-url.ts';
+export { parseRelays, type RelaySpec } from './smtp-url.ts';
 
 /** Per-second rate limiters kept per relay across transports (one per App), so campaigns run by one process share a relay's rate. */
 export type RelayLimiters = Map<string, RateLimiter>;

@@ -62,16 +62,14 @@ function nodemailerTruth(raw: string): boolean {
 /** Separators between URLs: commas or whitespace, but only where the next URL starts, so a comma inside a password stays put. */
 const SEPARATOR = /[\s,]+(?=[a-z][a-z0-9+.-]*:\/\/)/i;
 
-/** Hides every password in a URL (or a list of URLs) before it is printed. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@\s,]+:)[^@\s]*@/g, '$1***@');
-}
-
-/** SMTP_URL for messages and logs: `redact` hides only the first password, so each relay's URL is redacted on its own. */
-export function redactRelays(smtpUrlSetting: string): string {
+/**
+ * Hides every password in SMTP_URL (one URL or several) before it is printed, relay by relay: a password runs to the
+ * last `@` of its own relay's URL, so one holding `@` or `,` is hidden whole and the next relay's host stays readable.
+ */
+export function redact(smtpUrlSetting: string): string {
   return smtpUrlSetting
     .split(new RegExp(`(${SEPARATOR.source})`, 'i'))
-    .map((piece, i) => (i % 2 === 0 ? redact(piece) : piece))
+    .map((piece, i) => (i % 2 === 0 ? piece.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^\s]*@(?=[^@]*$)/is, '$1***@') : piece))
     .join('');
 }
 
