@@ -3,6 +3,7 @@
 import { Heading, Hr, Text } from '@react-email/components';
 import { EmailImage, EmailLink } from './elements.tsx';
 import { Lexer } from 'marked';
+import { decodeEntities as decodeMarkdownEntities } from '../../src/core/html-entities.ts';
 import type { Token, Tokens } from 'marked';
 import type { CSSProperties, ReactNode } from 'react';
 import { linkStyle, textStyle } from './layout.tsx';
@@ -36,57 +37,9 @@ const headingSizes: Readonly<Record<number, number>> = {
 
 const headingTags = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const;
 
-/** Named character references common in hand-written Markdown; anything else is left as written. */
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00A0',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  hellip: '…',
-  mdash: '—',
-  ndash: '–',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  laquo: '«',
-  raquo: '»',
-  middot: '·',
-  bull: '•',
-  deg: '°',
-  times: '×',
-  divide: '÷',
-  euro: '€',
-  pound: '£',
-  yen: '¥',
-  cent: '¢',
-  sect: '§',
-  para: '¶',
-  larr: '←',
-  rarr: '→',
-  uarr: '↑',
-  darr: '↓',
-  shy: '\u00AD',
-  zwj: '\u200D',
-  zwnj: '\u200C',
-};
-
-/** Decode HTML character references (numeric ones and common named ones) in Markdown text. */
+/** Decode character references in Markdown text, as CommonMark does (Mailroom's one decoder, `src/core/html-entities.ts`). */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z][a-zA-Z0-9]{1,31});/g, (match, body: string) => {
-    if (body.startsWith('#')) {
-      const code =
-        body[1] === 'x' || body[1] === 'X' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
-      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\uFFFD';
-      return String.fromCodePoint(code);
-    }
-    return NAMED_ENTITIES[body] ?? match;
-  });
+  return decodeMarkdownEntities(text, 'markdown');
 }
 
 /** Resolve `href` against `baseUrl` and return it only when its scheme is allowed; otherwise null (render as text). */

@@ -8,6 +8,7 @@ import type { Token } from 'marked';
 import { z } from 'zod';
 import type { ArticleInput, LeadImage } from '../core/domain.ts';
 import { MailroomError, isMailroomError, quote } from '../core/errors.ts';
+import { decodeEntities } from '../core/html-entities.ts';
 import { isSlug, slugify } from './slug.ts';
 
 /** The front matter keys an article file may use; any other key is an error. */
@@ -536,45 +537,16 @@ function extractPlainText(tokens: readonly Token[]): string {
         text += token.text;
         break;
       case 'text':
-        text += token.tokens ? extractPlainText(token.tokens) : decodeEntities(token.text);
+        text += token.tokens ? extractPlainText(token.tokens) : decodeEntities(token.text, 'markdown');
         break;
       default:
         if ('tokens' in token && Array.isArray(token.tokens)) text += extractPlainText(token.tokens);
-        else if ('text' in token && typeof token.text === 'string') text += decodeEntities(token.text);
+        else if ('text' in token && typeof token.text === 'string') text += decodeEntities(token.text, 'markdown');
     }
   }
   return text;
 }
 
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  mdash: '—',
-  ndash: '–',
-  hellip: '…',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  euro: '€',
-};
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
-    if (name.startsWith('#')) {
-      const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-    }
-    return NAMED_ENTITIES[name.toLowerCase()] ?? entity;
-  });
-}
 
 function shortenText(text: string, max: number): string {
   if (text.length <= max) return text;

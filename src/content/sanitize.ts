@@ -8,6 +8,7 @@ import createDOMPurify, { type Config as PurifyConfig, type DOMPurify } from 'do
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { Lexer, Parser, type Token, type Tokens } from 'marked';
 import TurndownService from 'turndown';
+import { decodeEntities } from '../core/html-entities.ts';
 import { isUiLabel } from './boilerplate.ts';
 import { collapseWhitespace, countWords } from './text-tools.ts';
 
@@ -117,7 +118,7 @@ export function safeMarkdownUrl(raw: string, kind: UrlKind): string | null {
   const trimmed = raw.trim();
   // Entities and invisible characters can hide a scheme: "&#106;avascript:", "java\tscript:".
   // eslint-disable-next-line no-control-regex
-  const squeezed = decodeHtmlEntities(trimmed).replace(/[\u0000-\u0020\u007F-\u009F\u00AD\u200B-\u200F\uFEFF]+/g, '');
+  const squeezed = decodeEntities(trimmed, 'html').replace(/[\u0000-\u0020\u007F-\u009F\u00AD\u200B-\u200F\uFEFF]+/g, '');
   if (squeezed === '') return null;
   if (!/^[a-z][a-z0-9+.-]*:/i.test(squeezed) && !squeezed.startsWith('//')) return /[<>"]/.test(trimmed) ? null : trimmed;
   return safeUrl(squeezed, undefined, kind) === null ? null : trimmed;
@@ -516,7 +517,7 @@ function describeHtml(html: string): string {
 }
 
 function describeScheme(href: string): string {
-  const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(decodeHtmlEntities(href).replace(/[\s\u0000-\u001F]+/g, ''))?.[1];
+  const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(decodeEntities(href, 'html').replace(/[\s\u0000-\u001F]+/g, ''))?.[1];
   return scheme ? `${scheme.toLowerCase()}:` : JSON.stringify(href.slice(0, 30));
 }
 
@@ -525,15 +526,3 @@ export function restoreRelativeUrls(markdown: string): string {
   return markdown.replace(/https:\/\/relative\.mailroom\.invalid\/\?u=([^)\s"]*)/g, (_, encoded: string) => decodeURIComponent(encoded));
 }
 
-const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", colon: ':', tab: '\t', newline: '\n', sol: '/', nbsp: ' ' };
-
-function decodeHtmlEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+;?|#\d+;?|[a-z]+;)/gi, (entity, reference: string) => {
-    const name = reference.replace(/;$/, '');
-    if (name.startsWith('#')) {
-      const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-    }
-    return NAMED[name.toLowerCase()] ?? entity;
-  });
-}

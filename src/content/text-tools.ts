@@ -1,6 +1,7 @@
 /** Small text helpers shared by the page, page-text and feed importers: whitespace, summaries, Markdown escaping, loose dates. */
 import { Lexer, type Token } from 'marked';
 import type { ArticleInput } from '../core/domain.ts';
+import { decodeEntities } from '../core/html-entities.ts';
 import { MAX_DERIVED_SUMMARY_LENGTH } from './article-file.ts';
 
 /** An article read from a page, a page's text or a feed item, with what the importer needs to know about it. */
@@ -124,18 +125,8 @@ function plainText(tokens: readonly Token[]): string {
     if (token.type === 'image' || token.type === 'html') continue;
     if (token.type === 'br') text += ' ';
     else if ('tokens' in token && Array.isArray(token.tokens)) text += plainText(token.tokens as Token[]);
-    else if ('text' in token && typeof token.text === 'string') text += token.type === 'escape' ? token.text : decodeBasicEntities(token.text);
+    else if ('text' in token && typeof token.text === 'string') text += token.type === 'escape' ? token.text : decodeEntities(token.text, 'markdown');
   }
   return text;
 }
 
-function decodeBasicEntities(text: string): string {
-  const named: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
-    if (name.startsWith('#')) {
-      const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-    }
-    return named[name.toLowerCase()] ?? entity;
-  });
-}

@@ -5,6 +5,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { MailroomError } from '../core/errors.ts';
+import { decodeEntities } from '../core/html-entities.ts';
 import { safeUrl } from '../content/sanitize.ts';
 import { collapseWhitespace, parseDateValue } from '../content/text-tools.ts';
 
@@ -366,7 +367,7 @@ function htmlFieldText(value: unknown, kind: 'text' | 'html' | 'html-maybe'): st
   let text = decodeXml(rawText(value));
   if (kind === 'text') return collapseWhitespace(text);
   if (kind === 'html' || /<\/?[a-z][^>]*>|&[a-z#0-9]+;/i.test(text)) {
-    text = decodeHtmlEntities(text.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, '').replace(/<[^>]*>/g, ' '));
+    text = decodeEntities(text.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, '').replace(/<[^>]*>/g, ' '), 'html');
   }
   return collapseWhitespace(text);
 }
@@ -398,31 +399,12 @@ function resolveBase(xmlBase: unknown, parent: string): string {
   }
 }
 
-const XML_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
 /** Undoes one level of XML escaping outside CDATA sections and unwraps them. */
 export function decodeXml(raw: string): string {
   return raw
     .split(/(<!\[CDATA\[[\s\S]*?\]\]>)/)
-    .map((part) => (part.startsWith('<![CDATA[') ? part.slice(9, -3) : part.replace(/&(lt|gt|amp|quot|apos|#x[0-9a-f]+|#\d+);/gi, (entity, name: string) => decodeEntityName(name) ?? entity)))
+    .map((part) => (part.startsWith('<![CDATA[') ? part.slice(9, -3) : decodeEntities(part, 'xml')))
     .join('');
-}
-
-function decodeEntityName(name: string): string | undefined {
-  if (name.startsWith('#')) {
-    const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
-  }
-  return XML_ENTITIES[name.toLowerCase()];
-}
-
-const HTML_ENTITIES: Readonly<Record<string, string>> = {
-  ...XML_ENTITIES, nbsp: ' ', mdash: '—', ndash: '–', hellip: '…', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', copy: '©', reg: '®', trade: '™',
-  eacute: 'é', egrave: 'è', aacute: 'á', agrave: 'à', oacute: 'ó', uacute: 'ú', iacute: 'í', ntilde: 'ñ', ouml: 'ö', uuml: 'ü', auml: 'ä', ccedil: 'ç', euro: '€', pound: '£',
-};
-
-function decodeHtmlEntities(text: string): string {
-  return text.replace(/&([a-z]+|#x[0-9a-f]+|#\d+);/gi, (entity, name: string) => (name.startsWith('#') ? decodeEntityName(name) : HTML_ENTITIES[name.toLowerCase()]) ?? entity);
 }
 
 function escapeHtml(text: string): string {
