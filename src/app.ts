@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { EngineOptions } from './sending/engine.ts';
 import type { MessageTransport } from './sending/ports.ts';
 import type { SendDeps } from './sending/send-newsletter.ts';
+import { installFastDotStuffing } from './smtp/dot-stuffing.ts';
 import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/relays.ts';
 import { openStore } from './store/open-store.ts';
 import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
@@ -31,6 +32,9 @@ export function engineOptionsFrom(config: Config): Partial<EngineOptions> {
 }
 
 export async function createApp(config: Config, options: { clock?: () => Date } = {}): Promise<App> {
+  // nodemailer's SMTP client dot-stuffs every message byte by byte in JavaScript; this puts a native one in its
+  // DataStream (process-wide), only after checking it writes the same bytes (nodemailer is pinned in package.json).
+  installFastDotStuffing();
   const store = await openStore(config.databaseUrl, options.clock ? { clock: options.clock } : {});
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;

@@ -1,4 +1,8 @@
 /** The fast dot-stuffer against nodemailer's own DataStream transform: the same bytes for any input, however it is cut into chunks. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import type { TransformCallback } from 'node:stream';
 import DataStream from 'nodemailer/lib/smtp-connection/data-stream.js';
 import { describe, expect, test } from 'vitest';
@@ -42,6 +46,30 @@ describe('dot-stuffing', () => {
     expect(dotStuffChunk(message, false).toString('latin1')).toBe('Subject: x\r\n\r\n..hidden\r\nplain\r\n...two\r\n');
     const clean = Buffer.from('a\r\nb\r\n', 'latin1');
     expect(dotStuffChunk(clean, false)).toBe(clean);
+  });
+
+  test('nodemailer, whose DataStream and private API Mailroom relies on, is pinned to the exact version installed', () => {
+    const require = createRequire(import.meta.url);
+    const pinned = (require('../package.json') as { dependencies: Record<string, string> }).dependencies['nodemailer'];
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((require('nodemailer/package.json') as { version: string }).version).toBe(pinned);
+  });
+
+  test('importing the SMTP modules changes nothing in nodemailer; the composition root installs the fast transform', async () => {
+    await import('../src/smtp/smtp-transport.ts');
+    await import('../src/smtp/relays.ts');
+    await import('../src/sending/engine.ts');
+    expect(DataStream.prototype._transform).toBe(nodemailerTransform);
+    const { createApp } = await import('../src/app.ts');
+    const { loadConfig } = await import('../src/config.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-dot-'));
+    const app = await createApp(loadConfig({ DATA_DIR: dir, SECRET: 'dot-stuffing-secret-0123456789abcdefghij' }, dir));
+    try {
+      expect(DataStream.prototype._transform).not.toBe(nodemailerTransform);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('installed into nodemailer after its self-check; a stream then writes the same as before', async () => {

@@ -10,11 +10,13 @@
  * client sends (and DKIM-signs) as it is.
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import nodemailer from 'nodemailer';
 import MailMessage from 'nodemailer/lib/mailer/mail-message.js';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs/index.js';
 import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import * as qp from 'nodemailer/lib/qp/index.js';
+import { MailroomError } from '../core/errors.ts';
 import type { CompiledIssue, RecipientContext, TemplatePiece } from '../personalization/personalize.ts';
 import { toHeaderValue } from '../personalization/personalize.ts';
 import { composeMessage, type MessageFrame, type MessageRecipient } from './compose.ts';
@@ -43,6 +45,55 @@ export interface IssueMime {
 type EncodedPiece = { readonly bytes: Buffer; readonly endsLine: boolean } | ((data: ReturnType<CompiledIssue['dataFor']>) => string);
 
 type Segment = { readonly kind: 'bytes'; readonly bytes: Buffer } | { readonly kind: 'header'; readonly name: PersonalHeader; readonly key: string } | { readonly kind: 'part'; readonly part: 'text' | 'html' };
+
+/**
+ * nodemailer's private API that Mailroom relies on (the List-Unsubscribe value as its `list` option would write it)
+ * changed or went away: nodemailer is pinned to an exact version in package.json, so this means an upgrade that
+ * needs Mailroom's code to follow. The campaign pauses with this message instead of failing every recipient.
+ */
+export class NodemailerInternalsError extends MailroomError {
+  constructor(what: string, cause?: unknown) {
+    super(
+      'CONFIG',
+      `nodemailer ${NODEMAILER_VERSION}: ${what}; Mailroom was written against nodemailer ${PINNED_NODEMAILER} (package.json pins it): install that version (npm ci) and resume the campaign`,
+      [],
+      cause === undefined ? undefined : { cause },
+    );
+    this.name = 'NodemailerInternalsError';
+  }
+}
+
+const require = createRequire(import.meta.url);
+const NODEMAILER_VERSION = (require('nodemailer/package.json') as { version: string }).version;
+/** The version package.json pins (exactly): the one this code was written and tested against. */
+const PINNED_NODEMAILER = (require('../../package.json') as { dependencies: Record<string, string> }).dependencies['nodemailer'] ?? '?';
+
+type ListHeaders = (list: object) => { value: { value: string }[] }[];
+
+/**
+ * The List-Unsubscribe value for a URL, from nodemailer's private `MailMessage#_getListHeaders`. Looked up and
+ * tried once per campaign on the sample's URL: when the method is missing or answers in another shape, this throws a
+ * NodemailerInternalsError before any recipient is touched; a failure later (per message) throws the same.
+ */
+export function resolveListUnsubscribe(sampleUrl: string, messageClass: { prototype: object } = MailMessage): (url: string) => string {
+  const method = (messageClass.prototype as { _getListHeaders?: unknown })._getListHeaders;
+  if (typeof method !== 'function') throw new NodemailerInternalsError('its private MailMessage#_getListHeaders, used for the List-Unsubscribe header, is missing');
+  const instance = new (messageClass as unknown as typeof MailMessage)({} as ConstructorParameters<typeof MailMessage>[0], {});
+  const valueFor = (url: string): string => {
+    let value: unknown;
+    try {
+      value = (method as ListHeaders).call(instance, { unsubscribe: url })[0]?.value[0]?.value;
+    } catch (error) {
+      throw new NodemailerInternalsError(`its private MailMessage#_getListHeaders failed (${(error as Error).message})`, error);
+    }
+    if (typeof value !== 'string' || !value.includes(url)) {
+      throw new NodemailerInternalsError(`its private MailMessage#_getListHeaders answered ${JSON.stringify(value)?.slice(0, 80) ?? 'nothing'} for the unsubscribe URL, not "<URL>"`);
+    }
+    return value;
+  };
+  valueFor(sampleUrl);
+  return valueFor;
+}
 
 /** Quoted-printable for one piece, starting at the beginning of an encoded line; CRLF line ends. */
 function encodePiece(text: string): string {
@@ -75,9 +126,12 @@ function sendToBuffer(options: ReturnType<typeof composeMessage>['options']): Pr
 /**
  * Prepares a campaign's MIME from a sample recipient. Returns null when nodemailer's template does not have the
  * expected shape (a header missing or repeated, a part not quoted-printable): the caller then composes each message
- * in full instead.
+ * in full instead. Throws NodemailerInternalsError when nodemailer's private List-Unsubscribe method is broken.
  */
 export async function prepareIssueMime(frame: MessageFrame, compiled: CompiledIssue, sample: IssueMimeRecipient): Promise<IssueMime | null> {
+  // First, before nodemailer composes anything: its own `list` option goes through the same private method, so when
+  // that is broken, composing each message in full would fail every recipient too (NodemailerInternalsError).
+  const listUnsubscribe = resolveListUnsubscribe(sample.context.unsubscribeUrl);
   const marker = randomBytes(8).toString('hex');
   // A non-ASCII character makes nodemailer choose quoted-printable for both parts, as it does for any real issue.
   const slot = (part: string) => `MAILROOM-${part}-${marker}-\u00e9`;
@@ -136,7 +190,6 @@ export async function prepareIssueMime(frame: MessageFrame, compiled: CompiledIs
   const parts = { text: encodePieces(compiled.pieces.text), html: encodePieces(compiled.pieces.html) };
   // nodemailer's own header encoding: the node for addresses, encoded words, message ids and dates; the mail message for List-* headers.
   const node = new MimeNode('text/plain', { textEncoding: 'quoted-printable' } as ConstructorParameters<typeof MimeNode>[1]);
-  const listHeaders = new MailMessage({} as ConstructorParameters<typeof MailMessage>[0], {});
   const fold = (key: string, value: string) => Buffer.from(mimeFuncs.foldLines(`${key}: ${value}`, 76), 'utf8');
   const headerValue = (name: PersonalHeader, key: string, r: IssueMimeRecipient, subject: string): Buffer => {
     switch (name) {
@@ -149,8 +202,7 @@ export async function prepareIssueMime(frame: MessageFrame, compiled: CompiledIs
       case 'date':
         return fold(key, r.date.toUTCString().replace(/GMT/, '+0000'));
       case 'list-unsubscribe': {
-        const [entry] = (listHeaders as unknown as { _getListHeaders(list: object): { value: { value: string }[] }[] })._getListHeaders({ unsubscribe: r.context.unsubscribeUrl });
-        return Buffer.from(mimeFuncs.foldLines(`${key}: ${entry?.value[0]?.value ?? ''}`), 'utf8');
+        return Buffer.from(mimeFuncs.foldLines(`${key}: ${listUnsubscribe(r.context.unsubscribeUrl)}`), 'utf8');
       }
     }
   };

@@ -8,6 +8,7 @@ import type { CampaignStatus, SendCounts } from '../core/domain.ts';
 import type { MessageFrame } from '../mime/compose.ts';
 import type { CompiledIssue } from '../personalization/personalize.ts';
 import { describeLeaseHolder, isDeadLocalHolder, makeLeaseOwner, parseLeaseOwner } from './lease-owner.ts';
+import { NodemailerInternalsError } from '../mime/issue-mime.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
 import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
@@ -161,8 +162,22 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     await store.setCampaignStatus(id, 'sending', { error: null });
 
     // The issue's MIME is built once here; each message then only fills in its recipient.
-    const builder = await prepareMessageBuilder(run, options.fallbackName);
+    // nodemailer's private API gone or changed (NodemailerInternalsError): nobody is mailed or failed; the campaign
+    // waits, paused, for the operator to install the pinned version and resume.
+    const pauseForSoftware = async (reason: string): Promise<CampaignResult> => {
+      log(`campaign ${id}: paused: ${reason}`);
+      await store.setCampaignStatus(id, 'paused', { error: reason, pauseReason: 'operator' });
+      return finish('paused', reason);
+    };
+    let builder: Awaited<ReturnType<typeof prepareMessageBuilder>>;
+    try {
+      builder = await prepareMessageBuilder(run, options.fallbackName);
+    } catch (error) {
+      if (error instanceof NodemailerInternalsError) return await pauseForSoftware(error.message);
+      throw error;
+    }
     let unavailable = null as string | null;
+    let broken = null as string | null;
     let stopReason = null as 'signal' | 'operator' | null;
     // One queue for both kinds of write: what the workers ask for in the same turn goes to the store together
     // (outcomes first, then claims), and a store that can joins both calls in one transaction.
@@ -209,12 +224,12 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     const sendOne = async (recipient: DueRecipient, carried: readonly SendOutcome[]): Promise<SendOutcome[]> => {
       const subscriberId = recipient.subscriberId;
       if (recipient.skipReason) return [...carried, { subscriberId, status: 'skipped', error: recipient.skipReason }];
-      if (unavailable || stopReason) return [...carried];
+      if (unavailable || broken || stopReason) return [...carried];
       // Claimed only now, in the same statement that checks they may still be mailed.
       const [claimed] = await Promise.all([claims.push(subscriberId), ...carried.map(record)]);
       const refused = claimed.get(subscriberId);
       if (refused !== null) return refused === 'no longer pending' ? [] : [{ subscriberId, status: 'skipped', error: refused ?? 'not mailable' }];
-      if (unavailable || stopReason) return [{ subscriberId, status: 'released' }];
+      if (unavailable || broken || stopReason) return [{ subscriberId, status: 'released' }];
       let outcome: SendOutcome;
       try {
         const message = builder.build(recipient, clock());
@@ -223,7 +238,10 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         const messageId = typeof message.options.messageId === 'string' ? message.options.messageId : accepted.messageId;
         outcome = { subscriberId, status: 'sent', smtpResponse: accepted.response, messageId };
       } catch (error) {
-        if (error instanceof TransportError && error.kind === 'unavailable') {
+        if (error instanceof NodemailerInternalsError) {
+          broken ??= error.message;
+          outcome = { subscriberId, status: 'released' };
+        } else if (error instanceof TransportError && error.kind === 'unavailable') {
           unavailable ??= error.message;
           outcome = { subscriberId, status: 'released' };
         } else if (error instanceof TransportError) {
@@ -262,7 +280,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         let next = 0;
         const worker = async () => {
           let carried: SendOutcome[] = [];
-          while (next < batch.length && !unavailable && !stopReason) {
+          while (next < batch.length && !unavailable && !broken && !stopReason) {
             const recipient = batch[next++] as DueRecipient;
             carried = await sendOne(recipient, carried);
           }
@@ -271,6 +289,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         };
         await Promise.all(Array.from({ length: Math.max(1, Math.min(transport.maxConnections, batch.length)) }, worker));
         await records.flush();
+        if (broken) return await pauseForSoftware(broken);
         if (unavailable) return await pauseForSmtp(unavailable);
         // Counting walks every row of the campaign: at most every few seconds, not after each batch of a long one.
         if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {

@@ -5,7 +5,7 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { composeMessage, makeMessageId, type MessageFrame } from '../mime/compose.ts';
-import { prepareIssueMime, type IssueMime } from '../mime/issue-mime.ts';
+import { NodemailerInternalsError, prepareIssueMime, type IssueMime } from '../mime/issue-mime.ts';
 import { buildRecipientContext, type CompiledIssue, type RecipientContext } from '../personalization/personalize.ts';
 import type { DueRecipient, OutgoingMessage } from './ports.ts';
 
@@ -41,7 +41,9 @@ export async function prepareMessageBuilder(run: MessageBuilderRun, fallbackName
   let mime: IssueMime | null = null;
   try {
     mime = await prepareIssueMime(run.frame, run.compiled, { email: sample.email, name: sample.name, context: contextOf(sample), messageId: makeMessageId(run.frame.fromEmail, run.campaignId, sample.subscriberId), date: new Date() });
-  } catch {
+  } catch (error) {
+    // nodemailer's private API changed: composing in full would hide it; the engine pauses the campaign instead.
+    if (error instanceof NodemailerInternalsError) throw error;
     mime = null;
   }
   const prebuilt = mime;

@@ -7,7 +7,8 @@
  * with Buffer#indexOf (native memchr) and looks only at the bytes around them, so a message whose lines are
  * already CRLF costs a few hundred native searches instead of tens of thousands of JavaScript steps.
  *
- * `installFastDotStuffing()` puts it in place of DataStream#_transform after checking, on a set of edge cases,
+ * Nothing happens on import: the composition root (src/app.ts, createApp) calls `installFastDotStuffing()`, which
+ * puts it in place of DataStream#_transform after checking, on a set of edge cases,
  * that both give the same bytes; if they ever differ (a nodemailer upgrade that changes the rules), nodemailer's
  * own transform is kept. tests/dot-stuffing.test.ts compares the two on random input cut into random chunks.
  */

@@ -14,16 +14,12 @@ import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index
 import type { DkimConfig } from '../config.ts';
 import { redact } from './smtp-url.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage, type TransportAccepted } from '../sending/ports.ts';
-import { installFastDotStuffing } from './dot-stuffing.ts';
 import { createSmtpLanes, PLAINTEXT_REFUSED } from './smtp-lanes.ts';
 
 /** Messages per connection before it is closed and a new one opened. */
 const MAX_MESSAGES_PER_CONNECTION = 1000;
 /** A connection unused this long is closed (under the 5 minutes RFC 5321 asks servers to wait). */
 const IDLE_MS = 4 * 60_000;
-
-// nodemailer's SMTP client dot-stuffs every message byte by byte in JavaScript; this does the same natively.
-installFastDotStuffing();
 
 export interface SmtpTransportOptions {
   /** smtp://user:pass@host:587 or smtps://user:pass@host:465 */
