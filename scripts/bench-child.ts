@@ -69,7 +69,7 @@ async function setup(): Promise<void> {
     if (!demo) throw new Error('demo newsletter missing');
     const list = await app.store.createList(BENCH_LIST);
     const report = await app.store.importSubscribers(list.id, generatedRows(recipients, 'reader'), { source: 'bench' });
-    if (report.added !== recipients) throw new Error(`setup: ${report.added} of ${recipients} subscribers added`);
+    if (report.newPeople !== recipients) throw new Error(`setup: ${report.newPeople} of ${recipients} subscribers added`);
     // The demo digest, on the bench list: same sender, template, logo and articles (assigned to it) as the demo newsletter.
     const newsletter = await app.store.createNewsletter({ ...demo, slug: BENCH_SLUG, listId: list.id });
     await app.store.assignArticles(newsletter.id, (await app.store.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');

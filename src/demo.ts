@@ -71,5 +71,5 @@ export async function loadDemoWorkspace(app: App): Promise<DemoSummary> {
   // The demo articles are the demo newsletter's only: no other newsletter takes them.
   const demo = await store.findNewsletter(DEMO_NEWSLETTER);
   if (demo) await store.assignArticles(demo.id, articleIds, 'demo');
-  return { created, articles: sources.articles.length, subscribers: report.added + report.updated + report.unchanged, problems };
+  return { created, articles: sources.articles.length, subscribers: report.addedToList + report.alreadyOnList, problems };
 }

@@ -275,7 +275,7 @@ describe('the happy path', () => {
     );
     const imported = await mailroom(ws, ['subscribers', 'import', 'readers.csv', '--list', 'readers', '--create-list']);
     expectOk(imported);
-    expect(imported.stdout.trim()).toBe('readers.csv → list readers: 3 added, 0 updated, 0 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 0 rejected');
+    expect(imported.stdout.trim()).toBe('readers.csv: 3 added to list readers (3 new people, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 0 rejected');
     expect(imported.stderr).toBe('');
 
     const readers = await membersOf(ws, 'readers');
@@ -409,11 +409,11 @@ describe('import semantics', () => {
     ws.file('team.csv', `${TEAM.join('\n')}\n`);
     const first = await mailroom(ws, ['subscribers', 'import', 'team.csv', '--list', 'team', '--create-list']);
     expectOk(first);
-    expect(first.stdout).toContain('team.csv → list team: 4 added, 0 updated, 0 unchanged, 0 kept out');
+    expect(first.stdout).toContain('team.csv: 4 added to list team (4 new people, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged, 0 kept out');
 
     const again = await mailroom(ws, ['subscribers', 'import', 'team.csv', '--list', 'team']);
     expectOk(again);
-    expect(again.stdout.trim()).toBe('team.csv → list team: 0 added, 0 updated, 4 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 0 rejected');
+    expect(again.stdout.trim()).toBe('team.csv: 0 added to list team (0 new people, 4 already known; 0 profiles changed), 4 already on it, 4 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 0 rejected');
 
     // Bea unsubscribes (as the one-click link does), Cy's mail hard-bounces, eve@ is on the suppression list only.
     const store = await openStore(ws.db);
@@ -430,7 +430,7 @@ describe('import semantics', () => {
     ws.file('team.csv', `${[...TEAM, 'EVE@example.com,Eve,,'].join('\n')}\n`);
     const third = await mailroom(ws, ['subscribers', 'import', 'team.csv', '--list', 'team']);
     expectOk(third);
-    expect(third.stdout.trim()).toBe('team.csv → list team: 0 added, 0 updated, 2 unchanged, 3 kept out (unsubscribed, bounced or suppressed), 0 rejected');
+    expect(third.stdout.trim()).toBe('team.csv: 0 added to list team (0 new people, 4 already known; 0 profiles changed), 2 already on it, 2 unchanged, 3 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 0 rejected');
     const members = await membersOf(ws, 'team');
     expect(members.map((s) => [s.email, s.status, s.lists.map((l) => `${l.name}:${l.status}`).join()])).toEqual([
       ['amy@example.com', 'active', 'team:subscribed'],
@@ -453,7 +453,7 @@ describe('import semantics', () => {
     const lenient = await mailroom(ws, ['subscribers', 'import', 'strict.csv', '--list', 'team']);
     expect(lenient.code, show(lenient)).toBe(1);
     expect(lenient.stderr.trim()).toBe('strict.csv line 3: "bob@" is not an email address');
-    expect(lenient.stdout.trim()).toBe('strict.csv → list team: 2 added, 1 updated, 0 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 1 rejected');
+    expect(lenient.stdout.trim()).toBe('strict.csv: 2 added to list team (2 new people, 1 already known; 1 profile changed), 1 already on it, 0 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 1 rejected');
     expect(sqlite(ws, "select email, attributes from subscribers where email in ('fay@example.com', 'gus@example.com', 'amy@example.com') order by email")).toEqual([
       { email: 'amy@example.com', attributes: '{"company":"NewCo"}' },
       { email: 'fay@example.com', attributes: '{}' },
@@ -480,10 +480,10 @@ describe('import semantics', () => {
 
       const again = await mailroom(ws, ['subscribers', 'import', 'data/demo-subscribers.csv', '--list', 'demo']);
       expectOk(again);
-      expect(again.stdout).toContain('demo-subscribers.csv → list demo: 0 added, 0 updated, 4 unchanged, 1 kept out');
+      expect(again.stdout).toContain('demo-subscribers.csv: 0 added to list demo (0 new people, 5 already known; 0 profiles changed), 4 already on it, 4 unchanged, 1 kept out');
       const fresh = await mailroom(ws, ['subscribers', 'import', 'data/demo-subscribers.csv', '--list', 'fresh', '--create-list']);
       expectOk(fresh);
-      expect(fresh.stdout).toContain('demo-subscribers.csv → list fresh: 0 added, 4 updated, 0 unchanged, 1 kept out');
+      expect(fresh.stdout).toContain('demo-subscribers.csv: 4 added to list fresh (0 new people, 5 already known; 0 profiles changed), 0 already on it, 0 unchanged, 1 kept out');
       expect(sqlite(ws, "select s.status, group_concat(l.name || ':' || m.status) as lists from subscribers s join list_memberships m on m.subscriber_id = s.id join lists l on l.id = m.list_id where s.email = 'linus@example.org'")).toEqual([
         { status: 'bounced', lists: 'demo:subscribed' },
       ]);
@@ -503,7 +503,7 @@ describe('bad input: non-zero exit, a message naming the thing, the value and wh
     const bad = await mailroom(ws, ['subscribers', 'import', 'bad.csv', '--list', 'club', '--create-list']);
     expect(bad.code, show(bad)).toBe(1);
     expect(bad.stderr.trim().split('\n')).toEqual(['bad.csv line 3: "bob@" is not an email address', 'bad.csv line 4: "ANN@Example.COM" duplicates line 2']);
-    expect(bad.stdout).toContain('bad.csv → list club: 2 added, 0 updated, 0 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 2 rejected');
+    expect(bad.stdout).toContain('bad.csv: 2 added to list club (2 new people, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 2 rejected');
     expect(sqlite(ws, 'select email, first_name, attributes from subscribers order by id')).toEqual([
       { email: 'ann@example.com', first_name: 'Ann', attributes: '{"company":"Acme"}' },
       { email: 'cid@example.com', first_name: 'Cid', attributes: '{}' },
@@ -531,7 +531,7 @@ describe('bad input: non-zero exit, a message naming the thing, the value and wh
     ws.file('bom.csv', Buffer.from('\uFEFFE-mail,Name,Société\r\nbom@example.com,Bo Mason,Ümlaut GmbH\r\n', 'utf8'));
     const bom = await mailroom(ws, ['subscribers', 'import', 'bom.csv', '--list', 'club']);
     expectOk(bom);
-    expect(bom.stdout).toContain('bom.csv → list club: 1 added, 0 updated, 0 unchanged');
+    expect(bom.stdout).toContain('bom.csv: 1 added to list club (1 new person, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged');
     expect(sqlite(ws, "select name, first_name, last_name, attributes from subscribers where email = 'bom@example.com'")).toEqual([
       { name: 'Bo Mason', first_name: 'Bo', last_name: 'Mason', attributes: '{"societe":"Ümlaut GmbH"}' },
     ]);
@@ -556,7 +556,7 @@ describe('bad input: non-zero exit, a message naming the thing, the value and wh
       'quoted.csv line 4: "Big\\nCo" in column "Company" contains a line break',
       'quoted.csv line 6: "gil@" is not an email address',
     ]);
-    expect(quoted.stdout).toContain('quoted.csv → list club: 2 added, 0 updated, 0 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 2 rejected');
+    expect(quoted.stdout).toContain('quoted.csv: 2 added to list club (2 new people, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 2 rejected');
     expect(sqlite(ws, "select email, attributes from subscribers where email in ('eve@example.com', 'hal@example.com') order by email")).toEqual([
       { email: 'eve@example.com', attributes: '{"company":"Acme"}' },
       { email: 'hal@example.com', attributes: '{"company":"Notes: \\"quoted\\""}' },

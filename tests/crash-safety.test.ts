@@ -47,7 +47,7 @@ async function setUpCampaign(dir: string, sink: CountingSink, recipients: number
   const app = await createApp(loadConfig(envFor(dir, sink), dir));
   const list = await app.store.createList('load');
   const report = await app.store.importSubscribers(list.id, generatedRows(recipients), { source: 'generated' });
-  expect(report.added).toBe(recipients);
+  expect(report.newPeople).toBe(recipients);
   const { readArticleSources } = await import('../src/content/article-file.ts');
   const articleIds: number[] = [];
   for (const { article } of (await readArticleSources(join(dir, 'data', 'articles'))).articles) articleIds.push((await app.store.upsertArticle(article)).article.id);

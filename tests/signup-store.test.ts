@@ -81,7 +81,7 @@ describe('imports and pending sign-ups', () => {
       const subscribers = new SubscriberStore(store.db);
       await subscribers.requestSignup({ listId: list.id, email: 'p@example.com', name: '', firstName: '', lastName: '', source: 'signup:form', ip: null, now: new Date() });
       const outcome = await store.addSubscriber(list.id, { email: 'p@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
-      expect(outcome).toBe('kept-out');
+      expect(outcome).toEqual({ person: 'known', list: 'kept-out', profileChanged: false });
       const id = (await store.findSubscriberByEmail('p@example.com'))?.id ?? 0;
       expect(await store.membershipStatus(id, list.id)).toBe('pending');
       expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);

@@ -57,7 +57,7 @@ describe('importSubscribers', () => {
       csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,London', 'grace@example.com,Grace,Hopper,US Navy,', 'linus@example.org,Linus,,,Portland']),
       { source: 'people.csv' },
     );
-    expect(first).toEqual({ added: 3, updated: 0, unchanged: 0, keptOut: 0, rejected: [], applied: true });
+    expect(first).toEqual({ addedToList: 3, newPeople: 3, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0, rejected: [], applied: true });
 
     await store.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
     const second = await store.importSubscribers(
@@ -72,7 +72,7 @@ describe('importSubscribers', () => {
       ]),
       { source: 'people.csv' },
     );
-    expect(second).toEqual({ added: 1, updated: 1, unchanged: 2, keptOut: 1, rejected: [], applied: true });
+    expect(second).toEqual({ addedToList: 1, newPeople: 1, alreadyKnown: 3, alreadyOnList: 3, profilesChanged: 1, unchanged: 2, keptOut: 1, rejected: [], applied: true });
 
     const ada = await subscriber('ada@example.com');
     expect(ada).toMatchObject({ name: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace', attributes: { company: 'Analytical Engines', city: 'London' }, status: 'active' });
@@ -82,7 +82,7 @@ describe('importSubscribers', () => {
 
     // A changed cell overwrites, an empty one keeps, other attributes stay.
     const third = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
-    expect(third).toMatchObject({ added: 0, updated: 1, unchanged: 0, keptOut: 0 });
+    expect(third).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0 });
     expect(await subscriber('ada@example.com')).toMatchObject({
       firstName: 'Ada',
       lastName: 'Byron',
@@ -91,11 +91,15 @@ describe('importSubscribers', () => {
     expect(await counts()).toEqual({ subscribers: 4, memberships: 4, lists: 1 });
   });
 
-  test('an existing subscriber joins a second list as "updated"; the same file again is all unchanged', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+  test('known people joining a second list are "added to the list", apart from "profile changed"; the same file again is all unchanged', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
     const other = await store.createList('other');
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ added: 0, updated: 1, unchanged: 0 });
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ added: 0, updated: 0, unchanged: 1 });
+    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Robert,,,', 'cy@example.com,Cy,,,']), { source: 'a.csv' })).toEqual({
+      addedToList: 3, newPeople: 1, alreadyKnown: 2, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 0,
+      rejected: [],
+      applied: true,
+    });
+    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 0, unchanged: 1, keptOut: 0 });
     const ada = await subscriber('ada@example.com');
     expect(await store.membershipsOf(ada.id)).toEqual([
       { name: 'main', status: 'subscribed' },
@@ -109,11 +113,11 @@ describe('importSubscribers', () => {
     await store.unsubscribeFromList(ada.id, list.id);
 
     const same = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
-    expect(same).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 1 });
+    expect(same).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 1 });
     expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
 
     const changed = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
-    expect(changed.added + changed.updated + changed.unchanged + changed.keptOut).toBe(1);
+    expect(changed).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 1 });
     expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
     expect((await subscriber('ada@example.com')).status).toBe('active');
     expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);
@@ -126,13 +130,13 @@ describe('importSubscribers', () => {
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
 
     const again = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
-    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 2 });
+    expect(again).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
     expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
 
     const other = await store.createList('other');
     const elsewhere = await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
-    expect(elsewhere).toMatchObject({ added: 0, updated: 0, unchanged: 0, keptOut: 2 });
+    expect(elsewhere).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     const ada = await subscriber('ada@example.com');
     expect(await store.membershipStatus(ada.id, other.id)).toBeNull();
     expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 2 });
@@ -146,8 +150,11 @@ describe('importSubscribers', () => {
       { source: 'b.csv', strict: true },
     );
     expect(report).toEqual({
-      added: 0,
-      updated: 0,
+      addedToList: 0,
+      newPeople: 0,
+      alreadyKnown: 0,
+      alreadyOnList: 0,
+      profilesChanged: 0,
       unchanged: 0,
       keptOut: 0,
       applied: false,
@@ -166,7 +173,7 @@ describe('importSubscribers', () => {
       csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
       { source: 'b.csv' },
     );
-    expect(lenient).toMatchObject({ added: 1, updated: 1, unchanged: 0, keptOut: 0, applied: true });
+    expect(lenient).toMatchObject({ addedToList: 1, newPeople: 1, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0, applied: true });
     expect(lenient.rejected.map((r) => r.line)).toEqual([4, 5]);
   });
 
@@ -196,7 +203,7 @@ describe('importSubscribers', () => {
     expect(await counts()).toEqual(before);
 
     // The store is still usable afterwards (the transaction was released).
-    expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ added: 1 });
+    expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
   });
 });
 

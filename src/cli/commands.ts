@@ -7,6 +7,7 @@ import { loadConfig, redact } from '../config.ts';
 import { TEMPLATE_NAMES, type SubscriberStatus, type TemplateName } from '../core/domain.ts';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
+import { describeImportRow, formatImportCounts } from '../core/import-report.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
 import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
@@ -113,9 +114,7 @@ export async function subscribersImportCommand(file: string, options: { list: st
       print(`${source}: nothing imported (--strict): ${report.rejected.length} row(s) rejected`);
       return 1;
     }
-    print(
-      `${source} → list ${list.name}: ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.keptOut} kept out (unsubscribed, bounced or suppressed), ${report.rejected.length} rejected`,
-    );
+    print(`${source}: ${formatImportCounts(list.name, report)}, ${report.rejected.length} rejected`);
     return report.rejected.length > 0 ? 1 : 0;
   });
 }
@@ -137,7 +136,7 @@ export async function subscribersAddCommand(rawEmail: string, options: { list: s
     const lastName = options.lastName ?? (options.name ? options.name.trim().split(/\s+/).slice(1).join(' ') : '');
     const name = options.name ?? [firstName, lastName].filter(Boolean).join(' ');
     const outcome = await app.store.addSubscriber(list.id, { email, name, firstName, lastName, attributes }, 'cli');
-    print(outcome === 'kept-out' ? `${email}: kept out (unsubscribed, bounced or suppressed); nothing changed` : `${email}: ${outcome} (list ${list.name})`);
+    print(describeImportRow(email, list.name, outcome));
     return 0;
   });
 }

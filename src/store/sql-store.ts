@@ -23,6 +23,7 @@ import type {
 } from '../core/domain.ts';
 import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
+import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowOutcome } from '../core/import-report.ts';
 import { writeTransaction } from './write-transaction.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
@@ -57,12 +58,8 @@ export interface ImportRejection {
   readonly value?: string;
 }
 
-export interface ImportReport {
-  readonly added: number;
-  readonly updated: number;
-  readonly unchanged: number;
-  /** Rows for people who are suppressed, unsubscribed or bounced: their status and memberships stay as they are, whatever the file says (a new name or attribute is still recorded, and then counted as updated). */
-  readonly keptOut: number;
+/** What happened to the list and, apart, to the people (src/core/import-report.ts). */
+export interface ImportReport extends ImportCounts {
   readonly rejected: readonly ImportRejection[];
   /** False when `strict` was asked and a rejection rolled the whole import back. */
   readonly applied: boolean;
@@ -794,7 +791,7 @@ export class SqlStore implements CampaignStore {
   }
 
   /** Adds or updates one subscriber on a list, with the same rules as an import row. */
-  async addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<UpsertOutcome | 'kept-out'> {
+  async addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome> {
     return this.tx((trx) => this.applySubscriberRow(trx, listId, fields, consentSource));
   }
 
@@ -817,8 +814,9 @@ export class SqlStore implements CampaignStore {
    * Imports rows into a list in ONE transaction: a crash or a fatal error leaves nothing half-written.
    * Rejected rows are reported with their line; with `strict`, any rejection rolls everything back.
    */
-  async importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean }): Promise<ImportReport> {
-    const counts = { added: 0, updated: 0, unchanged: 0, keptOut: 0 };
+  async importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean; onRow?: (rowsRead: number) => void }): Promise<ImportReport> {
+    let counts: ImportCounts = EMPTY_IMPORT_COUNTS;
+    let read = 0;
     const rejected: ImportRejection[] = [];
     const consentSource = `import:${options.source}`;
     const hot = this.hot();
@@ -829,6 +827,7 @@ export class SqlStore implements CampaignStore {
       await this.tx(async (trx) => {
         const anySuppression = hot ? hot.anySuppression.get()?.found === 1 : true;
         for await (const result of rows) {
+          options.onRow?.((read += 1));
           if (!result.ok) {
             rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
             continue;
@@ -836,18 +835,15 @@ export class SqlStore implements CampaignStore {
           if (hot) {
             const outcome = this.importRow(hot, listId, result, consentSource, anySuppression, lines);
             if (typeof outcome === 'number') rejected.push({ line: result.line, reason: `duplicates line ${outcome}`, value: quote(result.address ?? result.row.email) });
-            else if (outcome === 'kept-out') counts.keptOut += 1;
-            else counts[outcome] += 1;
+            else counts = countImportRow(counts, outcome);
             continue;
           }
-          const outcome = await this.applySubscriberRow(trx, listId, result.row, consentSource);
-          if (outcome === 'kept-out') counts.keptOut += 1;
-          else counts[outcome] += 1;
+          counts = countImportRow(counts, await this.applySubscriberRow(trx, listId, result.row, consentSource));
         }
         if (options.strict && rejected.length > 0) throw new StrictImportRollback();
       });
     } catch (error) {
-      if (error instanceof StrictImportRollback) return { added: 0, updated: 0, unchanged: 0, keptOut: 0, rejected, applied: false };
+      if (error instanceof StrictImportRollback) return { ...EMPTY_IMPORT_COUNTS, rejected, applied: false };
       throw error;
     }
     return { ...counts, rejected, applied: true };
@@ -864,7 +860,7 @@ export class SqlStore implements CampaignStore {
     consentSource: string,
     anySuppression: boolean,
     lines: ImportLines | null,
-  ): UpsertOutcome | 'kept-out' | number {
+  ): ImportRowOutcome | number {
     const fields = result.row;
     const now = this.now();
     const existing = hot.subscriberByEmail.get(fields.email);
@@ -874,12 +870,12 @@ export class SqlStore implements CampaignStore {
     if (!existing) {
       if (suppressed) {
         lines?.setEmail(fields.email, result.line);
-        return 'kept-out';
+        return { person: 'none', list: 'kept-out', profileChanged: false };
       }
       const id = Number(hot.insertSubscriber.run(fields.email, fields.name, fields.firstName, fields.lastName, JSON.stringify(fields.attributes), consentSource, now, now, now).lastInsertRowid);
       hot.insertMembership.run(listId, id, now, now, consentSource, now);
       lines?.setId(id, result.line);
-      return 'added';
+      return { person: 'new', list: 'joined', profileChanged: false };
     }
     lines?.setId(existing.id, result.line);
     // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
@@ -901,15 +897,15 @@ export class SqlStore implements CampaignStore {
       joined = true;
     }
     // Unsubscribed stays unsubscribed; pending (a sign-up not confirmed yet) stays pending until its owner confirms.
-    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return profileChanged ? 'updated' : 'kept-out';
-    return profileChanged || joined ? 'updated' : 'unchanged';
+    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return { person: 'known', list: 'kept-out', profileChanged };
+    return { person: 'known', list: joined ? 'joined' : 'already', profileChanged };
   }
 
-  private async applySubscriberRow(trx: Db, listId: number, fields: SubscriberFields, consentSource: string): Promise<UpsertOutcome | 'kept-out'> {
+  private async applySubscriberRow(trx: Db, listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome> {
     const now = this.now();
     const suppressed = await trx.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(fields.email)).executeTakeFirst();
     const existing = await trx.selectFrom('subscribers').selectAll().where('email', '=', fields.email).executeTakeFirst();
-    if (suppressed && !existing) return 'kept-out';
+    if (suppressed && !existing) return { person: 'none', list: 'kept-out', profileChanged: false };
     if (!existing) {
       const inserted = await trx
         .insertInto('subscribers')
@@ -928,7 +924,7 @@ export class SqlStore implements CampaignStore {
         .returning('id')
         .executeTakeFirstOrThrow();
       await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
-      return 'added';
+      return { person: 'new', list: 'joined', profileChanged: false };
     }
     // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
     const current = toSubscriber(existing);
@@ -955,8 +951,8 @@ export class SqlStore implements CampaignStore {
       joined = true;
     }
     // Unsubscribed stays unsubscribed; pending (a sign-up not confirmed yet) stays pending until its owner confirms.
-    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return profileChanged ? 'updated' : 'kept-out';
-    return profileChanged || joined ? 'updated' : 'unchanged';
+    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return { person: 'known', list: 'kept-out', profileChanged };
+    return { person: 'known', list: joined ? 'joined' : 'already', profileChanged };
   }
 
   /** Adds an address to the suppression list; no import, sign-up or campaign mails it again. */
