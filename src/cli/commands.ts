@@ -15,6 +15,7 @@ import { TransportError } from '../sending/ports.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
+import { describeListingPage } from './listing.ts';
 import { formatTable, print, printError } from './output.ts';
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
@@ -152,24 +153,40 @@ export async function subscribersRemoveCommand(rawEmail: string, options: { list
   });
 }
 
-export async function subscribersListCommand(options: { list?: string; status?: SubscriberStatus; limit: string; offset: string; json?: boolean }): Promise<number> {
+/** Rows per query when `subscribers list --all` pages through everything (by id, never by offset). */
+const LIST_ALL_PAGE = 1000;
+
+export async function subscribersListCommand(options: { list?: string; status?: SubscriberStatus; limit: string; offset: string; all?: boolean; search?: string; prefix?: boolean; json?: boolean }): Promise<number> {
+  const limit = positiveInt(options.limit, '--limit');
+  const offset = positiveInt(options.offset, '--offset');
+  if (options.prefix && !options.search) throw new MailroomError('INVALID_INPUT', '--prefix: give the start of the address with --search TEXT');
   return withApp(async (app) => {
     const list = options.list ? await resolveList(app.store, options.list) : undefined;
-    const rows = await app.store.listSubscribers({
+    const filter = {
       ...(list ? { listId: list.id } : {}),
       ...(options.status ? { status: options.status } : {}),
-      limit: positiveInt(options.limit, '--limit'),
-      offset: positiveInt(options.offset, '--offset'),
-    });
+      ...(options.search ? { search: options.search, prefix: options.prefix ?? false } : {}),
+    };
+    const total = await app.store.countSubscribers(filter);
+    let rows: Awaited<ReturnType<typeof app.store.listSubscribers>> = [];
+    if (options.all) {
+      for (let afterId = 0; ; ) {
+        const page = await app.store.listSubscribers({ ...filter, afterId, limit: LIST_ALL_PAGE });
+        rows = rows.concat(page);
+        if (page.length < LIST_ALL_PAGE) break;
+        afterId = page[page.length - 1]?.id ?? afterId;
+      }
+    } else {
+      rows = await app.store.listSubscribers({ ...filter, limit, offset });
+    }
+    const summary = describeListingPage({ shown: rows.length, offset: options.all ? 0 : offset, total: Math.max(total, rows.length), noun: 'subscribers', filtered: Object.keys(filter).length > 0 });
     if (options.json) {
       print(JSON.stringify(rows, null, 2));
+      printError(summary);
       return 0;
     }
-    if (rows.length === 0) {
-      print('no subscribers');
-      return 0;
-    }
-    print(formatTable(['ID', 'EMAIL', 'NAME', 'STATUS', 'LISTS'], rows.map((s) => [s.id, s.email, s.name, s.status, s.lists.map((l) => (l.status === 'subscribed' ? l.name : `${l.name} (${l.status})`)).join(', ')])));
+    if (rows.length > 0) print(formatTable(['ID', 'EMAIL', 'NAME', 'STATUS', 'LISTS'], rows.map((s) => [s.id, s.email, s.name, s.status, s.lists.map((l) => (l.status === 'subscribed' ? l.name : `${l.name} (${l.status})`)).join(', ')])));
+    print(summary);
     return 0;
   });
 }

@@ -143,10 +143,13 @@ export function buildProgram(): Command {
     .command('list')
     .option('--list <name>', 'only members of this list')
     .addOption(new Option('--status <status>', 'only with this status').choices(['active', 'unsubscribed', 'bounced', 'complained']))
+    .option('--search <text>', 'only those whose address or name contains this text (case-insensitive)')
+    .option('--prefix', 'with --search: only addresses that start with the text (fast on large lists: uses the address index)')
     .option('--limit <n>', 'how many', '100')
     .option('--offset <n>', 'skip this many', '0')
-    .option('--json', 'print JSON')
-    .description('List subscribers with their lists')
+    .option('--all', 'every match, however many (ignores --limit and --offset)')
+    .option('--json', 'print JSON (the "showing N of M" line goes to standard error)')
+    .description('List subscribers with their lists, and say how many of how many are shown ("showing 100 of 50,000")')
     .action(lazy(commands, 'subscribersListCommand'));
   subscribers
     .command('export')

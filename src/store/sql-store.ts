@@ -27,6 +27,7 @@ import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowO
 import { writeTransaction } from './write-transaction.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
+import { filterSubscribers, type SubscriberFilter } from './subscriber-filter.ts';
 import { belongsToNewsletter, belongsToNoNewsletter, notCarriedByNewsletter } from './article-queries.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
@@ -762,15 +763,10 @@ export class SqlStore implements CampaignStore {
     return row ? toSubscriber(row) : null;
   }
 
-  async listSubscribers(options: { listId?: number; status?: SubscriberStatus; limit?: number; offset?: number } = {}): Promise<SubscriberWithLists[]> {
-    let query = this.db.selectFrom('subscribers').selectAll('subscribers');
-    if (options.listId !== undefined) {
-      const listId = options.listId;
-      query = query.where(({ exists, selectFrom }) =>
-        exists(selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId)),
-      );
-    }
-    if (options.status) query = query.where('subscribers.status', '=', options.status);
+  /** Subscribers matching a filter (src/store/subscriber-filter.ts), by id; `afterId` is a cursor for paging through all of them. */
+  async listSubscribers(options: SubscriberFilter & { limit?: number; offset?: number; afterId?: number } = {}): Promise<SubscriberWithLists[]> {
+    let query = filterSubscribers(this.db.selectFrom('subscribers').selectAll('subscribers'), options);
+    if (options.afterId !== undefined) query = query.where('subscribers.id', '>', options.afterId);
     const rows = await query.orderBy('subscribers.id').limit(options.limit ?? 100).offset(options.offset ?? 0).execute();
     if (rows.length === 0) return [];
     const memberships = await this.db
@@ -788,6 +784,14 @@ export class SqlStore implements CampaignStore {
       ...toSubscriber(r),
       lists: memberships.filter((m) => m.subscriber_id === r.id).map((m) => ({ name: m.name, status: m.status as MembershipStatus })),
     }));
+  }
+
+  /** How many subscribers match a filter (what `subscribers list` shows a page of). */
+  async countSubscribers(options: SubscriberFilter = {}): Promise<number> {
+    const row = await filterSubscribers(this.db.selectFrom('subscribers'), options)
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Adds or updates one subscriber on a list, with the same rules as an import row. */
