@@ -324,7 +324,7 @@ describe('the happy path', () => {
 
     const html = await mailroom(ws, ['preview', 'weekly', '--out', 'f.html', '--as', 'ada@example.com']);
     expectOk(html);
-    expect(html.stdout).toMatch(/^weekly\/1 "Mailroom Weekly #1: Accessible Email in Five Habits" as ada@example\.com → f\.html \(HTML, [\d.]+ KB\)$/m);
+    expect(html.stdout).toMatch(/^weekly\/1 "Mailroom Weekly #1: Accessible Email in Five Habits" as Ada Lovelace <ada@example\.com> \(greeted as "Ada"\) → f\.html \(HTML, [\d.]+ KB\)$/m);
     const page = ws.read('f.html');
     expect(page).toContain('Hi Ada,');
     expect(page).not.toContain('{{');
@@ -333,7 +333,7 @@ describe('the happy path', () => {
 
     const text = await mailroom(ws, ['preview', 'weekly/1', '--text', '--out', 'f.txt']);
     expectOk(text);
-    expect(text.stdout).toContain('as reader@example.com → f.txt (text,');
+    expect(text.stdout).toContain('as the sample reader Sample Reader <reader@example.com> (not a subscriber; greeted as "Sample"; --as EMAIL previews a real one) → f.txt (text,');
     const plain = ws.read('f.txt');
     expect(plain).toContain('Hi Sample,');
     expect(plain).toContain('Accessible Email in Five Habits');

@@ -11,6 +11,7 @@ import { describeImportRow, formatImportCounts } from '../core/import-report.ts'
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
 import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
+import { describePreviewRecipient, SAMPLE_READER } from '../personalization/sample-reader.ts';
 import { TransportError } from '../sending/ports.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
@@ -357,7 +358,7 @@ export async function previewCommand(target: string, options: { out: string; tex
     const compiled = compileStoredIssue(issue);
     const subscriber = options.as ? await app.store.findSubscriberByEmail(normalizeEmail(options.as)) : null;
     if (options.as && !subscriber) throw new MailroomError('NOT_FOUND', `--as ${quote(options.as)}: no such subscriber`);
-    const identity = subscriber ?? { id: 0, email: 'reader@example.com', name: 'Sample Reader', firstName: 'Sample', lastName: 'Reader', attributes: {} };
+    const identity = subscriber ?? SAMPLE_READER;
     const settings = { publicUrl: app.config.publicUrl, secret: app.config.secret };
     const context = buildRecipientContext(identity, {
       unsubscribeUrl: unsubscribeUrl(settings, identity.id, newsletter.listId),
@@ -368,7 +369,7 @@ export async function previewCommand(target: string, options: { out: string; tex
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
-    print(`${newsletter.slug}/${issue.number} "${parts.subject}" as ${identity.email} → ${options.out} (${options.text ? 'text' : 'HTML'}, ${(Buffer.byteLength(options.text ? parts.text : parts.html) / 1024).toFixed(1)} KB)`);
+    print(`${newsletter.slug}/${issue.number} "${parts.subject}" as ${describePreviewRecipient(context, subscriber === null)} → ${options.out} (${options.text ? 'text' : 'HTML'}, ${(Buffer.byteLength(options.text ? parts.text : parts.html) / 1024).toFixed(1)} KB)`);
     if (!stored) print(`issue #${issue.number} is not built yet: this is what \`mailroom send ${newsletter.slug}\` (or \`issue build\`) would build now; nothing was stored`);
     return 0;
   });
