@@ -16,7 +16,7 @@ export interface App {
   readonly smtpUrl: string;
   readonly usesLocalInbox: boolean;
   openTransport(): MessageTransport;
-  sendDeps(extra?: Partial<Pick<SendDeps, 'log' | 'signal'>>): SendDeps;
+  sendDeps(extra?: Partial<Pick<SendDeps, 'log' | 'signal' | 'onProgress'>>): SendDeps;
   close(): Promise<void>;
 }
 

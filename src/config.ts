@@ -43,6 +43,8 @@ export interface Config {
   readonly inboxSmtpPort: number;
   /** The built-in inbox keeps at most this many messages, dropping the oldest; 0 keeps every message. */
   readonly inboxMaxMessages: number;
+  /** Off a terminal, a progress line for long work at most every this many seconds (PROGRESS_INTERVAL_SECONDS). */
+  readonly progressIntervalSeconds: number;
   readonly smtpPoolSize: number;
   readonly smtpRatePerSecond: number | null;
   readonly maxAttempts: number;
@@ -189,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signupRatePerMinute,
     inboxSmtpPort: number('INBOX_SMTP_PORT', 2525, portSchema),
     inboxMaxMessages: number('INBOX_MAX_MESSAGES', 1000, z.coerce.number().int().min(0).max(1_000_000)),
+    progressIntervalSeconds: number('PROGRESS_INTERVAL_SECONDS', 5, z.coerce.number().min(0).max(86_400)),
     smtpPoolSize: number('SMTP_POOL_SIZE', 5, z.coerce.number().int().min(1).max(100)),
     smtpRatePerSecond: (() => {
       const v = number('SMTP_RATE_PER_SECOND', 0, z.coerce.number().min(0));

@@ -61,10 +61,25 @@ export interface EngineDeps {
   readonly log?: (line: string) => void;
   /** Abort to drain: stop taking recipients, finish and record the ones in flight, leave the campaign to resume. */
   readonly signal?: AbortSignal;
+  /**
+   * Called each time outcomes are written: recipients done (sent, failed or skipped) of all the campaign's. Given a
+   * callback, the engine leaves out its own counts line every few seconds.
+   */
+  readonly onProgress?: (progress: CampaignProgress) => void;
   /** Identifies this runner in the campaign's lease (see lease-owner.ts). */
   readonly owner?: string;
   /** Whether the process holding a campaign's lease is certainly gone (default: on this host, and its pid does not exist). */
   readonly isHolderGone?: (owner: string) => boolean;
+}
+
+/** How far a campaign is, for a progress bar: `done` counts final outcomes (sent + failed + skipped). */
+export interface CampaignProgress {
+  readonly campaignId: number;
+  readonly done: number;
+  readonly total: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
 }
 
 export interface CampaignRun {
@@ -178,6 +193,14 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     }
     let unavailable = null as string | null;
     let broken = null as string | null;
+    // Progress: counted once here, then moved by each batch of outcomes written (no count query per batch).
+    const progress = deps.onProgress ? { ...(await store.countSends(id)) } : null;
+    const report = () => {
+      if (!progress || !deps.onProgress) return;
+      const total = Object.values(progress).reduce((a, b) => a + b, 0);
+      deps.onProgress({ campaignId: id, done: progress.sent + progress.failed + progress.skipped, total, sent: progress.sent, failed: progress.failed, skipped: progress.skipped });
+    };
+    report();
     let stopReason = null as 'signal' | 'operator' | null;
     // One queue for both kinds of write: what the workers ask for in the same turn goes to the store together
     // (outcomes first, then claims), and a store that can joins both calls in one transaction.
@@ -190,6 +213,9 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         else outcomes.push(item.outcome);
       }
       const now = iso();
+      if (progress) {
+        for (const outcome of outcomes) if (outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'skipped') progress[outcome.status] += 1;
+      }
       const [, claimed] = await Promise.all([
         outcomes.length > 0 ? store.recordOutcomes(id, outcomes, now) : undefined,
         ids.length > 0 ? store.claimForSending(id, ids, now) : new Map<number, string | null>(),
@@ -289,10 +315,11 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         };
         await Promise.all(Array.from({ length: Math.max(1, Math.min(transport.maxConnections, batch.length)) }, worker));
         await records.flush();
+        report();
         if (broken) return await pauseForSoftware(broken);
         if (unavailable) return await pauseForSmtp(unavailable);
         // Counting walks every row of the campaign: at most every few seconds, not after each batch of a long one.
-        if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
+        if (!deps.onProgress && performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
           lastProgressAt = performance.now();
           const counts = await store.countSends(id);
           log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);

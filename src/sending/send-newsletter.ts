@@ -65,6 +65,8 @@ export interface SendDeps {
   readonly settings: SendSettings;
   readonly engineOptions?: Partial<EngineOptions>;
   readonly log?: (line: string) => void;
+  /** How far a running campaign is (see EngineDeps.onProgress). */
+  readonly onProgress?: EngineDeps['onProgress'];
   readonly signal?: AbortSignal;
   readonly clock?: () => Date;
   /** Lease owner name for the engine (default: host, pid and a random part). */
@@ -276,6 +278,7 @@ function engineDeps(deps: SendDeps, transport: MessageTransport): EngineDeps {
     transport,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.owner ? { owner: deps.owner } : {}),
   };
