@@ -31,22 +31,25 @@ async function listTemplateFiles(): Promise<string[]> {
 }
 
 /** Render each template's PreviewProps into `outDirectory` (created if missing); returns the absolute paths written. */
-export async function renderPreviews(outDirectory: string): Promise<string[]> {
+/** `onRendered`: after each template, how many of how many are written (for a progress bar). */
+export async function renderPreviews(outDirectory: string, options: { onRendered?: (done: number, total: number) => void } = {}): Promise<string[]> {
   const out = path.resolve(outDirectory);
   await mkdir(out, { recursive: true });
   // The previews' /static/… images become static/… beside the files written.
   await cp(STATIC_DIRECTORY, path.join(out, 'static'), { recursive: true, dereference: true });
   const previousBase = setPreviewMediaBase('static');
   try {
-    return await renderEach(out);
+    return await renderEach(out, options.onRendered);
   } finally {
     setPreviewMediaBase(previousBase);
   }
 }
 
-async function renderEach(out: string): Promise<string[]> {
+async function renderEach(out: string, onRendered?: (done: number, total: number) => void): Promise<string[]> {
   const written: string[] = [];
-  for (const fileName of await listTemplateFiles()) {
+  const files = await listTemplateFiles();
+  onRendered?.(0, files.length);
+  for (const [index, fileName] of files.entries()) {
     const name = path.basename(fileName, '.tsx');
     const module = (await import(pathToFileURL(path.join(EMAILS_DIRECTORY, fileName)).href)) as TemplateModule;
     const template = module.default;
@@ -59,6 +62,7 @@ async function renderEach(out: string): Promise<string[]> {
     await writeFile(htmlPath, html, 'utf8');
     await writeFile(textPath, htmlToPlainText(html), 'utf8');
     written.push(htmlPath, textPath);
+    onRendered?.(index + 1, files.length);
   }
   return written;
 }

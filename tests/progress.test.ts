@@ -119,7 +119,7 @@ describe('reporters', () => {
     expect(log.text()).toBe('a line for a human\n');
   });
 
-  test('a job shorter than the interval prints only its final line', () => {
+  test('a job shorter than the interval prints no progress line (its command prints its summary); JSON still says done', () => {
     const c = clock();
     const out = collector();
     const progress = createProgress({ task: 'render', unit: 'templates', mode: 'lines', intervalSeconds: 5, stream: out, now: c.now });
@@ -127,7 +127,13 @@ describe('reporters', () => {
     c.advance(200);
     progress.update(3, 3);
     progress.finish();
-    expect(out.text()).toBe('render: 3 of 3 templates (100%), in 0s, 15 templates/s\n');
+    expect(out.text()).toBe('');
+    const json = collector();
+    const quick = createProgress({ task: 'render', unit: 'templates', mode: 'json', intervalSeconds: 5, stream: out, jsonStream: json, now: c.now });
+    quick.update(3, 3);
+    c.advance(200);
+    quick.finish();
+    expect(JSON.parse(json.text())).toMatchObject({ type: 'progress-done', done: 3, total: 3 });
   });
 
   test('JSON lines: every line parses; the last says done', () => {

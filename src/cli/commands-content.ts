@@ -14,6 +14,7 @@ import { parseHttpUrl } from '../net/safe-fetch.ts';
 import { resolveNewsletter } from '../store/lookups.ts';
 import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
 import { formatTable, print, printError } from './output.ts';
+import { commandProgress, formatResultJson } from './progress.ts';
 
 interface ContentApp {
   readonly app: App;
@@ -221,14 +222,16 @@ export async function feedsListCommand(options: { newsletter?: string }): Promis
   });
 }
 
-function printPollResult(result: Awaited<ReturnType<typeof pollFeeds>>[number]): number {
-  print(formatPollLine(result));
-  for (const warning of result.warnings) printError(`  warning: ${warning}`);
-  for (const error of result.errors) printError(`  error: ${error}`);
+function printPollResult(result: Awaited<ReturnType<typeof pollFeeds>>[number], say: (line: string) => void = print, warn: (line: string) => void = printError): number {
+  say(formatPollLine(result));
+  for (const warning of result.warnings) warn(`  warning: ${warning}`);
+  for (const error of result.errors) warn(`  error: ${error}`);
   return result.errors.length > 0 ? 1 : 0;
 }
 
-export async function feedsPollCommand(ref: string | undefined, options: { newsletter?: string }): Promise<number> {
+export async function feedsPollCommand(ref: string | undefined, options: { newsletter?: string; json?: boolean }): Promise<number> {
+  const json = options.json ?? false;
+  const say = json ? printError : print;
   return withContentApp(async (context) => {
     const { app, feeds, fetch } = context;
     let targets: Feed[];
@@ -238,19 +241,30 @@ export async function feedsPollCommand(ref: string | undefined, options: { newsl
       targets = await feeds.listFeeds(newsletter ? { newsletterId: newsletter.id } : {});
     }
     if (targets.length === 0) {
-      print('no feeds to poll: npx mailroom feeds add NEWSLETTER URL');
+      if (json) print(formatResultJson({ feeds: 0, new: 0, updated: 0, unchanged: 0, errors: 0 }));
+      say('no feeds to poll: npx mailroom feeds add NEWSLETTER URL');
       return 0;
     }
     let exitCode = 0;
     const totals = { added: 0, updated: 0, unchanged: 0, errors: 0 };
-    await pollFeeds(targets, { store: app.store, feeds, policy: fetchPolicyFrom(fetch) }, (result) => {
-      if (printPollResult(result) !== 0) exitCode = 1;
-      totals.added += result.added;
-      totals.updated += result.updated;
-      totals.unchanged += result.unchanged;
-      totals.errors += result.errors.length;
-    });
-    if (targets.length > 1) print(`${targets.length} feeds: ${totals.added} new, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.errors} error(s)`);
+    const progress = commandProgress('feeds poll', 'feeds', { json, intervalSeconds: app.config.progressIntervalSeconds });
+    let polled = 0;
+    progress.update(0, targets.length);
+    try {
+      await pollFeeds(targets, { store: app.store, feeds, policy: fetchPolicyFrom(fetch) }, (result) => {
+        if (printPollResult(result, (line) => progress.log(line), (line) => progress.log(line, true)) !== 0) exitCode = 1;
+        totals.added += result.added;
+        totals.updated += result.updated;
+        totals.unchanged += result.unchanged;
+        totals.errors += result.errors.length;
+        polled += 1;
+        progress.update(polled, targets.length, { new: totals.added, updated: totals.updated, errors: totals.errors });
+      });
+    } finally {
+      progress.finish();
+    }
+    if (json) print(formatResultJson({ feeds: targets.length, new: totals.added, updated: totals.updated, unchanged: totals.unchanged, errors: totals.errors }));
+    if (targets.length > 1) say(`${targets.length} feeds: ${totals.added} new, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.errors} error(s)`);
     return exitCode;
   });
 }

@@ -12,11 +12,14 @@ import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { slugify } from '../content/slug.ts';
 import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
 import { describePreviewRecipient, SAMPLE_READER } from '../personalization/sample-reader.ts';
+import type { CampaignProgress } from '../sending/engine.ts';
 import { TransportError } from '../sending/ports.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
+import { countLines } from './file-lines.ts';
 import { describeListingPage } from './listing.ts';
+import { commandProgress, formatResultJson, type ProgressReporter } from './progress.ts';
 import { formatTable, print, printError } from './output.ts';
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
@@ -94,7 +97,9 @@ export async function demoCommand(): Promise<number> {
 
 // ------------------------------------------------------------------- subscribers
 
-export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
+export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean; json?: boolean }): Promise<number> {
+  const json = options.json ?? false;
+  const say = json ? printError : print;
   return withApp(async (app) => {
     if (!existsSync(file)) throw new MailroomError('NOT_FOUND', `${file}: no such file`);
     const existing = await app.store.findListByName(options.list);
@@ -104,19 +109,30 @@ export async function subscribersImportCommand(file: string, options: { list: st
     const dropNewList = async () => {
       if (!existing) await app.store.deleteEmptyList(list.id);
     };
-    const report = await app.store.importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false }).catch(async (error: unknown) => {
-      await dropNewList();
-      throw error;
-    });
+    // The total is the file's lines less the header: a guess when quoted cells hold line breaks, never below the rows read.
+    const expected = Math.max(0, (await countLines(file)) - 1);
+    const progress = commandProgress(`import ${source}`, 'rows', { json, intervalSeconds: app.config.progressIntervalSeconds });
+    const report = await app.store
+      .importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), {
+        source: file,
+        strict: options.strict ?? false,
+        onRow: (rows) => progress.update(rows, Math.max(expected, rows)),
+      })
+      .catch(async (error: unknown) => {
+        await dropNewList();
+        throw error;
+      })
+      .finally(() => progress.finish());
     if (!report.applied) await dropNewList();
     const shown = report.rejected.slice(0, 200);
     for (const r of shown) printError(formatRejection(source, r));
     if (report.rejected.length > shown.length) printError(`… and ${report.rejected.length - shown.length} more rejected rows`);
+    if (json) print(formatResultJson({ file: source, list: list.name, ...report }));
     if (!report.applied) {
-      print(`${source}: nothing imported (--strict): ${report.rejected.length} row(s) rejected`);
+      say(`${source}: nothing imported (--strict): ${report.rejected.length} row(s) rejected`);
       return 1;
     }
-    print(`${source}: ${formatImportCounts(list.name, report)}, ${report.rejected.length} rejected`);
+    say(`${source}: ${formatImportCounts(list.name, report)}, ${report.rejected.length} rejected`);
     return report.rejected.length > 0 ? 1 : 0;
   });
 }
@@ -401,14 +417,31 @@ async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
   return instant;
 }
 
+/** A campaign's progress for the person at the command line, and the engine's lines printed around the bar. */
+function campaignProgress(app: App, json: boolean) {
+  let reporter: ProgressReporter | null = null;
+  const say = json ? printError : print;
+  return {
+    log: (line: string) => (reporter ? reporter.log(line) : say(line)),
+    onProgress: (p: CampaignProgress) => {
+      reporter ??= commandProgress(`campaign ${p.campaignId}`, 'messages', { json, intervalSeconds: app.config.progressIntervalSeconds });
+      reporter.update(p.done, p.total, { sent: p.sent, failed: p.failed, skipped: p.skipped });
+    },
+    finish: () => reporter?.finish(),
+  };
+}
+
 export async function sendCommand(
   slug: string,
-  options: { list?: string; issue?: string; dryRun?: boolean; test?: string; resend?: boolean; allowLarge?: boolean; force?: boolean; at?: string; tz?: string },
+  options: { list?: string; issue?: string; dryRun?: boolean; test?: string; resend?: boolean; allowLarge?: boolean; force?: boolean; at?: string; tz?: string; json?: boolean },
 ): Promise<number> {
   const { sendNewsletter } = await import('../sending/send-newsletter.ts');
   if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
   const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
+  const json = options.json ?? false;
+  const say = json ? printError : print;
   return withApp(async (app) => {
+    const progress = campaignProgress(app, json);
     const controller = new AbortController();
     const onSignal = () => {
       printError('stopping: finishing the messages in flight, then pausing the campaign (resume with: npx mailroom campaigns resume ID)');
@@ -417,7 +450,7 @@ export async function sendCommand(
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const report = await sendNewsletter(app.sendDeps({ log: print, signal: controller.signal }), {
+      const report = await sendNewsletter(app.sendDeps({ log: progress.log, onProgress: progress.onProgress, signal: controller.signal }), {
         newsletter: slug,
         ...(options.list ? { list: options.list } : {}),
         ...(options.issue ? { issue: positiveInt(options.issue, '--issue') } : {}),
@@ -427,35 +460,42 @@ export async function sendCommand(
         ...(options.allowLarge ? { allowLarge: true } : {}),
         ...(options.force ? { force: true } : {}),
         ...(at ? { at } : {}),
-      }).catch((error: unknown) => explainTransportError(error, app));
+      })
+        .catch((error: unknown) => explainTransportError(error, app))
+        .finally(() => progress.finish());
       for (const w of report.warnings) printError(`warning: ${w}`);
       const webUrl = issueWebUrl(app.config, report.newsletter.slug, report.issue.number);
       if (report.mode === 'dry-run') {
         const which = report.issueStored ? `issue #${report.issue.number}` : `issue #${report.issue.number} (not built yet: send builds it)`;
         const left = report.alreadyReceived > 0 ? `; ${report.alreadyReceived} would be skipped: they already received issue #${report.issue.number} in an earlier campaign (--resend mails them again)` : '';
-        print(`dry run: ${which} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent, nothing stored`);
+        if (json) print(formatResultJson({ mode: 'dry-run', issue: report.issue.number, list: report.list.name, recipients: report.recipients, alreadyReceived: report.alreadyReceived, htmlBytes: report.htmlBytes }));
+        say(`dry run: ${which} would go to ${report.recipients} recipient(s) of list ${report.list.name}${left}; HTML ${(report.htmlBytes / 1024).toFixed(1)} KB; nothing sent, nothing stored`);
         return 0;
       }
       if (report.mode === 'nobody-left') {
-        print(`issue #${report.issue.number} of ${report.newsletter.slug}: all ${report.alreadyReceived} recipient(s) of list ${report.list.name} have already received it; nothing sent (--resend mails them again)`);
+        if (json) print(formatResultJson({ mode: 'nobody-left', issue: report.issue.number, list: report.list.name, alreadyReceived: report.alreadyReceived }));
+        say(`issue #${report.issue.number} of ${report.newsletter.slug}: all ${report.alreadyReceived} recipient(s) of list ${report.list.name} have already received it; nothing sent (--resend mails them again)`);
         return 0;
       }
       if (report.mode === 'scheduled') {
-        print(`campaign ${report.campaign?.id ?? '?'}: issue #${report.issue.number} scheduled for ${at?.toISOString() ?? '?'}; mailroom serve (npm start) sends it then`);
+        if (json) print(formatResultJson({ mode: 'scheduled', campaign: report.campaign?.id ?? null, issue: report.issue.number, at: at?.toISOString() ?? null }));
+        say(`campaign ${report.campaign?.id ?? '?'}: issue #${report.issue.number} scheduled for ${at?.toISOString() ?? '?'}; mailroom serve (npm start) sends it then`);
         return 0;
       }
       if (report.mode === 'test') {
-        print(`test copy of issue #${report.issue.number} sent to ${options.test} via ${redact(app.smtpUrl)}`);
+        if (json) print(formatResultJson({ mode: 'test', issue: report.issue.number, to: options.test ?? null }));
+        say(`test copy of issue #${report.issue.number} sent to ${options.test} via ${redact(app.smtpUrl)}`);
         return 0;
       }
       const result = report.result;
       const campaign = report.campaign;
       if (!result || !campaign) return 1;
-      print(`campaign ${campaign.id}: ${result.status}: ${printCounts(result.counts)}`);
-      if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at an earlier stop): ${result.possiblyDuplicated.join(', ')}`);
+      if (json) print(formatResultJson({ campaign: campaign.id, status: result.status, counts: result.counts, possiblyDuplicated: result.possiblyDuplicated, error: result.error }));
+      say(`campaign ${campaign.id}: ${result.status}: ${printCounts(result.counts)}`);
+      if (result.possiblyDuplicated.length > 0) say(`possibly sent twice (in flight at an earlier stop): ${result.possiblyDuplicated.join(', ')}`);
       if (result.error) printError(`campaign ${campaign.id} paused: ${result.error}\n  resume with: npx mailroom campaigns resume ${campaign.id}`);
-      print(`web version: ${webUrl}`);
-      if (app.usesLocalInbox) print(`inbox: ${app.config.publicUrl}/inbox`);
+      say(`web version: ${webUrl}`);
+      if (app.usesLocalInbox) say(`inbox: ${app.config.publicUrl}/inbox`);
       return result.status === 'sent' ? (result.counts.failed > 0 ? 1 : 0) : 1;
     } finally {
       process.off('SIGINT', onSignal);
@@ -575,7 +615,8 @@ export async function campaignsCancelCommand(id: string): Promise<number> {
   });
 }
 
-export async function campaignsRetryFailedCommand(id: string, options: { now?: boolean }): Promise<number> {
+export async function campaignsRetryFailedCommand(id: string, options: { now?: boolean; json?: boolean }): Promise<number> {
+  const say = options.json ? printError : print;
   return withApp(async (app) => {
     const campaign = await findControllableCampaign(app, id);
     if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
@@ -583,21 +624,24 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
     const issue = await app.store.getIssue(campaign.issueId);
     const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
     if (requeued === 0) {
-      print(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)${leftAlone}`);
+      say(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)${leftAlone}`);
       return 0;
     }
-    print(`campaign ${campaign.id}: ${requeued} failed send(s) queued again${leftAlone}`);
+    say(`campaign ${campaign.id}: ${requeued} failed send(s) queued again${leftAlone}`);
     if (!options.now) {
-      print('mailroom serve sends them on its next tick, or run them here: npx mailroom campaigns resume ' + campaign.id);
+      say('mailroom serve sends them on its next tick, or run them here: npx mailroom campaigns resume ' + campaign.id);
       return 0;
     }
-    return runResume(app, campaign.id);
+    return runResume(app, campaign.id, { json: options.json ?? false });
   });
 }
 
 /** Sends a campaign here in the foreground. `busyIsDone`: a campaign another process (serve) already took is not a failure. */
-async function runResume(app: App, campaignId: number, options: { busyIsDone?: boolean } = {}): Promise<number> {
+async function runResume(app: App, campaignId: number, options: { busyIsDone?: boolean; json?: boolean } = {}): Promise<number> {
   const { resumeCampaign } = await import('../sending/send-newsletter.ts');
+  const json = options.json ?? false;
+  const say = json ? printError : print;
+  const progress = campaignProgress(app, json);
   const controller = new AbortController();
   const onSignal = () => {
     printError('stopping: finishing the messages in flight; the rest stays queued');
@@ -606,10 +650,12 @@ async function runResume(app: App, campaignId: number, options: { busyIsDone?: b
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await resumeCampaign(app.sendDeps({ log: print, signal: controller.signal }), campaignId).catch((error: unknown) => explainTransportError(error, app));
+    const result = await resumeCampaign(app.sendDeps({ log: progress.log, onProgress: progress.onProgress, signal: controller.signal }), campaignId)
+      .catch((error: unknown) => explainTransportError(error, app))
+      .finally(() => progress.finish());
     if (result.status === 'busy') {
       if (options.busyIsDone) {
-        print(`campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; follow it with: npx mailroom campaigns show ${campaignId}`);
+        say(`campaign ${campaignId} is ${result.error ?? 'being sent by another process'}; follow it with: npx mailroom campaigns show ${campaignId}`);
         return 0;
       }
       printError(
@@ -617,8 +663,9 @@ async function runResume(app: App, campaignId: number, options: { busyIsDone?: b
       );
       return 1;
     }
-    print(`campaign ${campaignId}: ${result.status}: ${printCounts(result.counts)}`);
-    if (result.possiblyDuplicated.length > 0) print(`possibly sent twice (in flight at the stop): ${result.possiblyDuplicated.join(', ')}`);
+    if (json) print(formatResultJson({ campaign: campaignId, status: result.status, counts: result.counts, possiblyDuplicated: result.possiblyDuplicated, error: result.error }));
+    say(`campaign ${campaignId}: ${result.status}: ${printCounts(result.counts)}`);
+    if (result.possiblyDuplicated.length > 0) say(`possibly sent twice (in flight at the stop): ${result.possiblyDuplicated.join(', ')}`);
     if (result.error) printError(`campaign ${campaignId} paused: ${result.error}`);
     return result.status === 'sent' ? 0 : 1;
   } finally {
@@ -627,10 +674,10 @@ async function runResume(app: App, campaignId: number, options: { busyIsDone?: b
   }
 }
 
-export async function campaignsResumeCommand(id: string): Promise<number> {
+export async function campaignsResumeCommand(id: string, options: { json?: boolean } = {}): Promise<number> {
   return withApp(async (app) => {
     const campaign = await findControllableCampaign(app, id);
-    return runResume(app, campaign.id);
+    return runResume(app, campaign.id, { json: options.json ?? false });
   });
 }
 
@@ -714,9 +761,13 @@ export async function scheduleRetryCommand(slug: string, slot: string | undefine
 
 // --------------------------------------------------------------------- templates
 
-export async function templatesRenderCommand(options: { out: string }): Promise<number> {
+export async function templatesRenderCommand(options: { out: string; json?: boolean }): Promise<number> {
   const { renderPreviews } = await import('../../scripts/render-previews.ts');
-  const written = await renderPreviews(options.out);
-  for (const file of written) print(relative(process.cwd(), file) || join(options.out, basename(file)));
+  const json = options.json ?? false;
+  const progress = commandProgress('templates render', 'templates', { json, intervalSeconds: loadConfig().progressIntervalSeconds });
+  const written = await renderPreviews(options.out, { onRendered: (done, total) => progress.update(done, total) }).finally(() => progress.finish());
+  const shown = written.map((file) => relative(process.cwd(), file) || join(options.out, basename(file)));
+  if (json) print(formatResultJson({ written: shown }));
+  else for (const file of shown) print(file);
   return 0;
 }

@@ -98,7 +98,8 @@ export function buildProgram(): Command {
     .command('poll')
     .argument('[feed]', 'a feed id or URL (default: every feed)')
     .option('--newsletter <slug>', "only this newsletter's feeds")
-    .description('Poll feeds now and import new and changed items; prints new, updated, unchanged and errors per feed (exit code 1 on errors)')
+    .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
+    .description('Poll feeds now and import new and changed items; prints new, updated, unchanged and errors per feed (exit code 1 on errors), with progress over the feeds')
     .action(lazy(contentCommands, 'feedsPollCommand'));
   feeds
     .command('remove')
@@ -121,7 +122,8 @@ export function buildProgram(): Command {
     .requiredOption('--list <name>', 'list to add them to')
     .option('--create-list', 'create the list when it does not exist')
     .option('--strict', 'import nothing at all when any row is rejected')
-    .description('Import subscribers from a CSV (streamed; unsubscribed and suppressed people stay so). Exit code 1 when rows were rejected.')
+    .option('--json', 'progress and the report as JSON lines on standard output (one object per line)')
+    .description('Import subscribers from a CSV (streamed; unsubscribed and suppressed people stay so), with progress: a bar on a terminal, else a line every PROGRESS_INTERVAL_SECONDS. Exit code 1 when rows were rejected.')
     .action(lazy(commands, 'subscribersImportCommand'));
   subscribers
     .command('add')
@@ -258,7 +260,8 @@ export function buildProgram(): Command {
     .option('--force', 'override every check: --resend and --allow-large together')
     .option('--at <time>', 'schedule instead of sending now: "YYYY-MM-DD HH:MM" (in --tz) or an ISO time; mailroom serve sends it then')
     .option('--tz <zone>', 'IANA time zone of --at (default: this machine\'s)')
-    .description('Send the next issue (building it from unsent articles when needed) as a campaign')
+    .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
+    .description('Send the next issue (building it from unsent articles when needed) as a campaign, with progress: a bar on a terminal, else a line every PROGRESS_INTERVAL_SECONDS')
     .action(lazy(commands, 'sendCommand', 'send'));
 
   const campaigns = program.command('campaigns').description('Inspect and resume campaigns');
@@ -270,12 +273,18 @@ export function buildProgram(): Command {
     .description('Progress of one campaign, its failures and possible duplicates')
     .action(lazy(commands, 'campaignsShowCommand'));
   campaigns.command('pause').argument('<id>').description('Pause: the messages in flight finish, nothing more goes out until resume').action(lazy(commands, 'campaignsPauseCommand'));
-  campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign and send it here, in the foreground').action(lazy(commands, 'campaignsResumeCommand', 'send'));
+  campaigns
+    .command('resume')
+    .argument('<id>')
+    .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
+    .description('Resume a paused or interrupted campaign and send it here, in the foreground, with progress')
+    .action(lazy(commands, 'campaignsResumeCommand', 'send'));
   campaigns.command('cancel').argument('<id>').description('Cancel: recipients not yet mailed are skipped').action(lazy(commands, 'campaignsCancelCommand'));
   campaigns
     .command('retry-failed')
     .argument('<id>')
     .option('--now', 'send them here in the foreground instead of leaving them to mailroom serve')
+    .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
     .description('Queue the failed sends again (never suppressed addresses)')
     .action(lazy(commands, 'campaignsRetryFailedCommand', 'send'));
 
@@ -296,7 +305,8 @@ export function buildProgram(): Command {
   templates
     .command('render')
     .option('--out <dir>', 'output folder', 'data/out')
-    .description('Render every template with its PreviewProps to HTML and text files')
+    .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
+    .description('Render every template with its PreviewProps to HTML and text files, with progress over the templates')
     .action(lazy(commands, 'templatesRenderCommand'));
 
   return program;

@@ -10,8 +10,8 @@ import cliProgress from 'cli-progress';
 export interface ProgressReporter {
   /** `done` units so far of `total` (null: not known). `detail` adds counts shown beside it (sent, failed…). */
   update(done: number, total: number | null, detail?: ProgressDetail): void;
-  /** A line for a human, printed without breaking the bar. */
-  log(line: string): void;
+  /** A line for a human, printed without breaking the bar; `error`: a warning or error (standard error off a terminal too). */
+  log(line: string, error?: boolean): void;
   /** The work is over: the bar stops at its last state; lines and JSON print a final one. */
   finish(): void;
 }
@@ -172,6 +172,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   let total: number | null = null;
   let detail: ProgressDetail | undefined;
   let lastEmit = Number.NEGATIVE_INFINITY;
+  let emitted = false;
   let finished = false;
   const snapshot = () => {
     const at = now();
@@ -238,16 +239,18 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
       if (lastEmit === Number.NEGATIVE_INFINITY) lastEmit = samples[0]?.at ?? now();
       if (now() - lastEmit >= options.intervalSeconds * 1000) {
         emit(false);
+        emitted = true;
         lastEmit = now();
       }
     },
-    log(line) {
-      (options.mode === 'json' ? stream : logStream).write(`${line}\n`);
+    log(line, error = false) {
+      (options.mode === 'json' || error ? stream : logStream).write(`${line}\n`);
     },
     finish() {
       if (finished) return;
       finished = true;
-      if (samples.length > 0) emit(true);
+      // Lines: a final one only after progress lines (a job shorter than the interval prints just its own summary).
+      if (samples.length > 0 && (options.mode === 'json' || emitted)) emit(true);
     },
   };
 }

@@ -195,9 +195,9 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     let broken = null as string | null;
     // Progress: counted once here, then moved by each batch of outcomes written (no count query per batch).
     const progress = deps.onProgress ? { ...(await store.countSends(id)) } : null;
+    const total = progress ? Object.values(progress).reduce((a, b) => a + b, 0) : 0;
     const report = () => {
       if (!progress || !deps.onProgress) return;
-      const total = Object.values(progress).reduce((a, b) => a + b, 0);
       deps.onProgress({ campaignId: id, done: progress.sent + progress.failed + progress.skipped, total, sent: progress.sent, failed: progress.failed, skipped: progress.skipped });
     };
     report();

@@ -15,6 +15,9 @@ export async function mailroomInProcess(env: Record<string, string>, args: reado
   const err: string[] = [];
   const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
   const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+  // Off a terminal, whatever runs the tests: progress as plain lines (the bar has its own tests).
+  const tty = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY');
+  Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true, writable: true });
   process.exitCode = undefined;
   try {
     const { main } = await import('../../src/cli/main.ts');
@@ -22,6 +25,8 @@ export async function mailroomInProcess(env: Record<string, string>, args: reado
     return { code, stdout: out.join(''), stderr: err.join('') };
   } finally {
     process.exitCode = undefined;
+    if (tty) Object.defineProperty(process.stderr, 'isTTY', tty);
+    else delete (process.stderr as { isTTY?: boolean }).isTTY;
     stdout.mockRestore();
     stderr.mockRestore();
     for (const [key, value] of Object.entries(saved)) {
