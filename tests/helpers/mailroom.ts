@@ -62,16 +62,20 @@ export function runBin(cwd: string, args: readonly string[], env: EnvPatch): Pro
 /** The real binary (its older name). */
 export const runMailroom = runBin;
 
-let inProcessBusy = false;
+let inProcessQueue: Promise<unknown> = Promise.resolve();
 
 /**
  * Runs `mailroom …args` in this process: main() with cleanEnv(env), `cwd` and captured output, and its exit code.
  * File arguments are opened relative to the process's working directory (src/cli/context.ts), so this changes into
- * `cwd` for the run; two runs therefore cannot overlap (race two commands with runBin).
+ * `cwd` for the run; runs started together therefore take turns (to race two commands, use runBin).
  */
-export async function runInProcess(cwd: string, args: readonly string[], env: EnvPatch): Promise<Run> {
-  if (inProcessBusy) throw new Error(`in-process mailroom runs cannot overlap (mailroom ${args.join(' ')}): race real processes with runBin`);
-  inProcessBusy = true;
+export function runInProcess(cwd: string, args: readonly string[], env: EnvPatch): Promise<Run> {
+  const turn = inProcessQueue.then(() => runNow(cwd, args, env));
+  inProcessQueue = turn.catch(() => undefined);
+  return turn;
+}
+
+async function runNow(cwd: string, args: readonly string[], env: EnvPatch): Promise<Run> {
   const previous = process.cwd();
   let stdout = '';
   let stderr = '';
@@ -87,7 +91,6 @@ export async function runInProcess(cwd: string, args: readonly string[], env: En
     return { code, stdout, stderr };
   } finally {
     process.chdir(previous);
-    inProcessBusy = false;
   }
 }
 
