@@ -13,7 +13,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
-import { cliWorkspace, showRun } from './helpers/run-cli.ts';
+import { cliWorkspace, showRun } from './helpers/mailroom.ts';
 
 const DEMO_TITLES = ['Accessible Email in Five Habits', 'Microsoft and OpenAI', 'Recap: Inbox Summit', 'Lantern 3.2', 'Rye & Rise', 'Writing Subject Lines', 'SPF, DKIM and DMARC'];
 

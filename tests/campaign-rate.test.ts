@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { campaignRate, formatCampaignRate, formatDuration, rateWindowStart } from '../src/sending/campaign-rate.ts';
 import { startCountingSink } from './helpers/counting-sink.ts';
-import { cliWorkspace, exitOf, showRun } from './helpers/run-cli.ts';
+import { cliWorkspace, exitOf, showRun } from './helpers/mailroom.ts';
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();

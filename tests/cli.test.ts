@@ -1,7 +1,8 @@
 /**
- * The real `mailroom` binary, spawned in a throwaway workspace (a copy of the demo content) against a real SMTP sink
- * and a real SQLite file: help for every command, the whole happy path, import semantics, and bad input (non-zero exit,
- * a message naming the thing, the value and where it came from, and nothing half-written).
+ * The `mailroom` command in a throwaway workspace (a copy of the demo content) against a real SMTP sink and a real
+ * SQLite file: help for every command, the whole happy path, import semantics, and bad input (non-zero exit, a message
+ * naming the thing, the value and where it came from, and nothing half-written). Help and usage errors go through the
+ * real binary; the rest runs main() in-process (tests/helpers/mailroom.ts), the same program without a process start.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { buildProgram } from '../src/cli/main.ts';
 import { openStore } from '../src/store/open-store.ts';
+import { runInProcess } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
 
@@ -77,8 +79,13 @@ function envFor(ws: Ws, extra: Record<string, string | undefined>): NodeJS.Proce
   return env;
 }
 
-/** Runs `node bin/mailroom.js …args` in the workspace. */
+/** Runs `mailroom …args` in the workspace, in-process. */
 function mailroom(ws: Ws, args: readonly string[], extraEnv: Record<string, string | undefined> = {}): Promise<Run> {
+  return runInProcess(ws.dir, args, envFor(ws, extraEnv));
+}
+
+/** Runs `node bin/mailroom.js …args` in the workspace. */
+function mailroomBin(ws: Ws, args: readonly string[], extraEnv: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { cwd: ws.dir, env: envFor(ws, extraEnv), timeout: 60_000, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -221,7 +228,7 @@ describe('help', () => {
       [['send', '--help'], 'mailroom send', /--dry-run/],
       [['campaigns', 'show', '--help'], 'mailroom campaigns show', /Progress of one campaign/],
     ] as const;
-    const runs = await Promise.all(cases.map(([args]) => mailroom(ws, args)));
+    const runs = await Promise.all(cases.map(([args]) => mailroomBin(ws, args)));
     runs.forEach((run, i) => {
       const [, usage, pattern] = cases[i] ?? ['', '', /$^/];
       expectOk(run);
@@ -235,7 +242,7 @@ describe('help', () => {
 
   test('usage errors exit 2 at every level, unlike a command that ran and failed (1)', async () => {
     const ws = workspace(sink.url);
-    const [unknown, missingOption] = await Promise.all([mailroom(ws, ['nope']), mailroom(ws, ['subscribers', 'import', 'people.csv'])]);
+    const [unknown, missingOption] = await Promise.all([mailroomBin(ws, ['nope']), mailroomBin(ws, ['subscribers', 'import', 'people.csv'])]);
     expect(unknown.code, show(unknown)).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'nope'");
     expect(missingOption.stderr).toContain("required option '--list <name>' not specified");

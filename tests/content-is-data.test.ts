@@ -12,7 +12,7 @@ import { compileIssue } from '../src/personalization/personalize.ts';
 import { runDueSlots } from '../src/schedule/scheduler.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { cliWorkspace, expectOk, mailroom, show, snapshot, sqlite, sqliteWrite, type CliWorkspace } from './helpers/cli-run.ts';
+import { cliWorkspace, expectOk, mailroom, show, snapshot, sqlite, sqliteWrite, type CliWorkspace } from './helpers/mailroom.ts';
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from './helpers/smtp-sink.ts';
 
@@ -289,7 +289,7 @@ describe('scheduled slots', () => {
 
     sqliteWrite(ws, "update newsletters set subject_template = '{{firstName}}: {title}' where slug = 'hostile'");
     sink.messages.length = 0;
-    const [retry, racing] = await Promise.all([mailroom(ws, ['schedule', 'retry', 'hostile', slot2]), mailroom(ws, ['schedule', 'retry', 'hostile', slot2])]);
+    const [retry, racing] = await Promise.all([ws.runBin(['schedule', 'retry', 'hostile', slot2]), ws.runBin(['schedule', 'retry', 'hostile', slot2])]);
     const winners = [retry, racing].filter((r) => r.code === 0);
     expect(winners, `${show(retry)}\n${show(racing)}`).toHaveLength(1);
     const loser = [retry, racing].find((r) => r.code !== 0);

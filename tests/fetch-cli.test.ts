@@ -1,26 +1,18 @@
 /**
- * Fetching through the real `mailroom` binary: a page or a feed whose body is cut short (the fetch timeout on an
+ * Fetching through `mailroom` (in-process, and the real binary for the page that imports): a page or a feed whose body is cut short (the fetch timeout on an
  * HTTP/1.0 body that ends when the connection closes, fewer bytes than Content-Length, an unfinished chunked body) is
  * an error that imports nothing; an IPv6 address that embeds a refused IPv4 address is refused, directly and on a
  * redirect.
  */
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
+import { runBin, runInProcess, type Run } from './helpers/mailroom.ts';
+import { makeDataDir } from './helpers/workspace.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
-
-const BIN = join(REPO_ROOT, 'bin', 'mailroom.js');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 const HALF_PAGE = '<!doctype html><html><head><title>Harbor ferries go electric</title></head><body><article><h1>Harbor ferries go electric</h1><p>The city will replace its diesel ferries with electric ones by 2028, the transit authority said on Tuesday. The first of';
 const WHOLE_PAGE = `${HALF_PAGE} six boats arrives next spring.</p><p>Charging happens at the two main piers, overnight and between runs, from the harbor's own solar roofs and the grid.</p></article></body></html>`;
@@ -34,7 +26,8 @@ let base = '';
 const sockets = new Set<Socket>();
 let dir = '';
 
-function mailroom(args: readonly string[], extra: Record<string, string | undefined> = {}): Promise<Run> {
+/** Runs `mailroom …args` in-process, or as the real binary with `bin`. */
+function mailroom(args: readonly string[], extra: Record<string, string | undefined> = {}, bin = false): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (/^(DATABASE_URL|SMTP_|DKIM_|SEND_|INBOX_|FETCH_|PORT$|HOST$|TSX_)/.test(key)) delete env[key];
   Object.assign(env, {
@@ -48,11 +41,7 @@ function mailroom(args: readonly string[], extra: Record<string, string | undefi
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
+  return (bin ? runBin : runInProcess)(dir, args, env);
 }
 
 const show = (run: Run): string => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
@@ -118,7 +107,7 @@ describe('articles import URL', () => {
     expect(articleUrls().filter((url) => url.startsWith(base))).toEqual([]);
 
     // The same page, whole, ended by the server closing the connection (HTTP/1.0): imported.
-    const whole = await mailroom(['articles', 'import', `${base}/whole`]);
+    const whole = await mailroom(['articles', 'import', `${base}/whole`], {}, true);
     expect(whole.code, show(whole)).toBe(0);
     expect(whole.stdout).toMatch(/^added {5}harbor-ferries-go-electric/m);
   });

@@ -11,7 +11,7 @@ import { buildIssue } from '../src/issues/build-issue.ts';
 import { createCampaignRunner } from '../src/sending/campaign-runner.ts';
 import { describeLeaseHolder, formatLeaseOwner, isDeadLocalHolder, parseLeaseOwner } from '../src/sending/lease-owner.ts';
 import { startCountingSink } from './helpers/counting-sink.ts';
-import { cliWorkspace, exitOf, showRun, type CliWorkspace } from './helpers/run-cli.ts';
+import { cliWorkspace, exitOf, showRun, type CliWorkspace } from './helpers/mailroom.ts';
 import { openWorkspace } from './helpers/workspace.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];

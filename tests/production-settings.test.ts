@@ -1,14 +1,15 @@
 /**
- * The real `mailroom` binary outside local development: every command that sends or builds links for readers applies
- * the rule `serve` applies (a SECRET, a PUBLIC_URL readers can open, and for sending an SMTP_URL), names the setting,
- * its value and where it came from, and changes nothing when it refuses.
+ * `mailroom` outside local development: every command that sends or builds links for readers applies the rule `serve`
+ * applies (a SECRET, a PUBLIC_URL readers can open, and for sending an SMTP_URL), names the setting, its value and
+ * where it came from, and changes nothing when it refuses. The setup and the last send run the real binary; the
+ * refusals run in-process (runInProcess: the same main(), environment and exit code, no process start).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { runMailroom, showRun, type BinRun } from './helpers/mailroom-bin.ts';
+import { runBin, runInProcess as runMailroom, showRun, type BinRun } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 
 vi.setConfig({ testTimeout: 300_000 });
@@ -41,8 +42,8 @@ beforeAll(async () => {
   mkdirSync(dataDir);
   good = { NODE_ENV: 'production', DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.com', SECRET, SMTP_URL: sink.url };
   // The demo, asked for, and one campaign sent with complete settings.
-  expectOk(await runMailroom(cwd, ['demo'], good));
-  const sent = await runMailroom(cwd, ['send', 'weekly'], good);
+  expectOk(await runBin(cwd, ['demo'], good));
+  const sent = await runBin(cwd, ['send', 'weekly'], good);
   expectOk(sent);
   expect(sink.messages.length).toBeGreaterThan(0);
 });
@@ -129,7 +130,7 @@ describe('outside local development, the rule serve applies holds for every comm
       expectOk(await runMailroom(cwd, args, bad));
     }
     const delivered = sink.messages.length;
-    expectOk(await runMailroom(cwd, ['send', 'weekly', '--issue', '1', '--test', 'me@example.com'], good));
+    expectOk(await runBin(cwd, ['send', 'weekly', '--issue', '1', '--test', 'me@example.com'], good));
     expect(sink.messages.length).toBe(delivered + 1);
     expect(sink.messages.at(-1)?.parsed.html).toContain('https://news.example.com/u/');
   });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { mailroomInProcess } from './helpers/cli-in-process.ts';
 import { FIXTURES_DIR, startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
-import { BIN } from './helpers/cli-run.ts';
+import { BIN } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
 

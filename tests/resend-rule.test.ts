@@ -8,7 +8,7 @@ import { loadDemoWorkspace } from '../src/demo.ts';
 import { createCampaignRunner } from '../src/sending/campaign-runner.ts';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
-import { cliWorkspace, showRun } from './helpers/run-cli.ts';
+import { cliWorkspace, showRun } from './helpers/mailroom.ts';
 import { openWorkspace } from './helpers/workspace.ts';
 
 const DEMO = ['ada@example.com', 'grace@example.com', 'linus@example.org', 'margaret@example.net', 'reader@example.com'];

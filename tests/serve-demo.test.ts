@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { runMailroom, showRun, startServe, type RunningServe } from './helpers/mailroom-bin.ts';
+import { runMailroom, showRun, startServe, type RunningServe } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { REPO_ROOT } from './helpers/workspace.ts';
 

@@ -13,6 +13,7 @@ import { fetchPolicyFrom, loadFetchSettings, type FetchSettings } from '../net/f
 import { parseHttpUrl } from '../net/safe-fetch.ts';
 import { resolveNewsletter } from '../store/lookups.ts';
 import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
+import { cli } from './context.ts';
 import { formatTable, print, printError } from './output.ts';
 import { commandProgress, formatResultJson } from './progress.ts';
 
@@ -23,8 +24,9 @@ interface ContentApp {
 }
 
 async function withContentApp<T>(fn: (context: ContentApp) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const fetch = loadFetchSettings(config);
+  const { env, cwd } = cli();
+  const config = loadConfig(env, cwd);
+  const fetch = loadFetchSettings(config, env, cwd);
   const app = await createApp(config);
   try {
     return await fn({ app, feeds: new FeedStore(app.store.db), fetch });

@@ -10,10 +10,11 @@ import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from '../subscribers/signup.ts';
 import { eraseSubscriber, exportSubscriber, isEmptyExport } from '../subscribers/privacy.ts';
+import { cli } from './context.ts';
 import { print, printError } from './output.ts';
 
 async function withApp<T>(fn: (app: App, subscribers: SubscriberStore) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig());
+  const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(app, new SubscriberStore(app.store.db));
   } finally {
@@ -99,7 +100,7 @@ export async function subscribersExportCommand(email: string, options: { out?: s
       await writeFile(resolve(options.out), json, { mode: 0o600 });
       printError(`wrote ${options.out}`);
     } else {
-      process.stdout.write(json);
+      cli().stdout.write(json);
     }
     if (isEmptyExport(data)) printError(`nothing is held about ${data.email}`);
     return 0;

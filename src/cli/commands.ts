@@ -20,10 +20,11 @@ import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
 import { countLines } from './file-lines.ts';
 import { describeListingPage } from './listing.ts';
 import { commandProgress, formatResultJson, type ProgressReporter } from './progress.ts';
+import { cli } from './context.ts';
 import { formatTable, print, printError } from './output.ts';
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig());
+  const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(app);
   } finally {
@@ -67,7 +68,7 @@ function explainTransportError(error: unknown, app: App): never {
 
 export async function serveCommand(options: { port?: string; demo: boolean }): Promise<number> {
   const { startService } = await import('../service.ts');
-  const config = loadConfig();
+  const config = loadConfig(cli().env, cli().cwd);
   const port = options.port === undefined ? config.port : positiveInt(options.port, '--port');
   const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print });
   await new Promise<void>((resolveStop) => {

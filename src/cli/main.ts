@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { SettingsUse } from '../config.ts';
 import { isMailroomError } from '../core/errors.ts';
+import { cli, runWithCliContext, type CliContext } from './context.ts';
 import { printError } from './output.ts';
 
 type Action = (...args: never[]) => Promise<number | void>;
@@ -15,11 +16,11 @@ function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K,
   return async (...args: unknown[]): Promise<void> => {
     if (use !== undefined) {
       const { checkSettingsFor, loadConfig } = await import('../config.ts');
-      checkSettingsFor(loadConfig(), use);
+      checkSettingsFor(loadConfig(cli().env, cli().cwd), use);
     }
     const module = await load();
     const code = await (module[name] as (...a: unknown[]) => Promise<number | void>)(...args);
-    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    if (typeof code === 'number' && code !== 0) cli().exitCode = code;
   };
 }
 
@@ -312,18 +313,24 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Usage errors anywhere in the tree throw instead of exiting, so main() can answer them with exit code 2. */
+/** Usage errors anywhere in the tree throw instead of exiting, so main() can answer them with exit code 2; help and usage errors go to the run's output. */
 function overrideExits(command: Command): void {
   command.exitOverride();
+  command.configureOutput({ writeOut: (text) => cli().stdout.write(text), writeErr: (text) => cli().stderr.write(text) });
   for (const sub of command.commands) overrideExits(sub);
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs `mailroom …argv` (argv as process.argv: node and script first) and returns its exit code; `context` replaces the process's environment, working directory or output. */
+export function main(argv: readonly string[], context: Partial<CliContext> = {}): Promise<number> {
+  return runWithCliContext(context, () => run(argv));
+}
+
+async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   overrideExits(program);
   try {
     await program.parseAsync([...argv]);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return cli().exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (isMailroomError(error)) {

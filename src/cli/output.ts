@@ -1,4 +1,5 @@
-/** Small helpers for what the CLI prints: aligned tables and error lines. */
+/** Small helpers for what the CLI prints: aligned tables and error lines, on the run's output (context.ts). */
+import { cli } from './context.ts';
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -7,9 +8,9 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 }
 
 export function print(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  cli().stdout.write(`${line}\n`);
 }
 
 export function printError(line: string): void {
-  process.stderr.write(`${line}\n`);
+  cli().stderr.write(`${line}\n`);
 }

@@ -5,6 +5,7 @@
  * the formatting below is pure and tested on its own.
  */
 import cliProgress from 'cli-progress';
+import { cli, type CliOutput } from './context.ts';
 
 /** What a command tells the reporter. */
 export interface ProgressReporter {
@@ -150,14 +151,17 @@ export interface ProgressOptions {
   /** Lines and JSON: at most one every this many seconds (PROGRESS_INTERVAL_SECONDS). */
   readonly intervalSeconds: number;
   /** Bar and lines (default: standard error, so standard output keeps the results). */
-  readonly stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stream?: ProgressStream;
   /** JSON lines (default: standard output). */
-  readonly jsonStream?: NodeJS.WritableStream;
+  readonly jsonStream?: CliOutput;
   /** `log` lines in lines mode (default: standard output, where the command's other lines go); bar and JSON modes log to `stream`. */
-  readonly logStream?: NodeJS.WritableStream;
+  readonly logStream?: CliOutput;
   /** Milliseconds (default: performance.now). */
   readonly now?: () => number;
 }
+
+/** Where the bar and progress lines go: a terminal (isTTY, columns) or any writable output. */
+export type ProgressStream = CliOutput & { readonly isTTY?: boolean; readonly columns?: number };
 
 const SAMPLE_MS = 100;
 
@@ -190,7 +194,8 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
 
   if (options.mode === 'bar') {
     const bar = new cliProgress.SingleBar({
-      stream,
+      // cli-progress writes, moves the cursor and clears lines on a terminal stream.
+      stream: stream as NodeJS.WritableStream,
       format: () => formatBarLine(options.task, options.unit, snapshot(), detail, Math.max(10, Math.min(30, (stream.columns ?? 80) - 90))),
       hideCursor: false,
       linewrap: false,
@@ -257,7 +262,10 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
 
 /** The reporter for a command: a bar on a terminal (standard error), else lines, or JSON lines with --json. */
 export function commandProgress(task: string, unit: string, options: { readonly json: boolean; readonly intervalSeconds: number }): ProgressReporter {
-  return createProgress({ task, unit, mode: chooseProgressMode(process.stderr, options.json), intervalSeconds: options.intervalSeconds });
+  // The run's own output (the process's for the binary; another for an in-process run).
+  const run = cli();
+  const stream = run.stderr as ProgressStream;
+  return createProgress({ task, unit, mode: chooseProgressMode(stream, options.json), intervalSeconds: options.intervalSeconds, stream, jsonStream: run.stdout, logStream: run.stdout });
 }
 
 /** A command's result with --json: one line, after the progress lines. */
