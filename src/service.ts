@@ -11,6 +11,7 @@ import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
+import { startDeliverability } from './deliverability/runtime.ts';
 
 export interface Service {
   readonly app: App;
@@ -74,6 +75,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
     if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
+    // Bounces and complaints: the IMAP mailbox (BOUNCE_IMAP_URL) and the inbound SMTP listener (BOUNCE_SMTP_PORT).
+    const deliverability = await startDeliverability(app, { log });
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));
@@ -113,6 +116,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await task.destroy();
         await ticking;
         await runner.stop();
+        await deliverability.close();
         await http.close();
         await inbox?.close();
         await app.close();

@@ -8,6 +8,7 @@ import { buildRecipientContext, compileIssue, showTemplate, type CompiledIssue }
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
+import { verpSigner } from '../deliverability/verp.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
@@ -18,6 +19,8 @@ export { HTML_LIMIT_BYTES, HTML_WARN_BYTES };
 
 export interface SendSettings extends LinkSettings {
   readonly feedbackIdSender: string;
+  /** BOUNCE_DOMAIN: campaign messages carry a signed per-recipient Return-Path there (VERP); null or absent: none. */
+  readonly bounceDomain?: string | null;
 }
 
 export interface SendRequest {
@@ -113,6 +116,7 @@ function linksFor(settings: SendSettings, newsletter: Newsletter, list: MailingL
     unsubscribeUrl: (subscriberId: number) => unsubscribeUrl(settings, subscriberId, list.id),
     preferencesUrl: (subscriberId: number) => preferencesUrl(settings, subscriberId, list.id),
     webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
+    returnPath: verpSigner(settings),
   };
 }
 

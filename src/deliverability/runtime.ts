@@ -1,0 +1,61 @@
+/** Wires the deliverability loop from the App: the bounce service's dependencies, and what `serve` runs (IMAP polling, the SMTP listener). */
+import type { App } from '../app.ts';
+import { DeliverabilityStore } from '../store/deliverability-store.ts';
+import type { BounceServiceDeps, DeliverabilityEvent } from './bounce-service.ts';
+import { startBounceSmtpListener, type BounceSmtpListener } from './bounce-smtp.ts';
+import { pollBounceMailbox, redactImapUrl, type ImapOptions } from './imap-poller.ts';
+
+export function bounceServiceDeps(app: App, options: { log?: (line: string) => void; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> } = {}): BounceServiceDeps {
+  const d = app.config.deliverability;
+  return {
+    store: new DeliverabilityStore(app.store.db, app.clock),
+    secret: app.config.secret,
+    policy: { limit: d.softBounceLimit, windowDays: d.softBounceWindowDays },
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+}
+
+export interface DeliverabilityRuntime {
+  readonly smtp: BounceSmtpListener | null;
+  /** Polls the mailbox now (also what the timer does); resolves when done. */
+  pollNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDeliverability(app: App, options: { log: (line: string) => void; imap?: ImapOptions; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> }): Promise<DeliverabilityRuntime> {
+  const d = app.config.deliverability;
+  const deps = bounceServiceDeps(app, options);
+  const { log } = options;
+  const smtp = d.bounceSmtpPort !== null ? await startBounceSmtpListener(deps, { host: d.bounceSmtpHost, port: d.bounceSmtpPort, bounceDomain: d.bounceDomain }) : null;
+  if (smtp) log(`Bounce receiver (SMTP) on ${d.bounceSmtpHost}:${smtp.port} for ${d.bounceDomain ?? 'any domain'} (BOUNCE_SMTP_PORT)`);
+  let polling: Promise<void> | null = null;
+  const imapUrl = d.bounceImapUrl;
+  const pollNow = (): Promise<void> => {
+    if (!imapUrl) return Promise.resolve();
+    polling ??= pollBounceMailbox(deps, imapUrl, options.imap ?? {})
+      .then((s) => {
+        if (s.read > 0) log(`bounces: read ${s.read} message(s) from ${s.mailbox}: ${s.applied} applied, ${s.ignored} not bounces (left alone), ${s.unmatched} naming no send of ours`);
+      })
+      .catch((error: unknown) => log(`bounces: ${(error as Error).message}`))
+      .finally(() => {
+        polling = null;
+      });
+    return polling;
+  };
+  const timer = imapUrl ? setInterval(() => void pollNow(), d.bouncePollSeconds * 1000) : null;
+  timer?.unref();
+  if (imapUrl) {
+    log(`Bounce mailbox ${redactImapUrl(imapUrl)} polled every ${d.bouncePollSeconds} s (BOUNCE_IMAP_URL)`);
+    void pollNow();
+  }
+  return {
+    smtp,
+    pollNow,
+    async close() {
+      if (timer) clearInterval(timer);
+      await polling;
+      await smtp?.close();
+    },
+  };
+}
