@@ -11,7 +11,7 @@ import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
-import { startDeliverability } from './deliverability/runtime.ts';
+import { deliverabilityRoutes, startDeliverability } from './deliverability/runtime.ts';
 
 export interface Service {
   readonly app: App;
@@ -64,6 +64,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
       log,
+      plugins: deliverabilityRoutes(app, { log }),
     });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);

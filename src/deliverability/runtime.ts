@@ -4,6 +4,21 @@ import { DeliverabilityStore } from '../store/deliverability-store.ts';
 import type { BounceServiceDeps, DeliverabilityEvent } from './bounce-service.ts';
 import { startBounceSmtpListener, type BounceSmtpListener } from './bounce-smtp.ts';
 import { pollBounceMailbox, redactImapUrl, type ImapOptions } from './imap-poller.ts';
+import { providerWebhookRoutes, type SnsFetcher } from './provider-webhooks.ts';
+import type { FastifyInstance } from 'fastify';
+
+/** The HTTP routes of the loop: provider webhooks (each only when its setting is set). */
+export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
+  return [
+    providerWebhookRoutes({
+      bounces: bounceServiceDeps(app, options),
+      settings: app.config.deliverability,
+      clock: app.clock,
+      ...(options.sns ? { sns: options.sns } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    }),
+  ];
+}
 
 export function bounceServiceDeps(app: App, options: { log?: (line: string) => void; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> } = {}): BounceServiceDeps {
   const d = app.config.deliverability;
