@@ -26,6 +26,7 @@ function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K,
 const commands = () => import('./commands.ts');
 const contentCommands = () => import('./commands-content.ts');
 const subscriberCommands = () => import('./commands-subscribers.ts');
+const deliverabilityCommands = () => import('./commands-deliverability.ts');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -149,6 +150,11 @@ export function buildProgram(): Command {
     .description('List subscribers with their lists')
     .action(lazy(commands, 'subscribersListCommand'));
   subscribers
+    .command('show')
+    .argument('<email>')
+    .description('One person: status, lists, suppression, every campaign send, and the bounces and complaints after it')
+    .action(lazy(deliverabilityCommands, 'subscribersShowCommand'));
+  subscribers
     .command('export')
     .argument('<email>')
     .option('--out <file>', 'write the JSON to this file (readable by its owner only) instead of standard output')
@@ -266,6 +272,12 @@ export function buildProgram(): Command {
     .option('--status <status>', 'list the sends with this status (e.g. failed)')
     .description('Progress of one campaign, its failures and possible duplicates')
     .action(lazy(commands, 'campaignsShowCommand'));
+  campaigns
+    .command('stats')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .description('Delivered, deferred, bounced (hard/soft), complaints and unsubscribes of one campaign')
+    .action(lazy(deliverabilityCommands, 'campaignsStatsCommand'));
   campaigns.command('pause').argument('<id>').description('Pause: the messages in flight finish, nothing more goes out until resume').action(lazy(commands, 'campaignsPauseCommand'));
   campaigns.command('resume').argument('<id>').description('Resume a paused or interrupted campaign and send it here, in the foreground').action(lazy(commands, 'campaignsResumeCommand', 'send'));
   campaigns.command('cancel').argument('<id>').description('Cancel: recipients not yet mailed are skipped').action(lazy(commands, 'campaignsCancelCommand'));
@@ -275,6 +287,38 @@ export function buildProgram(): Command {
     .option('--now', 'send them here in the foreground instead of leaving them to mailroom serve')
     .description('Queue the failed sends again (never suppressed addresses)')
     .action(lazy(commands, 'campaignsRetryFailedCommand', 'send'));
+
+  const bounces = program.command('bounces').description('Bounces and complaints that arrive after the 250 (BOUNCE_DOMAIN, BOUNCE_IMAP_URL, BOUNCE_SMTP_PORT)');
+  bounces
+    .command('poll')
+    .description('Read the bounce mailbox (BOUNCE_IMAP_URL) once: hard bounces and complaints suppress, soft bounces count; other mail is left alone')
+    .action(lazy(deliverabilityCommands, 'bouncesPollCommand'));
+
+  const suppress = program.command('suppress').description('The suppression list: addresses and whole domains never mailed, whatever an import says');
+  suppress
+    .command('add')
+    .argument('<address-or-domain>', 'someone@example.com, or @example.com for every address at that domain')
+    .option('--reason <text>', 'why (shown in the list)', 'manual')
+    .description('Suppress an address or a whole domain')
+    .action(lazy(deliverabilityCommands, 'suppressAddCommand'));
+  suppress
+    .command('remove')
+    .argument('<address-or-domain>')
+    .description('Lift a suppression (list memberships stay as they are)')
+    .action(lazy(deliverabilityCommands, 'suppressRemoveCommand'));
+  suppress
+    .command('list')
+    .option('--reason <reason>', 'only this reason (e.g. hard-bounce, complaint, manual)')
+    .option('--limit <n>', 'how many of each kind', '1000')
+    .option('--json', 'print JSON')
+    .description('List suppressed domains and addresses with their reasons')
+    .action(lazy(deliverabilityCommands, 'suppressListCommand'));
+  suppress
+    .command('import')
+    .argument('<file>', 'one address or @domain a line, optionally followed by ",reason"; # comments and blank lines skipped')
+    .option('--reason <text>', 'reason for lines without one', 'manual')
+    .description('Suppress every address and domain in a file (every line is checked first: one bad line adds nothing)')
+    .action(lazy(deliverabilityCommands, 'suppressImportCommand'));
 
   const schedule = program.command('schedule').description('Schedules of newsletters');
   schedule

@@ -386,3 +386,86 @@ export class DeliverabilityStore {
       .execute();
   }
 }
+
+export interface SendHistoryRow {
+  readonly campaignId: number;
+  readonly newsletter: string;
+  readonly issueNumber: number;
+  readonly status: string;
+  readonly attempts: number;
+  readonly smtpResponse: string | null;
+  readonly error: string | null;
+  readonly at: string;
+}
+
+export interface CampaignDeliveryStats {
+  readonly accepted: number;
+  readonly delivered: number;
+  readonly deferred: number;
+  readonly failedAtSend: number;
+  readonly hardBounces: number;
+  readonly softBounces: number;
+  readonly complaints: number;
+  readonly unsubscribes: number;
+}
+
+/** Read-side queries over sends (kept here so the hub store stays as it is). */
+export class DeliveryReports {
+  private readonly db: Db;
+  constructor(db: Kysely<Database>) {
+    this.db = db.withTables<DeliverabilityTables>();
+  }
+
+  /** Every campaign send to this address, newest first. */
+  async sendHistory(email: string, limit = 100): Promise<SendHistoryRow[]> {
+    const rows = await this.db
+      .selectFrom('sends')
+      .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+      .innerJoin('issues', 'issues.id', 'campaigns.issue_id')
+      .innerJoin('newsletters', 'newsletters.id', 'campaigns.newsletter_id')
+      .select(['sends.campaign_id', 'newsletters.slug', 'issues.number', 'sends.status', 'sends.attempts', 'sends.smtp_response', 'sends.error', 'sends.updated_at'])
+      .where('sends.email', '=', email.toLowerCase())
+      .orderBy('sends.campaign_id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ campaignId: r.campaign_id, newsletter: r.slug, issueNumber: r.number, status: r.status, attempts: r.attempts, smtpResponse: r.smtp_response, error: r.error, at: r.updated_at }));
+  }
+
+  /**
+   * A campaign's numbers: accepted by the relay (250), delivered (accepted and not bounced since), deferred (waiting
+   * to be retried now, or a soft bounce after the 250), failed during the SMTP transaction, bounces after the 250 by
+   * kind, complaints, and unsubscribes (members of its list who unsubscribed after their message was accepted).
+   */
+  async campaignStats(campaignId: number): Promise<CampaignDeliveryStats> {
+    const sendRows = await this.db.selectFrom('sends').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('campaign_id', '=', campaignId).groupBy('status').execute();
+    const of = (status: string) => Number(sendRows.find((r) => r.status === status)?.n ?? 0);
+    const events = await this.db
+      .selectFrom('delivery_events')
+      .select(['kind', (eb) => eb.fn.count<number>('email').distinct().as('n')])
+      .where('campaign_id', '=', campaignId)
+      .groupBy('kind')
+      .execute();
+    const ev = (kind: string) => Number(events.find((r) => r.kind === kind)?.n ?? 0);
+    const unsub = await this.db
+      .selectFrom('sends')
+      .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+      .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 'sends.subscriber_id').onRef('m.list_id', '=', 'campaigns.list_id'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('sends.campaign_id', '=', campaignId)
+      .where('sends.status', '=', 'sent')
+      .where('m.status', '=', 'unsubscribed')
+      .whereRef('m.unsubscribed_at', '>=', 'sends.updated_at')
+      .executeTakeFirst();
+    const accepted = of('sent');
+    return {
+      accepted,
+      delivered: Math.max(0, accepted - ev('hard-bounce')),
+      deferred: of('deferred') + ev('soft-bounce'),
+      failedAtSend: of('failed'),
+      hardBounces: ev('hard-bounce'),
+      softBounces: ev('soft-bounce'),
+      complaints: ev('complaint'),
+      unsubscribes: Number(unsub?.n ?? 0),
+    };
+  }
+}
