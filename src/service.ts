@@ -77,7 +77,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
     // Bounces and complaints: the IMAP mailbox (BOUNCE_IMAP_URL) and the inbound SMTP listener (BOUNCE_SMTP_PORT).
-    const deliverability = await startDeliverability(app, { log });
+    const deliverability = await startDeliverability(app, { log, webhookPolicy: fetchPolicyFrom(fetchSettings) });
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));

@@ -142,3 +142,78 @@ export async function printCampaignDeliveryEvents(app: App, campaignId: number):
   print(`\nbounces and complaints after the 250${events.length === 50 ? ' (first 50)' : ''}:`);
   print(formatTable(EVENT_HEADER, eventRows(events)));
 }
+
+// ---------------------------------------------------------------- outbound webhooks
+
+async function webhookPolicy(app: App) {
+  const { fetchPolicyFrom, loadFetchSettings } = await import('../net/fetch-settings.ts');
+  return fetchPolicyFrom(loadFetchSettings(app.config));
+}
+
+function endpointId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id < 1) throw new MailroomError('INVALID_INPUT', `webhook id ${quote(raw)}: not a whole number (see: mailroom webhooks list)`);
+  return id;
+}
+
+export async function webhooksAddCommand(url: string, options: { events: string[] }): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const { addWebhookEndpoint, parseEvents } = await import('../webhooks/outbound.ts');
+    const events = parseEvents(options.events, '--events');
+    const endpoint = await addWebhookEndpoint(new WebhookStore(app.store.db, app.clock), await webhookPolicy(app), url, events);
+    print(`webhook ${endpoint.id}: ${endpoint.url} gets ${events.join(', ')}`);
+    print(`signing secret (shown once; verify the webhook-signature header with it, Standard Webhooks): ${endpoint.secret}`);
+    print('mailroom serve delivers them (retried with backoff for about a day)');
+    return 0;
+  });
+}
+
+export async function webhooksListCommand(): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const store = new WebhookStore(app.store.db, app.clock);
+    const endpoints = await store.listEndpoints();
+    if (endpoints.length === 0) {
+      print('no webhook yet: mailroom webhooks add URL --events subscriber.created,campaign.finished');
+      return 0;
+    }
+    const rows: (string | number)[][] = [];
+    for (const e of endpoints) {
+      const c = await store.counts(e.id);
+      rows.push([e.id, e.url, e.events.join(','), c.delivered, c.pending, c.failed]);
+    }
+    print(formatTable(['ID', 'URL', 'EVENTS', 'DELIVERED', 'PENDING', 'FAILED'], rows));
+    return 0;
+  });
+}
+
+export async function webhooksRemoveCommand(id: string): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    if (!(await new WebhookStore(app.store.db, app.clock).removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    print(`webhook ${id} removed, with its delivery log`);
+    return 0;
+  });
+}
+
+export async function webhooksDeliveriesCommand(id: string, options: { limit: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const store = new WebhookStore(app.store.db, app.clock);
+    const endpoint = await store.getEndpoint(endpointId(id));
+    if (!endpoint) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    const limit = Number(options.limit);
+    const deliveries = await store.deliveries(endpoint.id, Number.isSafeInteger(limit) && limit > 0 ? limit : 50);
+    print(`webhook ${endpoint.id}: ${endpoint.url}`);
+    if (deliveries.length === 0) print('no delivery yet');
+    else
+      print(
+        formatTable(
+          ['EVENT', 'CREATED', 'STATUS', 'ATTEMPTS', 'LAST ANSWER', 'NEXT TRY'],
+          deliveries.map((d) => [d.eventType, d.createdAt, d.status, d.attempts, d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : ''), d.status === 'pending' ? d.nextAttemptAt : '']),
+        ),
+      );
+    return 0;
+  });
+}

@@ -320,6 +320,22 @@ export function buildProgram(): Command {
     .description('Suppress every address and domain in a file (every line is checked first: one bad line adds nothing)')
     .action(lazy(deliverabilityCommands, 'suppressImportCommand'));
 
+  const webhooks = program.command('webhooks').description('Outbound webhooks: signed JSON events to your URLs (Standard Webhooks), delivered by mailroom serve');
+  webhooks
+    .command('add')
+    .argument('<url>', 'an http(s) URL on a public address (the same rule as fetching articles: FETCH_ALLOW_PRIVATE)')
+    .option('--events <list>', 'comma-separated: subscriber.created, subscriber.confirmed, subscriber.unsubscribed, subscriber.bounced, subscriber.complained, campaign.started, campaign.finished, send.failed (default: all)', collect, [])
+    .description('Add an endpoint; prints its signing secret once')
+    .action(lazy(deliverabilityCommands, 'webhooksAddCommand'));
+  webhooks.command('list').description('Endpoints with their events and delivery counts').action(lazy(deliverabilityCommands, 'webhooksListCommand'));
+  webhooks.command('remove').argument('<id>').description('Remove an endpoint and its delivery log').action(lazy(deliverabilityCommands, 'webhooksRemoveCommand'));
+  webhooks
+    .command('deliveries')
+    .argument('<id>')
+    .option('--limit <n>', 'how many, newest first', '50')
+    .description('The delivery log of one endpoint: each event, its status, attempts and last answer')
+    .action(lazy(deliverabilityCommands, 'webhooksDeliveriesCommand'));
+
   const schedule = program.command('schedule').description('Schedules of newsletters');
   schedule
     .command('list')

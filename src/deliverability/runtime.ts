@@ -6,6 +6,8 @@ import { startBounceSmtpListener, type BounceSmtpListener } from './bounce-smtp.
 import { pollBounceMailbox, redactImapUrl, type ImapOptions } from './imap-poller.ts';
 import { providerWebhookRoutes, type SnsFetcher } from './provider-webhooks.ts';
 import type { FastifyInstance } from 'fastify';
+import { WebhookStore } from '../store/webhook-store.ts';
+import { dispatchWebhooks, type WebhookPolicy } from '../webhooks/outbound.ts';
 
 /** The HTTP routes of the loop: provider webhooks (each only when its setting is set). */
 export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
@@ -35,10 +37,15 @@ export interface DeliverabilityRuntime {
   readonly smtp: BounceSmtpListener | null;
   /** Polls the mailbox now (also what the timer does); resolves when done. */
   pollNow(): Promise<void>;
+  /** Queues new events and delivers the due outbound webhooks now (also what the timer does). */
+  dispatchNow(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startDeliverability(app: App, options: { log: (line: string) => void; imap?: ImapOptions; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> }): Promise<DeliverabilityRuntime> {
+export async function startDeliverability(
+  app: App,
+  options: { log: (line: string) => void; imap?: ImapOptions; onEvent?: (event: DeliverabilityEvent) => void | Promise<void>; webhookPolicy?: WebhookPolicy },
+): Promise<DeliverabilityRuntime> {
   const d = app.config.deliverability;
   const deps = bounceServiceDeps(app, options);
   const { log } = options;
@@ -64,12 +71,31 @@ export async function startDeliverability(app: App, options: { log: (line: strin
     log(`Bounce mailbox ${redactImapUrl(imapUrl)} polled every ${d.bouncePollSeconds} s (BOUNCE_IMAP_URL)`);
     void pollNow();
   }
+  // Outbound webhooks: new events are queued and due deliveries sent every WEBHOOK_TICK_SECONDS (nothing to do without endpoints).
+  const webhooks = new WebhookStore(app.store.db, app.clock);
+  const policy = options.webhookPolicy;
+  let dispatching: Promise<void> | null = null;
+  const dispatch = (): Promise<void> => {
+    if (!policy) return Promise.resolve();
+    dispatching ??= dispatchWebhooks(webhooks, policy, app.clock, { log })
+      .then(() => undefined)
+      .catch((error: unknown) => log(`webhooks: ${(error as Error).message}`))
+      .finally(() => {
+        dispatching = null;
+      });
+    return dispatching;
+  };
+  const webhookTimer = policy ? setInterval(() => void dispatch(), d.webhookTickSeconds * 1000) : null;
+  webhookTimer?.unref();
   return {
     smtp,
     pollNow,
+    dispatchNow: dispatch,
     async close() {
       if (timer) clearInterval(timer);
+      if (webhookTimer) clearInterval(webhookTimer);
       await polling;
+      await dispatching;
       await smtp?.close();
     },
   };

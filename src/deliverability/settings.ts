@@ -22,6 +22,8 @@ export interface DeliverabilityConfig {
   readonly postmarkWebhookAuth: string | null;
   readonly sendgridWebhookPublicKey: string | null;
   readonly mailgunWebhookSigningKey: string | null;
+  /** How often `serve` looks for new events and delivers outbound webhooks (seconds). */
+  readonly webhookTickSeconds: number;
 }
 
 type Get = (name: string) => string | undefined;
@@ -66,5 +68,6 @@ export function loadDeliverabilityConfig(get: Get, sourceOf: (name: string) => s
     postmarkWebhookAuth: postmark,
     sendgridWebhookPublicKey: sendgridKey,
     mailgunWebhookSigningKey: get('MAILGUN_WEBHOOK_SIGNING_KEY') ?? null,
+    webhookTickSeconds: num('WEBHOOK_TICK_SECONDS', 10, z.coerce.number().min(1).max(3600)),
   };
 }

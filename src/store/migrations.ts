@@ -2,6 +2,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
+import { webhooksMigration } from './webhook-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
 const initial: Migration = {
@@ -364,6 +365,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
   '2026-12-04-deliv-bounces': deliverabilityMigration,
+  '2026-12-04-deliv-webhooks': webhooksMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
