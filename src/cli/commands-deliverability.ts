@@ -217,3 +217,31 @@ export async function webhooksDeliveriesCommand(id: string, options: { limit: st
     return 0;
   });
 }
+
+// ---------------------------------------------------------------- welcome emails
+
+export async function listsWelcomeCommand(name: string, state: string, options: { subject?: string; message?: string; messageFile?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { resolveList } = await import('../store/lookups.ts');
+    const { WelcomeStore } = await import('../store/welcome-store.ts');
+    const list = await resolveList(app.store, name);
+    const v = state.trim().toLowerCase();
+    if (v !== 'on' && v !== 'off') throw new MailroomError('INVALID_INPUT', `lists welcome ${list.name} ${quote(state)}: expected on or off`);
+    if (options.message !== undefined && options.messageFile !== undefined) throw new MailroomError('INVALID_INPUT', '--message and --message-file: give one of them');
+    let message = options.message;
+    if (options.messageFile !== undefined) {
+      try {
+        message = await readFile(resolve(options.messageFile), 'utf8');
+      } catch (error) {
+        throw new MailroomError('INVALID_INPUT', `--message-file ${quote(options.messageFile)}: cannot be read: ${(error as Error).message}`);
+      }
+    }
+    if (options.subject !== undefined && (/[\r\n]/.test(options.subject) || options.subject.length > 200)) throw new MailroomError('INVALID_INPUT', `--subject ${quote(options.subject)}: one line of at most 200 characters`);
+    if (message !== undefined && message.length > 10_000) throw new MailroomError('INVALID_INPUT', `the welcome message is ${message.length} characters; at most 10000`);
+    const newsletters = (await app.store.listNewsletters()).filter((n) => n.listId === list.id);
+    if (v === 'on' && newsletters.length === 0) throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and the welcome email is sent from one (mailroom newsletter create SLUG --list ${list.name} …)`);
+    await new WelcomeStore(app.store.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
+    print(v === 'on' ? `list ${list.name}: people who confirm from now on get a welcome email (sent by mailroom serve within WEBHOOK_TICK_SECONDS)` : `list ${list.name}: no welcome email`);
+    return 0;
+  });
+}

@@ -187,6 +187,16 @@ export function buildProgram(): Command {
     .description('Open or close the hosted sign-up page and form of a list (open by default)')
     .action(lazy(subscriberCommands, 'listsSignupCommand'));
 
+  lists
+    .command('welcome')
+    .argument('<name>')
+    .argument('<state>', 'on or off')
+    .option('--subject <text>', 'subject line (default: "Welcome to <newsletter name>")')
+    .option('--message <text>', 'the message, plain text (blank lines between paragraphs); shown exactly as written')
+    .option('--message-file <file>', 'read the message from a text file')
+    .description('Send a welcome email (emails/welcome.tsx) to each person who confirms the list from now on')
+    .action(lazy(deliverabilityCommands, 'listsWelcomeCommand'));
+
   const newsletter = program.command('newsletter').description('Create and list newsletters');
   newsletter
     .command('create')

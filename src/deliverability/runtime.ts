@@ -8,6 +8,8 @@ import { providerWebhookRoutes, type SnsFetcher } from './provider-webhooks.ts';
 import type { FastifyInstance } from 'fastify';
 import { WebhookStore } from '../store/webhook-store.ts';
 import { dispatchWebhooks, type WebhookPolicy } from '../webhooks/outbound.ts';
+import { WelcomeStore } from '../store/welcome-store.ts';
+import { sendDueWelcomes } from '../subscribers/welcome.ts';
 
 /** The HTTP routes of the loop: provider webhooks (each only when its setting is set). */
 export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
@@ -37,7 +39,7 @@ export interface DeliverabilityRuntime {
   readonly smtp: BounceSmtpListener | null;
   /** Polls the mailbox now (also what the timer does); resolves when done. */
   pollNow(): Promise<void>;
-  /** Queues new events and delivers the due outbound webhooks now (also what the timer does). */
+  /** Sends the due welcome emails, queues new events and delivers the due outbound webhooks now (also what the timer does). */
   dispatchNow(): Promise<void>;
   close(): Promise<void>;
 }
@@ -71,29 +73,34 @@ export async function startDeliverability(
     log(`Bounce mailbox ${redactImapUrl(imapUrl)} polled every ${d.bouncePollSeconds} s (BOUNCE_IMAP_URL)`);
     void pollNow();
   }
-  // Outbound webhooks: new events are queued and due deliveries sent every WEBHOOK_TICK_SECONDS (nothing to do without endpoints).
+  // Every WEBHOOK_TICK_SECONDS: welcome emails that are due, then outbound webhooks (new events queued, due deliveries sent).
   const webhooks = new WebhookStore(app.store.db, app.clock);
+  const welcomes = new WelcomeStore(app.store.db, app.clock);
   const policy = options.webhookPolicy;
   let dispatching: Promise<void> | null = null;
   const dispatch = (): Promise<void> => {
-    if (!policy) return Promise.resolve();
-    dispatching ??= dispatchWebhooks(webhooks, policy, app.clock, { log })
-      .then(() => undefined)
-      .catch((error: unknown) => log(`webhooks: ${(error as Error).message}`))
-      .finally(() => {
-        dispatching = null;
-      });
+    dispatching ??= (async () => {
+      try {
+        const w = await sendDueWelcomes({ store: app.store, welcomes, settings: { publicUrl: app.config.publicUrl, secret: app.config.secret }, openTransport: app.openTransport, clock: app.clock, log });
+        if (w.sent + w.failed > 0) log(`welcome emails: ${w.sent} sent${w.failed ? `, ${w.failed} failed` : ''}`);
+      } catch (error) {
+        log(`welcome emails: ${(error as Error).message}`);
+      }
+      if (policy) await dispatchWebhooks(webhooks, policy, app.clock, { log }).catch((error: unknown) => log(`webhooks: ${(error as Error).message}`));
+    })().finally(() => {
+      dispatching = null;
+    });
     return dispatching;
   };
-  const webhookTimer = policy ? setInterval(() => void dispatch(), d.webhookTickSeconds * 1000) : null;
-  webhookTimer?.unref();
+  const webhookTimer = setInterval(() => void dispatch(), d.webhookTickSeconds * 1000);
+  webhookTimer.unref();
   return {
     smtp,
     pollNow,
     dispatchNow: dispatch,
     async close() {
       if (timer) clearInterval(timer);
-      if (webhookTimer) clearInterval(webhookTimer);
+      clearInterval(webhookTimer);
       await polling;
       await dispatching;
       await smtp?.close();

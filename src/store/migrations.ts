@@ -3,6 +3,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
+import { welcomeMigration } from './welcome-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
 const initial: Migration = {
@@ -366,6 +367,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-newsletter-articles': newsletterArticles,
   '2026-12-04-deliv-bounces': deliverabilityMigration,
   '2026-12-04-deliv-webhooks': webhooksMigration,
+  '2026-12-04-deliv-welcome': welcomeMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
