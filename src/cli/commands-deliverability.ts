@@ -119,8 +119,13 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
     const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await app.store.getCampaign(campaignId) : null;
     if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
     const stats = await new DeliveryReports(app.store.db).campaignStats(campaignId);
+    const { TrackingStore } = await import('../store/tracking-store.ts');
+    const trackingStore = new TrackingStore(app.store.db);
+    const settings = await trackingStore.settings(campaign.newsletterId);
+    const tracking = await trackingStore.counts(campaignId);
+    const tracked = settings.opens || settings.clicks || tracking.links.length > 0 || tracking.opens.human + tracking.opens.machine > 0;
     if (options.json) {
-      print(JSON.stringify({ campaign: campaignId, ...stats }, null, 2));
+      print(JSON.stringify({ campaign: campaignId, ...stats, ...(tracked ? { tracking } : {}) }, null, 2));
       return 0;
     }
     print(`campaign ${campaignId}: ${campaign.status}`);
@@ -131,6 +136,13 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
     print(`bounced:      ${stats.hardBounces} hard, ${stats.softBounces} soft (after the 250)`);
     print(`complaints:   ${stats.complaints}`);
     print(`unsubscribes: ${stats.unsubscribes}`);
+    if (!tracked) {
+      print('opens and clicks: not tracked (off by default; mailroom newsletter tracking SLUG --opens on --clicks on)');
+      return 0;
+    }
+    print(`opens:        ${tracking.opens.human} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners), counted in aggregate`);
+    print(`clicks:       ${tracking.clicks.human} (and ${tracking.clicks.machine} by link scanners)`);
+    if (tracking.links.length > 0) print(formatTable(['CLICKS', 'BY MACHINES', 'LINK'], tracking.links.map((l) => [l.human, l.machine, l.url])));
     return 0;
   });
 }
@@ -242,6 +254,29 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
     if (v === 'on' && newsletters.length === 0) throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and the welcome email is sent from one (mailroom newsletter create SLUG --list ${list.name} …)`);
     await new WelcomeStore(app.store.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
     print(v === 'on' ? `list ${list.name}: people who confirm from now on get a welcome email (sent by mailroom serve within WEBHOOK_TICK_SECONDS)` : `list ${list.name}: no welcome email`);
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------- tracking switches
+
+export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { resolveNewsletter } = await import('../store/lookups.ts');
+    const { TrackingStore } = await import('../store/tracking-store.ts');
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const onOff = (value: string | undefined, option: string): boolean | undefined => {
+      if (value === undefined) return undefined;
+      const v = value.trim().toLowerCase();
+      if (v === 'on') return true;
+      if (v === 'off') return false;
+      throw new MailroomError('INVALID_INPUT', `${option} ${quote(value)}: expected on or off`);
+    };
+    const opens = onOff(options.opens, '--opens');
+    const clicks = onOff(options.clicks, '--clicks');
+    const store = new TrackingStore(app.store.db, app.clock);
+    const next = opens === undefined && clicks === undefined ? await store.settings(newsletter.id) : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}) });
+    print(`newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'} (aggregate counts per campaign; the archive and web versions never track)`);
     return 0;
   });
 }

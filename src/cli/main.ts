@@ -236,6 +236,13 @@ export function buildProgram(): Command {
     .option('--when-empty <policy>', 'when no new article was published since the last issue: skip or send', 'skip')
     .description('Send the newsletter on a schedule (mailroom serve runs it); each slot sends exactly once')
     .action(lazy(commands, 'newsletterScheduleCommand'));
+  newsletter
+    .command('tracking')
+    .argument('<newsletter>')
+    .option('--opens <on|off>', 'count opens with a 1×1 image (machine opens such as Apple Mail Privacy Protection counted apart)')
+    .option('--clicks <on|off>', 'count clicks through signed redirects on this server')
+    .description('Opt-in, aggregate open and click counts for the newsletter\'s next campaigns (off by default); without options, show the switches')
+    .action(lazy(deliverabilityCommands, 'newsletterTrackingCommand'));
   newsletter.command('unschedule').argument('<newsletter>').description('Remove a newsletter\'s schedule').action(lazy(commands, 'newsletterUnscheduleCommand'));
 
   const issue = program.command('issue').description('Build and list issues');

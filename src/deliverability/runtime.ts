@@ -9,11 +9,14 @@ import type { FastifyInstance } from 'fastify';
 import { WebhookStore } from '../store/webhook-store.ts';
 import { dispatchWebhooks, type WebhookPolicy } from '../webhooks/outbound.ts';
 import { WelcomeStore } from '../store/welcome-store.ts';
+import { TrackingStore } from '../store/tracking-store.ts';
+import { trackingRoutes } from '../tracking/routes.ts';
 import { sendDueWelcomes } from '../subscribers/welcome.ts';
 
-/** The HTTP routes of the loop: provider webhooks (each only when its setting is set). */
+/** The HTTP routes of the loop: tracking (click redirects, open pixel) and provider webhooks (each only when its setting is set). */
 export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
   return [
+    trackingRoutes({ store: new TrackingStore(app.store.db, app.clock), secret: app.config.secret, ...(options.log ? { log: options.log } : {}) }),
     providerWebhookRoutes({
       bounces: bounceServiceDeps(app, options),
       settings: app.config.deliverability,

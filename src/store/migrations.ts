@@ -4,6 +4,7 @@ import { relayQuotasMigration } from './relay-quota-store.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
 import { welcomeMigration } from './welcome-store.ts';
+import { trackingMigration } from './tracking-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
 const initial: Migration = {
@@ -368,6 +369,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-deliv-bounces': deliverabilityMigration,
   '2026-12-04-deliv-webhooks': webhooksMigration,
   '2026-12-04-deliv-welcome': welcomeMigration,
+  '2026-12-04-deliv-tracking': trackingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
