@@ -469,3 +469,13 @@ export class DeliveryReports {
     };
   }
 }
+
+/**
+ * Erasure (`subscribers erase`): the bounce and complaint events about an address, and the outbound webhook payloads
+ * that name it, are deleted in the erasure's transaction. The suppression itself stays, hashed (the caller keeps it).
+ */
+export async function eraseDeliverabilityData(db: Kysely<Database>, email: string): Promise<void> {
+  await sql`DELETE FROM delivery_events WHERE email = ${email}`.execute(db);
+  const needle = `%${JSON.stringify(email).slice(1, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  await sql`DELETE FROM webhook_deliveries WHERE payload LIKE ${needle} ESCAPE '\\'`.execute(db);
+}

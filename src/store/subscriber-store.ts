@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
+import { eraseDeliverabilityData } from './deliverability-store.ts';
 import { writeTransaction } from './write-transaction.ts';
 
 /** Suppressions a confirmed sign-up (or a resubscribe from the preferences page) may lift: the person left or asked to be forgotten, and now asks to come back. */
@@ -490,6 +491,7 @@ export class SubscriberStore {
         await db.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
       }
       const hits = await db.deleteFrom('rate_limit_hits').where('bucket', '=', CONFIRMATION_EMAIL_BUCKET).where('key', '=', hash).executeTakeFirst();
+      await eraseDeliverabilityData(db, email);
       const existing = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hash).executeTakeFirst();
       if (existing) {
         await db.updateTable('suppressions').set({ email: null, detail: '' }).where('email_hash', '=', hash).execute();
