@@ -11,7 +11,7 @@ import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
-import { deliverabilityRoutes, startDeliverability } from './deliverability/runtime.ts';
+import { deliverabilityRoutes, startDeliverability, type DeliverabilityRuntime } from './deliverability/runtime.ts';
 
 export interface Service {
   readonly app: App;
@@ -19,6 +19,8 @@ export interface Service {
   readonly inbox: LocalInbox | null;
   /** Polls feeds every FEED_POLL_MINUTES; null when that is 0. */
   readonly feedPoller: FeedPoller | null;
+  /** Bounce mailbox polling, the bounce SMTP listener, welcome emails and outbound webhooks (issue 13). */
+  readonly deliverability: DeliverabilityRuntime;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       httpUrl: address,
       inbox,
       feedPoller,
+      deliverability,
       async close() {
         // Drain: stop ticking, let the campaign being sent record its messages in flight, then close the rest.
         await feedPoller?.stop();
