@@ -128,4 +128,21 @@ describe('outbound webhooks', () => {
     expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     answer = 200;
   });
+
+  test('a refusal during the SMTP transaction is a send.failed event (and a bounced one when permanent)', async () => {
+    received.length = 0;
+    answer = 200;
+    now = new Date(now.getTime() + 60_000);
+    sink.setRule((address) => (address === 'reader@example.com' ? '550 5.1.1 No such user' : undefined));
+    await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });
+    sink.setRule(null);
+    await dispatchWebhooks(store, allowLocal, clock);
+    const bodies = received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'send.failed', data: expect.objectContaining({ subscriber: expect.objectContaining({ email: 'reader@example.com' }) }) }),
+        expect.objectContaining({ type: 'subscriber.bounced', data: expect.objectContaining({ email: 'reader@example.com' }) }),
+      ]),
+    );
+  });
 });
