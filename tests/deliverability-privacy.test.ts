@@ -7,7 +7,7 @@ import { parsePrivateAccess } from '../src/net/address-policy.ts';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { SubscriberStore } from '../src/store/subscriber-store.ts';
 import { WebhookStore } from '../src/store/webhook-store.ts';
-import { eraseSubscriber } from '../src/subscribers/privacy.ts';
+import { eraseSubscriber, exportSubscriber } from '../src/subscribers/privacy.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
 
@@ -40,6 +40,10 @@ describe('erasure covers the deliverability loop', () => {
       return events.length + payloads.length;
     };
     expect(await mentions()).toBeGreaterThan(0);
+    // The export (right of access) shows the bounce with its report, and the welcome emails.
+    const exported = await exportSubscriber(new SubscriberStore(ws.app.store.db), 'ada@example.com', new Date());
+    expect(exported.deliveryEvents).toEqual([expect.objectContaining({ kind: 'hard-bounce', status: '5.1.1', campaignId: 1, report: expect.stringContaining('Final-Recipient: rfc822; ada@example.com') })]);
+    expect(exported.notes.join(' ')).not.toMatch(/does not track opens or clicks/);
     await eraseSubscriber(new SubscriberStore(ws.app.store.db), 'ada@example.com', new Date());
     expect(await mentions()).toBe(0);
     const suppression = await ws.app.store.db.selectFrom('suppressions').select(['email', 'reason']).where('reason', '=', 'hard-bounce').execute();

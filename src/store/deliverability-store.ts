@@ -479,3 +479,15 @@ export async function eraseDeliverabilityData(db: Kysely<Database>, email: strin
   const needle = `%${JSON.stringify(email).slice(1, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   await sql`DELETE FROM webhook_deliveries WHERE payload LIKE ${needle} ESCAPE '\\'`.execute(db);
 }
+
+/** Right of access (`subscribers export`): every bounce and complaint about an address, with the report as received. */
+export async function deliverabilityDataOf(db: Kysely<Database>, email: string): Promise<Record<string, unknown>[]> {
+  const rows = await db
+    .withTables<DeliverabilityTables>()
+    .selectFrom('delivery_events')
+    .select(['campaign_id', 'kind', 'status', 'detail', 'source', 'action', 'report', 'created_at'])
+    .where('email', '=', email)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ campaignId: r.campaign_id, kind: r.kind, status: r.status, detail: r.detail, source: r.source, action: r.action, report: r.report, createdAt: r.created_at }));
+}

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
-import { eraseDeliverabilityData } from './deliverability-store.ts';
+import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
 import { writeTransaction } from './write-transaction.ts';
 
 /** Suppressions a confirmed sign-up (or a resubscribe from the preferences page) may lift: the person left or asked to be forgotten, and now asks to come back. */
@@ -98,6 +98,8 @@ export interface PersonalData {
   readonly suppression: Record<string, unknown> | null;
   /** Confirmation emails counted against the hourly limit (timestamps only). */
   readonly confirmationEmails: readonly string[];
+  /** Bounces and complaints about the address, with their reports (issue 13). */
+  readonly deliveryEvents: readonly Record<string, unknown>[];
 }
 
 export interface ErasureReport {
@@ -468,6 +470,7 @@ export class SubscriberStore {
       sends: sends.map((s) => camelCaseKeys(s)),
       suppression: suppression ? camelCaseKeys(suppression) : null,
       confirmationEmails: hits.map((h) => new Date(Number(h.at)).toISOString()),
+      deliveryEvents: await deliverabilityDataOf(this.db, email),
     };
   }
 
