@@ -145,4 +145,30 @@ describe('outbound webhooks', () => {
       ]),
     );
   });
+
+  test('a confirmation and a complaint are events too', async () => {
+    received.length = 0;
+    now = new Date(now.getTime() + 60_000);
+    const { SubscriberStore } = await import('../src/store/subscriber-store.ts');
+    const subscribers = new SubscriberStore(ws.app.store.db);
+    const listId = (await ws.app.store.findListByName('demo'))?.id ?? 0;
+    const outcome = await subscribers.requestSignup({ listId, email: 'zoe@example.com', name: 'Zoe', firstName: 'Zoe', lastName: '', source: 'signup:form', ip: null, now });
+    if (outcome.kind !== 'confirm') throw new Error(outcome.kind);
+    await subscribers.confirmMembership(outcome.subscriberId, listId, null, now);
+    const { DeliverabilityStore } = await import('../src/store/deliverability-store.ts');
+    await new DeliverabilityStore(ws.app.store.db, clock).recordEvent(
+      { kind: 'complaint', email: 'linus@example.org', campaignId: null, subscriberId: null, status: 'abuse', detail: '', source: 'test', report: '', dedupeKey: 'complaint-linus' },
+      { limit: 3, windowDays: 30 },
+    );
+    await dispatchWebhooks(store, allowLocal, clock);
+    const bodies = received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'subscriber.created', data: { subscriber: expect.objectContaining({ email: 'zoe@example.com' }) } }),
+        expect.objectContaining({ type: 'subscriber.confirmed', data: { subscriber: expect.objectContaining({ email: 'zoe@example.com' }), list: 'demo' } }),
+        expect.objectContaining({ type: 'subscriber.complained', data: expect.objectContaining({ email: 'linus@example.org', reason: 'complaint' }) }),
+        expect.objectContaining({ type: 'subscriber.unsubscribed', data: expect.objectContaining({ subscriber: expect.objectContaining({ email: 'linus@example.org' }) }) }),
+      ]),
+    );
+  });
 });
