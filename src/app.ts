@@ -15,6 +15,8 @@ export interface App {
   /** The SMTP URL messages go to: SMTP_URL, or the built-in local inbox. */
   readonly smtpUrl: string;
   readonly usesLocalInbox: boolean;
+  /** The store's clock (tests inject one). */
+  readonly clock: () => Date;
   openTransport(): MessageTransport;
   sendDeps(extra?: Partial<Pick<SendDeps, 'log' | 'signal' | 'onProgress'>>): SendDeps;
   close(): Promise<void>;
@@ -50,11 +52,12 @@ export async function createApp(config: Config, options: { clock?: () => Date } 
     store,
     smtpUrl,
     usesLocalInbox,
+    clock: options.clock ?? (() => new Date()),
     openTransport,
     sendDeps: (extra = {}) => ({
       store,
       openTransport,
-      settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender },
+      settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender, bounceDomain: config.deliverability.bounceDomain },
       engineOptions: engineOptionsFrom(config),
       ...(options.clock ? { clock: options.clock } : {}),
       ...extra,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MailroomError, quote } from './core/errors.ts';
 import { isLoopbackAddress } from './net/address-policy.ts';
 import { parseRelays, redact } from './smtp/smtp-url.ts';
+import { loadDeliverabilityConfig, type DeliverabilityConfig } from './deliverability/settings.ts';
 
 export { redact } from './smtp/smtp-url.ts';
 
@@ -66,6 +67,8 @@ export interface Config {
   readonly dkim: DkimConfig | null;
   /** Sender part of Feedback-ID (Gmail's feedback loop); '' to leave the header out. */
   readonly feedbackIdSender: string;
+  /** Bounces, complaints and provider webhooks (src/deliverability/settings.ts). */
+  readonly deliverability: DeliverabilityConfig;
   /** Where the settings came from, for messages. */
   readonly sources: Readonly<Record<string, 'environment' | '.env' | 'default' | 'generated'>>;
 }
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     schedulerTick: get('SCHEDULER_TICK') ?? '*/20 * * * * *',
     dkim,
     feedbackIdSender: get('FEEDBACK_ID_SENDER') ?? 'mailroom',
+    deliverability: loadDeliverabilityConfig(get, sourceOf),
     sources,
   };
 }

@@ -11,6 +11,7 @@ import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
+import { deliverabilityRoutes, startDeliverability, type DeliverabilityRuntime } from './deliverability/runtime.ts';
 
 export interface Service {
   readonly app: App;
@@ -18,6 +19,8 @@ export interface Service {
   readonly inbox: LocalInbox | null;
   /** Polls feeds every FEED_POLL_MINUTES; null when that is 0. */
   readonly feedPoller: FeedPoller | null;
+  /** Bounce mailbox polling, the bounce SMTP listener, welcome emails and outbound webhooks (issue 13). */
+  readonly deliverability: DeliverabilityRuntime;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
       log,
+      plugins: deliverabilityRoutes(app, { log }),
     });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
@@ -74,6 +78,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
     if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
+    // Bounces and complaints: the IMAP mailbox (BOUNCE_IMAP_URL) and the inbound SMTP listener (BOUNCE_SMTP_PORT).
+    const deliverability = await startDeliverability(app, { log, webhookPolicy: fetchPolicyFrom(fetchSettings) });
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));
@@ -106,6 +112,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       httpUrl: address,
       inbox,
       feedPoller,
+      deliverability,
       async close() {
         // Drain: stop ticking, let the campaign being sent record its messages in flight, then close the rest.
         await feedPoller?.stop();
@@ -113,6 +120,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await task.destroy();
         await ticking;
         await runner.stop();
+        await deliverability.close();
         await http.close();
         await inbox?.close();
         await app.close();

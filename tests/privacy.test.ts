@@ -110,7 +110,7 @@ describe('privacy: export and erase', () => {
     expect(String(data.sends[0]?.['smtpResponse'])).toMatch(/^250/);
     expect(data.suppression).toBeNull();
     expect(data.confirmationEmails).toHaveLength(1);
-    expect(data.notes.join(' ')).toContain('does not track opens or clicks');
+    expect(data.notes.join(' ')).toContain('Opens and clicks are counted only for newsletters whose operator turned it on');
 
     const file = join(env.ws.dir, 'erin.json');
     expect((await mailroom('subscribers', 'export', 'erin@example.com', '--out', file)).code).toBe(0);

@@ -585,6 +585,7 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
       print(`\n${status}${sends.length === 50 ? ' (first 50)' : ''}:`);
       print(formatTable(['EMAIL', 'ATTEMPTS', 'SMTP REPLY', 'REASON'], sends.map((s) => [s.email, s.attempts, s.smtpResponse ?? '', s.error ?? ''])));
     }
+    await (await import('./commands-deliverability.ts')).printCampaignDeliveryEvents(app, campaignId);
     return 0;
   });
 }

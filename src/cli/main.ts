@@ -27,6 +27,7 @@ function lazy<K extends string>(load: () => Promise<Record<K, Action>>, name: K,
 const commands = () => import('./commands.ts');
 const contentCommands = () => import('./commands-content.ts');
 const subscriberCommands = () => import('./commands-subscribers.ts');
+const deliverabilityCommands = () => import('./commands-deliverability.ts');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -155,6 +156,11 @@ export function buildProgram(): Command {
     .description('List subscribers with their lists, and say how many of how many are shown ("showing 100 of 50,000")')
     .action(lazy(commands, 'subscribersListCommand'));
   subscribers
+    .command('show')
+    .argument('<email>')
+    .description('One person: status, lists, suppression, every campaign send, and the bounces and complaints after it')
+    .action(lazy(deliverabilityCommands, 'subscribersShowCommand'));
+  subscribers
     .command('export')
     .argument('<email>')
     .option('--out <file>', 'write the JSON to this file (readable by its owner only) instead of standard output')
@@ -186,6 +192,16 @@ export function buildProgram(): Command {
     .argument('<state>', 'on or off')
     .description('Open or close the hosted sign-up page and form of a list (open by default)')
     .action(lazy(subscriberCommands, 'listsSignupCommand'));
+
+  lists
+    .command('welcome')
+    .argument('<name>')
+    .argument('<state>', 'on or off')
+    .option('--subject <text>', 'subject line (default: "Welcome to <newsletter name>")')
+    .option('--message <text>', 'the message, plain text (blank lines between paragraphs); shown exactly as written')
+    .option('--message-file <file>', 'read the message from a text file')
+    .description('Send a welcome email (emails/welcome.tsx) to each person who confirms the list from now on')
+    .action(lazy(deliverabilityCommands, 'listsWelcomeCommand'));
 
   const newsletter = program.command('newsletter').description('Create and list newsletters');
   newsletter
@@ -226,6 +242,13 @@ export function buildProgram(): Command {
     .option('--when-empty <policy>', 'when no new article was published since the last issue: skip or send', 'skip')
     .description('Send the newsletter on a schedule (mailroom serve runs it); each slot sends exactly once')
     .action(lazy(commands, 'newsletterScheduleCommand'));
+  newsletter
+    .command('tracking')
+    .argument('<newsletter>')
+    .option('--opens <on|off>', 'count opens with a 1×1 image (machine opens such as Apple Mail Privacy Protection counted apart)')
+    .option('--clicks <on|off>', 'count clicks through signed redirects on this server')
+    .description('Opt-in, aggregate open and click counts for the newsletter\'s next campaigns (off by default); without options, show the switches')
+    .action(lazy(deliverabilityCommands, 'newsletterTrackingCommand'));
   newsletter.command('unschedule').argument('<newsletter>').description('Remove a newsletter\'s schedule').action(lazy(commands, 'newsletterUnscheduleCommand'));
 
   const issue = program.command('issue').description('Build and list issues');
@@ -273,6 +296,12 @@ export function buildProgram(): Command {
     .option('--status <status>', 'list the sends with this status (e.g. failed)')
     .description('Progress of one campaign, its failures and possible duplicates')
     .action(lazy(commands, 'campaignsShowCommand'));
+  campaigns
+    .command('stats')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .description('Delivered, deferred, bounced (hard/soft), complaints and unsubscribes of one campaign')
+    .action(lazy(deliverabilityCommands, 'campaignsStatsCommand'));
   campaigns.command('pause').argument('<id>').description('Pause: the messages in flight finish, nothing more goes out until resume').action(lazy(commands, 'campaignsPauseCommand'));
   campaigns
     .command('resume')
@@ -288,6 +317,54 @@ export function buildProgram(): Command {
     .option('--json', 'progress and the result as JSON lines on standard output (one object per line; other lines go to standard error)')
     .description('Queue the failed sends again (never suppressed addresses)')
     .action(lazy(commands, 'campaignsRetryFailedCommand', 'send'));
+
+  const bounces = program.command('bounces').description('Bounces and complaints that arrive after the 250 (BOUNCE_DOMAIN, BOUNCE_IMAP_URL, BOUNCE_SMTP_PORT)');
+  bounces
+    .command('poll')
+    .description('Read the bounce mailbox (BOUNCE_IMAP_URL) once: hard bounces and complaints suppress, soft bounces count; other mail is left alone')
+    .action(lazy(deliverabilityCommands, 'bouncesPollCommand'));
+
+  const suppress = program.command('suppress').description('The suppression list: addresses and whole domains never mailed, whatever an import says');
+  suppress
+    .command('add')
+    .argument('<address-or-domain>', 'someone@example.com, or @example.com for every address at that domain')
+    .option('--reason <text>', 'why (shown in the list)', 'manual')
+    .description('Suppress an address or a whole domain')
+    .action(lazy(deliverabilityCommands, 'suppressAddCommand'));
+  suppress
+    .command('remove')
+    .argument('<address-or-domain>')
+    .description('Lift a suppression (list memberships stay as they are)')
+    .action(lazy(deliverabilityCommands, 'suppressRemoveCommand'));
+  suppress
+    .command('list')
+    .option('--reason <reason>', 'only this reason (e.g. hard-bounce, complaint, manual)')
+    .option('--limit <n>', 'how many of each kind', '1000')
+    .option('--json', 'print JSON')
+    .description('List suppressed domains and addresses with their reasons')
+    .action(lazy(deliverabilityCommands, 'suppressListCommand'));
+  suppress
+    .command('import')
+    .argument('<file>', 'one address or @domain a line, optionally followed by ",reason"; # comments and blank lines skipped')
+    .option('--reason <text>', 'reason for lines without one', 'manual')
+    .description('Suppress every address and domain in a file (every line is checked first: one bad line adds nothing)')
+    .action(lazy(deliverabilityCommands, 'suppressImportCommand'));
+
+  const webhooks = program.command('webhooks').description('Outbound webhooks: signed JSON events to your URLs (Standard Webhooks), delivered by mailroom serve');
+  webhooks
+    .command('add')
+    .argument('<url>', 'an http(s) URL on a public address (the same rule as fetching articles: FETCH_ALLOW_PRIVATE)')
+    .option('--events <list>', 'comma-separated: subscriber.created, subscriber.confirmed, subscriber.unsubscribed, subscriber.bounced, subscriber.complained, campaign.started, campaign.finished, send.failed (default: all)', collect, [])
+    .description('Add an endpoint; prints its signing secret once')
+    .action(lazy(deliverabilityCommands, 'webhooksAddCommand'));
+  webhooks.command('list').description('Endpoints with their events and delivery counts').action(lazy(deliverabilityCommands, 'webhooksListCommand'));
+  webhooks.command('remove').argument('<id>').description('Remove an endpoint and its delivery log').action(lazy(deliverabilityCommands, 'webhooksRemoveCommand'));
+  webhooks
+    .command('deliveries')
+    .argument('<id>')
+    .option('--limit <n>', 'how many, newest first', '50')
+    .description('The delivery log of one endpoint: each event, its status, attempts and last answer')
+    .action(lazy(deliverabilityCommands, 'webhooksDeliveriesCommand'));
 
   const schedule = program.command('schedule').description('Schedules of newsletters');
   schedule

@@ -143,5 +143,5 @@ export interface SendRow {
 
 export type SendCounts = Readonly<Record<SendStatus, number>>;
 
-export const SUPPRESSION_REASONS = ['unsubscribed', 'hard-bounce', 'complaint', 'manual', 'erased'] as const;
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard-bounce', 'complaint', 'manual', 'erased', 'soft-bounces'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];

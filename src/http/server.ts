@@ -46,6 +46,8 @@ export interface HttpDeps {
   /** For rate limits, token expiry and consent times (tests move it). */
   readonly clock?: () => Date;
   readonly log?: (line: string) => void;
+  /** More routes, each registered in a scope of its own (provider webhooks, tracking: src/deliverability/). */
+  readonly plugins?: readonly ((scope: FastifyInstance) => Promise<void>)[];
 }
 
 /** The sign-up service of each server built here: its emails go out after the response. */
@@ -177,6 +179,8 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
 
   // The inbox's pages and API exist only while the built-in inbox runs; otherwise /inbox is a 404 like any unknown path.
   if (deps.inbox) registerInboxRoutes(app, deps.inbox, { publicUrl: deps.publicUrl });
+
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   // Browsers ask for it on every page; a 204 keeps their consoles and the logs free of 404s.
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());

@@ -258,7 +258,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Resolves the URL's host and checks every address it has; returns the address to connect to. */
-async function resolveChecked(url: URL, policy: FetchPolicy, where: string): Promise<ResolvedAddress> {
+export async function resolveChecked(url: URL, policy: FetchPolicy, where: string): Promise<ResolvedAddress> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let addresses: readonly ResolvedAddress[];
   if (isIP(host)) {

@@ -13,7 +13,13 @@ export interface MessageBuilderRun {
   readonly campaignId: number;
   readonly compiled: CompiledIssue;
   readonly frame: MessageFrame;
-  readonly links: { unsubscribeUrl(subscriberId: number): string; preferencesUrl(subscriberId: number): string; readonly webVersionUrl: string };
+  readonly links: {
+    unsubscribeUrl(subscriberId: number): string;
+    preferencesUrl(subscriberId: number): string;
+    readonly webVersionUrl: string;
+    /** The per-recipient envelope sender (VERP, src/deliverability/verp.ts); absent: the From address. */
+    readonly returnPath?: ((campaignId: number, subscriberId: number) => string) | undefined;
+  };
 }
 
 export interface MessageBuilder {
@@ -26,8 +32,8 @@ export interface MessageBuilder {
 }
 
 /** The envelope and the raw bytes, for the SMTP client; `messageId` is ours (nodemailer reports a made-up one for raw messages). */
-function rawMessage(frame: MessageFrame, email: string, raw: Buffer, messageId: string): OutgoingMessage {
-  return { envelopeTo: email, options: { raw, messageId, envelope: { from: frame.fromEmail, to: [email] }, disableFileAccess: true, disableUrlAccess: true } };
+function rawMessage(envelopeFrom: string, email: string, raw: Buffer, messageId: string): OutgoingMessage {
+  return { envelopeTo: email, options: { raw, messageId, envelope: { from: envelopeFrom, to: [email] }, disableFileAccess: true, disableUrlAccess: true } };
 }
 
 export async function prepareMessageBuilder(run: MessageBuilderRun, fallbackName = 'there'): Promise<MessageBuilder> {
@@ -52,9 +58,11 @@ export async function prepareMessageBuilder(run: MessageBuilderRun, fallbackName
     build(recipient, date) {
       const context = contextOf(recipient);
       const messageId = makeMessageId(run.frame.fromEmail, run.campaignId, recipient.subscriberId);
-      if (prebuilt) return rawMessage(run.frame, recipient.email, prebuilt.build({ email: recipient.email, name: recipient.name, context, messageId, date }), messageId);
+      const envelopeFrom = run.links.returnPath?.(run.campaignId, recipient.subscriberId) ?? run.frame.fromEmail;
+      if (prebuilt) return rawMessage(envelopeFrom, recipient.email, prebuilt.build({ email: recipient.email, name: recipient.name, context, messageId, date }), messageId);
       const parts = run.compiled.personalize(context);
-      return composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId, date });
+      const message = composeMessage(run.frame, { email: recipient.email, name: recipient.name }, parts, context, { messageId, date });
+      return { ...message, options: { ...message.options, envelope: { from: envelopeFrom, to: [recipient.email] } } };
     },
     toBuffer(message) {
       if (Buffer.isBuffer(message.options.raw)) return Promise.resolve(message.options.raw);

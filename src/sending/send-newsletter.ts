@@ -8,6 +8,8 @@ import { buildRecipientContext, compileIssue, showTemplate, type CompiledIssue }
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
+import { verpSigner } from '../deliverability/verp.ts';
+import { compileTrackedIssue } from '../tracking/campaign-tracking.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
@@ -18,6 +20,8 @@ export { HTML_LIMIT_BYTES, HTML_WARN_BYTES };
 
 export interface SendSettings extends LinkSettings {
   readonly feedbackIdSender: string;
+  /** BOUNCE_DOMAIN: campaign messages carry a signed per-recipient Return-Path there (VERP); null or absent: none. */
+  readonly bounceDomain?: string | null;
 }
 
 export interface SendRequest {
@@ -115,6 +119,7 @@ function linksFor(settings: SendSettings, newsletter: Newsletter, list: MailingL
     unsubscribeUrl: (subscriberId: number) => unsubscribeUrl(settings, subscriberId, list.id),
     preferencesUrl: (subscriberId: number) => preferencesUrl(settings, subscriberId, list.id),
     webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
+    returnPath: verpSigner(settings),
   };
 }
 
@@ -227,8 +232,10 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     const { campaign, recipients, alreadyReceived } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, resend });
     log(`campaign ${campaign.id}: issue #${issue.number} "${showTemplate(issue.subject)}" to ${recipients} recipient(s) of list ${list.name}`);
     if (alreadyReceived > 0) log(`campaign ${campaign.id}: ${alreadyReceived} left out: they already received issue #${issue.number} in an earlier campaign (--resend mails them again)`);
+    // Opens and clicks are tracked only where the newsletter turned them on (src/tracking/).
+    const tracked = await compileTrackedIssue(store.db, settings, newsletter.id, campaign.id, issue);
     const result = await runCampaign(
-      { campaignId: campaign.id, compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
+      { campaignId: campaign.id, compiled: tracked ?? compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
       engineDeps(deps, transport),
       { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
     );
@@ -246,7 +253,8 @@ export async function prepareCampaignRun(store: SqlStore, settings: SendSettings
   const list = await store.getList(campaign.listId);
   const issue = await store.getIssue(campaign.issueId);
   if (!newsletter || !list || !issue) throw new MailroomError('NOT_FOUND', `campaign ${campaignId}: its newsletter, list or issue no longer exists`);
-  return { campaignId, compiled: compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) };
+  const tracked = await compileTrackedIssue(store.db, settings, newsletter.id, campaignId, issue);
+  return { campaignId, compiled: tracked ?? compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) };
 }
 
 /** Picks up a campaign that stopped (paused, interrupted mid-send, or scheduled and due) and runs it to the end. */

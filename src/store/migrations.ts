@@ -1,6 +1,10 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { relayQuotasMigration } from './relay-quota-store.ts';
+import { deliverabilityMigration } from './deliverability-store.ts';
+import { webhooksMigration } from './webhook-store.ts';
+import { welcomeMigration } from './welcome-store.ts';
+import { trackingMigration } from './tracking-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
 const initial: Migration = {
@@ -362,6 +366,10 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-slot-failed': slotFailed,
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
+  '2026-12-04-deliv-bounces': deliverabilityMigration,
+  '2026-12-04-deliv-webhooks': webhooksMigration,
+  '2026-12-04-deliv-welcome': welcomeMigration,
+  '2026-12-04-deliv-tracking': trackingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
+import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
 import { writeTransaction } from './write-transaction.ts';
 
 /** Suppressions a confirmed sign-up (or a resubscribe from the preferences page) may lift: the person left or asked to be forgotten, and now asks to come back. */
@@ -97,6 +98,8 @@ export interface PersonalData {
   readonly suppression: Record<string, unknown> | null;
   /** Confirmation emails counted against the hourly limit (timestamps only). */
   readonly confirmationEmails: readonly string[];
+  /** Bounces and complaints about the address, with their reports (issue 13). */
+  readonly deliveryEvents: readonly Record<string, unknown>[];
 }
 
 export interface ErasureReport {
@@ -467,6 +470,7 @@ export class SubscriberStore {
       sends: sends.map((s) => camelCaseKeys(s)),
       suppression: suppression ? camelCaseKeys(suppression) : null,
       confirmationEmails: hits.map((h) => new Date(Number(h.at)).toISOString()),
+      deliveryEvents: await deliverabilityDataOf(this.db, email),
     };
   }
 
@@ -490,6 +494,7 @@ export class SubscriberStore {
         await db.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
       }
       const hits = await db.deleteFrom('rate_limit_hits').where('bucket', '=', CONFIRMATION_EMAIL_BUCKET).where('key', '=', hash).executeTakeFirst();
+      await eraseDeliverabilityData(db, email);
       const existing = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hash).executeTakeFirst();
       if (existing) {
         await db.updateTable('suppressions').set({ email: null, detail: '' }).where('email_hash', '=', hash).execute();

@@ -1,0 +1,282 @@
+/** The deliverability commands (issue 13): `bounces poll`, `suppress …`, `subscribers show`, `campaigns stats`, and the bounces shown by `campaigns show`. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createApp, type App } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import { normalizeEmail } from '../core/email-address.ts';
+import { pollBounceMailbox, redactImapUrl } from '../deliverability/imap-poller.ts';
+import { bounceServiceDeps } from '../deliverability/runtime.ts';
+import { checkReason, importSuppressions, parseSuppressionTarget } from '../deliverability/suppression.ts';
+import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
+import { formatTable, print } from './output.ts';
+
+async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
+  const app = await createApp(loadConfig());
+  try {
+    return await fn(app, new DeliverabilityStore(app.store.db, app.clock));
+  } finally {
+    await app.close();
+  }
+}
+
+function eventRows(events: readonly DeliveryEvent[]): (string | number)[][] {
+  return events.map((e) => [e.createdAt, e.email, e.kind, e.status, e.source, e.action, e.detail.slice(0, 60)]);
+}
+const EVENT_HEADER = ['WHEN', 'EMAIL', 'KIND', 'STATUS', 'SOURCE', 'ACTION', 'DETAIL'];
+
+export async function bouncesPollCommand(): Promise<number> {
+  return withApp(async (app) => {
+    const url = app.config.deliverability.bounceImapUrl;
+    if (!url) throw new MailroomError('CONFIG', 'BOUNCE_IMAP_URL is not set: set it to the bounce mailbox, e.g. imaps://bounces%40example.com:PASSWORD@imap.example.com/INBOX');
+    const summary = await pollBounceMailbox(bounceServiceDeps(app, { log: print }), url);
+    print(`${redactImapUrl(url)}: read ${summary.read} new message(s): ${summary.applied} bounce(s)/complaint(s) applied, ${summary.ignored} not bounces (left alone), ${summary.unmatched} naming no send of ours (left alone)`);
+    return 0;
+  });
+}
+
+export async function suppressAddCommand(target: string, options: { reason: string }): Promise<number> {
+  return withApp(async (_app, store) => {
+    const t = parseSuppressionTarget(target, 'suppress add');
+    const added = await store.addSuppression(t.value, checkReason(options.reason, '--reason'));
+    print(added ? `suppressed ${t.kind === 'domain' ? `every address at ${t.value}` : t.value} (${options.reason}); no campaign, import or sign-up mails ${t.kind === 'domain' ? 'them' : 'it'} again` : `${t.value} was already suppressed`);
+    return 0;
+  });
+}
+
+export async function suppressRemoveCommand(target: string): Promise<number> {
+  return withApp(async (_app, store) => {
+    const t = parseSuppressionTarget(target, 'suppress remove');
+    const removed = await store.removeSuppression(t.value);
+    if (!removed) throw new MailroomError('NOT_FOUND', `${quote(t.value)} is not suppressed (see: mailroom suppress list)`);
+    print(`${t.value} is no longer suppressed${t.kind === 'address' ? '; their list memberships are as they were (an unsubscribed person stays unsubscribed)' : ''}`);
+    return 0;
+  });
+}
+
+export async function suppressListCommand(options: { reason?: string; json?: boolean; limit: string }): Promise<number> {
+  return withApp(async (_app, store) => {
+    const limit = Number(options.limit);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new MailroomError('INVALID_INPUT', `--limit ${quote(options.limit)}: not a whole number above 0`);
+    const entries = await store.listSuppressions({ ...(options.reason ? { reason: options.reason } : {}), limit });
+    if (options.json) print(JSON.stringify(entries, null, 2));
+    else if (entries.length === 0) print('nothing is suppressed');
+    else print(formatTable(['ADDRESS OR DOMAIN', 'REASON', 'SINCE', 'DETAIL'], entries.map((e) => [e.target, e.reason, e.createdAt, e.detail.slice(0, 60)])));
+    return 0;
+  });
+}
+
+export async function suppressImportCommand(file: string, options: { reason: string }): Promise<number> {
+  return withApp(async (_app, store) => {
+    let text: string;
+    try {
+      text = await readFile(resolve(file), 'utf8');
+    } catch (error) {
+      throw new MailroomError('INVALID_INPUT', `suppress import ${quote(file)}: cannot be read: ${(error as Error).message}`);
+    }
+    const result = await importSuppressions(store, text, file, checkReason(options.reason, '--reason'));
+    print(`${file}: ${result.added} added, ${result.already} already suppressed`);
+    return 0;
+  });
+}
+
+export async function subscribersShowCommand(email: string): Promise<number> {
+  return withApp(async (app, store) => {
+    const address = normalizeEmail(email);
+    const subscriber = await app.store.findSubscriberByEmail(address);
+    const suppressions = (await store.listSuppressions({ limit: 100_000 })).filter((s) => s.target === address || address.endsWith(s.target));
+    if (!subscriber && suppressions.length === 0) throw new MailroomError('NOT_FOUND', `no subscriber ${quote(address)} (see: mailroom subscribers list)`);
+    if (subscriber) {
+      print(`${subscriber.email}${subscriber.name ? ` (${subscriber.name})` : ''}: ${subscriber.status}, since ${subscriber.createdAt}`);
+      const memberships = await app.store.db
+        .selectFrom('list_memberships')
+        .innerJoin('lists', 'lists.id', 'list_memberships.list_id')
+        .select(['lists.name', 'list_memberships.status', 'list_memberships.updated_at'])
+        .where('list_memberships.subscriber_id', '=', subscriber.id)
+        .execute();
+      if (memberships.length > 0) print(`lists:      ${memberships.map((m) => `${m.name} (${m.status})`).join(', ')}`);
+    } else {
+      print(`${address}: not a subscriber`);
+    }
+    for (const s of suppressions) print(`suppressed: ${s.target} (${s.reason}) since ${s.createdAt}${s.detail ? `: ${s.detail}` : ''}`);
+    const history = await new DeliveryReports(app.store.db).sendHistory(address);
+    if (history.length > 0) {
+      print('\nsends:');
+      print(formatTable(['CAMPAIGN', 'NEWSLETTER', 'ISSUE', 'STATUS', 'WHEN', 'SMTP REPLY'], history.map((h) => [h.campaignId, h.newsletter, `#${h.issueNumber}`, h.status, h.at, (h.smtpResponse ?? h.error ?? '').slice(0, 50)])));
+    }
+    const events = await store.eventsForEmail(address);
+    if (events.length > 0) {
+      print('\nbounces and complaints:');
+      print(formatTable(['WHEN', 'CAMPAIGN', 'KIND', 'STATUS', 'SOURCE', 'ACTION', 'DETAIL'], events.map((e) => [e.createdAt, e.campaignId ?? '', e.kind, e.status, e.source, e.action, e.detail.slice(0, 60)])));
+    }
+    return 0;
+  });
+}
+
+export async function campaignsStatsCommand(id: string, options: { json?: boolean }): Promise<number> {
+  return withApp(async (app) => {
+    const campaignId = Number(id);
+    const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await app.store.getCampaign(campaignId) : null;
+    if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
+    const stats = await new DeliveryReports(app.store.db).campaignStats(campaignId);
+    const { TrackingStore } = await import('../store/tracking-store.ts');
+    const trackingStore = new TrackingStore(app.store.db);
+    const settings = await trackingStore.settings(campaign.newsletterId);
+    const tracking = await trackingStore.counts(campaignId);
+    const tracked = settings.opens || settings.clicks || tracking.links.length > 0 || tracking.opens.human + tracking.opens.machine > 0;
+    if (options.json) {
+      print(JSON.stringify({ campaign: campaignId, ...stats, ...(tracked ? { tracking } : {}) }, null, 2));
+      return 0;
+    }
+    print(`campaign ${campaignId}: ${campaign.status}`);
+    print(`accepted:     ${stats.accepted} (the relay said 250)`);
+    print(`delivered:    ${stats.delivered} (accepted and not bounced since)`);
+    print(`deferred:     ${stats.deferred}`);
+    print(`failed:       ${stats.failedAtSend} (refused during the SMTP transaction)`);
+    print(`bounced:      ${stats.hardBounces} hard, ${stats.softBounces} soft (after the 250)`);
+    print(`complaints:   ${stats.complaints}`);
+    print(`unsubscribes: ${stats.unsubscribes}`);
+    if (!tracked) {
+      print('opens and clicks: not tracked (off by default; mailroom newsletter tracking SLUG --opens on --clicks on)');
+      return 0;
+    }
+    print(`opens:        ${tracking.opens.human} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners), counted in aggregate`);
+    print(`clicks:       ${tracking.clicks.human} (and ${tracking.clicks.machine} by link scanners)`);
+    if (tracking.links.length > 0) print(formatTable(['CLICKS', 'BY MACHINES', 'LINK'], tracking.links.map((l) => [l.human, l.machine, l.url])));
+    return 0;
+  });
+}
+
+/** The bounces and complaints linked to a campaign's sends, for `campaigns show`. */
+export async function printCampaignDeliveryEvents(app: App, campaignId: number): Promise<void> {
+  const events = await new DeliverabilityStore(app.store.db, app.clock).eventsForCampaign(campaignId, 50);
+  if (events.length === 0) return;
+  print(`\nbounces and complaints after the 250${events.length === 50 ? ' (first 50)' : ''}:`);
+  print(formatTable(EVENT_HEADER, eventRows(events)));
+}
+
+// ---------------------------------------------------------------- outbound webhooks
+
+async function webhookPolicy(app: App) {
+  const { fetchPolicyFrom, loadFetchSettings } = await import('../net/fetch-settings.ts');
+  return fetchPolicyFrom(loadFetchSettings(app.config));
+}
+
+function endpointId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id < 1) throw new MailroomError('INVALID_INPUT', `webhook id ${quote(raw)}: not a whole number (see: mailroom webhooks list)`);
+  return id;
+}
+
+export async function webhooksAddCommand(url: string, options: { events: string[] }): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const { addWebhookEndpoint, parseEvents } = await import('../webhooks/outbound.ts');
+    const events = parseEvents(options.events, '--events');
+    const endpoint = await addWebhookEndpoint(new WebhookStore(app.store.db, app.clock), await webhookPolicy(app), url, events);
+    print(`webhook ${endpoint.id}: ${endpoint.url} gets ${events.join(', ')}`);
+    print(`signing secret (shown once; verify the webhook-signature header with it, Standard Webhooks): ${endpoint.secret}`);
+    print('mailroom serve delivers them (retried with backoff for about a day)');
+    return 0;
+  });
+}
+
+export async function webhooksListCommand(): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const store = new WebhookStore(app.store.db, app.clock);
+    const endpoints = await store.listEndpoints();
+    if (endpoints.length === 0) {
+      print('no webhook yet: mailroom webhooks add URL --events subscriber.created,campaign.finished');
+      return 0;
+    }
+    const rows: (string | number)[][] = [];
+    for (const e of endpoints) {
+      const c = await store.counts(e.id);
+      rows.push([e.id, e.url, e.events.join(','), c.delivered, c.pending, c.failed]);
+    }
+    print(formatTable(['ID', 'URL', 'EVENTS', 'DELIVERED', 'PENDING', 'FAILED'], rows));
+    return 0;
+  });
+}
+
+export async function webhooksRemoveCommand(id: string): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    if (!(await new WebhookStore(app.store.db, app.clock).removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    print(`webhook ${id} removed, with its delivery log`);
+    return 0;
+  });
+}
+
+export async function webhooksDeliveriesCommand(id: string, options: { limit: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { WebhookStore } = await import('../store/webhook-store.ts');
+    const store = new WebhookStore(app.store.db, app.clock);
+    const endpoint = await store.getEndpoint(endpointId(id));
+    if (!endpoint) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    const limit = Number(options.limit);
+    const deliveries = await store.deliveries(endpoint.id, Number.isSafeInteger(limit) && limit > 0 ? limit : 50);
+    print(`webhook ${endpoint.id}: ${endpoint.url}`);
+    if (deliveries.length === 0) print('no delivery yet');
+    else
+      print(
+        formatTable(
+          ['EVENT', 'CREATED', 'STATUS', 'ATTEMPTS', 'LAST ANSWER', 'NEXT TRY'],
+          deliveries.map((d) => [d.eventType, d.createdAt, d.status, d.attempts, d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : ''), d.status === 'pending' ? d.nextAttemptAt : '']),
+        ),
+      );
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------- welcome emails
+
+export async function listsWelcomeCommand(name: string, state: string, options: { subject?: string; message?: string; messageFile?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { resolveList } = await import('../store/lookups.ts');
+    const { WelcomeStore } = await import('../store/welcome-store.ts');
+    const list = await resolveList(app.store, name);
+    const v = state.trim().toLowerCase();
+    if (v !== 'on' && v !== 'off') throw new MailroomError('INVALID_INPUT', `lists welcome ${list.name} ${quote(state)}: expected on or off`);
+    if (options.message !== undefined && options.messageFile !== undefined) throw new MailroomError('INVALID_INPUT', '--message and --message-file: give one of them');
+    let message = options.message;
+    if (options.messageFile !== undefined) {
+      try {
+        message = await readFile(resolve(options.messageFile), 'utf8');
+      } catch (error) {
+        throw new MailroomError('INVALID_INPUT', `--message-file ${quote(options.messageFile)}: cannot be read: ${(error as Error).message}`);
+      }
+    }
+    if (options.subject !== undefined && (/[\r\n]/.test(options.subject) || options.subject.length > 200)) throw new MailroomError('INVALID_INPUT', `--subject ${quote(options.subject)}: one line of at most 200 characters`);
+    if (message !== undefined && message.length > 10_000) throw new MailroomError('INVALID_INPUT', `the welcome message is ${message.length} characters; at most 10000`);
+    const newsletters = (await app.store.listNewsletters()).filter((n) => n.listId === list.id);
+    if (v === 'on' && newsletters.length === 0) throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and the welcome email is sent from one (mailroom newsletter create SLUG --list ${list.name} …)`);
+    await new WelcomeStore(app.store.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
+    print(v === 'on' ? `list ${list.name}: people who confirm from now on get a welcome email (sent by mailroom serve within WEBHOOK_TICK_SECONDS)` : `list ${list.name}: no welcome email`);
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------- tracking switches
+
+export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string }): Promise<number> {
+  return withApp(async (app) => {
+    const { resolveNewsletter } = await import('../store/lookups.ts');
+    const { TrackingStore } = await import('../store/tracking-store.ts');
+    const newsletter = await resolveNewsletter(app.store, slug);
+    const onOff = (value: string | undefined, option: string): boolean | undefined => {
+      if (value === undefined) return undefined;
+      const v = value.trim().toLowerCase();
+      if (v === 'on') return true;
+      if (v === 'off') return false;
+      throw new MailroomError('INVALID_INPUT', `${option} ${quote(value)}: expected on or off`);
+    };
+    const opens = onOff(options.opens, '--opens');
+    const clicks = onOff(options.clicks, '--clicks');
+    const store = new TrackingStore(app.store.db, app.clock);
+    const next = opens === undefined && clicks === undefined ? await store.settings(newsletter.id) : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}) });
+    print(`newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'} (aggregate counts per campaign; the archive and web versions never track)`);
+    return 0;
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Open and click tracking, only where the operator turned it on for a newsletter (off by default), and aggregate: the
+ * links and the pixel are the same for every recipient of a campaign, so nothing ties a hit to a person.
+ *
+ * - Clicks: each http(s) link of the campaign's HTML points to `/t/c/<campaign>/<position>/<signature>`; the
+ *   redirect target is read from the campaign's stored links, never from the request, so it cannot be used as an open
+ *   redirect, and a made-up or edited address gets a 404.
+ * - Opens: a 1×1 image `/t/o/<campaign>/<signature>.gif`.
+ * - Machine hits are counted apart: Apple Mail Privacy Protection fetches every image from Apple's network
+ *   (17.0.0.0/8) whether or not the message is read; link scanners (security gateways, Outlook Safe Links, bots)
+ *   announce themselves in the user agent or send HEAD requests.
+ * Only campaign messages are rewritten: the archive, the web version and test sends show the issue as stored.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+
+function sign(secret: string, value: string): string {
+  return createHmac('sha256', secret).update(`tracking:${value}`).digest('base64url').slice(0, 22);
+}
+
+export function clickPath(secret: string, campaignId: number, position: number): string {
+  return `/t/c/${campaignId}/${position}/${sign(secret, `click:${campaignId}:${position}`)}`;
+}
+
+export function openPath(secret: string, campaignId: number): string {
+  return `/t/o/${campaignId}/${sign(secret, `open:${campaignId}`)}.gif`;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function verifyClick(secret: string, campaignId: number, position: number, signature: string): boolean {
+  return same(signature, sign(secret, `click:${campaignId}:${position}`));
+}
+
+export function verifyOpen(secret: string, campaignId: number, signature: string): boolean {
+  return same(signature, sign(secret, `open:${campaignId}`));
+}
+
+/**
+ * Rewrites the http(s) links of a campaign's HTML (a Handlebars source) to click redirects, and adds the open pixel.
+ * Links made of placeholders (unsubscribe, preferences, web version) and mailto: links stay as they are.
+ */
+export function addTracking(html: string, options: { publicUrl: string; secret: string; campaignId: number; clicks: boolean; opens: boolean }): { html: string; links: string[] } {
+  const links: string[] = [];
+  let out = html;
+  if (options.clicks) {
+    out = out.replace(/(<a\b[^>]*?\bhref=)(["'])(https?:\/\/[^"'\s]+)\2/gi, (whole, start: string, quote: string, url: string) => {
+      if (url.includes('{{') || url.startsWith(`${options.publicUrl}/u/`) || url.startsWith(`${options.publicUrl}/p/`)) return whole;
+      const decoded = url.replace(/&amp;/g, '&');
+      let position = links.indexOf(decoded);
+      if (position < 0) position = links.push(decoded) - 1;
+      return `${start}${quote}${options.publicUrl}${clickPath(options.secret, options.campaignId, position)}${quote}`;
+    });
+  }
+  if (options.opens) {
+    const pixel = `<img src="${options.publicUrl}${openPath(options.secret, options.campaignId)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+    out = /<\/body>/i.test(out) ? out.replace(/<\/body>/i, `${pixel}</body>`) : `${out}${pixel}`;
+  }
+  return { html: out, links };
+}
+
+const SCANNER_AGENTS = /(bot|crawler|spider|scanner|preview|proofpoint|mimecast|barracuda|safelinks|microsoft office|ms-office|msoffice|trendmicro|symantec|forcepoint|sophos|fortinet|cisco|ironport|zscaler|headlesschrome|python-requests|curl\/|wget|go-http-client|java\/|okhttp|axios|node-fetch|libwww)/i;
+
+/** Whether a hit looks like a machine: Apple's privacy proxy for opens, a link scanner for clicks, HEAD requests. */
+export function isMachineHit(kind: 'open' | 'click', request: { method: string; userAgent: string; ip: string }): boolean {
+  if (request.method === 'HEAD') return true;
+  if (request.userAgent === '' || SCANNER_AGENTS.test(request.userAgent)) return true;
+  if (kind === 'open') {
+    try {
+      const ip = ipaddr.process(request.ip);
+      if (ip.kind() === 'ipv4' && ip.match(ipaddr.parseCIDR('17.0.0.0/8'))) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** The 1×1 transparent GIF. */
+export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
