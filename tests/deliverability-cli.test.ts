@@ -70,7 +70,7 @@ describe('deliverability commands', () => {
     }
     const imported = await ws.app.store.importSubscribers(listId, rows(), { source: 'later.csv' });
     // The domain-suppressed address is added as a member; it is where recipients are chosen that it is kept out.
-    expect(imported).toMatchObject({ added: 1, rejected: [] });
+    expect(imported).toMatchObject({ addedToList: 1, newPeople: 1, rejected: [] });
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     expect(report.recipients).toBe(3);
     expect(sink.countFor('margaret@example.net')).toBe(0);

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { describePreviewRecipient, SAMPLE_READER } from '../src/personalization/sample-reader.ts';
-import { mailroomInProcess } from './helpers/cli-in-process.ts';
+import { runInProcess } from './helpers/mailroom.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+
+/** A CLI run in this process, from the test's folder. */
+const mailroomInProcess = (env: Record<string, string>, args: readonly string[]) => runInProcess(process.cwd(), args, env);
 
 let ws: Workspace;
 const env = () => ({ NODE_ENV: '', DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: ws.app.config.secret, SMTP_URL: 'smtp://127.0.0.1:9' });

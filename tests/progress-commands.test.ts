@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
-import { mailroomInProcess } from './helpers/cli-in-process.ts';
+import { BIN, runInProcess } from './helpers/mailroom.ts';
 import { FIXTURES_DIR, startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
-import { BIN } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+
+/** A CLI run in this process, from the test's folder. */
+const mailroomInProcess = (env: Record<string, string>, args: readonly string[]) => runInProcess(process.cwd(), args, env);
 
 let ws: Workspace;
 let sink: SmtpSink;

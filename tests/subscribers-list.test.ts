@@ -5,8 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { describeListingPage } from '../src/cli/listing.ts';
 import type { ImportRowResult } from '../src/store/sql-store.ts';
 import { filterSubscribers, prefixUpperBound } from '../src/store/subscriber-filter.ts';
-import { mailroomInProcess } from './helpers/cli-in-process.ts';
+import { runInProcess } from './helpers/mailroom.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+
+/** A CLI run in this process, from the test's folder. */
+const mailroomInProcess = (env: Record<string, string>, args: readonly string[]) => runInProcess(process.cwd(), args, env);
 
 let ws: Workspace;
 const env = () => ({ NODE_ENV: '', DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: ws.app.config.secret, SMTP_URL: 'smtp://127.0.0.1:9' });
