@@ -83,9 +83,11 @@ describe('bounces after the 250', () => {
     if (dovecotAvailable()) dovecot = await startDovecot();
     ws = await openWorkspace({ SMTP_URL: sink.url, BOUNCE_DOMAIN: 'bounces.example.com', SOFT_BOUNCE_LIMIT: '2', SOFT_BOUNCE_WINDOW_DAYS: '7', ...(dovecot ? { BOUNCE_IMAP_URL: dovecot.url } : {}) }, { clock });
     await loadDemoWorkspace(ws.app);
+    const demo = (await ws.app.store.findListByName('demo'))?.id ?? 0;
+    for (const email of ['ivy@example.com', 'jon@example.net', 'kim@example.org']) await ws.app.store.addSubscriber(demo, { email, name: '', firstName: '', lastName: '', attributes: {} }, 'test');
     listener = await startBounceSmtpListener(bounceServiceDeps(ws.app), { host: '127.0.0.1', port: 0, bounceDomain: 'bounces.example.com' });
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
-    expect(report.counts).toMatchObject({ sent: 5 });
+    expect(report.counts).toMatchObject({ sent: 8 });
   });
 
   afterAll(async () => {
@@ -107,7 +109,7 @@ describe('bounces after the 250', () => {
     const ref = parseVerp(ws.app.config.secret, ada.verp);
     const subscriber = await ws.app.store.findSubscriberByEmail('ada@example.com');
     expect(ref).toEqual({ campaignId: 1, subscriberId: subscriber?.id });
-    expect(new Set(sink.messages.map((m) => m.envelopeFrom)).size).toBe(5);
+    expect(new Set(sink.messages.map((m) => m.envelopeFrom)).size).toBe(8);
   });
 
   test.skipIf(!dovecotAvailable())('IMAP: a hard bounce 5 minutes after the 250 suppresses at once; the next campaign does not mail them; other mail is left alone', async () => {
@@ -117,10 +119,14 @@ describe('bounces after the 250', () => {
     const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
     await client.connect();
     try {
+      // Several MTAs' formats and a feedback-loop complaint, all through the mailbox; and one message that is none of these.
       await client.append('INBOX', fixture('postfix-hard', ada));
+      await client.append('INBOX', fixture('exim-hard', sent('ivy@example.com')));
+      await client.append('INBOX', fixture('gmail-hard', sent('jon@example.net')));
+      await client.append('INBOX', fixture('arf-complaint', sent('kim@example.org')));
       await client.append('INBOX', fixture('vacation-reply', { ...sent('linus@example.org'), rcpt: 'linus@example.org' }));
       const summary = await pollBounceMailbox(bounceServiceDeps(ws.app), dovecot.url);
-      expect(summary).toMatchObject({ read: 2, applied: 1, ignored: 1, unmatched: 0 });
+      expect(summary).toMatchObject({ read: 5, applied: 4, ignored: 1, unmatched: 0 });
       // Polled again: nothing is read twice.
       expect(await pollBounceMailbox(bounceServiceDeps(ws.app), dovecot.url)).toMatchObject({ read: 0 });
       const lock = await client.getMailboxLock('INBOX');
@@ -139,10 +145,14 @@ describe('bounces after the 250', () => {
     const events = await store.eventsForEmail('ada@example.com');
     expect(events).toEqual([expect.objectContaining({ kind: 'hard-bounce', status: '5.1.1', source: 'imap', campaignId: 1, action: 'suppressed', createdAt: '2026-12-04T06:05:00.000Z' })]);
     expect((await ws.app.store.findSubscriberByEmail('ada@example.com'))?.status).toBe('bounced');
+    expect((await store.eventsForEmail('ivy@example.com'))[0]).toMatchObject({ kind: 'hard-bounce', status: '5.1.1', source: 'imap' });
+    expect((await store.eventsForEmail('jon@example.net'))[0]).toMatchObject({ kind: 'hard-bounce', status: '5.1.1', source: 'imap' });
+    expect((await store.eventsForEmail('kim@example.org'))[0]).toMatchObject({ kind: 'complaint', status: 'abuse', source: 'imap', action: 'unsubscribed' });
+    expect((await ws.app.store.findSubscriberByEmail('kim@example.org'))?.status).toBe('complained');
 
     const next = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });
     expect(next.mode).toBe('campaign');
-    expect(received('ada@example.com')).toHaveLength(1);
+    for (const gone of ['ada@example.com', 'ivy@example.com', 'jon@example.net', 'kim@example.org']) expect(received(gone)).toHaveLength(1);
     expect(received('grace@example.com').length).toBeGreaterThanOrEqual(2);
   });
 

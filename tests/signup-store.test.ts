@@ -66,7 +66,8 @@ describe('migration 0003_signup', () => {
         { name: 'other', signup_open: 1 },
       ]);
       const indexes = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'list_memberships' AND name NOT LIKE 'sqlite_%' ORDER BY name`.execute(store.db);
-      expect(indexes.rows.map((r) => r.name)).toEqual(['list_memberships_pending', 'list_memberships_subscriber']);
+      // (+ the partial indexes outbound webhooks find confirmations and unsubscribes by: migration 2026-12-04-deliv-webhooks)
+      expect(indexes.rows.map((r) => r.name)).toEqual(['list_memberships_confirmed_at', 'list_memberships_pending', 'list_memberships_subscriber', 'list_memberships_unsubscribed_at']);
     } finally {
       await store.close();
     }
