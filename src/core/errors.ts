@@ -9,7 +9,11 @@ export type MailroomErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'SMTP_UNAVAILABLE'
   | 'CONFIG'
-  | 'TOKEN';
+  | 'TOKEN'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'LOCKED'
+  | 'RATE_LIMITED';
 
 export class MailroomError extends Error {
   readonly code: MailroomErrorCode;

@@ -1,5 +1,6 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accountsMigration } from './account-store.ts';
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
@@ -362,6 +363,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-slot-failed': slotFailed,
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
+  '2026-12-04-api-accounts': accountsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
