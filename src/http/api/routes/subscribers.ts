@@ -34,7 +34,7 @@ const importJobSchema = z
     startedAt: z.string(),
     finishedAt: z.string().nullable(),
     report: z.object({ added: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), keptOut: z.number().int(), rejected: z.number().int(), applied: z.boolean() }).nullable(),
-    lines: z.array(z.string()).describe('one line per rejected row: file:LINE: reason'),
+    lines: z.array(z.string()).describe('one line per rejected row: "FILE line N: reason"'),
     error: z.string().nullable(),
   })
   .meta({ id: 'ImportJob' });
