@@ -21,7 +21,7 @@ export function authRoutes(deps: ApiDeps): ApiRoute[] {
       description: 'Throttled per account (locked after 5 failures in a row, 423) and per IP address (429).',
       tag: 'auth',
       role: 'public',
-      limits: { perMinute: 20, bodyBytes: 4096 },
+      limits: { perMinute: 10, bodyBytes: 4096 },
       body: z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1000) }),
       response: { status: 200, schema: sessionSchema },
       handler: async ({ body, request, reply }) => {
