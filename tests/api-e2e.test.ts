@@ -89,6 +89,11 @@ describe('the API over a real socket', () => {
     expect(secret).toMatch(/^mr_[\w-]{40,}$/);
     const auth = { authorization: `Bearer ${secret}` };
 
+    // The owner sees the effective settings, secrets hidden.
+    const settings = (await (await fetch(`${base}/api/v1/settings`, { headers: { cookie } })).json()) as { settings: Record<string, unknown> };
+    expect(settings.settings).toMatchObject({ PUBLIC_URL: 'https://news.example.com', SMTP_URL: sink.url, SECRET: expect.stringMatching(/hidden/) });
+    expect(JSON.stringify(settings)).not.toContain('an-api-e2e-secret');
+
     // An editor token cannot manage users.
     expect((await fetch(`${base}/api/v1/users`, { headers: auth })).status).toBe(403);
 
