@@ -42,7 +42,8 @@ export class ProgressCache {
       if (now - entry.at >= this.ttlMs && !entry.refreshing) {
         entry.refreshing = true;
         const fresh: Entry = { at: now, value: entry.value, samples: entry.samples, refreshing: false, last: entry.last };
-        const counted = this.fromSamples(campaignId, fresh);
+        // Counted after this caller's answer went out: on SQLite the count holds the event loop while it runs.
+        const counted = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.fromSamples(campaignId, fresh));
         counted
           .then((progress) => {
             fresh.value = Promise.resolve(progress);
