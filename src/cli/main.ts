@@ -28,6 +28,7 @@ const commands = () => import('./commands.ts');
 const contentCommands = () => import('./commands-content.ts');
 const subscriberCommands = () => import('./commands-subscribers.ts');
 const deliverabilityCommands = () => import('./commands-deliverability.ts');
+const accountCommands = () => import('./commands-accounts.ts');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -378,6 +379,28 @@ export function buildProgram(): Command {
     .argument('[slot]', 'the slot as `schedule list` shows it, or "YYYY-MM-DD HH:MM" in the schedule\'s time zone (default: the latest failed one)')
     .description('Build and send a scheduled slot whose issue could not be built, once, here in the foreground')
     .action(lazy(commands, 'scheduleRetryCommand'));
+
+  const users = program.command('users').description('Accounts for the web app and the API: owner (everything), editor (content, subscribers, campaigns), viewer (read only)');
+  users
+    .command('create')
+    .argument('<email>')
+    .requiredOption('--role <role>', 'owner, editor or viewer')
+    .description('Create a user; prints a one-time link where they choose their password')
+    .action(lazy(accountCommands, 'usersCreateCommand'));
+  users.command('list').description('List users with their role and state').action(lazy(accountCommands, 'usersListCommand'));
+  users.command('disable').argument('<email>').description('Disable a user: their sessions end at once and they cannot log in').action(lazy(accountCommands, 'usersDisableCommand'));
+  users.command('enable').argument('<email>').description('Enable a disabled user again').action(lazy(accountCommands, 'usersEnableCommand'));
+  users.command('reset-password').argument('<email>').description('Print a one-time link (24 hours) where the user chooses a new password').action(lazy(accountCommands, 'usersResetPasswordCommand'));
+
+  const tokens = program.command('tokens').description('API tokens for scripts (Authorization: Bearer mr_…)');
+  tokens
+    .command('create')
+    .argument('<name>')
+    .requiredOption('--role <role>', 'owner, editor or viewer')
+    .description('Create a token; it is printed once and only its hash is stored')
+    .action(lazy(accountCommands, 'tokensCreateCommand'));
+  tokens.command('list').description('List tokens (never their value)').action(lazy(accountCommands, 'tokensListCommand'));
+  tokens.command('revoke').argument('<token>', 'id or name').description('Revoke a token: it stops working at once').action(lazy(accountCommands, 'tokensRevokeCommand'));
 
   const templates = program.command('templates').description('Email templates in emails/');
   templates

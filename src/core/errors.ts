@@ -8,7 +8,12 @@ export type MailroomErrorCode =
   | 'PLACEHOLDER_NOT_ALLOWED'
   | 'MESSAGE_TOO_LARGE'
   | 'SMTP_UNAVAILABLE'
-  | 'CONFIG';
+  | 'CONFIG'
+  | 'TOKEN'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'LOCKED'
+  | 'RATE_LIMITED';
 
 export class MailroomError extends Error {
   readonly code: MailroomErrorCode;

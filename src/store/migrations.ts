@@ -1,5 +1,7 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accountsMigration } from './account-store.ts';
+import { subscriberNameIndexMigration } from './api-queries.ts';
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
@@ -370,6 +372,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-deliv-webhooks': webhooksMigration,
   '2026-12-04-deliv-welcome': welcomeMigration,
   '2026-12-04-deliv-tracking': trackingMigration,
+  '2026-12-04-api-accounts': accountsMigration,
+  '2026-12-04-api-subscriber-name': subscriberNameIndexMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
