@@ -1,20 +1,17 @@
 /**
- * Privacy and the CLI of the subscriber's side, through the real `mailroom` binary: export everything about a person,
+ * Privacy and the CLI of the subscriber's side, through `mailroom` (in-process, and the real binary for erase and the
+ * form): export everything about a person,
  * erase them down to a hashed suppression, re-import them from CSV and check that no email goes to them; the
  * embeddable form posts to the real server; sign-up and archive switches.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { hashEmail } from '../src/store/sql-store.ts';
+import { runBin, runInProcess } from './helpers/mailroom.ts';
 import { formBody, linkIn, messagesTo, PUBLIC_URL, startSubscriberEnv, type SubscriberEnv } from './helpers/subscriber-server.ts';
-import { REPO_ROOT } from './helpers/workspace.ts';
-
-const run = promisify(execFile);
 
 let env: SubscriberEnv;
 
@@ -23,38 +20,13 @@ function cliEnvironment(): Record<string, string> {
 }
 
 /** Runs `mailroom ARGS` in this process (commander, lazy loading and all), capturing what it prints. */
-async function mailroom(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, cliEnvironment());
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  process.exitCode = undefined;
-  try {
-    const { main } = await import('../src/cli/main.ts');
-    const code = await main(['node', 'mailroom', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.exitCode = undefined;
-    stdout.mockRestore();
-    stderr.mockRestore();
-    for (const key of Object.keys(cliEnvironment())) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
+function mailroom(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runInProcess(env.ws.dir, args, cliEnvironment());
 }
 
 /** The real binary, in its own process: the command is wired into bin/mailroom.js. */
-async function mailroomBinary(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(REPO_ROOT, 'bin', 'mailroom.js'), ...args], { cwd: env.ws.dir, env: { ...process.env, ...cliEnvironment() } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function mailroomBinary(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runBin(env.ws.dir, args, cliEnvironment());
 }
 
 /** Every text value in every table that contains `needle`, as "table.column". */

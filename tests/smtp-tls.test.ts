@@ -5,7 +5,6 @@
  * are checked, and works with ca_file= or an explicit tls.rejectUnauthorized=false; insecure_auth=local is for this
  * machine only.
  */
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { TransportError, type MessageTransport, type OutgoingMessage } from '../src/sending/ports.ts';
 import { createRelayTransport, parseRelays } from '../src/smtp/relays.ts';
 import { createSmtpTransport } from '../src/smtp/smtp-transport.ts';
+import { runBin, runInProcess, type Run } from './helpers/mailroom.ts';
 import { makeSelfSignedCert, type SelfSignedCert } from './helpers/tls-cert.ts';
 import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
 
@@ -129,21 +129,9 @@ function expectNoPassword(server: AuthServer): void {
   for (const secret of SECRETS) expect(wire).not.toContain(secret);
 }
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function mailroom(args: readonly string[], smtpUrl: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^(DATABASE_URL|SMTP_|DKIM_|SEND_|INBOX_|FETCH_|PORT$|HOST$|TSX_|NODE_EXTRA_CA_CERTS$)/.test(key)) delete env[key];
-  Object.assign(env, { DATA_DIR: join(dir, 'data'), PUBLIC_URL: 'https://news.example.com', SECRET: 'smtp-tls-test-secret-0123456789abcdefghijk', SMTP_URL: smtpUrl });
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'mailroom.js'), ...args], { cwd: dir, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
+/** Runs `mailroom …args` in the test's folder against `smtpUrl`: in-process, or the real binary with `bin`. */
+function mailroom(args: readonly string[], smtpUrl: string, bin = false): Promise<Run> {
+  return (bin ? runBin : runInProcess)(dir, args, { NODE_EXTRA_CA_CERTS: undefined, DATA_DIR: join(dir, 'data'), PUBLIC_URL: 'https://news.example.com', SECRET: 'smtp-tls-test-secret-0123456789abcdefghijk', SMTP_URL: smtpUrl });
 }
 
 const show = (run: Run): string => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
@@ -208,7 +196,7 @@ describe('a server without STARTTLS', () => {
     const url = `smtp://${USER}:${PASS}@127.0.0.1:${server.port}`;
     const demo = await mailroom(['demo'], url);
     expect(demo.code, show(demo)).toBe(0);
-    const run = await mailroom(['send', 'weekly', '--test', 'reader@example.com'], url);
+    const run = await mailroom(['send', 'weekly', '--test', 'reader@example.com'], url, true);
     expect(run.code, show(run)).not.toBe(0);
     expect(run.stderr).toContain(`SMTP server smtp://${USER}:***@127.0.0.1:${server.port}: SMTP_URL carries a password, which Mailroom sends only over TLS, and the server does not offer STARTTLS`);
     expect(run.stderr).toContain('insecure_auth=local');
