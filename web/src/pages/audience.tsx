@@ -1,0 +1,242 @@
+/** Audience: lists with their counts, subscribers searched and paged (keyset pages), and CSV imports with progress and a per-line report. */
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, type ImportJob, type Items, type MailingList, type Subscriber } from '../api.ts';
+import { can, useSession } from '../session.ts';
+import { ErrorBox, formatNumber, formatTime, Link, Loading, PageTitle, plural, StatusBadge, useLoad } from '../ui.tsx';
+
+const PAGE_SIZE = 25;
+
+export function AudiencePage() {
+  const { session } = useSession();
+  const lists = useLoad(() => api<Items<MailingList>>('GET', '/lists'), []);
+  return (
+    <>
+      <PageTitle lead="Who you write to: lists, people, imports.">Audience</PageTitle>
+      <ErrorBox error={lists.error} />
+      <section className="card" aria-labelledby="lists-h">
+        <h2 id="lists-h">Lists</h2>
+        {lists.data ? (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">List</th>
+                  <th scope="col" className="num">Subscribed</th>
+                  <th scope="col" className="num">Pending</th>
+                  <th scope="col" className="num">Unsubscribed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {lists.data.items.map((l) => (
+                  <tr key={l.id}>
+                    <td>
+                      <strong>{l.name}</strong>
+                      {l.description ? <div className="small muted">{l.description}</div> : null}
+                    </td>
+                    <td className="num">{formatNumber(l.subscribed)}</td>
+                    <td className="num">{formatNumber(l.pending)}</td>
+                    <td className="num">{formatNumber(l.unsubscribed)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <Loading what="lists" />
+        )}
+      </section>
+      {can(session, 'editor') && lists.data ? <CsvImport lists={lists.data.items} onDone={lists.reload} /> : null}
+      <SubscriberSearch lists={lists.data?.items ?? []} />
+    </>
+  );
+}
+
+function SubscriberSearch({ lists }: { lists: readonly MailingList[] }) {
+  const [filters, setFilters] = useState({ q: '', list: '', status: '' });
+  const [cursor, setCursor] = useState<{ after: number | null; stack: (number | null)[] }>({ after: null, stack: [] });
+  const page = useLoad(() => {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (filters.q) params.set('q', filters.q);
+    if (filters.list) params.set('list', filters.list);
+    if (filters.status) params.set('status', filters.status);
+    if (cursor.after !== null) params.set('after', String(cursor.after));
+    return api<Items<Subscriber> & { nextAfter: number | null }>('GET', `/subscribers?${params.toString()}`);
+  }, [filters, cursor]);
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setFilters({ q: String(form.get('q') ?? '').trim(), list: String(form.get('list') ?? ''), status: String(form.get('status') ?? '') });
+    setCursor({ after: null, stack: [] });
+  };
+  return (
+    <section className="card" aria-labelledby="subs-h">
+      <h2 id="subs-h">Subscribers</h2>
+      <form className="inline-form" role="search" onSubmit={submit}>
+        <label>
+          Search
+          <input type="search" name="q" placeholder="email or name starts with…" defaultValue={filters.q} />
+        </label>
+        <label>
+          List
+          <select name="list" defaultValue={filters.list}>
+            <option value="">Any list</option>
+            {lists.map((l) => (
+              <option key={l.id} value={l.name}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select name="status" defaultValue={filters.status}>
+            <option value="">Any status</option>
+            <option value="active">active</option>
+            <option value="unsubscribed">unsubscribed</option>
+            <option value="bounced">bounced</option>
+            <option value="complained">complained</option>
+          </select>
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      <ErrorBox error={page.error} />
+      {page.data ? (
+        <>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Lists</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.items.map((s) => (
+                  <tr key={s.id}>
+                    <td className="break">
+                      <Link to={`/audience/subscribers/${s.id}`}>{s.email}</Link>
+                    </td>
+                    <td>{s.name}</td>
+                    <td>
+                      <StatusBadge status={s.status} />
+                    </td>
+                    <td className="small">{s.lists.map((l) => `${l.name} (${l.status})`).join(', ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {page.data.items.length === 0 ? <p className="muted">Nobody matches.</p> : null}
+          <div className="pager">
+            <button type="button" disabled={cursor.stack.length === 0} onClick={() => setCursor((c) => ({ after: c.stack[c.stack.length - 1] ?? null, stack: c.stack.slice(0, -1) }))}>
+              ← Previous
+            </button>
+            <button type="button" disabled={page.data.nextAfter === null} onClick={() => setCursor((c) => ({ after: page.data?.nextAfter ?? null, stack: [...c.stack, c.after] }))}>
+              Next →
+            </button>
+          </div>
+        </>
+      ) : page.loading ? (
+        <Loading what="subscribers" />
+      ) : null}
+    </section>
+  );
+}
+
+function CsvImport({ lists, onDone }: { lists: readonly MailingList[]; onDone: () => void }) {
+  const [job, setJob] = useState<ImportJob | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!job || job.state !== 'running') return;
+    const timer = setTimeout(() => {
+      api<ImportJob>('GET', `/imports/${encodeURIComponent(job.id)}`).then((next) => {
+        setJob(next);
+        if (next.state !== 'running') onDone();
+      }, setError);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [job, onDone]);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const file = form.get('file');
+    const list = String(form.get('list') ?? '');
+    setError(null);
+    setJob(null);
+    if (!(file instanceof File) || file.size === 0) {
+      setError(new Error('Choose a CSV file first (a header row with email, and optionally name, first_name, last_name).'));
+      return;
+    }
+    try {
+      const text = await file.text();
+      const params = new URLSearchParams({ filename: file.name, createList: String(form.get('create') === 'on') });
+      setJob(await api<ImportJob>('POST', `/lists/${encodeURIComponent(list)}/imports?${params.toString()}`, text, { contentType: 'text/csv' }));
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="import-h">
+      <h2 id="import-h">Import a CSV file</h2>
+      <form className="inline-form" onSubmit={(e) => void submit(e)}>
+        <label>
+          CSV file
+          <input type="file" name="file" accept=".csv,text/csv" />
+        </label>
+        <label>
+          Into list
+          <select name="list">
+            {lists.map((l) => (
+              <option key={l.id} value={l.name}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="primary" disabled={job?.state === 'running'}>
+          Import
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {job ? <ImportReport job={job} /> : null}
+    </section>
+  );
+}
+
+function ImportReport({ job }: { job: ImportJob }) {
+  const r = job.report;
+  return (
+    <div className="import-report" aria-live="polite">
+      {job.state === 'running' ? (
+        <>
+          <div className="progress indeterminate" role="progressbar" aria-label="Import" aria-valuetext={`${formatNumber(job.linesRead)} lines read`}>
+            <div className="progress-fill" />
+          </div>
+          <p>{plural(job.linesRead, 'line')} read from {job.source}…</p>
+        </>
+      ) : null}
+      {job.state === 'failed' ? <p className="notice error">The import failed: {job.error}</p> : null}
+      {r ? (
+        <p className="notice ok" role="status" data-testid="import-result">
+          {job.source} into {job.list}: {plural(r.added, 'subscriber')} added, {formatNumber(r.updated)} updated, {formatNumber(r.unchanged)} unchanged, {formatNumber(r.keptOut)} kept out, {plural(r.rejected, 'line')} rejected
+          {r.applied ? '.' : ' — nothing was applied.'}
+        </p>
+      ) : null}
+      {job.lines.length > 0 ? (
+        <details open>
+          <summary>Rejected lines ({formatNumber(job.lines.length)})</summary>
+          <ul className="report-lines">
+            {job.lines.map((line) => (
+              <li key={line}>
+                <code>{line}</code>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      {job.state !== 'running' ? <p className="small muted">Finished {formatTime(new Date().toISOString())}.</p> : null}
+    </div>
+  );
+}

@@ -1,0 +1,24 @@
+/** A small router over the History API: paths under /admin, a hook that re-renders on navigation. */
+import { useEffect, useState } from 'react';
+
+export const BASE = '/admin';
+
+export function currentPath(): string {
+  const path = window.location.pathname.startsWith(BASE) ? window.location.pathname.slice(BASE.length) : '/';
+  return path === '' ? '/' : path;
+}
+
+export function navigate(to: string): void {
+  window.history.pushState(null, '', `${BASE}${to === '/' ? '/' : to}`);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}
+
+export function useRoute(): { path: string; query: URLSearchParams } {
+  const [location, setLocation] = useState(() => ({ path: currentPath(), query: new URLSearchParams(window.location.search) }));
+  useEffect(() => {
+    const update = () => setLocation({ path: currentPath(), query: new URLSearchParams(window.location.search) });
+    window.addEventListener('popstate', update);
+    return () => window.removeEventListener('popstate', update);
+  }, []);
+  return location;
+}
