@@ -1,6 +1,9 @@
 /** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
 import { join } from 'node:path';
+import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
+import { effectiveSettings } from './services/effective-settings.ts';
+import { AccountStore } from './store/account-store.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
@@ -51,6 +54,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
           : 'No newsletter yet. Outside local development the demo workspace is not loaded by itself: create a newsletter with `npx mailroom newsletter create`, or load the demo with `npx mailroom demo`.',
       );
     }
+    // The API makes campaigns the runner sends; it wakes the runner so they start now rather than at the next tick.
+    let kick: () => void = () => undefined;
     const http = await buildHttpServer({
       store: app.store,
       publicUrl: config.publicUrl,
@@ -63,6 +68,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
       log,
+      api: {
+        sendDeps: () => app.sendDeps({ log }),
+        kickCampaigns: () => kick(),
+        settings: () => effectiveSettings(config),
+        fetchPolicy: fetchPolicyFrom(fetchSettings),
+        scheduleMinIntervalMinutes: config.scheduleMinIntervalMinutes,
+      },
     });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
@@ -74,6 +86,12 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
     if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
+    // Local development stays two commands: the demo's owner gets a one-time login link on every start.
+    // Elsewhere no account exists until `mailroom users create`.
+    if (config.localDevelopment && (await isDemoWorkspaceLoaded(app.store))) {
+      const owner = await new AccountService(new AccountStore(app.store.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
+      log(`Log in as ${owner.email} (owner${owner.created ? ', made for the demo workspace' : ''}) with this one-time link: ${owner.link}`);
+    }
 
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));
@@ -92,6 +110,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       return ticking;
     };
     const task = cron.schedule(config.schedulerTick, () => tick(), { name: 'mailroom-tick', noOverlap: true });
+    kick = () => void runner.tick();
     void tick();
 
     // Feeds are polled on their own every-minute tick; each feed is due FEED_POLL_MINUTES after its last poll.

@@ -13,6 +13,7 @@ import { fetchPolicyFrom, loadFetchSettings, type FetchSettings } from '../net/f
 import { parseHttpUrl } from '../net/safe-fetch.ts';
 import { resolveNewsletter } from '../store/lookups.ts';
 import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
+import { saveImportedArticles } from '../services/article-service.ts';
 import { formatTable, print, printError } from './output.ts';
 
 interface ContentApp {
@@ -57,25 +58,20 @@ export async function articlesImportCommand(source: string, options: { url?: str
     const counts = { added: 0, updated: 0, unchanged: 0 };
     const stored: number[] = [];
     const storedSlugs: string[] = [];
-    for (const { source: from, kind, extracted, cleaned } of articles) {
-      try {
-        // Markdown files say their slug; pages and page text keep the slug an earlier import gave the same URL.
-        const input = kind === 'markdown' ? extracted.article : await feeds.prepareArticle(extracted);
-        const { article, outcome } = await app.store.upsertArticle(input, newsletter ? { assignTo: newsletter.id } : {});
-        counts[outcome] += 1;
-        stored.push(article.id);
-        storedSlugs.push(article.slug);
-        print(`${outcome.padEnd(9)} ${article.slug}  (${shown(from)})${newsletter ? ` → ${newsletter.slug}` : ''}`);
-        if (kind !== 'markdown') {
-          print(`          "${article.title}": ${describeBody(article.body)}${extracted.dropped.length > 0 ? `, ${extracted.dropped.length} line(s) of page chrome left out` : ''}${extracted.publishedKnown ? '' : ', no date found (import time used)'}`);
-        }
-        for (const warning of extracted.warnings ?? []) printError(`warning   ${shown(from)}: ${warning}`);
-        for (const change of cleaned) printError(`cleaned   ${shown(from)}: removed ${change}`);
-      } catch (error) {
-        if (error instanceof MailroomError) errors.push(new MailroomError(error.code, `${shown(from)}: ${error.message}`));
-        else throw error;
+    const result = await saveImportedArticles(app.store, feeds, articles, newsletter, shown);
+    for (const { imported, article, outcome } of result.saved) {
+      const { source: from, kind, extracted, cleaned } = imported;
+      counts[outcome] += 1;
+      stored.push(article.id);
+      storedSlugs.push(article.slug);
+      print(`${outcome.padEnd(9)} ${article.slug}  (${shown(from)})${newsletter ? ` → ${newsletter.slug}` : ''}`);
+      if (kind !== 'markdown') {
+        print(`          "${article.title}": ${describeBody(article.body)}${extracted.dropped.length > 0 ? `, ${extracted.dropped.length} line(s) of page chrome left out` : ''}${extracted.publishedKnown ? '' : ', no date found (import time used)'}`);
       }
+      for (const warning of extracted.warnings ?? []) printError(`warning   ${shown(from)}: ${warning}`);
+      for (const change of cleaned) printError(`cleaned   ${shown(from)}: removed ${change}`);
     }
+    errors.push(...result.errors);
     for (const error of errors) {
       printError(`rejected  ${error.message}`);
       for (const detail of error.details.slice(1)) printError(`          ${detail}`);

@@ -92,20 +92,11 @@ export async function demoCommand(): Promise<number> {
 // ------------------------------------------------------------------- subscribers
 
 export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean }): Promise<number> {
+  const { importIntoList } = await import('../services/subscriber-service.ts');
   return withApp(async (app) => {
     if (!existsSync(file)) throw new MailroomError('NOT_FOUND', `${file}: no such file`);
-    const existing = await app.store.findListByName(options.list);
-    const list = existing ?? (options.createList ? await app.store.createList(options.list) : await resolveList(app.store, options.list));
     const source = basename(file);
-    // A list made for this import goes again when the import writes nothing (a fatal error, or --strict).
-    const dropNewList = async () => {
-      if (!existing) await app.store.deleteEmptyList(list.id);
-    };
-    const report = await app.store.importSubscribers(list.id, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false }).catch(async (error: unknown) => {
-      await dropNewList();
-      throw error;
-    });
-    if (!report.applied) await dropNewList();
+    const { list, report } = await importIntoList(app.store, options.list, readSubscriberCsv(createReadStream(file), source), { source: file, strict: options.strict ?? false, createList: options.createList ?? false });
     const shown = report.rejected.slice(0, 200);
     for (const r of shown) printError(formatRejection(source, r));
     if (report.rejected.length > shown.length) printError(`… and ${report.rejected.length - shown.length} more rejected rows`);
@@ -121,22 +112,20 @@ export async function subscribersImportCommand(file: string, options: { list: st
 }
 
 export async function subscribersAddCommand(rawEmail: string, options: { list: string; name?: string; firstName?: string; lastName?: string; attr: string[] }): Promise<number> {
+  const { addSubscriberToList, checkSubscriber } = await import('../services/subscriber-service.ts');
   return withApp(async (app) => {
-    const email = checkedEmail(rawEmail, 'email');
-    const list = await resolveList(app.store, options.list);
     const attributes: Record<string, string> = {};
     for (const pair of options.attr) {
       const eq = pair.indexOf('=');
       if (eq <= 0) throw new MailroomError('INVALID_INPUT', `--attr ${quote(pair)}: expected key=value`);
-      attributes[slugify(pair.slice(0, eq)).replace(/-/g, '_')] = pair.slice(eq + 1);
+      attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    for (const [label, value] of [['--name', options.name], ['--first-name', options.firstName], ['--last-name', options.lastName]] as const) {
-      if (value && /[\u0000-\u001f\u007f]/.test(value)) throw new MailroomError('INVALID_INPUT', `${label} ${quote(value)}: control characters and line breaks are not allowed`);
-    }
-    const firstName = options.firstName ?? (options.name ? (options.name.trim().split(/\s+/)[0] ?? '') : '');
-    const lastName = options.lastName ?? (options.name ? options.name.trim().split(/\s+/).slice(1).join(' ') : '');
-    const name = options.name ?? [firstName, lastName].filter(Boolean).join(' ');
-    const outcome = await app.store.addSubscriber(list.id, { email, name, firstName, lastName, attributes }, 'cli');
+    const subscriber = checkSubscriber(
+      { email: rawEmail, name: options.name, firstName: options.firstName, lastName: options.lastName, attributes },
+      { email: 'email', name: '--name', firstName: '--first-name', lastName: '--last-name', attributes: '--attr' },
+    );
+    const { list, outcome } = await addSubscriberToList(app.store, options.list, subscriber, 'cli');
+    const email = subscriber.email;
     print(outcome === 'kept-out' ? `${email}: kept out (unsubscribed, bounced or suppressed); nothing changed` : `${email}: ${outcome} (list ${list.name})`);
     return 0;
   });
@@ -179,8 +168,8 @@ export async function subscribersListCommand(options: { list?: string; status?: 
 
 export async function listsCreateCommand(name: string, options: { description: string }): Promise<number> {
   return withApp(async (app) => {
-    if (!/^[\w.-]{1,64}$/.test(name)) throw new MailroomError('INVALID_INPUT', `list name ${quote(name)}: use 1-64 letters, digits, '.', '_' or '-'`);
-    const list = await app.store.createList(name, options.description);
+    const { checkListName } = await import('../services/list-service.ts');
+    const list = await app.store.createList(checkListName(name, 'list name'), options.description);
     print(`list ${list.name} created (id ${list.id})`);
     return 0;
   });
@@ -320,7 +309,7 @@ export async function issueListCommand(slug: string): Promise<number> {
 export async function previewCommand(target: string, options: { out: string; text?: boolean; as?: string }): Promise<number> {
   // Rendering pulls in React and the templates: loaded only by the commands that render.
   const { composeIssue, unsavedIssue } = await import('../issues/build-issue.ts');
-  const { compileStoredIssue } = await import('../sending/send-newsletter.ts');
+  const { previewIssueAs } = await import('../services/issue-preview.ts');
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
@@ -338,17 +327,8 @@ export async function previewCommand(target: string, options: { out: string; tex
         stored = false;
       }
     }
-    const compiled = compileStoredIssue(issue);
-    const subscriber = options.as ? await app.store.findSubscriberByEmail(normalizeEmail(options.as)) : null;
-    if (options.as && !subscriber) throw new MailroomError('NOT_FOUND', `--as ${quote(options.as)}: no such subscriber`);
-    const identity = subscriber ?? { id: 0, email: 'reader@example.com', name: 'Sample Reader', firstName: 'Sample', lastName: 'Reader', attributes: {} };
-    const settings = { publicUrl: app.config.publicUrl, secret: app.config.secret };
-    const context = buildRecipientContext(identity, {
-      unsubscribeUrl: unsubscribeUrl(settings, identity.id, newsletter.listId),
-      preferencesUrl: preferencesUrl(settings, identity.id, newsletter.listId),
-      webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
-    });
-    const parts = compiled.personalize(context);
+    const parts = await previewIssueAs(app.store, { publicUrl: app.config.publicUrl, secret: app.config.secret }, newsletter, issue, options.as, '--as');
+    const identity = { email: parts.email };
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
@@ -364,33 +344,14 @@ function printCounts(counts: Readonly<Record<string, number>>): string {
   return `${counts.sent ?? 0} sent, ${counts.failed ?? 0} failed, ${counts.skipped ?? 0} skipped, ${counts.deferred ?? 0} deferred, ${(counts.pending ?? 0) + (counts.sending ?? 0)} pending`;
 }
 
-/** "2026-12-01 09:00" in a time zone, or an ISO instant with an offset. */
-async function parseSendAt(at: string, tz: string | undefined): Promise<Date> {
-  const { checkTimeZone, wallTimeToInstant } = await import('../schedule/time-zone.ts');
-  const zone = checkTimeZone(tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
-  const wall = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$/.exec(at.trim());
-  let instant: Date;
-  if (wall) {
-    const [year, month, day, hour, minute] = wall.slice(1).map(Number) as [number, number, number, number, number];
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: not a valid date and time`);
-    instant = wallTimeToInstant(zone, { year, month, day, hour, minute });
-  } else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(at.trim())) {
-    instant = new Date(at.trim());
-  } else {
-    throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: expected "YYYY-MM-DD HH:MM" (with --tz) or an ISO time with an offset`);
-  }
-  if (Number.isNaN(instant.getTime())) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: not a valid date and time`);
-  if (instant.getTime() < Date.now() - 60_000) throw new MailroomError('INVALID_INPUT', `--at ${quote(at)}: ${instant.toISOString()} is in the past`);
-  return instant;
-}
-
 export async function sendCommand(
   slug: string,
   options: { list?: string; issue?: string; dryRun?: boolean; test?: string; resend?: boolean; allowLarge?: boolean; force?: boolean; at?: string; tz?: string },
 ): Promise<number> {
   const { sendNewsletter } = await import('../sending/send-newsletter.ts');
   if (options.tz && !options.at) throw new MailroomError('INVALID_INPUT', '--tz goes with --at');
-  const at = options.at ? await parseSendAt(options.at, options.tz) : undefined;
+  const { parseSendAt } = await import('../schedule/send-at.ts');
+  const at = options.at ? parseSendAt(options.at, options.tz, new Date(), '--at') : undefined;
   return withApp(async (app) => {
     const controller = new AbortController();
     const onSignal = () => {
@@ -532,37 +493,32 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
 }
 
 async function findControllableCampaign(app: App, id: string) {
-  const campaignId = positiveInt(id, 'campaign id');
-  const campaign = await app.store.getCampaign(campaignId);
-  if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
-  return campaign;
+  const { findCampaign } = await import('../services/campaign-control.ts');
+  return findCampaign(app.store, positiveInt(id, 'campaign id'));
 }
 
 export async function campaignsPauseCommand(id: string): Promise<number> {
+  const { pauseCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const campaign = await findControllableCampaign(app, id);
-    if (!['sending', 'scheduled', 'paused'].includes(campaign.status)) throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a scheduled or sending campaign can be paused`);
-    await app.store.pauseCampaign(campaign.id);
+    const campaign = await pauseCampaign(app.store, positiveInt(id, 'campaign id'));
     print(`campaign ${campaign.id}: paused; the messages in flight finish, nothing more goes out until: npx mailroom campaigns resume ${campaign.id}`);
     return 0;
   });
 }
 
 export async function campaignsCancelCommand(id: string): Promise<number> {
+  const { cancelCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const campaign = await findControllableCampaign(app, id);
-    if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is already ${campaign.status}`);
-    const skipped = await app.store.cancelCampaign(campaign.id, new Date().toISOString());
+    const { campaign, skipped } = await cancelCampaign(app.store, positiveInt(id, 'campaign id'), new Date());
     print(`campaign ${campaign.id}: cancelled; ${skipped} recipient(s) will not be mailed`);
     return 0;
   });
 }
 
 export async function campaignsRetryFailedCommand(id: string, options: { now?: boolean }): Promise<number> {
+  const { retryFailedSends } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const campaign = await findControllableCampaign(app, id);
-    if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
-    const { requeued, receivedElsewhere } = await app.store.retryFailed(campaign.id, new Date().toISOString());
+    const { campaign, requeued, receivedElsewhere } = await retryFailedSends(app.store, positiveInt(id, 'campaign id'), new Date());
     const issue = await app.store.getIssue(campaign.issueId);
     const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
     if (requeued === 0) {

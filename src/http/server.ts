@@ -20,6 +20,14 @@ import { registerInboxRoutes } from './inbox-routes.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { registerSubscriberRoutes } from './subscriber-routes.ts';
+import { AccountService } from '../accounts/account-service.ts';
+import { ImportJobs } from '../services/import-jobs.ts';
+import { AccountStore } from '../store/account-store.ts';
+import { ApiQueries } from '../store/api-queries.ts';
+import { FeedStore } from '../store/feed-store.ts';
+import type { ApiOptions } from './api/api-deps.ts';
+import { registerApi } from './api/register-api.ts';
+import { registerLoginRoutes } from './login-routes.ts';
 
 export interface HttpDeps {
   readonly store: SqlStore;
@@ -46,6 +54,10 @@ export interface HttpDeps {
   /** For rate limits, token expiry and consent times (tests move it). */
   readonly clock?: () => Date;
   readonly log?: (line: string) => void;
+  /** The API under /api/v1: sending, settings and fetching for its routes (without them those routes answer 503). */
+  readonly api?: ApiOptions;
+  /** Accounts (sessions, tokens, logins); built on `store` when not given. */
+  readonly accounts?: AccountService;
 }
 
 /** The sign-up service of each server built here: its emails go out after the response. */
@@ -162,6 +174,15 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
 
   registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock, signupMinResponseMs: deps.signup?.minResponseMs ?? 100 });
   registerArchiveRoutes(app, { store, subscribers, publicUrl: deps.publicUrl });
+
+  // Accounts and the API: /login, /api/v1, /api/openapi.json, /api/docs.
+  const accounts = deps.accounts ?? new AccountService(new AccountStore(store.db), { publicUrl: deps.publicUrl }, clock);
+  const jobs = new ImportJobs(store, clock);
+  registerLoginRoutes(app, { accounts, publicUrl: deps.publicUrl, clock });
+  registerApi(app, { store, subscribers, feeds: new FeedStore(store.db), queries: new ApiQueries(store.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {} });
+  app.addHook('onClose', async () => {
+    await jobs.idle();
+  });
 
   // ------------------------------------------------------------------ media
 

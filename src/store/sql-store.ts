@@ -1195,6 +1195,17 @@ export class SqlStore implements CampaignStore {
     return { eligible: Number(row.eligible), alreadyReceived: Number(row.received) };
   }
 
+  /** How many recipients a new campaign of `issueId` to `listId` would have now (`resend`: also those who received the issue already). */
+  async countCampaignRecipients(listId: number, issueId: number, resend: boolean): Promise<{ recipients: number; alreadyReceived: number }> {
+    const row = await mailableMembers(this.db, listId)
+      .select(sql<number>`count(*)`.as('eligible'))
+      .select(sql<number>`coalesce(sum(CASE WHEN ${receivedIssueElsewhere(issueId, 0, 's.id')} THEN 1 ELSE 0 END), 0)`.as('received'))
+      .executeTakeFirstOrThrow();
+    const eligible = Number(row.eligible);
+    const received = Number(row.received);
+    return { recipients: resend ? eligible : eligible - received, alreadyReceived: received };
+  }
+
   // --------------------------------------------------------------- schedules
 
   /** Saves a newsletter's schedule. A new schedule starts counting slots from now; it never backfills the past. */

@@ -1,0 +1,12 @@
+/** Every API route, in the order the reference lists them. */
+import type { ApiDeps } from '../api-deps.ts';
+import type { ApiRoute } from '../define-route.ts';
+import { accountRoutes } from './accounts.ts';
+import { authRoutes } from './auth.ts';
+import { campaignRoutes } from './campaigns.ts';
+import { contentRoutes } from './content.ts';
+import { subscriberRoutes } from './subscribers.ts';
+
+export function allRoutes(deps: ApiDeps): ApiRoute[] {
+  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps)];
+}

@@ -1,0 +1,242 @@
+/** Subscribers: search and keyset pages, add, update, unsubscribe, suppress, export, erase, and CSV imports as jobs. */
+import { z } from 'zod';
+import { MEMBERSHIP_STATUSES, SUBSCRIBER_STATUSES } from '../../../core/domain.ts';
+import { MailroomError, quote } from '../../../core/errors.ts';
+import { resolveList } from '../../../store/lookups.ts';
+import { addSubscriberToList, checkSubscriber } from '../../../services/subscriber-service.ts';
+import type { ImportJob } from '../../../services/import-jobs.ts';
+import { eraseSubscriber, exportSubscriber } from '../../../subscribers/privacy.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { defineRoute, idParam, limitQuery, type ApiRoute } from '../define-route.ts';
+import { ApiProblem } from '../problem.ts';
+
+const subscriberSchema = z
+  .object({
+    id: z.number().int(),
+    email: z.string(),
+    name: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    status: z.enum(SUBSCRIBER_STATUSES),
+    attributes: z.record(z.string(), z.string()),
+    createdAt: z.string(),
+    lists: z.array(z.object({ name: z.string(), status: z.enum(MEMBERSHIP_STATUSES) })),
+  })
+  .meta({ id: 'Subscriber' });
+
+const importJobSchema = z
+  .object({
+    id: z.string(),
+    list: z.string(),
+    source: z.string(),
+    state: z.enum(['running', 'done', 'failed']),
+    linesRead: z.number().int(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    report: z.object({ added: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), keptOut: z.number().int(), rejected: z.number().int(), applied: z.boolean() }).nullable(),
+    lines: z.array(z.string()).describe('one line per rejected row: "FILE line N: reason"'),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'ImportJob' });
+
+function jobOut(job: ImportJob): z.input<typeof importJobSchema> {
+  const r = job.report;
+  return {
+    id: job.id,
+    list: job.list,
+    source: job.source,
+    state: job.state,
+    linesRead: job.linesRead,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    report: r ? { added: r.added, updated: r.updated, unchanged: r.unchanged, keptOut: r.keptOut, rejected: r.rejected.length, applied: r.applied } : null,
+    lines: job.lines,
+    error: job.error,
+  };
+}
+
+const subscriberFields = {
+  name: z.string().max(200).optional(),
+  firstName: z.string().max(100).optional(),
+  lastName: z.string().max(100).optional(),
+  attributes: z.record(z.string().max(64), z.string().max(1000)).optional(),
+};
+
+export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
+  const { store, subscribers, queries } = deps;
+  const findOne = async (id: number) => {
+    const found = await store.getSubscriber(id);
+    if (!found) throw new MailroomError('NOT_FOUND', `subscriber ${id} does not exist`);
+    return found;
+  };
+  const describe = async (id: number) => {
+    const page = await queries.searchSubscribers({ after: id - 1, limit: 1 });
+    const hit = page.items[0];
+    if (!hit || hit.id !== id) throw new MailroomError('NOT_FOUND', `subscriber ${id} does not exist`);
+    return hit;
+  };
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/subscribers',
+      operationId: 'searchSubscribers',
+      summary: 'Search by email prefix or name start, filter by list and status; keyset pages (pass nextAfter as after)',
+      tag: 'subscribers',
+      role: 'viewer',
+      query: z.object({
+        q: z.string().max(320).optional(),
+        list: z.string().max(64).optional(),
+        status: z.enum(SUBSCRIBER_STATUSES).optional(),
+        after: z.coerce.number().int().min(0).optional(),
+        limit: limitQuery,
+      }),
+      response: { status: 200, schema: z.object({ items: z.array(subscriberSchema), nextAfter: z.number().int().nullable() }) },
+      handler: async ({ query }) => {
+        const list = query.list ? await resolveList(store, query.list) : undefined;
+        return queries.searchSubscribers({ q: query.q, listId: list?.id, status: query.status, after: query.after, limit: query.limit });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/subscribers/:id',
+      operationId: 'getSubscriber',
+      summary: 'One subscriber with their lists',
+      tag: 'subscribers',
+      role: 'viewer',
+      params: z.object({ id: idParam }),
+      response: { status: 200, schema: subscriberSchema },
+      handler: async ({ params }) => describe(params.id),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/subscribers',
+      operationId: 'addSubscriber',
+      summary: 'Add a subscriber to a list (or update them), with the rules of an import row',
+      tag: 'subscribers',
+      role: 'editor',
+      body: z.object({ email: z.string().min(1).max(320), list: z.string().min(1).max(64), ...subscriberFields }),
+      response: { status: 200, schema: z.object({ outcome: z.enum(['added', 'updated', 'unchanged', 'kept-out']), subscriber: subscriberSchema.nullable() }) },
+      handler: async ({ body }) => {
+        const checked = checkSubscriber(body, { email: 'body.email', name: 'body.name', firstName: 'body.firstName', lastName: 'body.lastName', attributes: 'body.attributes' });
+        const { outcome } = await addSubscriberToList(store, body.list, checked, 'api');
+        const found = await store.findSubscriberByEmail(checked.email);
+        return { outcome, subscriber: found ? await describe(found.id) : null };
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/subscribers/:id',
+      operationId: 'updateSubscriber',
+      summary: "Change a subscriber's name",
+      tag: 'subscribers',
+      role: 'editor',
+      params: z.object({ id: idParam }),
+      body: z.object({ name: subscriberFields.name, firstName: subscriberFields.firstName, lastName: subscriberFields.lastName }),
+      response: { status: 200, schema: subscriberSchema },
+      handler: async ({ params, body }) => {
+        const current = await findOne(params.id);
+        const names = body.name !== undefined && body.firstName === undefined && body.lastName === undefined ? { name: body.name } : { name: body.name, firstName: body.firstName ?? current.firstName, lastName: body.lastName ?? current.lastName };
+        const checked = checkSubscriber({ email: current.email, ...names }, { email: 'email', name: 'body.name', firstName: 'body.firstName', lastName: 'body.lastName', attributes: 'body.attributes' });
+        await subscribers.updateName(params.id, { name: checked.name, firstName: checked.firstName, lastName: checked.lastName }, deps.clock());
+        return describe(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/subscribers/:id/unsubscribe',
+      operationId: 'unsubscribeSubscriber',
+      summary: 'Unsubscribe from one list, or from every list when none is named',
+      tag: 'subscribers',
+      role: 'editor',
+      params: z.object({ id: idParam }),
+      body: z.object({ list: z.string().min(1).max(64).optional() }),
+      response: { status: 200, schema: subscriberSchema },
+      handler: async ({ params, body }) => {
+        await findOne(params.id);
+        if (body.list) {
+          const list = await resolveList(store, body.list);
+          await subscribers.unsubscribe(params.id, list.id, deps.clock());
+        } else {
+          await subscribers.unsubscribeAll(params.id, deps.clock());
+        }
+        return describe(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/suppressions',
+      operationId: 'suppressAddress',
+      summary: 'Never mail an address again (a manual suppression)',
+      tag: 'subscribers',
+      role: 'editor',
+      body: z.object({ email: z.string().min(3).max(320), detail: z.string().max(500).default('') }),
+      response: { status: 200, schema: z.object({ email: z.string(), suppressed: z.literal(true) }) },
+      handler: async ({ body }) => {
+        const checked = checkSubscriber({ email: body.email }, { email: 'body.email', name: '', firstName: '', lastName: '', attributes: '' });
+        await store.suppressAddress(checked.email, 'manual', body.detail || 'api');
+        return { email: checked.email, suppressed: true as const };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/subscribers/:id/export',
+      operationId: 'exportSubscriber',
+      summary: 'Everything held about a subscriber (GDPR access)',
+      tag: 'subscribers',
+      role: 'editor',
+      params: z.object({ id: idParam }),
+      response: { status: 200, schema: z.looseObject({ email: z.string() }) },
+      handler: async ({ params }) => {
+        const subscriber = await findOne(params.id);
+        return JSON.parse(JSON.stringify(await exportSubscriber(subscribers, subscriber.email, deps.clock()))) as { email: string };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/subscribers/:id',
+      operationId: 'eraseSubscriber',
+      summary: 'Erase everything held about a subscriber but a hashed suppression',
+      tag: 'subscribers',
+      role: 'editor',
+      params: z.object({ id: idParam }),
+      response: { status: 200, schema: z.object({ email: z.string(), subscriber: z.boolean(), memberships: z.number().int(), sends: z.number().int(), rateLimitHits: z.number().int(), suppression: z.string() }) },
+      handler: async ({ params }) => {
+        const subscriber = await findOne(params.id);
+        return eraseSubscriber(subscribers, subscriber.email, deps.clock());
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/lists/:name/imports',
+      operationId: 'importSubscribers',
+      summary: 'Import a CSV file of subscribers into a list, as a job (poll GET /imports/{id})',
+      tag: 'subscribers',
+      role: 'editor',
+      bodyType: 'text/csv',
+      limits: { bodyBytes: 50 * 1024 * 1024, perMinute: 10 },
+      params: z.object({ name: z.string().min(1).max(64) }),
+      query: z.object({ createList: z.stringbool().default(false), strict: z.stringbool().default(false), filename: z.string().max(200).default('import.csv') }),
+      body: z.string().min(1, 'an empty body: send the CSV file as text/csv'),
+      response: { status: 202, schema: importJobSchema },
+      handler: async ({ params, query, body }) => {
+        if (!query.createList) await resolveList(store, params.name);
+        return jobOut(deps.jobs.start(body, { list: params.name, source: query.filename, createList: query.createList, strict: query.strict }));
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/imports/:id',
+      operationId: 'getImport',
+      summary: "An import's progress, and once done its report with one line per rejected row",
+      tag: 'subscribers',
+      role: 'viewer',
+      params: z.object({ id: z.string().min(1).max(64) }),
+      response: { status: 200, schema: importJobSchema },
+      handler: async ({ params }) => {
+        const job = deps.jobs.get(params.id);
+        if (!job) throw new ApiProblem(404, 'NOT_FOUND', `import ${quote(params.id)} does not exist (imports are kept in memory until the server restarts)`);
+        return jobOut(job);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,61 @@
+/** Campaign control shared by the CLI (`mailroom campaigns …`) and the API: which campaign may be paused, cancelled or retried, and its progress. */
+import { MailroomError, quote } from '../core/errors.ts';
+import type { Campaign } from '../core/domain.ts';
+import { campaignRate, rateWindowStart } from '../sending/campaign-rate.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+
+export async function findCampaign(store: SqlStore, id: number): Promise<Campaign> {
+  const campaign = await store.getCampaign(id);
+  if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
+  return campaign;
+}
+
+export async function pauseCampaign(store: SqlStore, id: number): Promise<Campaign> {
+  const campaign = await findCampaign(store, id);
+  if (!['sending', 'scheduled', 'paused'].includes(campaign.status)) throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a scheduled or sending campaign can be paused`);
+  await store.pauseCampaign(campaign.id);
+  return findCampaign(store, id);
+}
+
+/** Marks an operator-paused campaign runnable again; the service's runner (or `campaigns resume`) sends it. */
+export async function resumeCampaignLater(store: SqlStore, id: number, now: Date): Promise<Campaign> {
+  const campaign = await findCampaign(store, id);
+  if (campaign.status !== 'paused' && campaign.status !== 'sending') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a paused campaign can be resumed`);
+  if (campaign.status === 'paused') await store.resumeCampaignStatus(campaign.id, now.toISOString());
+  return findCampaign(store, id);
+}
+
+export async function cancelCampaign(store: SqlStore, id: number, now: Date): Promise<{ campaign: Campaign; skipped: number }> {
+  const campaign = await findCampaign(store, id);
+  if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is already ${campaign.status}`);
+  const skipped = await store.cancelCampaign(campaign.id, now.toISOString());
+  return { campaign: await findCampaign(store, id), skipped };
+}
+
+export async function retryFailedSends(store: SqlStore, id: number, now: Date): Promise<{ campaign: Campaign; requeued: number; receivedElsewhere: number }> {
+  const campaign = await findCampaign(store, id);
+  if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
+  const { requeued, receivedElsewhere } = await store.retryFailed(campaign.id, now.toISOString());
+  return { campaign: await findCampaign(store, id), requeued, receivedElsewhere };
+}
+
+export interface CampaignProgress {
+  readonly campaign: Campaign;
+  readonly counts: { sent: number; failed: number; skipped: number; deferred: number; pending: number; sending: number; remaining: number; total: number };
+  readonly ratePerMinute: number | null;
+  readonly etaSeconds: number | null;
+}
+
+export async function campaignProgress(store: SqlStore, id: number, now: Date): Promise<CampaignProgress> {
+  const campaign = await findCampaign(store, id);
+  const c = await store.countSends(id);
+  const remaining = c.pending + c.deferred + c.sending;
+  const sentInWindow = await store.countSentSince(id, rateWindowStart(campaign.startedAt, now).toISOString());
+  const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: c.sent, remaining, sentInWindow, now });
+  return {
+    campaign,
+    counts: { sent: c.sent, failed: c.failed, skipped: c.skipped, deferred: c.deferred, pending: c.pending, sending: c.sending, remaining, total: c.sent + c.failed + c.skipped + remaining },
+    ratePerMinute: rate.kind === 'running' ? rate.perSecond * 60 : rate.kind === 'finished' && rate.averagePerSecond !== null ? rate.averagePerSecond * 60 : null,
+    etaSeconds: rate.kind === 'running' && rate.etaMs !== null ? Math.round(rate.etaMs / 1000) : null,
+  };
+}

@@ -1,0 +1,73 @@
+/** Subscriber rules shared by the CLI (`mailroom subscribers add|import`) and the API: checked fields, names, attributes, imports into a list. */
+import { checkEmail, normalizeEmail } from '../core/email-address.ts';
+import { MailroomError, quote } from '../core/errors.ts';
+import type { MailingList } from '../core/domain.ts';
+import { slugify } from '../content/slug.ts';
+import { resolveList } from '../store/lookups.ts';
+import type { ImportReport, ImportRows, SqlStore } from '../store/sql-store.ts';
+
+export interface SubscriberInput {
+  readonly email: string;
+  readonly name?: string | undefined;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
+  /** Keys become lowercase with underscores (`Company Name` → `company_name`). */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+export interface CheckedSubscriber {
+  readonly email: string;
+  readonly name: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly attributes: Record<string, string>;
+}
+
+/** Labels name the fields where they came from: `--first-name` for the CLI, `firstName` for the API. */
+export interface FieldLabels {
+  readonly email: string;
+  readonly name: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly attributes: string;
+}
+
+export function checkSubscriber(input: SubscriberInput, labels: FieldLabels): CheckedSubscriber {
+  const email = normalizeEmail(input.email);
+  const problem = checkEmail(email);
+  if (problem) throw new MailroomError('INVALID_INPUT', `${labels.email} ${quote(input.email)} ${problem}`);
+  for (const [label, value] of [[labels.name, input.name], [labels.firstName, input.firstName], [labels.lastName, input.lastName]] as const) {
+    if (value && /[\u0000-\u001f\u007f]/.test(value)) throw new MailroomError('INVALID_INPUT', `${label} ${quote(value)}: control characters and line breaks are not allowed`);
+  }
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.attributes ?? {})) {
+    const clean = slugify(key).replace(/-/g, '_');
+    if (!clean) throw new MailroomError('INVALID_INPUT', `${labels.attributes} key ${quote(key)}: use letters or digits`);
+    attributes[clean] = value;
+  }
+  const firstName = input.firstName ?? (input.name ? (input.name.trim().split(/\s+/)[0] ?? '') : '');
+  const lastName = input.lastName ?? (input.name ? input.name.trim().split(/\s+/).slice(1).join(' ') : '');
+  const name = input.name ?? [firstName, lastName].filter(Boolean).join(' ');
+  return { email, name, firstName, lastName, attributes };
+}
+
+export async function addSubscriberToList(store: SqlStore, listName: string, subscriber: CheckedSubscriber, consentSource: string): Promise<{ list: MailingList; outcome: Awaited<ReturnType<SqlStore['addSubscriber']>> }> {
+  const list = await resolveList(store, listName);
+  const outcome = await store.addSubscriber(list.id, subscriber, consentSource);
+  return { list, outcome };
+}
+
+/** Imports rows into a list (made for the import with `createList`; removed again when the import writes nothing). */
+export async function importIntoList(store: SqlStore, listName: string, rows: ImportRows, options: { createList?: boolean; strict?: boolean; source: string }): Promise<{ list: MailingList; report: ImportReport }> {
+  const existing = await store.findListByName(listName);
+  const list = existing ?? (options.createList ? await store.createList(listName) : await resolveList(store, listName));
+  const dropNewList = async () => {
+    if (!existing) await store.deleteEmptyList(list.id);
+  };
+  const report = await store.importSubscribers(list.id, rows, { source: options.source, strict: options.strict ?? false }).catch(async (error: unknown) => {
+    await dropNewList();
+    throw error;
+  });
+  if (!report.applied) await dropNewList();
+  return { list, report };
+}

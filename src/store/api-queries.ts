@@ -1,0 +1,88 @@
+/**
+ * Queries the API needs beyond SqlStore's: subscriber search with keyset pagination, and deleting an article.
+ * Kysely's builder only (portable SQL): prefix search is a range on the unique email index, pages go by id.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { MembershipStatus, SubscriberStatus } from '../core/domain.ts';
+import type { Database } from './schema.ts';
+
+export interface SubscriberSearch {
+  /** An email prefix (`ada@`, `ada`) or the start of a name. */
+  readonly q?: string | undefined;
+  readonly listId?: number | undefined;
+  readonly status?: SubscriberStatus | undefined;
+  /** The last id of the previous page. */
+  readonly after?: number | undefined;
+  readonly limit: number;
+}
+
+export interface SubscriberHit {
+  readonly id: number;
+  readonly email: string;
+  readonly name: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly status: SubscriberStatus;
+  readonly attributes: Record<string, string>;
+  readonly createdAt: string;
+  readonly lists: { readonly name: string; readonly status: MembershipStatus }[];
+}
+
+export class ApiQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async searchSubscribers(search: SubscriberSearch): Promise<{ items: SubscriberHit[]; nextAfter: number | null }> {
+    let query = this.db.selectFrom('subscribers').select(['id', 'email', 'name', 'first_name', 'last_name', 'status', 'attributes', 'created_at']);
+    const q = search.q?.trim().toLowerCase();
+    if (q) {
+      // The email range uses the unique index on email; the name is matched by its start, case-insensitively.
+      const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+      query = query.where((eb) => eb.or([eb.and([eb('email', '>=', q), eb('email', '<', `${q}\uffff`)]), eb(sql`lower(name)`, 'like', sql`${`${escaped}%`} ESCAPE '\\'`)]));
+    }
+    if (search.listId !== undefined) {
+      const listId = search.listId;
+      query = query.where(({ exists, selectFrom }) =>
+        exists(selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId)),
+      );
+    }
+    if (search.status) query = query.where('status', '=', search.status);
+    if (search.after !== undefined) query = query.where('id', '>', search.after);
+    const rows = await query.orderBy('id').limit(search.limit + 1).execute();
+    const page = rows.slice(0, search.limit);
+    const memberships =
+      page.length === 0
+        ? []
+        : await this.db
+            .selectFrom('list_memberships')
+            .innerJoin('lists', 'lists.id', 'list_memberships.list_id')
+            .select(['list_memberships.subscriber_id', 'lists.name', 'list_memberships.status'])
+            .where('list_memberships.subscriber_id', 'in', page.map((r) => r.id))
+            .execute();
+    const items = page.map((r) => ({
+      id: r.id,
+      email: r.email,
+      name: r.name,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      status: r.status as SubscriberStatus,
+      attributes: JSON.parse(r.attributes) as Record<string, string>,
+      createdAt: r.created_at,
+      lists: memberships.filter((m) => m.subscriber_id === r.id).map((m) => ({ name: m.name, status: m.status as MembershipStatus })),
+    }));
+    return { items, nextAfter: rows.length > search.limit ? (page[page.length - 1]?.id ?? null) : null };
+  }
+
+  /** Deletes an article that no issue contains; an article in a sent or built issue stays (the issue must keep showing it). */
+  async deleteArticle(id: number): Promise<'deleted' | 'in-issue' | 'missing'> {
+    return this.db.transaction().execute(async (trx) => {
+      const article = await trx.selectFrom('articles').select('id').where('id', '=', id).executeTakeFirst();
+      if (!article) return 'missing';
+      const used = await trx.selectFrom('issue_articles').select('issue_id').where('article_id', '=', id).executeTakeFirst();
+      if (used) return 'in-issue';
+      await trx.deleteFrom('newsletter_articles').where('article_id', '=', id).execute();
+      await trx.deleteFrom('feed_items').where('article_id', '=', id).execute();
+      await trx.deleteFrom('articles').where('id', '=', id).execute();
+      return 'deleted';
+    });
+  }
+}
