@@ -1,0 +1,56 @@
+/**
+ * Routes the web app (/admin) needs beyond the rest of the API: the recipient count a send must confirm, and an
+ * issue's personalized HTML as a page the preview iframe can show (its own CSP: the email's inline styles and
+ * remote images, no scripts; framed only by our own pages).
+ */
+import { z } from 'zod';
+import { MailroomError, quote } from '../../../core/errors.ts';
+import { countRecipientsFor } from '../../../services/campaign-recipients.ts';
+import { previewIssueAs } from '../../../services/issue-preview.ts';
+import { resolveNewsletter } from '../../../store/lookups.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { defineRoute, idParam, type ApiRoute } from '../define-route.ts';
+
+/** The email's own styles and images; nothing runs; only our pages may frame it. */
+export const EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; font-src * data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
+  const { store } = deps;
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/campaigns/recipients',
+      operationId: 'countCampaignRecipients',
+      summary: 'How many subscribers a campaign of this issue would mail now (the number POST /campaigns must confirm)',
+      tag: 'campaigns',
+      role: 'viewer',
+      query: z.object({
+        newsletter: z.string().min(1).max(40),
+        issue: idParam,
+        list: z.string().min(1).max(64).optional(),
+        resend: z.stringbool().default(false),
+      }),
+      response: { status: 200, schema: z.object({ newsletter: z.string(), issue: z.number().int(), list: z.string(), recipients: z.number().int(), alreadyReceived: z.number().int() }).meta({ id: 'RecipientCount' }) },
+      handler: async ({ query }) => countRecipientsFor(store, { newsletter: query.newsletter, issue: query.issue, list: query.list, resend: query.resend }, 'query.issue'),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/newsletters/:slug/issues/:number/preview.html',
+      operationId: 'previewIssueHtml',
+      summary: 'The issue as one subscriber gets it (or a sample reader), as an HTML page for a preview frame',
+      tag: 'issues',
+      role: 'viewer',
+      params: z.object({ slug: z.string().min(1).max(40), number: idParam }),
+      query: z.object({ as: z.string().max(320).optional().describe("a subscriber's email") }),
+      response: { status: 200, schema: z.string(), contentType: 'text/html; charset=utf-8' },
+      handler: async ({ params, query, reply }) => {
+        const newsletter = await resolveNewsletter(store, params.slug);
+        const issue = await store.findIssue(newsletter.id, params.number);
+        if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no issue #${params.number}`);
+        const preview = await previewIssueAs(store, { publicUrl: deps.publicUrl, secret: deps.secret }, newsletter, issue, query.as, 'query.as');
+        reply.header('content-security-policy', EMAIL_PREVIEW_CSP).header('x-frame-options', 'SAMEORIGIN').header('cache-control', 'no-store');
+        return preview.html;
+      },
+    }),
+  ];
+}
