@@ -155,6 +155,19 @@ describe('tokens and problems', () => {
     expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  test('a newsletter made through the API follows the CLI rules, naming the API fields', async () => {
+    const { secret } = await accounts.createToken('newsletters', 'editor');
+    const headers = { authorization: `Bearer ${secret}` };
+    const body = { slug: 'monthly', name: 'Monthly', from: 'Monthly <monthly@example.com>', list: 'demo', postalAddress: '1 Main St', tags: ['News', 'news'] };
+    const bad = await server.inject({ method: 'POST', url: '/api/v1/newsletters', headers, payload: { ...body, from: 'Monthly <not-an-address>' } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json()).toMatchObject({ detail: 'body.from "not-an-address" is not an email address' });
+    const made = await server.inject({ method: 'POST', url: '/api/v1/newsletters', headers, payload: body });
+    expect(made.statusCode).toBe(201);
+    expect(made.json()).toMatchObject({ slug: 'monthly', fromEmail: 'monthly@example.com', fromName: 'Monthly', tags: ['news'], template: 'digest', maxArticles: 5 });
+    expect((await server.inject({ method: 'POST', url: '/api/v1/newsletters', headers, payload: body })).statusCode).toBe(409);
+  });
+
   test('the reference page renders the document from this server, no CDN', async () => {
     const page = await server.inject({ url: '/api/docs' });
     expect(page.statusCode).toBe(200);

@@ -4,13 +4,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createApp, type App } from '../app.ts';
 import { loadConfig, redact } from '../config.ts';
-import { TEMPLATE_NAMES, type SubscriberStatus, type TemplateName } from '../core/domain.ts';
-import { checkEmail, normalizeEmail } from '../core/email-address.ts';
+import type { SubscriberStatus } from '../core/domain.ts';
+import { normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
-import { slugify } from '../content/slug.ts';
-import { buildRecipientContext, showTemplate } from '../personalization/personalize.ts';
+import { issueWebUrl } from '../core/links.ts';
+import { showTemplate } from '../personalization/personalize.ts';
 import { TransportError } from '../sending/ports.ts';
+import { checkedEmail } from '../services/newsletter-service.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import type { StoredIssue } from '../store/sql-store.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
@@ -29,22 +29,6 @@ function positiveInt(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new MailroomError('INVALID_INPUT', `${option} ${quote(value)}: not a whole number`);
   return n;
-}
-
-function checkedEmail(raw: string, where: string): string {
-  const email = normalizeEmail(raw);
-  const problem = checkEmail(email);
-  if (problem) throw new MailroomError('INVALID_INPUT', `${where} ${quote(raw)} ${problem}`);
-  return email;
-}
-
-/** "Name <addr@example.com>" or "addr@example.com". */
-function parseAddress(raw: string, option: string): { name: string; email: string } {
-  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>]+)>\s*$/.exec(raw);
-  const name = match ? (match[1] ?? '').trim() : '';
-  const email = checkedEmail(match ? (match[2] ?? '') : raw, option);
-  if (/[\r\n]/.test(name)) throw new MailroomError('INVALID_INPUT', `${option} ${quote(raw)}: a name cannot contain line breaks`);
-  return { name, email };
 }
 
 function explainTransportError(error: unknown, app: App): never {
@@ -186,46 +170,17 @@ export async function listsListCommand(): Promise<number> {
 
 // ------------------------------------------------------------------- newsletters
 
-/** `--tag` values (repeatable, or comma-separated): trimmed and lowercased like article tags. */
-function checkedTags(values: readonly string[]): string[] {
-  const tags = values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase());
-  for (const tag of tags) {
-    if (tag === '' || tag.length > 60 || /[\u0000-\u001f\u007f]/.test(tag)) throw new MailroomError('INVALID_INPUT', `--tag ${quote(tag)}: a tag is 1-60 characters without control characters`);
-  }
-  return [...new Set(tags)];
-}
-
 export async function newsletterCreateCommand(
   slug: string,
   options: { name: string; from: string; list: string; postalAddress: string; replyTo?: string; template: string; logo: string; subject: string; maxArticles: string; language: string; tag?: string[] },
 ): Promise<number> {
-  const { checkSubjectPattern } = await import('../issues/assemble.ts');
+  const { createNewsletterChecked } = await import('../services/newsletter-service.ts');
   return withApp(async (app) => {
-    const tags = checkedTags(options.tag ?? []);
-    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(slug)) throw new MailroomError('INVALID_INPUT', `newsletter ${quote(slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
-    checkSubjectPattern(options.subject, '--subject');
-    const from = parseAddress(options.from, '--from');
-    const replyTo = options.replyTo ? parseAddress(options.replyTo, '--reply-to').email : '';
-    const list = await resolveList(app.store, options.list);
-    if (!(TEMPLATE_NAMES as readonly string[]).includes(options.template)) throw new MailroomError('NOT_FOUND', `--template ${quote(options.template)}: no such template (known: ${TEMPLATE_NAMES.join(', ')})`);
-    if (!options.postalAddress.trim()) throw new MailroomError('INVALID_INPUT', '--postal-address: required (CAN-SPAM asks for a valid physical postal address in every message)');
-    const maxArticles = positiveInt(options.maxArticles, '--max-articles');
-    if (maxArticles < 1) throw new MailroomError('INVALID_INPUT', '--max-articles: at least 1');
-    const newsletter = await app.store.createNewsletter({
-      slug,
-      name: options.name.replace(/[\r\n]+/g, ' ').trim(),
-      fromName: from.name || options.name,
-      fromEmail: from.email,
-      replyTo,
-      listId: list.id,
-      template: options.template as TemplateName,
-      postalAddress: options.postalAddress.trim(),
-      logoUrl: options.logo,
-      subjectTemplate: options.subject,
-      maxArticles,
-      language: options.language,
-    });
-    if (tags.length > 0) await app.store.setNewsletterTags(newsletter.id, tags);
+    const { newsletter, list, tags } = await createNewsletterChecked(
+      app.store,
+      { slug, name: options.name, from: options.from, list: options.list, postalAddress: options.postalAddress, replyTo: options.replyTo, template: options.template, logo: options.logo, subject: options.subject, maxArticles: positiveInt(options.maxArticles, '--max-articles'), language: options.language, tags: options.tag ?? [] },
+      { slug: 'newsletter', from: '--from', replyTo: '--reply-to', template: '--template', postalAddress: '--postal-address', maxArticles: '--max-articles', subject: '--subject', tag: '--tag' },
+    );
     print(`newsletter ${newsletter.slug} created: "${newsletter.name}" from ${newsletter.fromEmail} to list ${list.name}`);
     print(
       tags.length > 0
@@ -239,7 +194,8 @@ export async function newsletterCreateCommand(
 export async function newsletterSetCommand(slug: string, options: { tag?: string[]; clearTags?: boolean }): Promise<number> {
   return withApp(async (app) => {
     const newsletter = await resolveNewsletter(app.store, slug);
-    const tags = checkedTags(options.tag ?? []);
+    const { checkedTags } = await import('../services/newsletter-service.ts');
+    const tags = checkedTags(options.tag ?? [], '--tag');
     if (tags.length > 0 && options.clearTags) throw new MailroomError('INVALID_INPUT', '--tag and --clear-tags: choose one');
     if (tags.length === 0 && !options.clearTags) throw new MailroomError('INVALID_INPUT', `newsletter ${newsletter.slug}: nothing to change (give --tag TAG or --clear-tags)`);
     const saved = await app.store.setNewsletterTags(newsletter.id, tags);

@@ -2,9 +2,16 @@
  * Queries the API needs beyond SqlStore's: subscriber search with keyset pagination, and deleting an article.
  * Kysely's builder only (portable SQL): prefix search is a range on the unique email index, pages go by id.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { MembershipStatus, SubscriberStatus } from '../core/domain.ts';
 import type { Database } from './schema.ts';
+
+/** Migration 2026-12-04-api-subscriber-name: subscriber search by the start of a name uses an index. */
+export const subscriberNameIndexMigration: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`CREATE INDEX subscribers_name_lower ON subscribers (lower(name))`.execute(db);
+  },
+};
 
 export interface SubscriberSearch {
   /** An email prefix (`ada@`, `ada`) or the start of a name. */
@@ -35,9 +42,10 @@ export class ApiQueries {
     let query = this.db.selectFrom('subscribers').select(['id', 'email', 'name', 'first_name', 'last_name', 'status', 'attributes', 'created_at']);
     const q = search.q?.trim().toLowerCase();
     if (q) {
-      // The email range uses the unique index on email; the name is matched by its start, case-insensitively.
-      const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
-      query = query.where((eb) => eb.or([eb.and([eb('email', '>=', q), eb('email', '<', `${q}\uffff`)]), eb(sql`lower(name)`, 'like', sql`${`${escaped}%`} ESCAPE '\\'`)]));
+      // Two ranges, each on an index: the unique index on email, and the index on lower(name) (migration
+      // 2026-12-04-api-subscriber-name): an email that starts with q, or a name that does, case-insensitively.
+      const end = `${q}\uffff`;
+      query = query.where((eb) => eb.or([eb.and([eb('email', '>=', q), eb('email', '<', end)]), eb.and([eb(sql`lower(name)`, '>=', q), eb(sql`lower(name)`, '<', end)])]));
     }
     if (search.listId !== undefined) {
       const listId = search.listId;

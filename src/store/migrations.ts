@@ -1,6 +1,7 @@
 /** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { accountsMigration } from './account-store.ts';
+import { subscriberNameIndexMigration } from './api-queries.ts';
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
@@ -364,6 +365,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
   '2026-12-04-api-accounts': accountsMigration,
+  '2026-12-04-api-subscriber-name': subscriberNameIndexMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

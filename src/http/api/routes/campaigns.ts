@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CAMPAIGN_STATUSES, SEND_STATUSES, type Campaign } from '../../../core/domain.ts';
 import { MailroomError, quote } from '../../../core/errors.ts';
 import { parseSendAt } from '../../../schedule/send-at.ts';
+import { ProgressCache } from '../../../services/progress-cache.ts';
 import { campaignProgress, cancelCampaign, pauseCampaign, resumeCampaignLater, retryFailedSends, type CampaignProgress } from '../../../services/campaign-control.ts';
 import { resolveList, resolveNewsletter } from '../../../store/lookups.ts';
 import type { ApiDeps } from '../api-deps.ts';
@@ -42,6 +43,8 @@ function progressOut(p: CampaignProgress): z.input<typeof progressSchema> {
 
 export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
   const { store } = deps;
+  // GET /campaigns/:id and every event stream share one count a second per campaign.
+  const progress = new ProgressCache(store, deps.clock);
   const idParams = z.object({ id: idParam });
   const control = (operationId: string, path: string, summary: string, act: (id: number) => Promise<unknown>) =>
     defineRoute({
@@ -126,7 +129,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
       role: 'viewer',
       params: idParams,
       response: { status: 200, schema: progressSchema },
-      handler: async ({ params }) => progressOut(await campaignProgress(store, params.id, deps.clock())),
+      handler: async ({ params }) => progressOut(await progress.get(params.id)),
     }),
     defineRoute({
       method: 'GET',
@@ -159,7 +162,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
       params: idParams,
       response: { status: 200, schema: z.string().describe('event: progress\\ndata: {CampaignProgress as JSON}'), contentType: 'text/event-stream' },
       handler: async ({ params, reply, request }) => {
-        const first = await campaignProgress(store, params.id, deps.clock());
+        const first = await progress.get(params.id);
         reply.hijack();
         const raw = reply.raw;
         raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -176,7 +179,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
         const tick = async () => {
           if (closed) return;
           try {
-            const p = await campaignProgress(store, params.id, deps.clock());
+            const p = await progress.get(params.id);
             write(p);
             if (FINISHED.has(p.campaign.status)) {
               raw.write('event: end\ndata: {}\n\n');

@@ -11,6 +11,8 @@ import { checkSchedule } from '../../../schedule/scheduler.ts';
 import { readUploadedArticle, saveImportedArticles } from '../../../services/article-service.ts';
 import { previewIssueAs } from '../../../services/issue-preview.ts';
 import { checkListName } from '../../../services/list-service.ts';
+import { checkedTags, createNewsletterChecked } from '../../../services/newsletter-service.ts';
+import { TEMPLATE_NAMES } from '../../../core/domain.ts';
 import { FULL_CONTENT_MODES } from '../../../store/feed-store.ts';
 import { resolveNewsletter } from '../../../store/lookups.ts';
 import type { ApiDeps } from '../api-deps.ts';
@@ -105,6 +107,58 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       params: slugParams,
       response: { status: 200, schema: newsletterSchema },
       handler: async ({ params }) => describeNewsletter(params.slug),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/newsletters',
+      operationId: 'createNewsletter',
+      summary: 'Create a newsletter',
+      tag: 'newsletters',
+      role: 'editor',
+      body: z.object({
+        slug: z.string().min(1).max(40),
+        name: z.string().min(1).max(200),
+        from: z.string().min(3).max(400).describe('"Name <addr@example.com>" or an address'),
+        list: z.string().min(1).max(64),
+        postalAddress: z.string().min(1).max(500),
+        replyTo: z.string().max(320).optional(),
+        template: z.enum(TEMPLATE_NAMES).default('digest'),
+        logo: z.string().max(2000).default(''),
+        subject: z.string().min(1).max(300).default('{title}'),
+        maxArticles: z.number().int().min(1).max(100).default(5),
+        language: z.string().min(2).max(20).default('en'),
+        tags: z.array(z.string().max(60)).max(50).default([]),
+      }),
+      response: { status: 201, schema: newsletterSchema },
+      handler: async ({ body }) => {
+        const { newsletter } = await createNewsletterChecked(store, body, {
+          slug: 'body.slug',
+          from: 'body.from',
+          replyTo: 'body.replyTo',
+          template: 'body.template',
+          postalAddress: 'body.postalAddress',
+          maxArticles: 'body.maxArticles',
+          subject: 'body.subject',
+          tag: 'body.tags',
+        });
+        return describeNewsletter(newsletter.slug);
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      path: '/newsletters/:slug/tags',
+      operationId: 'setNewsletterTags',
+      summary: 'The tags a newsletter selects: articles carrying one of them belong to it ([] clears them)',
+      tag: 'newsletters',
+      role: 'editor',
+      params: slugParams,
+      body: z.object({ tags: z.array(z.string().max(60)).max(50) }),
+      response: { status: 200, schema: newsletterSchema },
+      handler: async ({ params, body }) => {
+        const newsletter = await resolveNewsletter(store, params.slug);
+        await store.setNewsletterTags(newsletter.id, checkedTags(body.tags, 'body.tags'));
+        return describeNewsletter(newsletter.slug);
+      },
     }),
     // ------------------------------------------------------------------ lists
     defineRoute({

@@ -1,0 +1,66 @@
+/**
+ * Campaign progress for the API and its event stream, at most `ttlMs` old. Counting a million send rows costs a
+ * noticeable time on SQLite, so every caller within the same second shares one count; the rate comes from the
+ * counts seen over the last minute (so only the first look at a campaign asks the database for its sending rate).
+ */
+import { campaignRate, RATE_WINDOW_MS } from '../sending/campaign-rate.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { campaignProgress, findCampaign, type CampaignProgress } from './campaign-control.ts';
+
+interface Sample {
+  readonly at: number;
+  readonly sent: number;
+}
+
+interface Entry {
+  at: number;
+  value: Promise<CampaignProgress>;
+  samples: Sample[];
+}
+
+export class ProgressCache {
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(
+    private readonly store: SqlStore,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly ttlMs = 1000,
+  ) {}
+
+  get(campaignId: number): Promise<CampaignProgress> {
+    const now = this.clock().getTime();
+    const entry = this.entries.get(campaignId);
+    if (entry && now - entry.at < this.ttlMs) return entry.value;
+    const next: Entry = { at: now, value: Promise.resolve(null as never), samples: entry?.samples ?? [] };
+    next.value = (entry ? this.fromSamples(campaignId, next) : campaignProgress(this.store, campaignId, new Date(now)).then((p) => this.remember(next, p))).catch((error: unknown) => {
+      this.entries.delete(campaignId);
+      throw error;
+    });
+    this.entries.set(campaignId, next);
+    if (this.entries.size > 1000) this.entries.delete(this.entries.keys().next().value as number);
+    return next.value;
+  }
+
+  private remember(entry: Entry, progress: CampaignProgress): CampaignProgress {
+    entry.samples = [...entry.samples.filter((s) => s.at > entry.at - RATE_WINDOW_MS), { at: entry.at, sent: progress.counts.sent }];
+    return progress;
+  }
+
+  private async fromSamples(campaignId: number, entry: Entry): Promise<CampaignProgress> {
+    const campaign = await findCampaign(this.store, campaignId);
+    const c = await this.store.countSends(campaignId);
+    const remaining = c.pending + c.deferred + c.sending;
+    const now = new Date(entry.at);
+    const oldest = entry.samples.find((s) => s.at >= entry.at - RATE_WINDOW_MS) ?? { at: entry.at, sent: c.sent };
+    // The window is the span the samples cover (never before the campaign started).
+    const rate = campaignRate({ status: campaign.status, startedAt: new Date(Math.max(oldest.at, campaign.startedAt ? Date.parse(campaign.startedAt) : oldest.at)).toISOString(), finishedAt: campaign.finishedAt, sent: c.sent, remaining, sentInWindow: c.sent - oldest.sent, now });
+    const finished = campaign.finishedAt && campaign.startedAt ? campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: c.sent, remaining, sentInWindow: 0, now }) : rate;
+    const shown = finished.kind === 'finished' ? finished : rate;
+    return this.remember(entry, {
+      campaign,
+      counts: { sent: c.sent, failed: c.failed, skipped: c.skipped, deferred: c.deferred, pending: c.pending, sending: c.sending, remaining, total: c.sent + c.failed + c.skipped + remaining },
+      ratePerMinute: shown.kind === 'running' ? shown.perSecond * 60 : shown.kind === 'finished' && shown.averagePerSecond !== null ? shown.averagePerSecond * 60 : null,
+      etaSeconds: shown.kind === 'running' && shown.etaMs !== null ? Math.round(shown.etaMs / 1000) : null,
+    });
+  }
+}
