@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     await call('POST', '/articles/import', { url: `${server.pages.url}${server.articlePath}`, newsletter: 'weekly' });
     const issue = await call('POST', '/newsletters/weekly/issues', { subject: 'Hello {{firstName}}: {title}' });
     const number = Number(issue?.['number']);
-    const count = await call('GET', `/campaigns/recipients?newsletter=weekly&issue=${number}`);
+    const count = await call('GET', `/newsletters/weekly/issues/${number}/recipients`);
     const sent = await call('POST', '/campaigns', { newsletter: 'weekly', issue: number, confirmRecipients: Number(count?.['recipients']) });
     const campaignId = Number((sent?.['campaign'] as Record<string, unknown>)['id']);
     await call('PUT', '/newsletters/weekly/schedule', { cron: '0 8 * * 1', timezone: 'Europe/Paris' });

@@ -47,6 +47,8 @@ export function AudiencePage() {
       </section>
       {can(session, 'editor') && lists.data ? <CsvImport lists={lists.data.items} onDone={lists.reload} /> : null}
       <SubscriberSearch lists={lists.data?.items ?? []} />
+      {lists.data ? <SignupFormCode lists={lists.data.items} /> : null}
+      {can(session, 'editor') ? <Suppressions /> : null}
     </>
   );
 }
@@ -238,5 +240,106 @@ function ImportReport({ job }: { job: ImportJob }) {
       ) : null}
       {job.state !== 'running' ? <p className="small muted">Finished {formatTime(new Date().toISOString())}.</p> : null}
     </div>
+  );
+}
+
+function SignupFormCode({ lists }: { lists: readonly MailingList[] }) {
+  const [list, setList] = useState(lists[0]?.name ?? '');
+  const form = useLoad(() => (list ? api<{ html: string; action: string; open: boolean }>('GET', `/lists/${encodeURIComponent(list)}/form`) : Promise.resolve(null)), [list]);
+  const [copied, setCopied] = useState(false);
+  return (
+    <section className="card" aria-labelledby="form-h">
+      <h2 id="form-h">Sign-up form</h2>
+      <label className="narrow">
+        For list
+        <select value={list} onChange={(e) => setList(e.target.value)}>
+          {lists.map((l) => (
+            <option key={l.id} value={l.name}>
+              {l.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorBox error={form.error} />
+      {form.data ? (
+        <>
+          <p className="small">
+            Paste this into any page: plain HTML, no script, double opt-in. Hosted page: <a href={form.data.action}>{form.data.action}</a>
+            {form.data.open ? '' : ' — sign-up is closed for this list; open it with mailroom lists signup ' + list + ' on.'}
+          </p>
+          <label>
+            Embed code
+            <textarea readOnly rows={8} value={form.data.html} onFocus={(e) => e.currentTarget.select()} />
+          </label>
+          <button
+            type="button"
+            onClick={() => {
+              void navigator.clipboard?.writeText(form.data?.html ?? '').then(() => setCopied(true));
+            }}
+          >
+            {copied ? 'Copied' : 'Copy code'}
+          </button>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+interface SuppressionItem {
+  readonly email: string | null;
+  readonly emailHash: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly createdAt: string;
+}
+
+function Suppressions() {
+  const [before, setBefore] = useState<string | null>(null);
+  const page = useLoad(() => api<{ items: readonly SuppressionItem[]; nextBefore: string | null }>('GET', `/suppressions?limit=20${before ? `&before=${encodeURIComponent(before)}` : ''}`), [before]);
+  const [error, setError] = useState<unknown>(null);
+  const add = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const email = String(new FormData(form).get('email') ?? '').trim();
+    setError(null);
+    try {
+      await api('POST', '/suppressions', { email, detail: 'added in the web app' });
+      form.reset();
+      setBefore(null);
+      page.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="supp-h">
+      <h2 id="supp-h">Suppression list</h2>
+      <p className="small muted">Addresses no import, sign-up or campaign may mail: hard bounces, complaints, erasures and your own additions.</p>
+      <form className="inline-form" onSubmit={(e) => void add(e)}>
+        <label>
+          Never mail
+          <input type="email" name="email" required />
+        </label>
+        <button type="submit">Suppress</button>
+      </form>
+      <ErrorBox error={error ?? page.error} />
+      {page.data && page.data.items.length === 0 ? <p className="muted">Nobody is suppressed.</p> : null}
+      <ul className="plain">
+        {(page.data?.items ?? []).map((s) => (
+          <li key={s.emailHash} className="row-item small">
+            <span className="break">{s.email ?? `(erased, hash ${s.emailHash.slice(0, 12)}…)`}</span> · {s.reason}
+            {s.detail ? ` · ${s.detail}` : ''} · {formatTime(s.createdAt)}
+          </li>
+        ))}
+      </ul>
+      <div className="pager">
+        <button type="button" disabled={before === null} onClick={() => setBefore(null)}>
+          First page
+        </button>
+        <button type="button" disabled={!page.data?.nextBefore} onClick={() => setBefore(page.data?.nextBefore ?? null)}>
+          Next →
+        </button>
+      </div>
+    </section>
   );
 }

@@ -54,9 +54,9 @@ export function SendPage({ query }: { query: URLSearchParams }) {
     setError(null);
     setBusy(true);
     try {
-      const params = new URLSearchParams({ newsletter: slug, issue: String(issue), resend: String(resend) });
+      const params = new URLSearchParams({ resend: String(resend) });
       if (list) params.set('list', list);
-      const count = await api<RecipientCount>('GET', `/campaigns/recipients?${params.toString()}`);
+      const count = await api<RecipientCount>('GET', `/newsletters/${encodeURIComponent(slug)}/issues/${issue}/recipients?${params.toString()}`);
       setPending({ count, when: at ? `${at} (${timeZone})` : null, body: { newsletter: slug, issue, ...(list ? { list } : {}), resend, ...(at ? { at, timeZone } : {}) } });
     } catch (e) {
       setError(e);

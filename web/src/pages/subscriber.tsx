@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { api, type Subscriber } from '../api.ts';
 import { can, useSession } from '../session.ts';
+import { navigate } from '../router.ts';
 import { ErrorBox, formatTime, Link, Loading, PageTitle, StatusBadge, useLoad } from '../ui.tsx';
 
 export function SubscriberPage({ id }: { id: number }) {
@@ -17,6 +18,24 @@ export function SubscriberPage({ id }: { id: number }) {
       await api('POST', `/subscribers/${id}/unsubscribe`, {});
       subscriber.reload();
       history.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const download = () => {
+    if (!s || !history.data) return;
+    const url = URL.createObjectURL(new Blob([JSON.stringify(history.data, null, 2)], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `subscriber-${s.id}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  const erase = async () => {
+    if (!s || !window.confirm(`Erase everything held about ${s.email}? Only a hash stays, so they are never mailed again. This cannot be undone.`)) return;
+    try {
+      await api('DELETE', `/subscribers/${id}`);
+      navigate('/audience');
     } catch (e) {
       setError(e);
     }
@@ -47,6 +66,12 @@ export function SubscriberPage({ id }: { id: number }) {
             <div className="actions">
               <button type="button" onClick={() => void unsubscribe()}>
                 Unsubscribe from all
+              </button>
+              <button type="button" onClick={download} disabled={!history.data}>
+                Export (JSON)
+              </button>
+              <button type="button" className="danger" onClick={() => void erase()}>
+                Erase
               </button>
             </div>
           ) : null}
