@@ -147,7 +147,7 @@ export interface Preview {
   readonly html: string;
   readonly text: string;
 }
-export type CampaignStatus = 'sending' | 'paused' | 'sent' | 'failed' | 'cancelled';
+export type CampaignStatus = 'scheduled' | 'sending' | 'paused' | 'sent' | 'failed' | 'cancelled';
 export interface Campaign {
   readonly id: number;
   readonly issueId: number;
