@@ -111,9 +111,20 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByLabel('Page address').fill(`${server.pages.url}${server.articlePath}`);
     await page.getByRole('button', { name: 'Import page' }).click();
     await expect.poll(() => page.getByTestId('saved-report').textContent()).toMatch(/^Added: /);
-    await page.getByLabel('Markdown with front matter').fill('---\ntitle: Draft\n---\n\n# Hello *there*');
-    await page.getByRole('region', { name: 'Preview' }).locator('h1', { hasText: 'Hello there' }).waitFor();
+    const imported = (await page.getByTestId('saved-report').locator('strong').textContent()) ?? '';
+
+    // Edit it: the editor gets the article as Markdown with its front matter; saving under the same slug updates it.
+    await page.getByRole('button', { name: `Edit ${imported}` }).click();
+    const editor = page.getByLabel('Markdown with front matter');
+    await expect.poll(() => editor.inputValue()).toContain('slug: ');
+    const file = await editor.inputValue();
+    expect(file).toMatch(/^lead_image:/m);
+    await editor.fill(file.replace(/^title: .*$/m, `title: '${imported.replace(/'/g, "''")} (edited)'`));
+    await page.getByRole('button', { name: 'Save article' }).click();
+    await expect.poll(() => page.getByTestId('saved-report').textContent()).toBe(`Updated: ${imported} (edited)`);
     await expectAccessible(page, 'write');
+    await editor.fill('---\ntitle: Draft\n---\n\n# Hello *there*');
+    await page.getByRole('region', { name: 'Preview' }).locator('h1', { hasText: 'Hello there' }).waitFor();
   });
 
   test('issues: build one from the imported article, preview it at 375 px and dark, send a test that arrives', async () => {

@@ -14,9 +14,9 @@ import { sendPage } from './pages.ts';
 /** Where `npm run build:admin` writes the app. */
 export const ADMIN_BUILD_DIR = fileURLToPath(new URL('../../dist/admin', import.meta.url));
 
-/** No inline script or style; the API and the live progress from this origin; the preview iframe from this origin. */
+/** No inline script or style; the API and the live progress from this origin; the preview iframe from this origin; images from anywhere (articles' and emails' own images in the Markdown preview). */
 export const ADMIN_CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src * data:; connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface AdminRouteOptions {
   /** The built app (default dist/admin of this package). */

@@ -82,6 +82,16 @@ export function WritePage() {
       return api<SavedArticles>('POST', `/articles/upload?${params.toString()}`, await file.text(), { contentType: uploadType(file.name) });
     });
   };
+  const edit = async (id: number) => {
+    setError(null);
+    try {
+      const file = await api<{ markdown: string }>('GET', `/articles/${id}/markdown`);
+      setMarkdown(file.markdown);
+      document.getElementById('md-editor')?.focus();
+    } catch (e) {
+      setError(e);
+    }
+  };
   const saveMarkdown = () => void run(() => api<SavedArticles>('POST', `/articles${nl}`, { markdown }));
   const preview = useMemo(() => DOMPurify.sanitize(marked.parse(markdown.replace(/^---\n[\s\S]*?\n---\n/, ''), { async: false })), [markdown]);
 
@@ -136,10 +146,11 @@ export function WritePage() {
           {result ? <SavedReport result={result} /> : null}
           <section className="card" aria-labelledby="md-h">
             <h2 id="md-h">Write in Markdown</h2>
+            <p className="small muted">Front matter keys: title, slug, summary, author, published, canonical_url, lead_image (url, alt), tags. Saving with the slug of an existing article updates it.</p>
             <div className="editor">
               <label>
                 Markdown with front matter
-                <textarea value={markdown} onChange={(e) => setMarkdown(e.target.value)} rows={16} spellCheck />
+                <textarea id="md-editor" value={markdown} onChange={(e) => setMarkdown(e.target.value)} rows={16} spellCheck />
               </label>
               <div className="md-preview" aria-label="Preview" role="region">
                 <div dangerouslySetInnerHTML={{ __html: preview }} />
@@ -161,6 +172,11 @@ export function WritePage() {
             <li key={a.id} className="row-item">
               <strong>{a.title}</strong> <span className="small muted">#{a.id} · {a.author || 'no author'} · {formatTime(a.publishedAt)}</span>
               {a.summary ? <div className="small">{a.summary}</div> : null}
+              {editor ? (
+                <button type="button" className="small-btn" onClick={() => void edit(a.id)} aria-label={`Edit ${a.title}`}>
+                  Edit
+                </button>
+              ) : null}
             </li>
           ))}
         </ul>

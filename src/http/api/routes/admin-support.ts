@@ -4,6 +4,7 @@
  * remote images, no scripts; framed only by our own pages).
  */
 import { z } from 'zod';
+import { articleToMarkdown } from '../../../content/article-markdown.ts';
 import { MailroomError, quote } from '../../../core/errors.ts';
 import { countRecipientsFor } from '../../../services/campaign-recipients.ts';
 import { previewIssueAs } from '../../../services/issue-preview.ts';
@@ -20,6 +21,21 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
   const { store } = deps;
   const suppressions = new SuppressionQueries(store.db);
   return [
+    defineRoute({
+      method: 'GET',
+      path: '/articles/:id/markdown',
+      operationId: 'getArticleMarkdown',
+      summary: 'An article as a Markdown file with front matter (title, slug, summary, author, published, lead_image, tags); POST /articles saves it back',
+      tag: 'articles',
+      role: 'viewer',
+      params: z.object({ id: idParam }),
+      response: { status: 200, schema: z.object({ id: z.number().int(), slug: z.string(), markdown: z.string() }) },
+      handler: async ({ params }) => {
+        const article = await store.findArticle(params.id);
+        if (!article) throw new MailroomError('NOT_FOUND', `article ${params.id} does not exist`);
+        return { id: article.id, slug: article.slug, markdown: articleToMarkdown(article) };
+      },
+    }),
     defineRoute({
       method: 'GET',
       path: '/lists/:name/form',
