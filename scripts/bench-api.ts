@@ -101,13 +101,18 @@ async function main(): Promise<void> {
   let after = 0;
   cases.push({
     name: 'search by email prefix',
-    http: () => get(`/subscribers?q=${prefix}&limit=50`),
-    direct: () => queries.searchSubscribers({ q: prefix, limit: 50 }),
+    http: () => get(`/subscribers?email=${prefix}&limit=50`),
+    direct: () => queries.searchSubscribers({ email: prefix, limit: 50 }),
+  });
+  cases.push({
+    name: 'search by name',
+    http: () => get(`/subscribers?name=${encodeURIComponent(`reader ${prefix.slice(4)}`)}&limit=50`),
+    direct: () => queries.searchSubscribers({ name: `reader ${prefix.slice(4)}`, limit: 50 }),
   });
   cases.push({
     name: 'list page (keyset, filtered by list and status)',
-    http: () => get(`/subscribers?list=demo&status=active&after=${after}&limit=50`),
-    direct: () => queries.searchSubscribers({ listId: newsletter.listId, status: 'active', after, limit: 50 }),
+    http: () => get(`/subscribers?list=demo&status=active&cursor=${Buffer.from(JSON.stringify({ value: String(after), id: after })).toString('base64url')}&limit=50`),
+    direct: () => queries.searchSubscribers({ listId: newsletter.listId, status: 'active', cursor: { value: String(after), id: after }, limit: 50 }),
   });
   cases.push({
     name: 'campaign progress (answers at most 1 s old; store: the count behind it)',

@@ -89,6 +89,11 @@ describe('the API over a real socket', () => {
     expect(secret).toMatch(/^mr_[\w-]{40,}$/);
     const auth = { authorization: `Bearer ${secret}` };
 
+    // The owner sees the effective settings, secrets hidden.
+    const settings = (await (await fetch(`${base}/api/v1/settings`, { headers: { cookie } })).json()) as { settings: Record<string, unknown> };
+    expect(settings.settings).toMatchObject({ PUBLIC_URL: 'https://news.example.com', SMTP_URL: sink.url, SECRET: expect.stringMatching(/hidden/) });
+    expect(JSON.stringify(settings)).not.toContain('an-api-e2e-secret');
+
     // An editor token cannot manage users.
     expect((await fetch(`${base}/api/v1/users`, { headers: auth })).status).toBe(403);
 
@@ -103,10 +108,17 @@ describe('the API over a real socket', () => {
     expect(job.lines).toEqual(['people.csv line 42: "not-an-address" is not an email address']);
 
     // Search by email prefix, keyset pages.
-    const page1 = (await (await fetch(`${base}/api/v1/subscribers?q=api1&limit=5`, { headers: auth })).json()) as { items: { email: string }[]; nextAfter: number | null };
-    expect(page1.items.map((s) => s.email)).toEqual(['api1@example.org', 'api10@example.org', 'api11@example.org', 'api12@example.org', 'api13@example.org']);
-    const page2 = (await (await fetch(`${base}/api/v1/subscribers?q=api1&limit=5&after=${page1.nextAfter}`, { headers: auth })).json()) as { items: { email: string }[]; nextAfter: number | null };
-    expect(page2.items.map((s) => s.email)).toEqual(['api14@example.org', 'api15@example.org', 'api16@example.org', 'api17@example.org', 'api18@example.org']);
+    const page1 = (await (await fetch(`${base}/api/v1/subscribers?email=api1&limit=5`, { headers: auth })).json()) as { items: { email: string }[]; nextCursor: string | null };
+    // In address order ('0' sorts before '@').
+    expect(page1.items.map((s) => s.email)).toEqual(['api10@example.org', 'api11@example.org', 'api12@example.org', 'api13@example.org', 'api14@example.org']);
+    const page2 = (await (await fetch(`${base}/api/v1/subscribers?email=api1&limit=5&cursor=${page1.nextCursor ?? ''}`, { headers: auth })).json()) as { items: { email: string }[]; nextCursor: string | null };
+    expect(page2.items.map((s) => s.email)).toEqual(['api15@example.org', 'api16@example.org', 'api17@example.org', 'api18@example.org', 'api19@example.org']);
+    const byName = (await (await fetch(`${base}/api/v1/subscribers?name=READER3&list=demo&limit=3`, { headers: auth })).json()) as { items: { email: string; name: string }[]; nextCursor: string | null };
+    expect(byName.items.map((s) => s.name)).toEqual(['Reader3', 'Reader30', 'Reader31']);
+    const byName2 = (await (await fetch(`${base}/api/v1/subscribers?name=READER3&list=demo&limit=3&cursor=${byName.nextCursor ?? ''}`, { headers: auth })).json()) as { items: { name: string }[] };
+    expect(byName2.items.map((s) => s.name)).toEqual(['Reader32', 'Reader33', 'Reader34']);
+    const badCursor = await fetch(`${base}/api/v1/subscribers?cursor=nonsense`, { headers: auth });
+    expect(badCursor.status).toBe(422);
 
     // Build an issue with a subject, look at it as one subscriber.
     const built = await fetch(`${base}/api/v1/newsletters/weekly/issues`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ subject: 'Hello from the API', max: 2 }) });

@@ -1,5 +1,5 @@
 /**
- * Campaign progress for the API and its event stream, at most `ttlMs` old. Counting a million send rows costs a
+ * Campaign progress for the API and its event stream, about `ttlMs` old at most (plus one count's time). Counting a million send rows costs a
  * noticeable time on SQLite, so every caller within the same second shares one count; the rate comes from the
  * counts seen over the last minute (so only the first look at a campaign asks the database for its sending rate).
  */
@@ -16,7 +16,11 @@ interface Entry {
   at: number;
   value: Promise<CampaignProgress>;
   samples: Sample[];
+  refreshing: boolean;
+  last: CampaignProgress | null;
 }
+
+const FINISHED = new Set(['sent', 'failed', 'cancelled']);
 
 export class ProgressCache {
   private readonly entries = new Map<number, Entry>();
@@ -27,18 +31,48 @@ export class ProgressCache {
     private readonly ttlMs = 1000,
   ) {}
 
+  /**
+   * The latest progress: fresh when none was counted for `ttlMs`; otherwise the last one, while (after `ttlMs`) one
+   * recount runs in the background for the next caller. So a caller never waits for a count another one started.
+   */
   get(campaignId: number): Promise<CampaignProgress> {
     const now = this.clock().getTime();
     const entry = this.entries.get(campaignId);
-    if (entry && now - entry.at < this.ttlMs) return entry.value;
-    const next: Entry = { at: now, value: Promise.resolve(null as never), samples: entry?.samples ?? [] };
-    next.value = (entry ? this.fromSamples(campaignId, next) : campaignProgress(this.store, campaignId, new Date(now)).then((p) => this.remember(next, p))).catch((error: unknown) => {
-      this.entries.delete(campaignId);
-      throw error;
-    });
-    this.entries.set(campaignId, next);
+    if (entry) {
+      if (now - entry.at >= this.ttlMs && !entry.refreshing) {
+        entry.refreshing = true;
+        const fresh: Entry = { at: now, value: entry.value, samples: entry.samples, refreshing: false, last: entry.last };
+        // Counted after this caller's answer went out: on SQLite the count holds the event loop while it runs.
+        const counted = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.fromSamples(campaignId, fresh));
+        counted
+          .then((progress) => {
+            fresh.value = Promise.resolve(progress);
+            fresh.last = progress;
+            fresh.at = this.clock().getTime();
+            this.entries.set(campaignId, fresh);
+          })
+          .catch(() => this.entries.delete(campaignId))
+          .finally(() => {
+            entry.refreshing = false;
+          });
+        // A finished campaign's last count may be stale in a way that matters (the final numbers): wait for it.
+        if (entry.last && FINISHED.has(entry.last.campaign.status)) return counted;
+      }
+      return entry.value;
+    }
+    const first: Entry = { at: now, value: Promise.resolve(null as never), samples: [], refreshing: false, last: null };
+    first.value = campaignProgress(this.store, campaignId, new Date(now))
+      .then((p) => {
+        first.last = p;
+        return this.remember(first, p);
+      })
+      .catch((error: unknown) => {
+        this.entries.delete(campaignId);
+        throw error;
+      });
+    this.entries.set(campaignId, first);
     if (this.entries.size > 1000) this.entries.delete(this.entries.keys().next().value as number);
-    return next.value;
+    return first.value;
   }
 
   private remember(entry: Entry, progress: CampaignProgress): CampaignProgress {

@@ -14,13 +14,21 @@ export const subscriberNameIndexMigration: Migration = {
 };
 
 export interface SubscriberSearch {
-  /** An email prefix (`ada@`, `ada`) or the start of a name. */
-  readonly q?: string | undefined;
+  /** Addresses that start with this (then ordered by address). */
+  readonly email?: string | undefined;
+  /** Names that start with this, case-insensitively (then ordered by name). */
+  readonly name?: string | undefined;
   readonly listId?: number | undefined;
   readonly status?: SubscriberStatus | undefined;
-  /** The last id of the previous page. */
-  readonly after?: number | undefined;
+  /** Where the previous page ended (its `nextCursor`). */
+  readonly cursor?: SearchCursor | undefined;
   readonly limit: number;
+}
+
+/** A keyset position: the sort value of the last row and its id. */
+export interface SearchCursor {
+  readonly value: string;
+  readonly id: number;
 }
 
 export interface SubscriberHit {
@@ -38,14 +46,32 @@ export interface SubscriberHit {
 export class ApiQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async searchSubscribers(search: SubscriberSearch): Promise<{ items: SubscriberHit[]; nextAfter: number | null }> {
+  /**
+   * One page of subscribers. Each search is one range on an index, read in that index's order, so a page costs the
+   * same on the first page and the thousandth: by email prefix on the unique email index, by name prefix on
+   * lower(name) (migration 2026-12-04-api-subscriber-name), otherwise by id.
+   */
+  async searchSubscribers(search: SubscriberSearch): Promise<{ items: SubscriberHit[]; nextCursor: SearchCursor | null }> {
     let query = this.db.selectFrom('subscribers').select(['id', 'email', 'name', 'first_name', 'last_name', 'status', 'attributes', 'created_at']);
-    const q = search.q?.trim().toLowerCase();
-    if (q) {
-      // Two ranges, each on an index: the unique index on email, and the index on lower(name) (migration
-      // 2026-12-04-api-subscriber-name): an email that starts with q, or a name that does, case-insensitively.
-      const end = `${q}\uffff`;
-      query = query.where((eb) => eb.or([eb.and([eb('email', '>=', q), eb('email', '<', end)]), eb.and([eb(sql`lower(name)`, '>=', q), eb(sql`lower(name)`, '<', end)])]));
+    const lowerName = sql<string>`lower(name)`;
+    const email = search.email?.trim().toLowerCase();
+    const name = search.name?.trim().toLowerCase();
+    const cursor = search.cursor;
+    let sortKey: (row: { id: number; email: string; name: string }) => string;
+    if (email) {
+      query = query.where('email', '>=', email).where('email', '<', `${email}\uffff`);
+      if (cursor) query = query.where('email', '>', cursor.value);
+      query = query.orderBy('email');
+      sortKey = (row) => row.email;
+    } else if (name) {
+      query = query.where(lowerName, '>=', name).where(lowerName, '<', `${name}\uffff`);
+      if (cursor) query = query.where((eb) => eb.or([eb(lowerName, '>', cursor.value), eb.and([eb(lowerName, '=', cursor.value), eb('id', '>', cursor.id)])]));
+      query = query.orderBy(lowerName).orderBy('id');
+      sortKey = (row) => row.name.toLowerCase();
+    } else {
+      if (cursor) query = query.where('id', '>', cursor.id);
+      query = query.orderBy('id');
+      sortKey = (row) => String(row.id);
     }
     if (search.listId !== undefined) {
       const listId = search.listId;
@@ -54,8 +80,7 @@ export class ApiQueries {
       );
     }
     if (search.status) query = query.where('status', '=', search.status);
-    if (search.after !== undefined) query = query.where('id', '>', search.after);
-    const rows = await query.orderBy('id').limit(search.limit + 1).execute();
+    const rows = await query.limit(search.limit + 1).execute();
     const page = rows.slice(0, search.limit);
     const memberships =
       page.length === 0
@@ -77,7 +102,8 @@ export class ApiQueries {
       createdAt: r.created_at,
       lists: memberships.filter((m) => m.subscriber_id === r.id).map((m) => ({ name: m.name, status: m.status as MembershipStatus })),
     }));
-    return { items, nextAfter: rows.length > search.limit ? (page[page.length - 1]?.id ?? null) : null };
+    const last = page[page.length - 1];
+    return { items, nextCursor: rows.length > search.limit && last ? { value: sortKey(last), id: last.id } : null };
   }
 
   /** Deletes an article that no issue contains; an article in a sent or built issue stays (the issue must keep showing it). */

@@ -5,6 +5,7 @@ import { MailroomError, quote } from '../../../core/errors.ts';
 import { resolveList } from '../../../store/lookups.ts';
 import { addSubscriberToList, checkSubscriber } from '../../../services/subscriber-service.ts';
 import type { ImportJob } from '../../../services/import-jobs.ts';
+import type { SearchCursor } from '../../../store/api-queries.ts';
 import { eraseSubscriber, exportSubscriber } from '../../../subscribers/privacy.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, idParam, limitQuery, type ApiRoute } from '../define-route.ts';
@@ -62,6 +63,16 @@ const subscriberFields = {
   attributes: z.record(z.string().max(64), z.string().max(1000)).optional(),
 };
 
+function decodeCursor(raw: string): SearchCursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { value?: unknown; id?: unknown };
+    if (typeof parsed.value === 'string' && typeof parsed.id === 'number' && Number.isSafeInteger(parsed.id)) return { value: parsed.value, id: parsed.id };
+  } catch {
+    // answered below
+  }
+  throw new ApiProblem(422, 'INVALID_INPUT', `query.cursor ${JSON.stringify(raw.slice(0, 80))}: not a cursor this API returned`, [{ field: 'query.cursor', value: raw.slice(0, 80), message: 'not a cursor' }]);
+}
+
 export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
   const { store, subscribers, queries } = deps;
   const findOne = async (id: number) => {
@@ -70,7 +81,7 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
     return found;
   };
   const describe = async (id: number) => {
-    const page = await queries.searchSubscribers({ after: id - 1, limit: 1 });
+    const page = await queries.searchSubscribers({ cursor: { value: '', id: id - 1 }, limit: 1 });
     const hit = page.items[0];
     if (!hit || hit.id !== id) throw new MailroomError('NOT_FOUND', `subscriber ${id} does not exist`);
     return hit;
@@ -80,20 +91,23 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/subscribers',
       operationId: 'searchSubscribers',
-      summary: 'Search by email prefix or name start, filter by list and status; keyset pages (pass nextAfter as after)',
+      summary: 'Search by email prefix or name start, filter by list and status; keyset pages (pass nextCursor as cursor)',
       tag: 'subscribers',
       role: 'viewer',
       query: z.object({
-        q: z.string().max(320).optional(),
+        email: z.string().min(1).max(320).optional().describe('addresses that start with this, in address order'),
+        name: z.string().min(1).max(200).optional().describe('names that start with this (any case), in name order'),
         list: z.string().max(64).optional(),
         status: z.enum(SUBSCRIBER_STATUSES).optional(),
-        after: z.coerce.number().int().min(0).optional(),
+        cursor: z.string().max(1000).optional().describe("the previous page's nextCursor"),
         limit: limitQuery,
       }),
-      response: { status: 200, schema: z.object({ items: z.array(subscriberSchema), nextAfter: z.number().int().nullable() }) },
+      response: { status: 200, schema: z.object({ items: z.array(subscriberSchema), nextCursor: z.string().nullable() }) },
       handler: async ({ query }) => {
+        if (query.email && query.name) throw new ApiProblem(422, 'INVALID_INPUT', 'query.email and query.name: search by one of them', [{ field: 'query.name', value: query.name, message: 'not together with email' }]);
         const list = query.list ? await resolveList(store, query.list) : undefined;
-        return queries.searchSubscribers({ q: query.q, listId: list?.id, status: query.status, after: query.after, limit: query.limit });
+        const page = await queries.searchSubscribers({ email: query.email, name: query.name, listId: list?.id, status: query.status, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor), limit: query.limit });
+        return { items: page.items, nextCursor: page.nextCursor ? Buffer.from(JSON.stringify(page.nextCursor)).toString('base64url') : null };
       },
     }),
     defineRoute({
