@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < 200 && (await call('GET', `/campaigns/${campaignId}`))?.['campaign'] && ((await call('GET', `/campaigns/${campaignId}`))?.['campaign'] as Record<string, unknown>)['status'] === 'sending'; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const subscribers = await call('GET', '/subscribers?q=reader1&limit=1');
+    const subscribers = await call('GET', '/subscribers?email=reader1&limit=1');
     const subscriberId = Number(((subscribers?.['items'] as Record<string, unknown>[])[0] ?? {})['id']);
 
     const pages: readonly [string, string][] = [

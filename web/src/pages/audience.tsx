@@ -44,6 +44,7 @@ export function AudiencePage() {
         ) : (
           <Loading what="lists" />
         )}
+        {can(session, 'editor') ? <NewList onCreated={lists.reload} /> : null}
       </section>
       {can(session, 'editor') && lists.data ? <CsvImport lists={lists.data.items} onDone={lists.reload} /> : null}
       <SubscriberSearch lists={lists.data?.items ?? []} />
@@ -54,21 +55,21 @@ export function AudiencePage() {
 }
 
 function SubscriberSearch({ lists }: { lists: readonly MailingList[] }) {
-  const [filters, setFilters] = useState({ q: '', list: '', status: '' });
-  const [cursor, setCursor] = useState<{ after: number | null; stack: (number | null)[] }>({ after: null, stack: [] });
+  const [filters, setFilters] = useState({ q: '', by: 'email', list: '', status: '' });
+  const [cursor, setCursor] = useState<{ at: string | null; stack: (string | null)[] }>({ at: null, stack: [] });
   const page = useLoad(() => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (filters.q) params.set('q', filters.q);
+    if (filters.q) params.set(filters.by === 'name' ? 'name' : 'email', filters.q);
     if (filters.list) params.set('list', filters.list);
     if (filters.status) params.set('status', filters.status);
-    if (cursor.after !== null) params.set('after', String(cursor.after));
-    return api<Items<Subscriber> & { nextAfter: number | null }>('GET', `/subscribers?${params.toString()}`);
+    if (cursor.at !== null) params.set('cursor', cursor.at);
+    return api<Items<Subscriber> & { nextCursor: string | null }>('GET', `/subscribers?${params.toString()}`);
   }, [filters, cursor]);
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setFilters({ q: String(form.get('q') ?? '').trim(), list: String(form.get('list') ?? ''), status: String(form.get('status') ?? '') });
-    setCursor({ after: null, stack: [] });
+    setFilters({ q: String(form.get('q') ?? '').trim(), by: String(form.get('by') ?? 'email'), list: String(form.get('list') ?? ''), status: String(form.get('status') ?? '') });
+    setCursor({ at: null, stack: [] });
   };
   return (
     <section className="card" aria-labelledby="subs-h">
@@ -76,7 +77,14 @@ function SubscriberSearch({ lists }: { lists: readonly MailingList[] }) {
       <form className="inline-form" role="search" onSubmit={submit}>
         <label>
           Search
-          <input type="search" name="q" placeholder="email or name starts with…" defaultValue={filters.q} />
+          <input type="search" name="q" placeholder="starts with…" defaultValue={filters.q} />
+        </label>
+        <label>
+          In
+          <select name="by" defaultValue={filters.by}>
+            <option value="email">email addresses</option>
+            <option value="name">names</option>
+          </select>
         </label>
         <label>
           List
@@ -132,10 +140,10 @@ function SubscriberSearch({ lists }: { lists: readonly MailingList[] }) {
           </div>
           {page.data.items.length === 0 ? <p className="muted">Nobody matches.</p> : null}
           <div className="pager">
-            <button type="button" disabled={cursor.stack.length === 0} onClick={() => setCursor((c) => ({ after: c.stack[c.stack.length - 1] ?? null, stack: c.stack.slice(0, -1) }))}>
+            <button type="button" disabled={cursor.stack.length === 0} onClick={() => setCursor((c) => ({ at: c.stack[c.stack.length - 1] ?? null, stack: c.stack.slice(0, -1) }))}>
               ← Previous
             </button>
-            <button type="button" disabled={page.data.nextAfter === null} onClick={() => setCursor((c) => ({ after: page.data?.nextAfter ?? null, stack: [...c.stack, c.after] }))}>
+            <button type="button" disabled={page.data.nextCursor === null} onClick={() => setCursor((c) => ({ at: page.data?.nextCursor ?? null, stack: [...c.stack, c.at] }))}>
               Next →
             </button>
           </div>
@@ -341,5 +349,39 @@ function Suppressions() {
         </button>
       </div>
     </section>
+  );
+}
+
+function NewList({ onCreated }: { onCreated: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    setError(null);
+    try {
+      await api('POST', '/lists', { name: String(data.get('name') ?? '').trim(), description: String(data.get('description') ?? '').trim() });
+      form.reset();
+      onCreated();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <details className="new-form">
+      <summary>New list</summary>
+      <form className="inline-form" onSubmit={(e) => void submit(e)}>
+        <label>
+          List name
+          <input name="name" required maxLength={64} />
+        </label>
+        <label>
+          Description
+          <input name="description" maxLength={500} />
+        </label>
+        <button type="submit">Create list</button>
+      </form>
+      <ErrorBox error={error} />
+    </details>
   );
 }

@@ -1,5 +1,7 @@
 /** Overview: newsletters with their next send, campaigns running now (live), recent campaigns, lists, things that need attention. */
+import { useState, type FormEvent } from 'react';
 import { api, type Campaign, type Feed, type Items, type MailingList, type Newsletter, type Schedule } from '../api.ts';
+import { can, useSession } from '../session.ts';
 import { ErrorBox, formatNumber, formatTime, Link, Loading, PageTitle, StatusBadge, useLoad } from '../ui.tsx';
 import { LiveProgress } from './watch.tsx';
 
@@ -12,7 +14,7 @@ interface OverviewData {
 }
 
 export function OverviewPage() {
-  const { data, error, loading } = useLoad<OverviewData>(async () => {
+  const { data, error, loading, reload } = useLoad<OverviewData>(async () => {
     const [newsletters, schedules, campaigns, lists, feeds] = await Promise.all([
       api<Items<Newsletter>>('GET', '/newsletters'),
       api<Items<Schedule>>('GET', '/schedules'),
@@ -27,12 +29,13 @@ export function OverviewPage() {
       <PageTitle lead="Your newsletters at a glance: what is sending, what is next, what needs you.">Overview</PageTitle>
       <ErrorBox error={error} />
       {loading && !data ? <Loading what="the overview" /> : null}
-      {data ? <Overview data={data} /> : null}
+      {data ? <Overview data={data} onChange={reload} /> : null}
     </>
   );
 }
 
-function Overview({ data }: { data: OverviewData }) {
+function Overview({ data, onChange }: { data: OverviewData; onChange: () => void }) {
+  const { session } = useSession();
   const running = data.campaigns.filter((c) => c.status === 'sending');
   const paused = data.campaigns.filter((c) => c.status === 'paused');
   const failingFeeds = data.feeds.filter((f) => typeof f.lastError === 'string' && f.lastError !== '');
@@ -86,6 +89,7 @@ function Overview({ data }: { data: OverviewData }) {
             );
           })}
         </ul>
+        {can(session, 'editor') ? <NewNewsletter lists={data.lists} onCreated={onChange} /> : null}
       </section>
       <section className="card" aria-labelledby="lists">
         <h2 id="lists">Lists</h2>
@@ -131,5 +135,69 @@ function Overview({ data }: { data: OverviewData }) {
         </div>
       </section>
     </div>
+  );
+}
+
+function NewNewsletter({ lists, onCreated }: { lists: readonly MailingList[]; onCreated: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const field = (name: string) => String(form.get(name) ?? '').trim();
+    setError(null);
+    try {
+      const created = await api<Newsletter>('POST', '/newsletters', { slug: field('slug'), name: field('name'), from: field('from'), list: field('list'), postalAddress: field('postalAddress'), subject: field('subject') || '{title}' });
+      setDone(`Created ${created.name}.`);
+      onCreated();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <details className="new-form">
+      <summary>New newsletter</summary>
+      <form onSubmit={(e) => void submit(e)}>
+        <label>
+          Name
+          <input name="name" required maxLength={200} />
+        </label>
+        <label>
+          Short name (slug, for links and commands)
+          <input name="slug" required maxLength={40} pattern="[a-z0-9-]+" />
+        </label>
+        <label>
+          From
+          <input name="from" required placeholder="Ada at Example <news@example.com>" />
+        </label>
+        <label>
+          List
+          <select name="list">
+            {lists.map((l) => (
+              <option key={l.id} value={l.name}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Postal address (the law wants it in every email)
+          <input name="postalAddress" required maxLength={500} />
+        </label>
+        <label>
+          Subject pattern
+          <input name="subject" placeholder="{title}" maxLength={300} />
+        </label>
+        <button type="submit" className="primary">
+          Create newsletter
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {done ? (
+        <p className="notice ok" role="status">
+          {done}
+        </p>
+      ) : null}
+    </details>
   );
 }
