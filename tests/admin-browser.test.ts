@@ -247,8 +247,20 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
   test('a viewer sees but cannot send: no send form, and the API refuses', async () => {
     const { context, page: viewer } = await openContext();
     try {
-      await logIn(viewer, server.viewer);
-      await goTo(viewer, 'Send', 'Send');
+      // By keyboard alone: Tab to the fields, Enter to log in, the skip link, Tab through the navigation to Send.
+      await viewer.goto(`${server.base}/admin/`);
+      await viewer.getByLabel('Email').waitFor();
+      await viewer.keyboard.press('Tab');
+      await viewer.keyboard.type(server.viewer);
+      await viewer.keyboard.press('Tab');
+      await viewer.keyboard.type(PASSWORD);
+      await viewer.keyboard.press('Enter');
+      await viewer.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      await viewer.keyboard.press('Tab');
+      expect(await viewer.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+      for (let i = 0; i < 12 && (await viewer.evaluate(() => document.activeElement?.textContent)) !== 'Send'; i++) await viewer.keyboard.press('Tab');
+      await viewer.keyboard.press('Enter');
+      await viewer.getByRole('heading', { level: 1, name: 'Send' }).waitFor();
       await viewer.getByText(/viewers watch campaigns but cannot send/).waitFor();
       expect(await viewer.getByRole('button', { name: 'Review and send…' }).count()).toBe(0);
       const csrf = await viewer.evaluate(() => document.cookie.match(/mailroom_csrf=([^;]+)/)?.[1] ?? '');

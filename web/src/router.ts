@@ -8,7 +8,11 @@ export function currentPath(): string {
   return path === '' ? '/' : path;
 }
 
+/** True once the app moved to another page itself: from then on each page's heading takes the focus (not on the first load). */
+export let hasNavigated = false;
+
 export function navigate(to: string): void {
+  hasNavigated = true;
   window.history.pushState(null, '', `${BASE}${to === '/' ? '/' : to}`);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
@@ -16,7 +20,10 @@ export function navigate(to: string): void {
 export function useRoute(): { path: string; query: URLSearchParams } {
   const [location, setLocation] = useState(() => ({ path: currentPath(), query: new URLSearchParams(window.location.search) }));
   useEffect(() => {
-    const update = () => setLocation({ path: currentPath(), query: new URLSearchParams(window.location.search) });
+    const update = () => {
+      hasNavigated = true;
+      setLocation({ path: currentPath(), query: new URLSearchParams(window.location.search) });
+    };
     window.addEventListener('popstate', update);
     return () => window.removeEventListener('popstate', update);
   }, []);

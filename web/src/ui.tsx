@@ -1,7 +1,7 @@
 /** Small shared pieces of the pages: links, loading state, errors, numbers and dates. */
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api.ts';
-import { BASE, navigate } from './router.ts';
+import { BASE, hasNavigated, navigate } from './router.ts';
 
 export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
   return (
@@ -19,11 +19,11 @@ export function Link({ to, children, className }: { to: string; children: ReactN
   );
 }
 
-/** The page's heading; it takes the focus when the page opens, so a screen reader announces the new page. */
+/** The page's heading; it takes the focus when the app moves to its page, so a screen reader announces the new page. */
 export function PageTitle({ children, lead }: { children: ReactNode; lead?: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    ref.current?.focus();
+    if (hasNavigated) ref.current?.focus();
   }, []);
   return (
     <div className="page-title">
