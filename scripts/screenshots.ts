@@ -74,7 +74,7 @@ async function main(): Promise<number> {
         }
         await page.locator('h1').first().waitFor();
         await page.waitForLoadState('networkidle');
-        if (name === 'preview') await page.frameLocator('iframe[title^="Email preview"]').getByText('View in browser').waitFor();
+        if (name === 'preview') await page.frameLocator('iframe[title^="Email preview"]').getByText('View in browser').first().waitFor();
         const file = join(OUT, `${name}-${width}.png`);
         await page.screenshot({ path: file, fullPage: true });
         written.push(file);
