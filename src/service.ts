@@ -4,6 +4,7 @@ import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
 import { effectiveSettings } from './services/effective-settings.ts';
 import { AccountStore } from './store/account-store.ts';
+import { createSqliteSendCounter } from './store/sqlite-send-counter.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
@@ -56,6 +57,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     // The API makes campaigns the runner sends; it wakes the runner so they start now rather than at the next tick.
     let kick: () => void = () => undefined;
+    // Campaign progress for the API is counted on a worker thread with its own read-only connection.
+    const sendCounter = createSqliteSendCounter(config.databaseUrl);
     const http = await buildHttpServer({
       store: app.store,
       publicUrl: config.publicUrl,
@@ -74,6 +77,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         settings: () => effectiveSettings(config),
         fetchPolicy: fetchPolicyFrom(fetchSettings),
         scheduleMinIntervalMinutes: config.scheduleMinIntervalMinutes,
+        countSends: (id) => sendCounter.count(id),
       },
     });
     const address = await http.listen({ port: config.port, host: config.host });
@@ -133,6 +137,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await ticking;
         await runner.stop();
         await http.close();
+        await sendCounter.close();
         await inbox?.close();
         await app.close();
       },

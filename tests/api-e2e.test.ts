@@ -152,6 +152,16 @@ describe('the API over a real socket', () => {
     expect(sink.messages).toHaveLength(45);
     expect(sink.messages.some((m) => m.parsed.subject === 'Hello from the API')).toBe(true);
 
+    // Control after the end: nothing failed, a sent campaign cannot be cancelled; a test copy goes to one address.
+    const failed = (await (await fetch(`${base}/api/v1/campaigns/${campaign.id}/sends?status=failed`, { headers: auth })).json()) as { items: unknown[] };
+    expect(failed.items).toEqual([]);
+    const cancel = await fetch(`${base}/api/v1/campaigns/${campaign.id}/cancel`, { method: 'POST', headers: auth });
+    expect(cancel.status).toBe(409);
+    expect(((await cancel.json()) as { detail: string }).detail).toBe(`campaign ${campaign.id} is already sent`);
+    const test = await fetch(`${base}/api/v1/newsletters/weekly/issues/${issue.number}/test`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ email: 'proof@example.net' }) });
+    expect(test.status).toBe(200);
+    expect(sink.messages.filter((m) => m.envelopeTo.includes('proof@example.net')).map((m) => m.parsed.subject)).toEqual(['[TEST] Hello from the API']);
+
     // Logout ends the session.
     const out = await fetch(`${base}/api/v1/auth/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken } });
     expect(out.status).toBe(204);

@@ -121,7 +121,7 @@ describe('hostile content through issue build and send', () => {
     const ws = workspace();
     await hostileNewsletter(ws, 'Plain News');
     ws.file('articles/one.md', articleFile({ slug: 'one', title: 'One', summary: 'S', author: 'A', body: 'Body.', published: '2026-11-01T09:00:00Z' }));
-    expectOk(await mailroom(ws, ['articles', 'import', 'articles']));
+    expectOk(await mailroom(ws, ['articles', 'import', 'articles', '--newsletter', 'hostile']));
     const before = snapshot(ws);
 
     const badSubject = await mailroom(ws, ['issue', 'build', 'hostile', '--subject', 'Hello {{password}}']);

@@ -126,8 +126,12 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   const chosen = await chooseIssue(deps, newsletter, request);
   let issue = chosen.issue;
   const articles = chosen.composed ? chosen.composed.articles : await store.getArticlesByIds(issue.articleIds);
-  log(`${chosen.composed ? 'next issue' : 'issue'} #${issue.number}: "${showTemplate(issue.subject)}" with ${articles.length} article(s)${chosen.composed ? '' : ` (built ${issue.createdAt})`}:`);
-  for (const line of describeArticles(articles)) log(line);
+  const listArticles = (head: string, note: string) => {
+    log(`${head} #${issue.number}: "${showTemplate(issue.subject)}" with ${articles.length} article(s)${note}:`);
+    for (const line of describeArticles(articles)) log(line);
+  };
+  // A stored issue is listed now; a new one once it passed its checks (as built, or as the dry run's next issue).
+  if (!chosen.composed) listArticles('issue', ` (built ${issue.createdAt})`);
   // Compiling checks every placeholder against the allow-list: a bad one stops here, before anything is sent.
   const compiled = compileStoredIssue(issue);
   let links = linksFor(settings, newsletter, list, issue);
@@ -152,7 +156,9 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (chosen.composed && !request.dryRun) {
     issue = await store.createIssue(chosen.composed.input);
     links = linksFor(settings, newsletter, list, issue);
-    log(`built issue #${issue.number}: "${showTemplate(issue.subject)}" (${issue.articleIds.length} article(s))`);
+    listArticles('built issue', '');
+  } else if (chosen.composed) {
+    listArticles('next issue', ' (dry run: not stored)');
   }
   const base = { newsletter, list, issue, builtIssue: chosen.composed !== null, issueStored: issue.id !== 0, htmlBytes, warnings };
 

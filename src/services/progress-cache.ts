@@ -29,6 +29,8 @@ export class ProgressCache {
     private readonly store: SqlStore,
     private readonly clock: () => Date = () => new Date(),
     private readonly ttlMs = 1000,
+    /** Counts a campaign's send rows; default the store's own query (SQLite: see sqlite-send-counter.ts). */
+    private readonly countSends: (campaignId: number) => Promise<Awaited<ReturnType<SqlStore['countSends']>>> = (id) => store.countSends(id),
   ) {}
 
   /**
@@ -82,7 +84,7 @@ export class ProgressCache {
 
   private async fromSamples(campaignId: number, entry: Entry): Promise<CampaignProgress> {
     const campaign = await findCampaign(this.store, campaignId);
-    const c = await this.store.countSends(campaignId);
+    const c = await this.countSends(campaignId);
     const remaining = c.pending + c.deferred + c.sending;
     const now = new Date(entry.at);
     const oldest = entry.samples.find((s) => s.at >= entry.at - RATE_WINDOW_MS) ?? { at: entry.at, sent: c.sent };

@@ -1,4 +1,5 @@
 /** What the API's handlers use: the stores, the application services' settings and the send machinery; built by buildHttpServer. */
+import type { SendStatus } from '../../core/domain.ts';
 import type { AccountService } from '../../accounts/account-service.ts';
 import type { FetchPolicy } from '../../net/safe-fetch.ts';
 import type { SendDeps } from '../../sending/send-newsletter.ts';
@@ -21,6 +22,8 @@ export interface ApiOptions {
   readonly fetchPolicy?: FetchPolicy;
   /** How often the campaign event stream sends progress (default 1000 ms). */
   readonly eventIntervalMs?: number;
+  /** Counts a campaign's send rows off the event loop (SQLite); default the store's query. */
+  readonly countSends?: (campaignId: number) => Promise<Record<SendStatus, number>>;
   /** SCHEDULE_MIN_INTERVAL_MINUTES (default 60). */
   readonly scheduleMinIntervalMinutes?: number;
 }
