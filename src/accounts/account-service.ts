@@ -203,6 +203,8 @@ export class AccountService {
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.passwordHash === null || user.disabledAt !== null) {
       this.ipFailures.set(ip, [...recent, now]);
+      // Forget addresses whose failures are all older than the window, so the map cannot grow without bound.
+      if (this.ipFailures.size > 10_000) for (const [key, times] of this.ipFailures) if (times.every((t) => t <= now - FIFTEEN_MINUTES)) this.ipFailures.delete(key);
       if (user && user.disabledAt === null && user.passwordHash !== null) {
         const lockUntil = new Date(now + this.settings.lockMinutes * 60_000).toISOString();
         const { lockedUntil } = await this.store.recordFailedLogin(user.id, this.settings.lockAfter, lockUntil, this.now());
