@@ -8,7 +8,7 @@ import { signupUrl } from '../core/links.ts';
 import { escapeHtml } from '../http/html.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
 import { SubscriberStore } from '../store/subscriber-store.ts';
-import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from '../subscribers/signup.ts';
+import { signupFormFor } from '../subscribers/signup-form.ts';
 import { eraseSubscriber, exportSubscriber, isEmptyExport } from '../subscribers/privacy.ts';
 import { cli } from './context.ts';
 import { print, printError } from './output.ts';
@@ -29,39 +29,12 @@ function parseSwitch(value: string, what: string): boolean {
   throw new MailroomError('INVALID_INPUT', `${what} ${quote(value)}: expected on or off`);
 }
 
-/** The embeddable form: plain HTML (no script), posting to the hosted sign-up endpoint, with the honeypot hidden off-screen. */
-export function renderSignupForm(options: { action: string; listName: string; label: string; withName: boolean }): string {
-  const id = options.listName.replace(/[^A-Za-z0-9_-]/g, '-');
-  const e = escapeHtml;
-  const lines = [
-    `<!-- Sign-up form for ${e(options.label)} (Mailroom list "${e(options.listName)}"). Double opt-in: a confirmation email is sent first. -->`,
-    `<form method="post" action="${e(options.action)}" accept-charset="utf-8" class="mailroom-signup">`,
-    `  <label for="mailroom-email-${e(id)}">Email address</label>`,
-    `  <input id="mailroom-email-${e(id)}" type="email" name="email" required maxlength="254" autocomplete="email">`,
-    ...(options.withName
-      ? [`  <label for="mailroom-name-${e(id)}">Name (optional)</label>`, `  <input id="mailroom-name-${e(id)}" type="text" name="name" maxlength="${NAME_MAX_LENGTH}" autocomplete="name">`]
-      : []),
-    `  <!-- Leave this hidden field in place and empty: bots fill it, and their sign-ups are dropped. -->`,
-    `  <div aria-hidden="true" style="position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden">`,
-    `    <label for="mailroom-${HONEYPOT_FIELD}-${e(id)}">Leave this field empty</label>`,
-    `    <input id="mailroom-${HONEYPOT_FIELD}-${e(id)}" type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off" value="">`,
-    `  </div>`,
-    `  <button type="submit">Subscribe</button>`,
-    `</form>`,
-  ];
-  return lines.join('\n');
-}
+export { renderSignupForm } from '../subscribers/signup-form.ts';
 
 export async function listsFormCommand(name: string, options: { name: boolean }): Promise<number> {
   return withApp(async (app, subscribers) => {
-    const list = await resolveList(app.store, name);
-    const newsletters = (await app.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
-    if (newsletters.length === 0) {
-      throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and sign-up needs one (its sender signs the confirmation email): mailroom newsletter create SLUG --list ${list.name} …`);
-    }
-    if (!(await subscribers.isSignupOpen(list.id))) throw new MailroomError('CONFLICT', `sign-up for list ${quote(list.name)} is closed; open it with: mailroom lists signup ${list.name} on`);
-    const action = signupUrl(app.config, list.name);
-    print(renderSignupForm({ action, listName: list.name, label: newsletters.map((n) => n.name).join(', '), withName: options.name }));
+    const { html, action } = await signupFormFor(app.store, subscribers, app.config, name, options.name);
+    print(html);
     printError(`hosted sign-up page: ${action}  (JSON: POST {"email": "…", "name": "…"} with Content-Type: application/json)`);
     return 0;
   });

@@ -12,7 +12,7 @@ import { html, type SafeHtml } from './html.ts';
 import { sendPage, type PageSite } from './pages.ts';
 
 const SITE: PageSite = { name: 'Mailroom', href: '/', links: [{ href: '/api/docs', label: 'API' }] };
-const AFTER_LOGIN = '/api/docs';
+const AFTER_LOGIN = '/admin/';
 
 export interface LoginRouteDeps {
   readonly accounts: AccountService;

@@ -17,6 +17,7 @@ import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
 import { closeSilentConnectionsOnClose } from './connections.ts';
 import { OPERATOR_LINKS, html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { registerSubscriberRoutes } from './subscriber-routes.ts';
@@ -200,6 +201,8 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
 
   // The inbox's pages and API exist only while the built-in inbox runs; otherwise /inbox is a 404 like any unknown path.
   if (deps.inbox) registerInboxRoutes(app, deps.inbox, { publicUrl: deps.publicUrl });
+  // The marketer's web app (built into dist/admin by npm install).
+  registerAdminRoutes(app, { inbox: deps.inbox !== null });
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 

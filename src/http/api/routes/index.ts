@@ -2,11 +2,12 @@
 import type { ApiDeps } from '../api-deps.ts';
 import type { ApiRoute } from '../define-route.ts';
 import { accountRoutes } from './accounts.ts';
+import { adminSupportRoutes } from './admin-support.ts';
 import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { contentRoutes } from './content.ts';
 import { subscriberRoutes } from './subscribers.ts';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps)];
+  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps)];
 }

@@ -1,0 +1,23 @@
+/** Who a campaign of an issue would mail now: the count the sender confirms before sending ("Send issue #4 to 12,034 subscribers of Readers?"). */
+import { MailroomError, quote } from '../core/errors.ts';
+import { resolveList, resolveNewsletter } from '../store/lookups.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+
+export interface RecipientCount {
+  readonly newsletter: string;
+  readonly issue: number;
+  readonly list: string;
+  readonly recipients: number;
+  readonly alreadyReceived: number;
+}
+
+/** `list`: another list than the newsletter's own. `where` names the inputs in errors (`query.issue`). */
+export async function countRecipientsFor(store: SqlStore, input: { newsletter: string; issue: number; list?: string | undefined; resend: boolean }, where = 'issue'): Promise<RecipientCount> {
+  const newsletter = await resolveNewsletter(store, input.newsletter);
+  const list = input.list ? await resolveList(store, input.list) : await store.getList(newsletter.listId);
+  if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list no longer exists`);
+  const issue = await store.findIssue(newsletter.id, input.issue);
+  if (!issue) throw new MailroomError('NOT_FOUND', `${where} ${input.issue}: newsletter ${quote(newsletter.slug)} has no issue #${input.issue}`);
+  const { recipients, alreadyReceived } = await store.countCampaignRecipients(list.id, issue.id, input.resend);
+  return { newsletter: newsletter.slug, issue: issue.number, list: list.name, recipients, alreadyReceived };
+}

@@ -1,0 +1,90 @@
+/** Feeds: the RSS and Atom feeds that bring articles to each newsletter; add, poll now, remove. */
+import { useState, type FormEvent } from 'react';
+import { api, type Feed, type Items, type Newsletter } from '../api.ts';
+import { can, useSession } from '../session.ts';
+import { ErrorBox, formatTime, PageTitle, useLoad } from '../ui.tsx';
+
+export function FeedsPage() {
+  const { session } = useSession();
+  const editor = can(session, 'editor');
+  const feeds = useLoad(() => api<Items<Feed>>('GET', '/feeds'), []);
+  const newsletters = useLoad(() => api<Items<Newsletter>>('GET', '/newsletters'), []);
+  const [error, setError] = useState<unknown>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const nameOf = (id: number) => newsletters.data?.items.find((n) => n.id === id)?.name ?? String(id);
+  const act = async (work: () => Promise<unknown>, done: string) => {
+    setError(null);
+    setMessage(null);
+    try {
+      await work();
+      setMessage(done);
+      feeds.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const add = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    void act(() => api('POST', '/feeds', { newsletter: String(form.get('newsletter') ?? ''), url: String(form.get('url') ?? '') }), 'Feed added.');
+  };
+  return (
+    <>
+      <PageTitle lead="Feeds bring new articles to a newsletter on their own.">Feeds</PageTitle>
+      <ErrorBox error={feeds.error ?? error} />
+      {message ? (
+        <p className="notice ok" role="status">
+          {message}
+        </p>
+      ) : null}
+      <section className="card" aria-labelledby="feeds-h">
+        <h2 id="feeds-h">Feeds</h2>
+        {feeds.data && feeds.data.items.length === 0 ? <p className="muted">No feed yet.</p> : null}
+        <ul className="plain">
+          {(feeds.data?.items ?? []).map((f) => (
+            <li key={f.id} className="row-item">
+              <strong>{f.title || f.url}</strong> <span className="small muted">for {nameOf(f.newsletterId)}</span>
+              <div className="small break">{f.url}</div>
+              <div className="small">
+                Last poll: {formatTime(f.lastPolledAt ?? null)}
+                {f.lastError ? <span className="error-text"> · fails: {f.lastError}</span> : null}
+              </div>
+              {editor ? (
+                <div className="actions">
+                  <button type="button" onClick={() => void act(() => api('POST', `/feeds/${f.id}/poll`), `Polled ${f.title || f.url}.`)}>
+                    Poll now
+                  </button>
+                  <button type="button" className="danger" onClick={() => window.confirm(`Remove the feed ${f.url}? Its articles stay.`) && void act(() => api('DELETE', `/feeds/${f.id}`), 'Feed removed.')}>
+                    Remove
+                  </button>
+                </div>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      </section>
+      {editor ? (
+        <form className="card" onSubmit={add} aria-labelledby="add-feed-h">
+          <h2 id="add-feed-h">Add a feed</h2>
+          <div className="inline-form">
+            <label>
+              Newsletter
+              <select name="newsletter">
+                {(newsletters.data?.items ?? []).map((n) => (
+                  <option key={n.id} value={n.slug}>
+                    {n.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Feed or site address
+              <input type="url" name="url" required />
+            </label>
+            <button type="submit">Add feed</button>
+          </div>
+        </form>
+      ) : null}
+    </>
+  );
+}
