@@ -80,7 +80,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByLabel('Into list').selectOption('demo');
     await page.getByRole('button', { name: 'Import' }).click();
-    await expect.poll(() => page.getByTestId('import-result').textContent()).toMatch(/people\.csv into demo: 24 subscribers added.*1 line rejected/);
+    await expect.poll(() => page.getByTestId('import-result').textContent()).toMatch(/people\.csv into demo: 24 added to the list.*1 line rejected/);
     await page.getByText('people.csv line 26: "not-an-address" is not an email address').waitFor();
     await expectAccessible(page, 'audience');
 

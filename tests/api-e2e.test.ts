@@ -104,7 +104,7 @@ describe('the API over a real socket', () => {
     let job = (await started.json()) as { id: string; state: string; report: { added: number; rejected: number } | null; lines: string[] };
     while (job.state === 'running') job = (await (await fetch(`${base}/api/v1/imports/${job.id}`, { headers: auth })).json()) as typeof job;
     expect(job.state).toBe('done');
-    expect(job.report).toMatchObject({ added: 40, rejected: 1 });
+    expect(job.report).toMatchObject({ addedToList: 40, rejected: 1 });
     expect(job.lines).toEqual(['people.csv line 42: "not-an-address" is not an email address']);
 
     // Search by email prefix, keyset pages.

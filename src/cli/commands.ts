@@ -81,6 +81,11 @@ export async function demoCommand(): Promise<number> {
 
 // ------------------------------------------------------------------- subscribers
 
+/** The file's bytes, opened when the import starts reading them (an import refused before that opens nothing). */
+async function* fileOnDemand(file: string): AsyncGenerator<Buffer | string> {
+  yield* createReadStream(file);
+}
+
 export async function subscribersImportCommand(file: string, options: { list: string; createList?: boolean; strict?: boolean; json?: boolean }): Promise<number> {
   const { importIntoList } = await import('../services/subscriber-service.ts');
   const json = options.json ?? false;
@@ -91,7 +96,7 @@ export async function subscribersImportCommand(file: string, options: { list: st
     // The total is the file's lines less the header: a guess when quoted cells hold line breaks, never below the rows read.
     const expected = Math.max(0, (await countLines(file)) - 1);
     const progress = commandProgress(`import ${source}`, 'rows', { json, intervalSeconds: app.config.progressIntervalSeconds });
-    const { list, report } = await importIntoList(app.store, options.list, readSubscriberCsv(createReadStream(file), source), {
+    const { list, report } = await importIntoList(app.store, options.list, readSubscriberCsv(fileOnDemand(file), source), {
       source: file,
       strict: options.strict ?? false,
       createList: options.createList ?? false,

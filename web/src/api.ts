@@ -199,7 +199,7 @@ export interface ImportJob {
   readonly source: string;
   readonly state: 'running' | 'done' | 'failed';
   readonly linesRead: number;
-  readonly report: { readonly added: number; readonly updated: number; readonly unchanged: number; readonly keptOut: number; readonly rejected: number; readonly applied: boolean } | null;
+  readonly report: { readonly addedToList: number; readonly newPeople: number; readonly alreadyKnown: number; readonly alreadyOnList: number; readonly profilesChanged: number; readonly unchanged: number; readonly keptOut: number; readonly rejected: number; readonly applied: boolean } | null;
   readonly lines: readonly string[];
   readonly error: string | null;
 }

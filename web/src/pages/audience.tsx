@@ -230,7 +230,7 @@ function ImportReport({ job }: { job: ImportJob }) {
       {job.state === 'failed' ? <p className="notice error">The import failed: {job.error}</p> : null}
       {r ? (
         <p className="notice ok" role="status" data-testid="import-result">
-          {job.source} into {job.list}: {plural(r.added, 'subscriber')} added, {formatNumber(r.updated)} updated, {formatNumber(r.unchanged)} unchanged, {formatNumber(r.keptOut)} kept out, {plural(r.rejected, 'line')} rejected
+          {job.source} into {job.list}: {formatNumber(r.addedToList)} added to the list ({formatNumber(r.newPeople)} new, {formatNumber(r.alreadyKnown)} already known; {formatNumber(r.profilesChanged)} profiles changed), {formatNumber(r.alreadyOnList)} already on it, {formatNumber(r.unchanged)} unchanged, {formatNumber(r.keptOut)} kept out, {plural(r.rejected, 'line')} rejected
           {r.applied ? '.' : ' — nothing was applied.'}
         </p>
       ) : null}
