@@ -30,8 +30,9 @@ export function engineOptionsFrom(config: Config): Partial<EngineOptions> {
   };
 }
 
-export async function createApp(config: Config, options: { clock?: () => Date } = {}): Promise<App> {
-  const store = await openStore(config.databaseUrl, options.clock ? { clock: options.clock } : {});
+/** `migrate`: apply missing migrations on open (default: MIGRATE_ON_START); false: fail if the schema is behind. */
+export async function createApp(config: Config, options: { clock?: () => Date; migrate?: boolean } = {}): Promise<App> {
+  const store = await openStore(config.databaseUrl, { ...(options.clock ? { clock: options.clock } : {}), migrate: options.migrate ?? config.migrateOnStart });
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
   // SMTP_URL may name several relays; their per-second rate limiters live as long as the app, shared by its campaigns.

@@ -1,6 +1,7 @@
 /** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
+import { displayDatabaseUrl } from './store/database.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
@@ -24,13 +25,15 @@ export interface Service {
 export interface ServiceOptions {
   readonly loadDemo: boolean;
   readonly log: (line: string) => void;
+  /** false (`serve --no-migrate`): do not migrate at start, whatever MIGRATE_ON_START says. */
+  readonly migrate?: boolean;
 }
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   // Outside local development, refuse to run on a generated SECRET or a default PUBLIC_URL.
   checkServeSettings(config);
   const fetchSettings = loadFetchSettings(config);
-  const app = await createApp(config);
+  const app = await createApp(config, options.migrate === false ? { migrate: false } : {});
   const { log } = options;
   let inbox: LocalInbox | null = null;
   try {
@@ -66,7 +69,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
-    log(`Database: ${config.databaseUrl}`);
+    log(`Database: ${displayDatabaseUrl(config.databaseUrl)}`);
     if (inbox) {
       log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox (the newest ${config.inboxMaxMessages > 0 ? config.inboxMaxMessages : 'all'} kept: INBOX_MAX_MESSAGES)`);
       if (!config.localDevelopment) log('warning: SMTP_URL is unset outside local development: no reader gets any mail, and /inbox shows every message (with its personal links) to anyone who can open this server');

@@ -24,6 +24,7 @@ import type {
 import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { writeTransaction } from './write-transaction.ts';
+import type { DatabaseHandle } from './database.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
 import { belongsToNewsletter, belongsToNoNewsletter, notCarriedByNewsletter } from './article-queries.ts';
@@ -442,8 +443,12 @@ export class SqlStore implements CampaignStore {
   private readonly sqlite: BetterSqlite3.Database | null;
   private hotStatements: HotStatements | null = null;
 
-  constructor(db: Kysely<Database>, clock: () => Date = () => new Date(), sqlite: BetterSqlite3.Database | null = null) {
+  /** The database handle this store was opened with (null: built on a bare Kysely instance). */
+  readonly handle: DatabaseHandle | null;
+
+  constructor(db: Kysely<Database>, clock: () => Date = () => new Date(), sqlite: BetterSqlite3.Database | null = null, handle: DatabaseHandle | null = null) {
     this.db = db;
+    this.handle = handle;
     this.clock = clock;
     this.sqlite = sqlite;
   }

@@ -1,8 +1,16 @@
-/** The one way the stores write in a transaction: BEGIN IMMEDIATE on the single connection, so two processes never deadlock or fail on a stale snapshot halfway; the second waits (busy_timeout) and then sees the first one's commit. */
+/**
+ * The one way the stores write in a transaction. SQLite: BEGIN IMMEDIATE on the single connection, so two processes
+ * never deadlock or fail on a stale snapshot halfway; the second waits (busy_timeout) and then sees the first one's
+ * commit. Postgres: a READ COMMITTED transaction on one pooled connection; what must not interleave takes row locks
+ * or advisory locks (lockKeys in dialect.ts), and conditional writes re-check their condition on the row they update.
+ */
 import { sql, type Kysely } from 'kysely';
+import { isPostgres } from './dialect.ts';
 import type { Database } from './schema.ts';
 
 export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(db);
+  if (isPostgres(db)) return db.transaction().execute(fn);
   return db.connection().execute(async (conn) => {
     await sql`BEGIN IMMEDIATE`.execute(conn);
     try {
