@@ -390,6 +390,26 @@ const preheaderSource: Migration = {
   },
 };
 
+/**
+ * Postgres only: the two SQLite JSON functions the article queries use (article-queries.ts reads an article's tags,
+ * a JSON array in a text column), so that those queries stay one copy. No-op on SQLite, which has them built in.
+ */
+const postgresJsonFunctions: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    if (!isPostgres(db)) return;
+    await sql`CREATE OR REPLACE FUNCTION json_valid(t text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+      BEGIN
+        PERFORM t::jsonb;
+        RETURN true;
+      EXCEPTION WHEN others THEN
+        RETURN false;
+      END $$`.execute(db);
+    await sql`CREATE OR REPLACE FUNCTION json_each(t text) RETURNS TABLE (value text) LANGUAGE sql IMMUTABLE AS $$
+      SELECT CASE jsonb_typeof(t::jsonb) WHEN 'array' THEN e ELSE NULL END
+      FROM jsonb_array_elements_text(CASE jsonb_typeof(t::jsonb) WHEN 'array' THEN t::jsonb ELSE '[]'::jsonb END) AS e $$`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
@@ -400,6 +420,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-slot-failed': slotFailed,
   '2026-12-05-campaign-resend': campaignResend,
   '2026-12-05-newsletter-articles': newsletterArticles,
+  '2026-12-05-pg11-postgres-json-functions': postgresJsonFunctions,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -16,7 +16,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     await handle.close();
     throw error;
   }
-  return new SqlStore(handle.db, options.clock, handle.sqlite, handle);
+  return new SqlStore(handle.db, options.clock, handle);
 }
 
 async function prepareSchema(handle: DatabaseHandle, migrate: boolean): Promise<void> {

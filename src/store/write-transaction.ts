@@ -8,11 +8,16 @@ import { sql, type Kysely } from 'kysely';
 import { isPostgres } from './dialect.ts';
 import type { Database } from './schema.ts';
 
+/** SQLite connections inside a BEGIN IMMEDIATE of ours: a nested writeTransaction runs in it. */
+const openSqliteTransactions = new WeakSet<Kysely<Database>>();
+
+/** Runs `fn` in a write transaction; called with a transaction already open (`trx`), it runs inside that one. */
 export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (db.isTransaction) return fn(db);
+  if (db.isTransaction || openSqliteTransactions.has(db)) return fn(db);
   if (isPostgres(db)) return db.transaction().execute(fn);
   return db.connection().execute(async (conn) => {
     await sql`BEGIN IMMEDIATE`.execute(conn);
+    openSqliteTransactions.add(conn);
     try {
       const result = await fn(conn);
       await sql`COMMIT`.execute(conn);
@@ -21,6 +26,8 @@ export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely
       // A failed ROLLBACK (e.g. SQLite already rolled back) must not hide the error that caused it.
       await sql`ROLLBACK`.execute(conn).catch(() => undefined);
       throw error;
+    } finally {
+      openSqliteTransactions.delete(conn);
     }
   });
 }
