@@ -1,7 +1,10 @@
 /** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { displayDatabaseUrl } from './store/database.ts';
+import { LeaderStore } from './store/leader-store.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
@@ -81,10 +84,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));
     let ticking: Promise<void> | null = null;
+    // One scheduler and one feed poller across every process on the database: a lease on the database's clock,
+    // renewed each tick (SCHEDULER_TICK, 20 s by default); a dead holder is replaced once it runs out.
+    const leaders = new LeaderStore(app.store.db);
+    const leaderId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const leaseMs = 90_000;
     const tick = (): Promise<void> => {
       ticking ??= (async () => {
         try {
-          await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
+          if (await leaders.claim('scheduler', leaderId, leaseMs))
+            await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
         } catch (error) {
           log(`scheduler: ${(error as Error).message}`);
         }
@@ -100,7 +109,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Feeds are polled on their own every-minute tick; each feed is due FEED_POLL_MINUTES after its last poll.
     const feedPoller =
       fetchSettings.feedPollMinutes > 0
-        ? createFeedPoller({ store: app.store, feeds: new FeedStore(app.store.db), policy: fetchPolicyFrom(fetchSettings), intervalMinutes: fetchSettings.feedPollMinutes, log })
+        ? createFeedPoller({
+            store: app.store,
+            feeds: new FeedStore(app.store.db),
+            policy: fetchPolicyFrom(fetchSettings),
+            intervalMinutes: fetchSettings.feedPollMinutes,
+            log,
+            leader: () => leaders.claim('feed-poller', leaderId, leaseMs),
+          })
         : null;
     feedPoller?.start();
     log(feedPoller ? `Feeds are polled every ${fetchSettings.feedPollMinutes} minute(s) (FEED_POLL_MINUTES)` : 'Feed polling is off (FEED_POLL_MINUTES=0); poll with: npx mailroom feeds poll');
@@ -116,6 +132,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await task.destroy();
         await ticking;
         await runner.stop();
+        await leaders.release('scheduler', leaderId).catch(() => undefined);
+        await leaders.release('feed-poller', leaderId).catch(() => undefined);
         await http.close();
         await inbox?.close();
         await app.close();

@@ -3,6 +3,7 @@
  * stores on one database (two connections, as two processes have) and runs them side by side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaderStore } from '../../src/store/leader-store.ts';
 import { SubscriberStore } from '../../src/store/subscriber-store.ts';
 import type { SqlStore } from '../../src/store/sql-store.ts';
 import { article, BACKENDS, importRows, newsletterInput, openStores } from './backends.ts';
@@ -155,6 +156,26 @@ describe.each(BACKENDS)('store contract on $name', (backend) => {
       const outcomes = await Promise.all([a.addSubscriber(list.id, fields, 'cli'), b.addSubscriber(list.id, fields, 'cli')]);
       expect(outcomes.sort()).toEqual(['added', 'unchanged']);
       expect((await a.findSubscriberByEmail('add@example.com'))?.attributes).toEqual({ plan: 'pro' });
+    });
+
+    it('two processes claiming the scheduler at once: one leader, on the database clock, replaced once its lease runs out', async () => {
+      const la = new LeaderStore(a.db);
+      const lb = new LeaderStore(b.db);
+      const won = await Promise.all([la.claim('scheduler', 'host-a', 60_000), lb.claim('scheduler', 'host-b', 60_000), la.claim('scheduler', 'host-a', 60_000)]);
+      const leader = won[1] ? 'host-b' : 'host-a';
+      expect(won[1]).not.toBe(won[0]);
+      expect((await la.holder('scheduler'))?.owner).toBe(leader);
+      const other = leader === 'host-a' ? lb : la;
+      const otherId = leader === 'host-a' ? 'host-b' : 'host-a';
+      expect(await other.claim('scheduler', otherId, 60_000)).toBe(false);
+      // The leader renews; a lease that has run out (here: one renewed as already expired) goes to the next claimer.
+      const self = leader === 'host-a' ? la : lb;
+      expect(await self.claim('scheduler', leader, 60_000)).toBe(true);
+      expect(await self.claim('scheduler', leader, -1000)).toBe(true);
+      expect(await la.holder('scheduler')).toBeNull();
+      expect(await other.claim('scheduler', otherId, 60_000)).toBe(true);
+      await other.release('scheduler', otherId);
+      expect(await la.holder('scheduler')).toBeNull();
     });
   });
 });
