@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { MailroomError, quote } from '../core/errors.ts';
 import { migrationProvider } from './migrations.ts';
@@ -78,8 +78,42 @@ function openSqlite(databaseUrl: string): DatabaseHandle {
   } catch (error) {
     throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: cannot open the SQLite database: ${(error as Error).message}`, [], { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return makeHandle(db, 'sqlite', databaseUrl, sqlite, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement it runs; the hot paths (claim, record, due rows) run the same few
+ * statements per message, so prepared statements are kept by their SQL text (the newest 500), as Postgres keeps its
+ * plans. `iterate` (Kysely's stream) gets a statement of its own, so a reused one is never busy.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string): SqliteStatement {
+      const cached = cache.get(text);
+      if (cached) {
+        // Most recently used last, so the oldest goes first when the cache is full.
+        cache.delete(text);
+        cache.set(text, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(text);
+      const wrapped: SqliteStatement = {
+        reader: statement.reader,
+        all: (parameters) => statement.all(...parameters),
+        run: (parameters) => statement.run(...parameters),
+        iterate: (parameters) => sqlite.prepare(text).iterate(...parameters) as IterableIterator<unknown>,
+      };
+      cache.set(text, wrapped);
+      if (cache.size > 500) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      return wrapped;
+    },
+  };
 }
 
 async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {

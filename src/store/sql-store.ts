@@ -24,6 +24,7 @@ import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { writeTransaction } from './write-transaction.ts';
 import { isPostgres, lockKeys } from './dialect.ts';
+import { ReusableQuery } from './compiled-query.ts';
 import type { DatabaseHandle } from './database.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
@@ -1436,34 +1437,37 @@ export class SqlStore implements CampaignStore {
     return rows.map(toDueRecipient);
   }
 
+  /** The claim, built once per store (see compiled-query.ts). The eligibility check and the claim are one statement: an unsubscribe that committed first always wins. */
+  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+    this.db
+      .updateTable('sends')
+      .set({ status: 'sending', updated_at: arg('now') })
+      .where('campaign_id', '=', arg('campaignId'))
+      .where('subscriber_id', '=', arg('subscriberId'))
+      .where('status', 'in', ['pending', 'deferred'])
+      .where(({ exists, not, selectFrom, and }) =>
+        and([
+          exists(
+            selectFrom('subscribers as s')
+              .innerJoin('campaigns as c', 'c.id', 'sends.campaign_id')
+              .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
+              .select(sql<number>`1`.as('one'))
+              .whereRef('s.id', '=', 'sends.subscriber_id')
+              .where('s.status', '=', 'active')
+              .where('m.status', '=', 'subscribed'),
+          ),
+          not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
+        ]),
+      ),
+  );
+
   async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {
     const claims = new Map<number, string | null>();
     if (subscriberIds.length === 0) return claims;
     await this.batchedWrite(async (trx) => {
       for (const subscriberId of subscriberIds) {
-        // The eligibility check and the claim are one statement: an unsubscribe that committed first always wins.
-        const result = await trx
-          .updateTable('sends')
-          .set({ status: 'sending', updated_at: now })
-          .where('campaign_id', '=', campaignId)
-          .where('subscriber_id', '=', subscriberId)
-          .where('status', 'in', ['pending', 'deferred'])
-          .where(({ exists, not, selectFrom, and }) =>
-            and([
-              exists(
-                selectFrom('subscribers as s')
-                  .innerJoin('campaigns as c', 'c.id', 'sends.campaign_id')
-                  .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
-                  .select(sql<number>`1`.as('one'))
-                  .whereRef('s.id', '=', 'sends.subscriber_id')
-                  .where('s.status', '=', 'active')
-                  .where('m.status', '=', 'subscribed'),
-              ),
-              not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
-            ]),
-          )
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) > 0) {
+        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId });
+        if (Number(result.numAffectedRows ?? 0) > 0) {
           claims.set(subscriberId, null);
           continue;
         }
@@ -1484,39 +1488,75 @@ export class SqlStore implements CampaignStore {
     return claims;
   }
 
+  /**
+   * The statements recordOutcomes runs per message, built once per store (see compiled-query.ts): the same Kysely
+   * query for every dialect, without building and compiling it per message.
+   */
+  private readonly outcomeQueries = {
+    sent: new ReusableQuery<{ now: string; smtpResponse: string; messageId: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set((eb) => ({
+          status: 'sent',
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${arg('now')}`),
+          smtp_response: arg('smtpResponse'),
+          message_id: arg('messageId'),
+          error: null,
+          next_attempt_at: null,
+          updated_at: arg('now'),
+        }))
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+    /** failed and deferred: `status` is one of them; next_attempt_at is null for failed. */
+    unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set((eb) => ({
+          status: arg('status'),
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${arg('now')}`),
+          smtp_response: arg('smtpResponse'),
+          error: arg('error'),
+          next_attempt_at: arg('nextAttemptAt'),
+          updated_at: arg('now'),
+        }))
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+    skipped: new ReusableQuery<{ error: string; now: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set({ status: 'skipped', error: arg('error'), next_attempt_at: null, updated_at: arg('now') })
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', 'in', ['pending', 'deferred', 'sending']),
+    ),
+    released: new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set({ status: 'pending', updated_at: arg('now') })
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+  };
+
   async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
     if (outcomes.length === 0) return;
+    const q = this.outcomeQueries;
     await this.batchedWrite(async (trx) => {
       for (const outcome of outcomes) {
-        const row = trx.updateTable('sends').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId);
-        const sending = row.where('status', '=', 'sending');
+        const key = { campaignId, subscriberId: outcome.subscriberId };
         switch (outcome.status) {
           case 'sent':
-            await sending
-              .set((eb) => ({
-                status: 'sent',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                message_id: outcome.messageId,
-                error: null,
-                next_attempt_at: null,
-                updated_at: now,
-              }))
-              .execute();
+            await q.sent.execute(trx, { ...key, now, smtpResponse: outcome.smtpResponse, messageId: outcome.messageId });
             break;
           case 'failed': {
-            await sending
-              .set((eb) => ({
-                status: 'failed',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                error: outcome.error,
-                next_attempt_at: null,
-                updated_at: now,
-              }))
-              .execute();
+            await q.unsent.execute(trx, { ...key, status: 'failed', now, smtpResponse: outcome.smtpResponse, error: outcome.error, nextAttemptAt: null });
             if (outcome.suppress) {
               const sendRow = await trx.selectFrom('sends').select('email').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId).executeTakeFirst();
               if (sendRow) await this.suppressIn(trx, sendRow.email, outcome.suppress, outcome.smtpResponse ?? outcome.error, now);
@@ -1524,23 +1564,13 @@ export class SqlStore implements CampaignStore {
             break;
           }
           case 'deferred':
-            await sending
-              .set((eb) => ({
-                status: 'deferred',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                error: outcome.error,
-                next_attempt_at: outcome.nextAttemptAt,
-                updated_at: now,
-              }))
-              .execute();
+            await q.unsent.execute(trx, { ...key, status: 'deferred', now, smtpResponse: outcome.smtpResponse, error: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
             break;
           case 'skipped':
-            await row.where('status', 'in', ['pending', 'deferred', 'sending']).set({ status: 'skipped', error: outcome.error, next_attempt_at: null, updated_at: now }).execute();
+            await q.skipped.execute(trx, { ...key, error: outcome.error, now });
             break;
           case 'released':
-            await sending.set({ status: 'pending', updated_at: now }).execute();
+            await q.released.execute(trx, { ...key, now });
             break;
         }
       }
