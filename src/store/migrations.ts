@@ -411,6 +411,17 @@ const postgresJsonFunctions: Migration = {
   },
 };
 
+/**
+ * Postgres only: the due rows of a campaign in subscriber order straight from an index (listDueRecipients). SQLite
+ * walks its (campaign_id, status) index in rowid order instead, without the cost of one more index per send row.
+ */
+const postgresSendsDue: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    if (!isPostgres(db)) return;
+    await sql`CREATE INDEX sends_due ON sends (campaign_id, status, subscriber_id)`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
@@ -423,6 +434,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-newsletter-articles': newsletterArticles,
   '2026-12-05-pg11-postgres-json-functions': postgresJsonFunctions,
   '2026-12-05-pg11-leader-leases': leaderLeasesMigration,
+  '2026-12-05-pg11-postgres-sends-due': postgresSendsDue,
 };
 
 export const migrationProvider: MigrationProvider = {
