@@ -7,10 +7,17 @@ import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/r
 import { openStore } from './store/open-store.ts';
 import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
+import { FeedStore } from './store/feed-store.ts';
+import { LeaderStore } from './store/leader-store.ts';
+import { SubscriberStore } from './store/subscriber-store.ts';
 
 export interface App {
   readonly config: Config;
   readonly store: SqlStore;
+  /** The stores of other aggregates, on the same database handle: sign-up, rate limits and the subscriber's side; feeds; leader leases. */
+  readonly subscribers: SubscriberStore;
+  readonly feeds: FeedStore;
+  readonly leaders: LeaderStore;
   /** The SMTP URL messages go to: SMTP_URL, or the built-in local inbox. */
   readonly smtpUrl: string;
   readonly usesLocalInbox: boolean;
@@ -45,6 +52,9 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
   return {
     config,
     store,
+    subscribers: new SubscriberStore(store.db),
+    feeds: new FeedStore(store.db, options.clock),
+    leaders: new LeaderStore(store.db),
     smtpUrl,
     usesLocalInbox,
     openTransport,

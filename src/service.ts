@@ -4,14 +4,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { displayDatabaseUrl } from './store/database.ts';
-import { LeaderStore } from './store/leader-store.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
 import { createFeedPoller, type FeedPoller } from './feeds/feed-poller.ts';
 import { buildHttpServer } from './http/server.ts';
 import { fetchPolicyFrom, loadFetchSettings } from './net/fetch-settings.ts';
-import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
@@ -65,6 +63,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.store) },
       inbox,
       openTransport: app.openTransport,
+      subscribers: app.subscribers,
       trustProxy: config.trustProxy,
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
@@ -86,7 +85,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     let ticking: Promise<void> | null = null;
     // One scheduler and one feed poller across every process on the database: a lease on the database's clock,
     // renewed each tick (SCHEDULER_TICK, 20 s by default); a dead holder is replaced once it runs out.
-    const leaders = new LeaderStore(app.store.db);
+    const { leaders } = app;
     const leaderId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const leaseMs = 90_000;
     const tick = (): Promise<void> => {
@@ -111,7 +110,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       fetchSettings.feedPollMinutes > 0
         ? createFeedPoller({
             store: app.store,
-            feeds: new FeedStore(app.store.db),
+            feeds: app.feeds,
             policy: fetchPolicyFrom(fetchSettings),
             intervalMinutes: fetchSettings.feedPollMinutes,
             log,
