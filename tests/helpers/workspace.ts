@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createTestDatabase } from './postgres.ts';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -29,7 +28,7 @@ export async function openWorkspace(env: Record<string, string> = {}, options: {
   const dataDir = join(dir, 'data');
   // MAILROOM_TEST_DATABASE=postgres: the workspace's database is a fresh Postgres one (dropped on close), to run a
   // SQLite test file against Postgres by hand.
-  const postgres = process.env['MAILROOM_TEST_DATABASE'] === 'postgres' && env['DATABASE_URL'] === undefined ? await createTestDatabase() : null;
+  const postgres = process.env['MAILROOM_TEST_DATABASE'] === 'postgres' && env['DATABASE_URL'] === undefined ? await (await import('./postgres.ts')).createTestDatabase() : null;
   const config = loadConfig(
     { DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: 'a-test-secret-that-is-long-enough-0123456789', SEND_RETRY_BASE_SECONDS: '0.05', ...(postgres ? { DATABASE_URL: postgres.url } : {}), ...env },
     dir,
