@@ -8,10 +8,17 @@ import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/r
 import { openStore } from './store/open-store.ts';
 import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
+import { FeedStore } from './store/feed-store.ts';
+import { LeaderStore } from './store/leader-store.ts';
+import { SubscriberStore } from './store/subscriber-store.ts';
 
 export interface App {
   readonly config: Config;
   readonly store: SqlStore;
+  /** The stores of other aggregates, on the same database handle: sign-up, rate limits and the subscriber's side; feeds; leader leases. */
+  readonly subscribers: SubscriberStore;
+  readonly feeds: FeedStore;
+  readonly leaders: LeaderStore;
   /** The SMTP URL messages go to: SMTP_URL, or the built-in local inbox. */
   readonly smtpUrl: string;
   readonly usesLocalInbox: boolean;
@@ -33,11 +40,12 @@ export function engineOptionsFrom(config: Config): Partial<EngineOptions> {
   };
 }
 
-export async function createApp(config: Config, options: { clock?: () => Date } = {}): Promise<App> {
+/** `migrate`: apply missing migrations on open (default: MIGRATE_ON_START); false: fail if the schema is behind. */
+export async function createApp(config: Config, options: { clock?: () => Date; migrate?: boolean } = {}): Promise<App> {
   // nodemailer's SMTP client dot-stuffs every message byte by byte in JavaScript; this puts a native one in its
   // DataStream (process-wide), only after checking it writes the same bytes (nodemailer is pinned in package.json).
   installFastDotStuffing();
-  const store = await openStore(config.databaseUrl, options.clock ? { clock: options.clock } : {});
+  const store = await openStore(config.databaseUrl, { ...(options.clock ? { clock: options.clock } : {}), migrate: options.migrate ?? config.migrateOnStart });
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
   // SMTP_URL may name several relays; their per-second rate limiters live as long as the app, shared by its campaigns.
@@ -50,6 +58,9 @@ export async function createApp(config: Config, options: { clock?: () => Date } 
   return {
     config,
     store,
+    subscribers: new SubscriberStore(store.db),
+    feeds: new FeedStore(store.db, options.clock),
+    leaders: new LeaderStore(store.db),
     smtpUrl,
     usesLocalInbox,
     clock: options.clock ?? (() => new Date()),

@@ -19,8 +19,10 @@ export interface DkimConfig {
 }
 
 export interface Config {
-  /** SQLite file path (default data/mailroom.db). */
+  /** SQLite file path (default data/mailroom.db), or postgres://user:password@host:port/database. */
   readonly databaseUrl: string;
+  /** MIGRATE_ON_START (default true): commands and `serve` apply missing migrations when they open the database; false: only `mailroom migrate` does. */
+  readonly migrateOnStart: boolean;
   /** Folder for the local inbox, the generated secret and demo media. */
   readonly dataDir: string;
   /** null: use the built-in local inbox. */
@@ -155,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const nodeEnv = get('NODE_ENV') ?? '';
   const localDevelopment = nodeEnv !== 'production' && (sources.PUBLIC_URL === 'default' || isLoopbackUrl(publicUrl));
   const trustProxy = parseTrustProxy(get('TRUST_PROXY'), sourceOf('TRUST_PROXY'));
+  const migrateOnStart = parseSwitch('MIGRATE_ON_START', get('MIGRATE_ON_START'), sourceOf('MIGRATE_ON_START'), true);
   const signupRecordIp = parseSwitch('SIGNUP_RECORD_IP', get('SIGNUP_RECORD_IP'), sourceOf('SIGNUP_RECORD_IP'), false);
   const signupRatePerMinute = number('SIGNUP_RATE_PER_MINUTE', 5, z.coerce.number().int().min(1).max(10_000));
 
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     localDevelopment,
     trustProxy,
     signupRecordIp,
+    migrateOnStart,
     signupRatePerMinute,
     inboxSmtpPort: number('INBOX_SMTP_PORT', 2525, portSchema),
     inboxMaxMessages: number('INBOX_MAX_MESSAGES', 1000, z.coerce.number().int().min(0).max(1_000_000)),

@@ -1,17 +1,19 @@
 /** `mailroom serve`: the HTTP server, the built-in SMTP inbox when SMTP_URL is unset, and the demo workspace on a first start in local development. */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
 import { effectiveSettings } from './services/effective-settings.ts';
 import { AccountStore } from './store/account-store.ts';
-import { createSqliteSendCounter } from './store/sqlite-send-counter.ts';
+import { createSqliteSendCounter, type SendCounter } from './store/sqlite-send-counter.ts';
+import { displayDatabaseUrl, isPostgresUrl } from './store/database.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
 import { createFeedPoller, type FeedPoller } from './feeds/feed-poller.ts';
 import { buildHttpServer } from './http/server.ts';
 import { fetchPolicyFrom, loadFetchSettings } from './net/fetch-settings.ts';
-import { FeedStore } from './store/feed-store.ts';
 import { runDueSlots } from './schedule/scheduler.ts';
 import { createCampaignRunner } from './sending/campaign-runner.ts';
 import { startLocalInbox, type LocalInbox } from './smtp/local-inbox.ts';
@@ -31,13 +33,15 @@ export interface Service {
 export interface ServiceOptions {
   readonly loadDemo: boolean;
   readonly log: (line: string) => void;
+  /** false (`serve --no-migrate`): do not migrate at start, whatever MIGRATE_ON_START says. */
+  readonly migrate?: boolean;
 }
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   // Outside local development, refuse to run on a generated SECRET or a default PUBLIC_URL.
   checkServeSettings(config);
   const fetchSettings = loadFetchSettings(config);
-  const app = await createApp(config);
+  const app = await createApp(config, options.migrate === false ? { migrate: false } : {});
   const { log } = options;
   let inbox: LocalInbox | null = null;
   try {
@@ -60,8 +64,11 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     // The API makes campaigns the runner sends; it wakes the runner so they start now rather than at the next tick.
     let kick: () => void = () => undefined;
-    // Campaign progress for the API is counted on a worker thread with its own read-only connection.
-    const sendCounter = createSqliteSendCounter(config.databaseUrl);
+    // Campaign progress for the API: on SQLite counted on a worker thread with its own read-only connection (a count
+    // there blocks the event loop); Postgres answers asynchronously through the store.
+    const sendCounter: SendCounter = isPostgresUrl(config.databaseUrl)
+      ? { count: (campaignId) => app.store.countSends(campaignId), close: async () => undefined }
+      : createSqliteSendCounter(config.databaseUrl);
     const http = await buildHttpServer({
       store: app.store,
       publicUrl: config.publicUrl,
@@ -70,6 +77,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.store) },
       inbox,
       openTransport: app.openTransport,
+      subscribers: app.subscribers,
       trustProxy: config.trustProxy,
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
@@ -86,7 +94,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     });
     const address = await http.listen({ port: config.port, host: config.host });
     log(`Mailroom is running at ${address} (links in emails use PUBLIC_URL=${config.publicUrl})`);
-    log(`Database: ${config.databaseUrl}`);
+    log(`Database: ${displayDatabaseUrl(config.databaseUrl)}`);
     if (inbox) {
       log(`Built-in SMTP inbox on smtp://127.0.0.1:${inbox.port}; messages show at ${config.publicUrl}/inbox (the newest ${config.inboxMaxMessages > 0 ? config.inboxMaxMessages : 'all'} kept: INBOX_MAX_MESSAGES)`);
       if (!config.localDevelopment) log('warning: SMTP_URL is unset outside local development: no reader gets any mail, and /inbox shows every message (with its personal links) to anyone who can open this server');
@@ -106,10 +114,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // node-cron is only the tick: which slots are due, and which campaigns need running, is read from the database.
     const runner = createCampaignRunner(app.sendDeps({ log }));
     let ticking: Promise<void> | null = null;
+    // One scheduler and one feed poller across every process on the database: a lease on the database's clock,
+    // renewed each tick (SCHEDULER_TICK, 20 s by default); a dead holder is replaced once it runs out.
+    const { leaders } = app;
+    const leaderId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const leaseMs = 90_000;
     const tick = (): Promise<void> => {
       ticking ??= (async () => {
         try {
-          await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
+          if (await leaders.claim('scheduler', leaderId, leaseMs))
+            await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
         } catch (error) {
           log(`scheduler: ${(error as Error).message}`);
         }
@@ -126,7 +140,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Feeds are polled on their own every-minute tick; each feed is due FEED_POLL_MINUTES after its last poll.
     const feedPoller =
       fetchSettings.feedPollMinutes > 0
-        ? createFeedPoller({ store: app.store, feeds: new FeedStore(app.store.db), policy: fetchPolicyFrom(fetchSettings), intervalMinutes: fetchSettings.feedPollMinutes, log })
+        ? createFeedPoller({
+            store: app.store,
+            feeds: app.feeds,
+            policy: fetchPolicyFrom(fetchSettings),
+            intervalMinutes: fetchSettings.feedPollMinutes,
+            log,
+            leader: () => leaders.claim('feed-poller', leaderId, leaseMs),
+          })
         : null;
     feedPoller?.start();
     log(feedPoller ? `Feeds are polled every ${fetchSettings.feedPollMinutes} minute(s) (FEED_POLL_MINUTES)` : 'Feed polling is off (FEED_POLL_MINUTES=0); poll with: npx mailroom feeds poll');
@@ -144,6 +165,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await ticking;
         await runner.stop();
         await deliverability.close();
+        await leaders.release('scheduler', leaderId).catch(() => undefined);
+        await leaders.release('feed-poller', leaderId).catch(() => undefined);
         await http.close();
         await sendCounter.close();
         await inbox?.close();

@@ -30,7 +30,7 @@ async function withContentApp<T>(fn: (context: ContentApp) => Promise<T>): Promi
   const fetch = loadFetchSettings(config, env, cwd);
   const app = await createApp(config);
   try {
-    return await fn({ app, feeds: new FeedStore(app.store.db), fetch });
+    return await fn({ app, feeds: app.feeds, fetch });
   } finally {
     await app.close();
   }

@@ -16,7 +16,7 @@ import { print, printError } from './output.ts';
 async function withApp<T>(fn: (app: App, subscribers: SubscriberStore) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(app, new SubscriberStore(app.store.db));
+    return await fn(app, app.subscribers);
   } finally {
     await app.close();
   }

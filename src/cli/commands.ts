@@ -49,11 +49,11 @@ function explainTransportError(error: unknown, app: App): never {
 
 // ------------------------------------------------------------------ serve / demo
 
-export async function serveCommand(options: { port?: string; demo: boolean }): Promise<number> {
+export async function serveCommand(options: { port?: string; demo: boolean; migrate: boolean }): Promise<number> {
   const { startService } = await import('../service.ts');
   const config = loadConfig(cli().env, cli().cwd);
   const port = options.port === undefined ? config.port : positiveInt(options.port, '--port');
-  const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print });
+  const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print, migrate: options.migrate });
   await new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -66,6 +66,20 @@ export async function serveCommand(options: { port?: string; demo: boolean }): P
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** `mailroom migrate`: applies the migrations the database lacks (under an advisory lock on Postgres), and says which. */
+export async function migrateCommand(): Promise<number> {
+  const { openDatabase } = await import('../store/database.ts');
+  const config = loadConfig();
+  const handle = await openDatabase(config.databaseUrl);
+  try {
+    const applied = await handle.migrate();
+    print(applied.length === 0 ? `${handle.displayUrl} (${handle.dialect}): the schema is up to date` : `${handle.displayUrl} (${handle.dialect}): applied ${applied.length} migration(s): ${applied.join(', ')}`);
+    return 0;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function demoCommand(): Promise<number> {

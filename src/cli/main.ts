@@ -46,7 +46,13 @@ export function buildProgram(): Command {
     .description('Run the web server (unsubscribe links, web versions, sign-up, archive) and, when SMTP_URL is unset, the built-in SMTP inbox at /inbox. In local development it loads the demo workspace into an empty database.')
     .option('--port <port>', 'HTTP port (default: PORT or 3000)')
     .option('--no-demo', 'in local development, do not load the demo workspace into an empty database')
+    .option('--no-migrate', 'do not apply missing migrations at start (also MIGRATE_ON_START=false); stop if the schema is behind')
     .action(lazy(commands, 'serveCommand'));
+
+  program
+    .command('migrate')
+    .description('Apply the database migrations DATABASE_URL lacks (SQLite or Postgres); safe to run from several processes at once')
+    .action(lazy(commands, 'migrateCommand'));
 
   program
     .command('demo')

@@ -15,6 +15,8 @@ export interface FeedPollerOptions {
   readonly intervalMinutes: number;
   readonly log: (line: string) => void;
   readonly clock?: () => Date;
+  /** Whether this process polls now: one poller across every process on the database (see leader-store.ts). Default: always. */
+  readonly leader?: () => Promise<boolean>;
 }
 
 export interface FeedPoller {
@@ -43,6 +45,7 @@ export function createFeedPoller(options: FeedPollerOptions): FeedPoller {
   const tick = (): Promise<FeedPollResult[]> => {
     running ??= (async () => {
       try {
+        if (options.leader && !(await options.leader())) return [];
         const cutoff = new Date(clock().getTime() - options.intervalMinutes * 60_000 + 30_000).toISOString();
         const due = await options.feeds.listDueFeeds(cutoff);
         return await pollFeeds(due, { store: options.store, feeds: options.feeds, policy: options.policy, clock, signal: abort.signal }, (result) => {

@@ -127,14 +127,22 @@ export async function pollFeed(feed: Feed, deps: PollDeps): Promise<FeedPollResu
       const made = await articleFromItem(item, feed.fullContent, feedBase, { policy: deps.policy, now: startedAt, signal: deps.signal });
       for (const warning of made.warnings) warnings.push(`feed ${feed.url}: ${describeItem(item)}: ${warning}`);
       const extracted: ExtractedArticle = { ...made.extracted, article: { ...made.extracted.article, body: sanitizeMarkdown(made.extracted.article.body).markdown } };
-      await serially(async () => {
-        const input = await deps.feeds.prepareArticle(extracted, existing ? { articleId: existing.articleId } : { distinct: true });
-        const { article, outcome } = await deps.store.upsertArticle(input);
-        await deps.feeds.saveItem({ feedId: feed.id, guid: item.guid, url: item.url, articleId: article.id, contentHash: hash, existingId: existing?.id });
-        if (!existing) counts.added += 1;
-        else if (outcome === 'unchanged') counts.unchanged += 1;
-        else counts.updated += 1;
-      });
+      await serially(() =>
+        deps.feeds.inItemTransaction(feed.id, async (feeds, trx) => {
+          // Read again inside the transaction: another process may have recorded the item since.
+          const current = await feeds.findItem(feed.id, item.guid, item.url);
+          if (current && current.contentHash === hash) {
+            counts.unchanged += 1;
+            return;
+          }
+          const input = await feeds.prepareArticle(extracted, current ? { articleId: current.articleId } : { distinct: true });
+          const { article, outcome } = await deps.store.upsertArticle(input, { in: trx });
+          await feeds.saveItem({ feedId: feed.id, guid: item.guid, url: item.url, articleId: article.id, contentHash: hash, existingId: current?.id });
+          if (!current) counts.added += 1;
+          else if (outcome === 'unchanged') counts.unchanged += 1;
+          else counts.updated += 1;
+        }),
+      );
     } catch (error) {
       errors.push(`feed ${feed.url}: ${describeItem(item)}: ${describeError(error, item.url)}`);
     }

@@ -32,6 +32,8 @@ import { registerLoginRoutes } from './login-routes.ts';
 
 export interface HttpDeps {
   readonly store: SqlStore;
+  /** The sign-up side's store (the composition root's); default: one on `store`'s database. */
+  readonly subscribers?: SubscriberStore;
   readonly publicUrl: string;
   readonly secret: string;
   /** Folder served at /media: the operator's images and logos (DATA_DIR/media). */
@@ -113,7 +115,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const { store } = deps;
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
-  const subscribers = new SubscriberStore(store.db);
+  const subscribers = deps.subscribers ?? new SubscriberStore(store.db);
   const settings = { publicUrl: deps.publicUrl, secret: deps.secret, recordIp: deps.signup?.recordIp ?? false, ratePerMinute: deps.signup?.ratePerMinute ?? 5 };
   const signup = new SignupService({ store, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
   signup.startMaintenance();

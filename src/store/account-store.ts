@@ -6,13 +6,14 @@
 import type { Generated, Selectable, Kysely, Migration } from 'kysely';
 import type { Role } from '../accounts/roles.ts';
 import type { Database } from './schema.ts';
+import { idColumn } from './dialect.ts';
 
 /** Migration 2026-12-04-api-accounts. */
 export const accountsMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('users')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => idColumn(db, c))
       .addColumn('email', 'text', (c) => c.notNull().unique())
       .addColumn('role', 'text', (c) => c.notNull())
       .addColumn('password_hash', 'text')
@@ -33,7 +34,7 @@ export const accountsMigration: Migration = {
     await db.schema.createIndex('user_sessions_user').on('user_sessions').column('user_id').execute();
     await db.schema
       .createTable('api_tokens')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => idColumn(db, c))
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('role', 'text', (c) => c.notNull())
       .addColumn('token_hash', 'text', (c) => c.notNull().unique())

@@ -7,6 +7,7 @@ import type { SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
 import { writeTransaction } from './write-transaction.ts';
+import { idColumn } from './dialect.ts';
 
 export interface DeliveryEventsTable {
   id: Generated<number>;
@@ -55,7 +56,7 @@ export const deliverabilityMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('delivery_events')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => idColumn(db, c))
       .addColumn('campaign_id', 'integer')
       .addColumn('subscriber_id', 'integer')
       .addColumn('email', 'text', (c) => c.notNull())

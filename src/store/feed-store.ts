@@ -6,6 +6,8 @@ import { MailroomError, quote } from '../core/errors.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
 import type { Database, FeedItemsTable, FeedsTable } from './schema.ts';
 import { belongsToNewsletter, notCarriedByNewsletter } from './article-queries.ts';
+import { lockKeys } from './dialect.ts';
+import { writeTransaction } from './write-transaction.ts';
 
 export const FULL_CONTENT_MODES = ['auto', 'feed', 'page'] as const;
 /** Where an item's article text comes from: the feed when it looks complete, else the page (auto); always the feed; always the page. */
@@ -189,6 +191,17 @@ export class FeedStore {
       if (byUrl) return toItem(byUrl);
     }
     return null;
+  }
+
+  /**
+   * Runs one feed item's database work (find it, prepare and save its article, record it) as ONE write transaction,
+   * the items of one feed taking turns across processes: two pollers never both add the same item.
+   */
+  async inItemTransaction<T>(feedId: number, fn: (feeds: FeedStore, trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return writeTransaction(this.db, async (trx) => {
+      await lockKeys(trx, [`feed:${feedId}`]);
+      return fn(new FeedStore(trx, this.clock), trx);
+    });
   }
 
   /** Records a new item (it arrives now) or updates a known one (its arrival time stays). */

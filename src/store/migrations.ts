@@ -1,19 +1,34 @@
-/** Schema migrations, applied in order by Kysely's Migrator on every open. Never edit a shipped migration: add a new one. */
+/**
+ * Schema migrations, applied in order by Kysely's Migrator (`mailroom migrate`, or `serve` at start). Never change what
+ * a shipped migration does: add a new one at the END of MIGRATIONS. Each runs on SQLite and on Postgres: ids are
+ * autoincrement on SQLite and identity columns on Postgres (see id below), epoch-millisecond columns are bigint on
+ * Postgres, and timestamps stay ISO-8601 text in both, so ordering and comparisons are the same everywhere.
+ */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { epochMsType, idColumn, isPostgres } from './dialect.ts';
+import { relayQuotasMigration } from './relay-quota-store.ts';
+import { leaderLeasesMigration } from './leader-store.ts';
 import { accountsMigration } from './account-store.ts';
 import { subscriberNameIndexMigration } from './api-queries.ts';
-import { relayQuotasMigration } from './relay-quota-store.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
 import { welcomeMigration } from './welcome-store.ts';
 import { trackingMigration } from './tracking-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
+const id = idColumn;
+
+/** Runs `fn` in a transaction: Kysely runs Postgres migrations in one already (transactional DDL); SQLite's need their own. */
+async function inTransaction(db: Kysely<unknown>, fn: (trx: Kysely<unknown>) => Promise<void>): Promise<void> {
+  if (db.isTransaction) await fn(db);
+  else await db.transaction().execute(fn);
+}
+
 const initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('articles')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('slug', 'text', (c) => c.notNull().unique())
       .addColumn('canonical_url', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('title', 'text', (c) => c.notNull())
@@ -32,7 +47,7 @@ const initial: Migration = {
 
     await db.schema
       .createTable('lists')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('name', 'text', (c) => c.notNull().unique())
       .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('created_at', 'text', (c) => c.notNull())
@@ -40,7 +55,7 @@ const initial: Migration = {
 
     await db.schema
       .createTable('subscribers')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('email', 'text', (c) => c.notNull().unique())
       .addColumn('name', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('first_name', 'text', (c) => c.notNull().defaultTo(''))
@@ -75,7 +90,7 @@ const initial: Migration = {
 
     await db.schema
       .createTable('newsletters')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('slug', 'text', (c) => c.notNull().unique())
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('from_name', 'text', (c) => c.notNull())
@@ -93,7 +108,7 @@ const initial: Migration = {
 
     await db.schema
       .createTable('issues')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id'))
       .addColumn('number', 'integer', (c) => c.notNull())
       .addColumn('subject', 'text', (c) => c.notNull())
@@ -114,7 +129,7 @@ const initial: Migration = {
 
     await db.schema
       .createTable('campaigns')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('issue_id', 'integer', (c) => c.notNull().references('issues.id'))
       .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id'))
       .addColumn('list_id', 'integer', (c) => c.notNull().references('lists.id'))
@@ -187,7 +202,18 @@ const schedules: Migration = {
  */
 const signup: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
+      if (isPostgres(trx)) {
+        // Postgres alters a CHECK constraint in place (a rebuilt table's primary key would collide by name).
+        await sql`ALTER TABLE list_memberships DROP CONSTRAINT list_memberships_status_check`.execute(trx);
+        await sql`ALTER TABLE list_memberships ADD CONSTRAINT list_memberships_status_check CHECK (status IN ('pending','subscribed','unsubscribed'))`.execute(trx);
+        for (const column of ["consent_source text NOT NULL DEFAULT ''", 'consent_at text', 'consent_ip text', 'confirmed_at text', 'confirmed_ip text', 'confirmation_sent_at text', 'unsubscribed_at text']) {
+          await sql`ALTER TABLE list_memberships ADD COLUMN ${sql.raw(column)}`.execute(trx);
+        }
+        await sql`UPDATE list_memberships m SET consent_source = s.consent_source, consent_at = s.consent_at,
+          unsubscribed_at = CASE WHEN m.status = 'unsubscribed' THEN m.updated_at END
+          FROM subscribers s WHERE s.id = m.subscriber_id`.execute(trx);
+      } else {
       await sql`CREATE TABLE list_memberships_0003 (
         list_id integer NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
         subscriber_id integer NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
@@ -210,6 +236,7 @@ const signup: Migration = {
       await sql`DROP TABLE list_memberships`.execute(trx);
       await sql`ALTER TABLE list_memberships_0003 RENAME TO list_memberships`.execute(trx);
       await sql`CREATE INDEX list_memberships_subscriber ON list_memberships (subscriber_id)`.execute(trx);
+      }
       await sql`CREATE INDEX list_memberships_pending ON list_memberships (status, confirmation_sent_at) WHERE status = 'pending'`.execute(trx);
 
       // A list's hosted sign-up page and form can be closed; a newsletter's public archive index and feed can be turned off.
@@ -220,7 +247,7 @@ const signup: Migration = {
       await sql`CREATE TABLE rate_limit_hits (
         bucket text NOT NULL,
         key text NOT NULL,
-        at integer NOT NULL
+        at ${sql.raw(epochMsType(trx))} NOT NULL
       )`.execute(trx);
       await sql`CREATE INDEX rate_limit_hits_key ON rate_limit_hits (bucket, key, at)`.execute(trx);
       await sql`CREATE INDEX rate_limit_hits_at ON rate_limit_hits (at)`.execute(trx);
@@ -236,7 +263,7 @@ const feeds: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('feeds')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('newsletter_id', 'integer', (c) => c.notNull().references('newsletters.id').onDelete('cascade'))
       .addColumn('url', 'text', (c) => c.notNull())
       .addColumn('title', 'text', (c) => c.notNull().defaultTo(''))
@@ -252,7 +279,7 @@ const feeds: Migration = {
       .execute();
     await db.schema
       .createTable('feed_items')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => id(db, c))
       .addColumn('feed_id', 'integer', (c) => c.notNull().references('feeds.id').onDelete('cascade'))
       .addColumn('guid', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('url', 'text', (c) => c.notNull().defaultTo(''))
@@ -293,7 +320,7 @@ const campaignResend: Migration = {
  */
 const newsletterArticles: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
       await sql`CREATE TABLE newsletter_articles (
         newsletter_id integer NOT NULL REFERENCES newsletters (id) ON DELETE CASCADE,
         article_id integer NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
@@ -312,10 +339,11 @@ const newsletterArticles: Migration = {
         SELECT issues.newsletter_id, issue_articles.article_id, 0, 'migration', min(issues.created_at)
         FROM issue_articles INNER JOIN issues ON issues.id = issue_articles.issue_id
         GROUP BY issues.newsletter_id, issue_articles.article_id`.execute(trx);
-      await sql`INSERT OR IGNORE INTO newsletter_articles (newsletter_id, article_id, excluded, source, added_at)
+      await sql`INSERT INTO newsletter_articles (newsletter_id, article_id, excluded, source, added_at)
         SELECT newsletters.id, articles.id, 0, 'migration', articles.created_at
         FROM articles CROSS JOIN newsletters
-        WHERE (SELECT count(*) FROM newsletters) = 1`.execute(trx);
+        WHERE (SELECT count(*) FROM newsletters) = 1
+        ON CONFLICT DO NOTHING`.execute(trx);
     });
   },
 };
@@ -326,7 +354,11 @@ const newsletterArticles: Migration = {
  */
 const slotFailed: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
+      if (isPostgres(trx)) {
+        await sql`ALTER TABLE schedule_slots DROP CONSTRAINT schedule_slots_outcome_check`.execute(trx);
+        await sql`ALTER TABLE schedule_slots ADD CONSTRAINT schedule_slots_outcome_check CHECK (outcome IN ('campaign','skipped-empty','skipped-missed','failed'))`.execute(trx);
+      } else {
       await sql`CREATE TABLE schedule_slots_0005 (
         newsletter_id integer NOT NULL REFERENCES newsletters (id) ON DELETE CASCADE,
         slot_at text NOT NULL,
@@ -340,6 +372,7 @@ const slotFailed: Migration = {
         SELECT newsletter_id, slot_at, outcome, campaign_id, detail, created_at FROM schedule_slots`.execute(trx);
       await sql`DROP TABLE schedule_slots`.execute(trx);
       await sql`ALTER TABLE schedule_slots_0005 RENAME TO schedule_slots`.execute(trx);
+      }
       await sql`CREATE INDEX schedule_slots_failed ON schedule_slots (created_at) WHERE outcome = 'failed'`.execute(trx);
     });
   },
@@ -351,10 +384,44 @@ const slotFailed: Migration = {
  */
 const preheaderSource: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      const rows = await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE instr(preheader, '{{') > 0 OR instr(preheader, char(0)) > 0`.execute(trx);
+    await inTransaction(db, async (trx) => {
+      // (Postgres text cannot hold a NUL character at all.)
+      const rows = isPostgres(trx)
+        ? await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE strpos(preheader, '{{') > 0`.execute(trx)
+        : await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE instr(preheader, '{{') > 0 OR instr(preheader, char(0)) > 0`.execute(trx);
       for (const row of rows.rows) await sql`UPDATE issues SET preheader = ${literalSource(row.preheader)} WHERE id = ${row.id}`.execute(trx);
     });
+  },
+};
+
+/**
+ * Postgres only: the two SQLite JSON functions the article queries use (article-queries.ts reads an article's tags,
+ * a JSON array in a text column), so that those queries stay one copy. No-op on SQLite, which has them built in.
+ */
+const postgresJsonFunctions: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    if (!isPostgres(db)) return;
+    await sql`CREATE OR REPLACE FUNCTION json_valid(t text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+      BEGIN
+        PERFORM t::jsonb;
+        RETURN true;
+      EXCEPTION WHEN others THEN
+        RETURN false;
+      END $$`.execute(db);
+    await sql`CREATE OR REPLACE FUNCTION json_each(t text) RETURNS TABLE (value text) LANGUAGE sql IMMUTABLE AS $$
+      SELECT CASE jsonb_typeof(t::jsonb) WHEN 'array' THEN e ELSE NULL END
+      FROM jsonb_array_elements_text(CASE jsonb_typeof(t::jsonb) WHEN 'array' THEN t::jsonb ELSE '[]'::jsonb END) AS e $$`.execute(db);
+  },
+};
+
+/**
+ * Postgres only: the due rows of a campaign in subscriber order straight from an index (listDueRecipients). SQLite
+ * walks its (campaign_id, status) index in rowid order instead, without the cost of one more index per send row.
+ */
+const postgresSendsDue: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    if (!isPostgres(db)) return;
+    await sql`CREATE INDEX sends_due ON sends (campaign_id, status, subscriber_id)`.execute(db);
   },
 };
 
@@ -374,6 +441,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-deliv-tracking': trackingMigration,
   '2026-12-04-api-accounts': accountsMigration,
   '2026-12-04-api-subscriber-name': subscriberNameIndexMigration,
+  '2026-12-05-pg11-postgres-json-functions': postgresJsonFunctions,
+  '2026-12-05-pg11-leader-leases': leaderLeasesMigration,
+  '2026-12-05-pg11-postgres-sends-due': postgresSendsDue,
 };
 
 export const migrationProvider: MigrationProvider = {

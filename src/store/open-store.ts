@@ -1,39 +1,25 @@
-/** Opens the store named by DATABASE_URL: a SQLite file path (WAL mode), migrated to the latest schema. */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
-import { MailroomError, quote } from '../core/errors.ts';
-import { migrationProvider } from './migrations.ts';
-import type { Database } from './schema.ts';
+/** Opens the store named by DATABASE_URL (a SQLite file path, or postgres://…), migrated to the latest schema unless told not to. */
+import { openDatabase, type DatabaseHandle } from './database.ts';
 import { SqlStore } from './sql-store.ts';
 
 export interface OpenStoreOptions {
   readonly clock?: () => Date;
+  /** false: do not migrate; fail with a clear error if the schema is behind (`serve --no-migrate`, MIGRATE_ON_START=false). */
+  readonly migrate?: boolean;
 }
 
 export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<SqlStore> {
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
-    throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl.replace(/\/\/[^@/]*@/, '//…@'))}: Postgres is not supported yet; use a SQLite file path such as data/mailroom.db`);
-  }
-  const path = databaseUrl.startsWith('file:') ? databaseUrl.slice('file:'.length) : databaseUrl;
-  let sqlite: BetterSqlite3.Database;
+  const handle = await openDatabase(databaseUrl);
   try {
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-    sqlite = new BetterSqlite3(path);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 10000');
+    await prepareSchema(handle, options.migrate ?? true);
   } catch (error) {
-    throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: cannot open the SQLite database: ${(error as Error).message}`, [], { cause: error });
+    await handle.close();
+    throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error, results } = await new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message}`, [], { cause: error });
-  }
-  return new SqlStore(db, options.clock, sqlite);
+  return new SqlStore(handle.db, options.clock, handle);
+}
+
+async function prepareSchema(handle: DatabaseHandle, migrate: boolean): Promise<void> {
+  if (migrate) await handle.migrate();
+  else await handle.checkMigrated();
 }

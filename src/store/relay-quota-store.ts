@@ -12,6 +12,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { QUOTA_WINDOW_MS, type QuotaCap, type QuotaTake, type QuotaTicket, type QuotaUnit, type QuotaUsage, type RelayQuotaStore, UNIT_FREE } from '../smtp/relay-quota.ts';
 import type { Database } from './schema.ts';
+import { epochMsType, isPostgres } from './dialect.ts';
 
 /** Migration 2026-12-04-relay-quotas: one row per unit of a relay's cap, holding when it was last used (ms since the epoch). */
 export const relayQuotasMigration: Migration = {
@@ -20,7 +21,7 @@ export const relayQuotasMigration: Migration = {
       relay text NOT NULL,
       cap text NOT NULL CHECK (cap IN ('hourly', 'daily')),
       slot integer NOT NULL CHECK (slot >= 0),
-      used_at integer NOT NULL,
+      used_at ${sql.raw(epochMsType(db))} NOT NULL,
       PRIMARY KEY (relay, cap, slot)
     )`.execute(db);
     await sql`CREATE INDEX relay_quota_slots_used ON relay_quota_slots (relay, cap, used_at)`.execute(db);
@@ -29,6 +30,11 @@ export const relayQuotasMigration: Migration = {
 
 export class SqlRelayQuotaStore implements RelayQuotaStore {
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** Postgres: a racing process takes the next free slot instead of waiting for this one and then finding it used. */
+  private skipLocked(): ReturnType<typeof sql> {
+    return isPostgres(this.db) ? sql` FOR UPDATE SKIP LOCKED` : sql``;
+  }
 
   async take(relay: string, caps: readonly QuotaCap[], now: number): Promise<QuotaTake> {
     const taken: QuotaUnit[] = [];
@@ -56,7 +62,7 @@ export class SqlRelayQuotaStore implements RelayQuotaStore {
       WHERE relay = ${relay} AND cap = ${cap.window} AND used_at <= ${since}
         AND slot = (SELECT slot FROM relay_quota_slots
                     WHERE relay = ${relay} AND cap = ${cap.window} AND slot < ${cap.limit} AND used_at <= ${since}
-                    ORDER BY used_at LIMIT 1)
+                    ORDER BY used_at LIMIT 1${this.skipLocked()})
         AND (NOT EXISTS (SELECT 1 FROM relay_quota_slots
                          WHERE relay = ${relay} AND cap = ${cap.window} AND slot >= ${cap.limit} AND used_at > ${since})
              OR (SELECT count(*) FROM relay_quota_slots WHERE relay = ${relay} AND cap = ${cap.window} AND used_at > ${since}) < ${cap.limit})
@@ -65,7 +71,7 @@ export class SqlRelayQuotaStore implements RelayQuotaStore {
     if (slot !== undefined) return Number(slot);
     // Slots are numbered from 0 and never deleted, so the next one is their count; the primary key stops a racing twin.
     const added = await sql<{ slot: number }>`INSERT INTO relay_quota_slots (relay, cap, slot, used_at)
-      SELECT ${relay}, ${cap.window}, count(*), ${now} FROM relay_quota_slots WHERE relay = ${relay} AND cap = ${cap.window}
+      SELECT CAST(${relay} AS text), CAST(${cap.window} AS text), count(*), CAST(${now} AS bigint) FROM relay_quota_slots WHERE relay = ${relay} AND cap = ${cap.window}
       HAVING count(*) < ${cap.limit}
       ON CONFLICT DO NOTHING
       RETURNING slot`.execute(this.db);
@@ -74,11 +80,11 @@ export class SqlRelayQuotaStore implements RelayQuotaStore {
   }
 
   async settle(ticket: QuotaTicket, at: number): Promise<void> {
-    await this.update(ticket, sql`max(used_at, ${at})`);
+    await this.update(ticket, isPostgres(this.db) ? sql`greatest(used_at, CAST(${at} AS bigint))` : sql`max(used_at, ${at})`);
   }
 
   async giveBack(ticket: QuotaTicket): Promise<void> {
-    await this.update(ticket, sql`${UNIT_FREE}`);
+    await this.update(ticket, sql`CAST(${UNIT_FREE} AS bigint)`);
   }
 
   async usage(relay: string, caps: readonly QuotaCap[], now: number): Promise<QuotaUsage[]> {
@@ -106,7 +112,7 @@ export class SqlRelayQuotaStore implements RelayQuotaStore {
     const { rows } = await sql<{ used_at: number }>`SELECT used_at FROM relay_quota_slots
       WHERE relay = ${relay} AND cap = ${cap.window} AND used_at > ${since}
       ORDER BY used_at
-      LIMIT 1 OFFSET max(0, (SELECT count(*) FROM relay_quota_slots WHERE relay = ${relay} AND cap = ${cap.window} AND used_at > ${since}) - ${cap.limit})`.execute(this.db);
+      LIMIT 1 OFFSET ${sql.raw(isPostgres(this.db) ? 'greatest' : 'max')}(0, (SELECT count(*) FROM relay_quota_slots WHERE relay = ${relay} AND cap = ${cap.window} AND used_at > ${since}) - ${cap.limit})`.execute(this.db);
     const at = rows[0]?.used_at;
     return at === undefined ? now : Math.max(now, Number(at) + span);
   }

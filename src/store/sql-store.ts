@@ -1,6 +1,5 @@
-/** The one storage adapter: every query Mailroom runs, written once with Kysely for SQLite (and Postgres later). */
+/** The storage adapter: every query Mailroom runs, written once with Kysely for SQLite and Postgres (dialect-specific statements only where they must differ, see dialect.ts). */
 import { createHash } from 'node:crypto';
-import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   Article,
@@ -25,6 +24,9 @@ import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowOutcome } from '../core/import-report.ts';
 import { writeTransaction } from './write-transaction.ts';
+import { isPostgres, lockKeys } from './dialect.ts';
+import { ReusableQuery } from './compiled-query.ts';
+import type { DatabaseHandle } from './database.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
 import { filterSubscribers, type SubscriberFilter } from './subscriber-filter.ts';
@@ -289,16 +291,18 @@ function mailableMembers(db: Db, listId: number) {
     .where('m.status', '=', 'subscribed')
     .where('s.status', '=', 'active')
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 's.email'))))
-    .where(notDomainSuppressed('s.email'));
+    .where(notDomainSuppressed(db, 's.email'));
 }
 
 /**
  * The address is not in a domain the operator suppressed (`mailroom suppress add @domain`, table from migration
  * 2026-12-04-deliv-bounces): one primary-key lookup of the address's domain (a LIKE per suppressed domain cost ×6.8 at
- * 200 domains: scripts/measure-domain-suppression.ts). Postgres spells instr as strpos.
+ * 200 domains: scripts/measure-domain-suppression.ts).
  */
-function notDomainSuppressed(column: 's.email' | 'sends.email') {
-  return sql<boolean>`NOT EXISTS (SELECT 1 FROM suppressed_domains AS xd WHERE xd.domain = substr(${sql.ref(column)}, instr(${sql.ref(column)}, '@') + 1))`;
+function notDomainSuppressed(db: Db, column: 's.email' | 'sends.email') {
+  // The address's domain: what follows its first @ (instr on SQLite, strpos on Postgres).
+  const at = isPostgres(db) ? sql`strpos(${sql.ref(column)}, '@')` : sql`instr(${sql.ref(column)}, '@')`;
+  return sql<boolean>`NOT EXISTS (SELECT 1 FROM suppressed_domains AS xd WHERE xd.domain = substr(${sql.ref(column)}, ${at} + 1))`;
 }
 
 /** What fixing a campaign's recipients did. */
@@ -306,30 +310,6 @@ export interface FixedRecipients {
   readonly recipients: number;
   /** Members left out because they already received the issue in an earlier campaign (0 with `resend`). */
   readonly alreadyReceived: number;
-}
-
-/**
- * The statements the hot paths run per row (import, claim, record), prepared once on the raw connection. They say
- * exactly what the Kysely versions below them say; Kysely builds and prepares SQL on every call, which cost more
- * than the work itself at a million rows.
- */
-interface HotStatements {
-  readonly anySuppression: BetterSqlite3.Statement<[], { found: number }>;
-  readonly suppressionByHash: BetterSqlite3.Statement<[string], { reason: string }>;
-  readonly subscriberByEmail: BetterSqlite3.Statement<[string], { id: number; name: string; first_name: string; last_name: string; attributes: string; status: string }>;
-  readonly insertSubscriber: BetterSqlite3.Statement<[string, string, string, string, string, string, string, string, string]>;
-  readonly insertMembership: BetterSqlite3.Statement<[number, number, string, string, string, string]>;
-  readonly updateProfile: BetterSqlite3.Statement<[string, string, string, string, string, number]>;
-  readonly membershipStatus: BetterSqlite3.Statement<[number, number], { status: string }>;
-  readonly duePending: BetterSqlite3.Statement<[number, number], DueRow>;
-  readonly dueDeferred: BetterSqlite3.Statement<[number, string, number], DueRow>;
-  readonly claim: BetterSqlite3.Statement<[string, number, number]>;
-  readonly whyNotClaimed: BetterSqlite3.Statement<[number, number], { status: string; subscriber_status: string | null; membership_status: string | null; suppression_reason: string | null }>;
-  readonly recordSent: BetterSqlite3.Statement<[string, string, string, string, number, number]>;
-  readonly recordFailed: BetterSqlite3.Statement<[string, string | null, string, string, number, number]>;
-  readonly recordDeferred: BetterSqlite3.Statement<[string, string | null, string, string, string, number, number]>;
-  readonly recordSkipped: BetterSqlite3.Statement<[string, string, number, number]>;
-  readonly recordReleased: BetterSqlite3.Statement<[string, number, number]>;
 }
 
 /** A due send row joined with its subscriber, membership and suppression. */
@@ -345,84 +325,6 @@ interface DueRow {
   subscriber_status: string | null;
   membership_status: string | null;
   suppression_reason: string | null;
-}
-
-function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
-  const due = `SELECT sends.subscriber_id, sends.email, sends.attempts, sends.first_attempt_at, subscribers.name, subscribers.first_name, subscribers.last_name,
-      subscribers.attributes, subscribers.status AS subscriber_status, list_memberships.status AS membership_status, suppressions.reason AS suppression_reason
-    FROM sends
-    INNER JOIN campaigns ON campaigns.id = sends.campaign_id
-    LEFT JOIN subscribers ON subscribers.id = sends.subscriber_id
-    LEFT JOIN list_memberships ON list_memberships.subscriber_id = sends.subscriber_id AND list_memberships.list_id = campaigns.list_id
-    LEFT JOIN suppressions ON suppressions.email = sends.email`;
-  return {
-    // Walks the (campaign_id, status) index in row order, so a batch costs the same at the end of a million-row
-    // campaign as at its start (ordering by subscriber_id walked every row already sent). Rows are inserted in
-    // subscriber order, so this is still lowest subscriber first.
-    duePending: db.prepare(`${due} WHERE sends.campaign_id = ? AND sends.status = 'pending' ORDER BY sends.rowid LIMIT ?`),
-    dueDeferred: db.prepare(`${due} WHERE sends.campaign_id = ? AND sends.status = 'deferred' AND sends.next_attempt_at <= ? ORDER BY sends.rowid LIMIT ?`),
-    anySuppression: db.prepare('SELECT EXISTS (SELECT 1 FROM suppressions) AS found'),
-    suppressionByHash: db.prepare('SELECT reason FROM suppressions WHERE email_hash = ?'),
-    subscriberByEmail: db.prepare('SELECT id, name, first_name, last_name, attributes, status FROM subscribers WHERE email = ?'),
-    insertSubscriber: db.prepare(
-      "INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-    ),
-    insertMembership: db.prepare("INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at) VALUES (?, ?, 'subscribed', ?, ?, ?, ?)"),
-    updateProfile: db.prepare('UPDATE subscribers SET name = ?, first_name = ?, last_name = ?, attributes = ?, updated_at = ? WHERE id = ?'),
-    membershipStatus: db.prepare('SELECT status FROM list_memberships WHERE list_id = ? AND subscriber_id = ?'),
-    // The eligibility check and the claim are one statement: an unsubscribe that committed first always wins.
-    claim: db.prepare(`UPDATE sends SET status = 'sending', updated_at = ?
-      WHERE campaign_id = ? AND subscriber_id = ? AND status IN ('pending', 'deferred')
-        AND EXISTS (SELECT 1 FROM subscribers AS s
-          INNER JOIN campaigns AS c ON c.id = sends.campaign_id
-          INNER JOIN list_memberships AS m ON m.subscriber_id = s.id AND m.list_id = c.list_id
-          WHERE s.id = sends.subscriber_id AND s.status = 'active' AND m.status = 'subscribed')
-        AND NOT EXISTS (SELECT 1 FROM suppressions AS x WHERE x.email = sends.email)
-        AND NOT EXISTS (SELECT 1 FROM suppressed_domains AS xd WHERE xd.domain = substr(sends.email, instr(sends.email, '@') + 1))`),
-    whyNotClaimed: db.prepare(`SELECT sends.status, subscribers.status AS subscriber_status, list_memberships.status AS membership_status, suppressions.reason AS suppression_reason
-      FROM sends
-      INNER JOIN campaigns ON campaigns.id = sends.campaign_id
-      LEFT JOIN subscribers ON subscribers.id = sends.subscriber_id
-      LEFT JOIN list_memberships ON list_memberships.subscriber_id = sends.subscriber_id AND list_memberships.list_id = campaigns.list_id
-      LEFT JOIN suppressions ON suppressions.email = sends.email
-      WHERE sends.campaign_id = ? AND sends.subscriber_id = ?`),
-    recordSent: db.prepare(`UPDATE sends SET status = 'sent', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), smtp_response = ?, message_id = ?,
-      error = NULL, next_attempt_at = NULL, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ? AND status = 'sending'`),
-    recordFailed: db.prepare(`UPDATE sends SET status = 'failed', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), smtp_response = ?, error = ?,
-      next_attempt_at = NULL, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ? AND status = 'sending'`),
-    recordDeferred: db.prepare(`UPDATE sends SET status = 'deferred', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?), smtp_response = ?, error = ?,
-      next_attempt_at = ?, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ? AND status = 'sending'`),
-    recordSkipped: db.prepare(
-      "UPDATE sends SET status = 'skipped', error = ?, next_attempt_at = NULL, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ? AND status IN ('pending', 'deferred', 'sending')",
-    ),
-    recordReleased: db.prepare("UPDATE sends SET status = 'pending', updated_at = ? WHERE campaign_id = ? AND subscriber_id = ? AND status = 'sending'"),
-  };
-}
-
-/** First line of each address already seen by one import: by subscriber id (4 bytes each), else (suppressed, no subscriber row) by address. */
-class ImportLines {
-  private byId = new Int32Array(1024);
-  private readonly byEmail = new Map<string, number>();
-  firstOfId(id: number): number | undefined {
-    const line = id < this.byId.length ? this.byId[id] : 0;
-    return line ? line : undefined;
-  }
-  setId(id: number, line: number): void {
-    if (id >= this.byId.length) {
-      let size = this.byId.length;
-      while (size <= id) size *= 2;
-      const grown = new Int32Array(size);
-      grown.set(this.byId);
-      this.byId = grown;
-    }
-    this.byId[id] = line;
-  }
-  firstOfEmail(email: string): number | undefined {
-    return this.byEmail.get(email);
-  }
-  setEmail(email: string, line: number): void {
-    this.byEmail.set(email, line);
-  }
 }
 
 /** A due send row (see DueRow) as the engine sees it. */
@@ -447,42 +349,24 @@ export class SqlStore implements CampaignStore {
   readonly db: Kysely<Database>;
   private readonly clock: () => Date;
 
-  /** The same SQLite connection Kysely uses, for the hot paths' prepared statements (null: Kysely everywhere). */
-  private readonly sqlite: BetterSqlite3.Database | null;
-  private hotStatements: HotStatements | null = null;
+  /** The database handle this store was opened with (null: built on a bare Kysely instance or a transaction). */
+  readonly handle: DatabaseHandle | null;
 
-  constructor(db: Kysely<Database>, clock: () => Date = () => new Date(), sqlite: BetterSqlite3.Database | null = null) {
+  constructor(db: Kysely<Database>, clock: () => Date = () => new Date(), handle: DatabaseHandle | null = null) {
     this.db = db;
     this.clock = clock;
-    this.sqlite = sqlite;
+    this.handle = handle;
   }
 
-  /** Prepared once per store: the import, claim and record paths run them per row without building SQL again. */
-  private hot(): HotStatements | null {
-    if (!this.sqlite) return null;
-    this.hotStatements ??= prepareHotStatements(this.sqlite);
-    return this.hotStatements;
-  }
+  private writeBatch: { readonly work: (trx: Db) => Promise<unknown>; readonly resolve: (value: unknown) => void; readonly reject: (error: unknown) => void }[] | null = null;
 
   /**
-   * Runs synchronous work on the raw connection while holding Kysely's connection (its mutex), so it never lands
-   * inside a transaction another caller has open on it.
-   */
-  private async exclusive<T>(fn: () => T): Promise<T> {
-    return this.db.connection().execute(async () => fn());
-  }
-
-  private writeBatch: { readonly work: () => unknown; readonly resolve: (value: unknown) => void; readonly reject: (error: unknown) => void }[] | null = null;
-
-  /**
-   * Runs `work` in one BEGIN IMMEDIATE transaction with the other hot writes (claims, outcomes) asked for in the same
+   * Runs `work` in one write transaction with the other hot writes (claims, outcomes) asked for in the same
    * synchronous turn: the engine records one worker's outcome and claims another worker's next recipient together,
    * at the cost of one commit. Each caller's promise resolves once that transaction has committed; if it fails,
    * nothing of it is written and every caller in it gets the error.
    */
-  private batchedWrite<T>(work: () => T): Promise<T> {
-    const sqlite = this.sqlite;
-    if (!sqlite) return Promise.reject(new Error('batchedWrite needs the SQLite connection'));
+  private batchedWrite<T>(work: (trx: Db) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let batch = this.writeBatch;
       if (!batch) {
@@ -491,13 +375,17 @@ export class SqlStore implements CampaignStore {
         this.writeBatch = open;
         queueMicrotask(() => {
           this.writeBatch = null;
-          this.exclusive(() => sqlite.transaction(() => open.map((w) => w.work())).immediate()).then(
+          this.tx(async (trx) => {
+            const results: unknown[] = [];
+            for (const w of open) results.push(await w.work(trx));
+            return results;
+          }).then(
             (results) => open.forEach((w, i) => w.resolve(results[i])),
             (error: unknown) => open.forEach((w) => w.reject(error)),
           );
         });
       }
-      batch.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      batch.push({ work: work as (trx: Db) => Promise<unknown>, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -520,8 +408,9 @@ export class SqlStore implements CampaignStore {
    * Adds an article, or updates the one with the same slug or canonical URL; with `assignTo`, also assigns it to that
    * newsletter, in the same transaction.
    */
-  async upsertArticle(input: ArticleInput, options: { assignTo?: number } = {}): Promise<{ article: Article; outcome: UpsertOutcome }> {
-    return this.tx(async (trx) => {
+  async upsertArticle(input: ArticleInput, options: { assignTo?: number; in?: Kysely<Database> } = {}): Promise<{ article: Article; outcome: UpsertOutcome }> {
+    // `in`: a transaction the caller holds (a feed item and its article are saved together).
+    return writeTransaction(options.in ?? this.db, async (trx) => {
       const saved = await this.upsertArticleIn(trx, input);
       if (options.assignTo !== undefined) await this.assignIn(trx, options.assignTo, [saved.article.id], 'import', this.now());
       return saved;
@@ -529,6 +418,8 @@ export class SqlStore implements CampaignStore {
   }
 
   private async upsertArticleIn(trx: Db, input: ArticleInput): Promise<{ article: Article; outcome: UpsertOutcome }> {
+    // Two processes importing the same article: the second waits, then finds the first one's row and updates it.
+    await lockKeys(trx, [`article:slug:${input.slug}`, ...(input.canonicalUrl ? [`article:url:${input.canonicalUrl}`] : [])]);
     const matches = await trx
       .selectFrom('articles')
       .selectAll()
@@ -807,7 +698,10 @@ export class SqlStore implements CampaignStore {
 
   /** Adds or updates one subscriber on a list, with the same rules as an import row. */
   async addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome> {
-    return this.tx((trx) => this.applySubscriberRow(trx, listId, fields, consentSource));
+    return this.tx(async (trx) => {
+      await lockKeys(trx, [`subscriber:${fields.email}`]);
+      return this.applySubscriberRow(trx, listId, fields, consentSource);
+    });
   }
 
   /** Deletes a subscriber and their memberships; with a list, only that membership. Returns false when there was nothing to remove. */
@@ -834,23 +728,12 @@ export class SqlStore implements CampaignStore {
     let read = 0;
     const rejected: ImportRejection[] = [];
     const consentSource = `import:${options.source}`;
-    const hot = this.hot();
-    // With prepared statements, repeats are found here, by subscriber id, instead of in the reader's memory.
-    const lines = hot && rows.deferDuplicates ? new ImportLines() : null;
-    if (lines) rows.deferDuplicates?.();
     try {
       await this.tx(async (trx) => {
-        const anySuppression = hot ? hot.anySuppression.get()?.found === 1 : true;
         for await (const result of rows) {
           options.onRow?.((read += 1));
           if (!result.ok) {
             rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
-            continue;
-          }
-          if (hot) {
-            const outcome = this.importRow(hot, listId, result, consentSource, anySuppression, lines);
-            if (typeof outcome === 'number') rejected.push({ line: result.line, reason: `duplicates line ${outcome}`, value: quote(result.address ?? result.row.email) });
-            else counts = countImportRow(counts, outcome);
             continue;
           }
           counts = countImportRow(counts, await this.applySubscriberRow(trx, listId, result.row, consentSource));
@@ -864,64 +747,14 @@ export class SqlStore implements CampaignStore {
     return { ...counts, rejected, applied: true };
   }
 
-  /**
-   * One import row with prepared statements, inside the import's transaction: the same rules as applySubscriberRow.
-   * With `lines`, a repeat of an address seen earlier in this import changes nothing and returns that first line.
-   */
-  private importRow(
-    hot: HotStatements,
-    listId: number,
-    result: { readonly line: number; readonly row: SubscriberFields },
-    consentSource: string,
-    anySuppression: boolean,
-    lines: ImportLines | null,
-  ): ImportRowOutcome | number {
-    const fields = result.row;
-    const now = this.now();
-    const existing = hot.subscriberByEmail.get(fields.email);
-    const earlier = lines ? (existing ? lines.firstOfId(existing.id) : lines.firstOfEmail(fields.email)) : undefined;
-    if (earlier !== undefined) return earlier;
-    const suppressed = anySuppression && hot.suppressionByHash.get(hashEmail(fields.email)) !== undefined;
-    if (!existing) {
-      if (suppressed) {
-        lines?.setEmail(fields.email, result.line);
-        return { person: 'none', list: 'kept-out', profileChanged: false };
-      }
-      const id = Number(hot.insertSubscriber.run(fields.email, fields.name, fields.firstName, fields.lastName, JSON.stringify(fields.attributes), consentSource, now, now, now).lastInsertRowid);
-      hot.insertMembership.run(listId, id, now, now, consentSource, now);
-      lines?.setId(id, result.line);
-      return { person: 'new', list: 'joined', profileChanged: false };
-    }
-    lines?.setId(existing.id, result.line);
-    // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
-    const currentAttributes = parseAttributes(existing.attributes);
-    const next = {
-      name: fields.name || existing.name,
-      firstName: fields.firstName || existing.first_name,
-      lastName: fields.lastName || existing.last_name,
-      attributes: { ...currentAttributes, ...fields.attributes },
-    };
-    const profileChanged =
-      next.name !== existing.name || next.firstName !== existing.first_name || next.lastName !== existing.last_name || !sameAttributes(next.attributes, currentAttributes);
-    if (profileChanged) hot.updateProfile.run(next.name, next.firstName, next.lastName, JSON.stringify(next.attributes), now, existing.id);
-    const membership = hot.membershipStatus.get(listId, existing.id);
-    const mailable = existing.status === 'active' && !suppressed;
-    let joined = false;
-    if (!membership && mailable) {
-      hot.insertMembership.run(listId, existing.id, now, now, consentSource, now);
-      joined = true;
-    }
-    // Unsubscribed stays unsubscribed; pending (a sign-up not confirmed yet) stays pending until its owner confirms.
-    if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return { person: 'known', list: 'kept-out', profileChanged };
-    return { person: 'known', list: joined ? 'joined' : 'already', profileChanged };
-  }
-
   private async applySubscriberRow(trx: Db, listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome> {
     const now = this.now();
     const suppressed = await trx.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(fields.email)).executeTakeFirst();
-    const existing = await trx.selectFrom('subscribers').selectAll().where('email', '=', fields.email).executeTakeFirst();
+    let existing = await trx.selectFrom('subscribers').selectAll().where('email', '=', fields.email).executeTakeFirst();
     if (suppressed && !existing) return { person: 'none', list: 'kept-out', profileChanged: false };
     if (!existing) {
+      // ON CONFLICT: another process (a sign-up, another import) may add the same address between the read and this
+      // write (Postgres runs them side by side); then this row is that person's, handled as an existing one below.
       const inserted = await trx
         .insertInto('subscribers')
         .values({
@@ -936,10 +769,14 @@ export class SqlStore implements CampaignStore {
           created_at: now,
           updated_at: now,
         })
+        .onConflict((oc) => oc.column('email').doNothing())
         .returning('id')
-        .executeTakeFirstOrThrow();
-      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
-      return { person: 'new', list: 'joined', profileChanged: false };
+        .executeTakeFirst();
+      if (inserted) {
+        await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: inserted.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
+        return { person: 'new', list: 'joined', profileChanged: false };
+      }
+      existing = await trx.selectFrom('subscribers').selectAll().where('email', '=', fields.email).executeTakeFirstOrThrow();
     }
     // An existing person: blank cells never erase what we know, and a status or an unsubscribe is never undone by a file.
     const current = toSubscriber(existing);
@@ -962,8 +799,12 @@ export class SqlStore implements CampaignStore {
     const mailable = current.status === 'active' && !suppressed;
     let joined = false;
     if (!membership && mailable) {
-      await trx.insertInto('list_memberships').values({ list_id: listId, subscriber_id: current.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now }).execute();
-      joined = true;
+      const added = await trx
+        .insertInto('list_memberships')
+        .values({ list_id: listId, subscriber_id: current.id, status: 'subscribed', created_at: now, updated_at: now, consent_source: consentSource, consent_at: now })
+        .onConflict((oc) => oc.columns(['list_id', 'subscriber_id']).doNothing())
+        .executeTakeFirst();
+      joined = Number(added.numInsertedOrUpdatedRows ?? 0) > 0;
     }
     // Unsubscribed stays unsubscribed; pending (a sign-up not confirmed yet) stays pending until its owner confirms.
     if (!mailable || (membership !== undefined && membership.status !== 'subscribed')) return { person: 'known', list: 'kept-out', profileChanged };
@@ -989,6 +830,7 @@ export class SqlStore implements CampaignStore {
   /** Unsubscribes a subscriber from one list at once: running campaigns skip them from the next message on. */
   async unsubscribeFromList(subscriberId: number, listId: number): Promise<UnsubscribeResult | null> {
     return this.tx(async (trx) => {
+      await lockKeys(trx, [`membership:${subscriberId}:${listId}`]);
       const subscriber = await trx.selectFrom('subscribers').select(['email']).where('id', '=', subscriberId).executeTakeFirst();
       const list = await trx.selectFrom('lists').select(['name']).where('id', '=', listId).executeTakeFirst();
       if (!subscriber || !list) return null;
@@ -1084,6 +926,9 @@ export class SqlStore implements CampaignStore {
 
   /** Stores an issue with the next number of its newsletter, and its articles in order. */
   private async insertIssue(trx: Db, input: IssueInput, now: string): Promise<StoredIssue> {
+    // One issue number at a time per newsletter, across processes (SQLite: the write lock; Postgres: an advisory lock
+    // until commit); the unique (newsletter_id, number) constraint stays the backstop.
+    await lockKeys(trx, [`issue-number:${input.newsletterId}`]);
     const last = await trx.selectFrom('issues').select(sql<number | null>`max(number)`.as('n')).where('newsletter_id', '=', input.newsletterId).executeTakeFirst();
     const number = Number(last?.n ?? 0) + 1;
     const row = await trx
@@ -1103,7 +948,7 @@ export class SqlStore implements CampaignStore {
         .expression(
           trx
             .selectFrom('articles')
-            .select([sql<number>`${input.newsletterId}`.as('newsletter_id'), 'articles.id', sql<number>`0`.as('excluded'), sql<string>`'issue'`.as('source'), sql<string>`${now}`.as('added_at')])
+            .select([sql<number>`CAST(${input.newsletterId} AS integer)`.as('newsletter_id'), 'articles.id', sql<number>`0`.as('excluded'), sql<string>`'issue'`.as('source'), sql<string>`CAST(${now} AS text)`.as('added_at')])
             .where('articles.id', 'in', input.articleIds)
             .where(({ not }) => not(belongsToNewsletter(input.newsletterId))),
         )
@@ -1294,7 +1139,7 @@ export class SqlStore implements CampaignStore {
       .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'attempts', 'updated_at'])
       .expression(
         members
-          .select([sql<number>`${campaign.id}`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`${now}`.as('updated_at')])
+          .select([sql<number>`CAST(${campaign.id} AS integer)`.as('campaign_id'), 's.id', 's.email', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'), sql<string>`CAST(${now} AS text)`.as('updated_at')])
           .orderBy('s.id'),
       )
       .executeTakeFirst();
@@ -1586,89 +1431,79 @@ export class SqlStore implements CampaignStore {
     return row ? (row.status as CampaignStatus) : null;
   }
 
+  /**
+   * The next due rows: pending ones, and deferred ones whose time has come, lowest subscriber first. Two queries, one
+   * per status, each walking its index in order, so a batch costs the same at the end of a million-row campaign as at
+   * its start (one query with an OR walked every row already sent). SQLite: in rowid order, which is subscriber
+   * order (rows are inserted so); Postgres: by the (campaign_id, status, subscriber_id) index.
+   */
   async listDueRecipients(campaignId: number, limit: number, now: string): Promise<DueRecipient[]> {
-    const hot = this.hot();
-    if (hot) {
-      const rows = await this.exclusive(() => {
-        const pending = hot.duePending.all(campaignId, limit);
-        const deferred = hot.dueDeferred.all(campaignId, now, limit);
-        return deferred.length === 0 ? pending : [...pending, ...deferred].sort((a, b) => a.subscriber_id - b.subscriber_id).slice(0, limit);
-      });
-      return rows.map(toDueRecipient);
-    }
-    const rows = await this.db
-      .selectFrom('sends')
-      .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
-      .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
-      .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
-      .leftJoin('suppressions', 'suppressions.email', 'sends.email')
-      .select([
-        'sends.subscriber_id',
-        'sends.email',
-        'sends.attempts',
-        'sends.first_attempt_at',
-        'subscribers.name',
-        'subscribers.first_name',
-        'subscribers.last_name',
-        'subscribers.attributes',
-        'subscribers.status as subscriber_status',
-        'list_memberships.status as membership_status',
-        'suppressions.reason as suppression_reason',
-      ])
-      .where('sends.campaign_id', '=', campaignId)
-      .where((eb) => eb.or([eb('sends.status', '=', 'pending'), eb.and([eb('sends.status', '=', 'deferred'), eb('sends.next_attempt_at', '<=', now)])]))
-      .orderBy('sends.subscriber_id')
-      .limit(limit)
-      .execute();
+    const due = (status: 'pending' | 'deferred') => {
+      let query = this.db
+        .selectFrom('sends')
+        .innerJoin('campaigns', 'campaigns.id', 'sends.campaign_id')
+        .leftJoin('subscribers', 'subscribers.id', 'sends.subscriber_id')
+        .leftJoin('list_memberships', (join) => join.onRef('list_memberships.subscriber_id', '=', 'sends.subscriber_id').onRef('list_memberships.list_id', '=', 'campaigns.list_id'))
+        .leftJoin('suppressions', 'suppressions.email', 'sends.email')
+        .select([
+          'sends.subscriber_id',
+          'sends.email',
+          'sends.attempts',
+          'sends.first_attempt_at',
+          'subscribers.name',
+          'subscribers.first_name',
+          'subscribers.last_name',
+          'subscribers.attributes',
+          'subscribers.status as subscriber_status',
+          'list_memberships.status as membership_status',
+          'suppressions.reason as suppression_reason',
+        ])
+        .where('sends.campaign_id', '=', campaignId)
+        .where('sends.status', '=', status);
+      if (status === 'deferred') query = query.where('sends.next_attempt_at', '<=', now);
+      return query
+        .orderBy(isPostgres(this.db) ? sql`sends.subscriber_id` : sql`sends.rowid`)
+        .limit(limit)
+        .execute();
+    };
+    const pending = await due('pending');
+    const deferred = await due('deferred');
+    const rows = deferred.length === 0 ? pending : [...pending, ...deferred].sort((x, y) => x.subscriber_id - y.subscriber_id).slice(0, limit);
     return rows.map(toDueRecipient);
   }
+
+  /** The claim, built once per store (see compiled-query.ts). The eligibility check and the claim are one statement: an unsubscribe that committed first always wins. */
+  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+    this.db
+      .updateTable('sends')
+      .set({ status: 'sending', updated_at: arg('now') })
+      .where('campaign_id', '=', arg('campaignId'))
+      .where('subscriber_id', '=', arg('subscriberId'))
+      .where('status', 'in', ['pending', 'deferred'])
+      .where(({ exists, not, selectFrom, and }) =>
+        and([
+          exists(
+            selectFrom('subscribers as s')
+              .innerJoin('campaigns as c', 'c.id', 'sends.campaign_id')
+              .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
+              .select(sql<number>`1`.as('one'))
+              .whereRef('s.id', '=', 'sends.subscriber_id')
+              .where('s.status', '=', 'active')
+              .where('m.status', '=', 'subscribed'),
+          ),
+          not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
+          notDomainSuppressed(this.db, 'sends.email'),
+        ]),
+      ),
+  );
 
   async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {
     const claims = new Map<number, string | null>();
     if (subscriberIds.length === 0) return claims;
-    const hot = this.hot();
-    const sqlite = this.sqlite;
-    if (hot && sqlite) {
-      // The same statements as below, prepared once, in one BEGIN IMMEDIATE transaction.
-      await this.batchedWrite(() => {
-        for (const subscriberId of subscriberIds) {
-          if (hot.claim.run(now, campaignId, subscriberId).changes > 0) {
-            claims.set(subscriberId, null);
-            continue;
-          }
-          const why = hot.whyNotClaimed.get(campaignId, subscriberId);
-          if (!why || (why.status !== 'pending' && why.status !== 'deferred')) claims.set(subscriberId, 'no longer pending');
-          else claims.set(subscriberId, skipReasonOf(why.subscriber_status, why.membership_status, why.suppression_reason) ?? 'not mailable');
-        }
-      });
-      return claims;
-    }
-    await this.tx(async (trx) => {
+    await this.batchedWrite(async (trx) => {
       for (const subscriberId of subscriberIds) {
-        // The eligibility check and the claim are one statement: an unsubscribe that committed first always wins.
-        const result = await trx
-          .updateTable('sends')
-          .set({ status: 'sending', updated_at: now })
-          .where('campaign_id', '=', campaignId)
-          .where('subscriber_id', '=', subscriberId)
-          .where('status', 'in', ['pending', 'deferred'])
-          .where(({ exists, not, selectFrom, and }) =>
-            and([
-              exists(
-                selectFrom('subscribers as s')
-                  .innerJoin('campaigns as c', 'c.id', 'sends.campaign_id')
-                  .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
-                  .select(sql<number>`1`.as('one'))
-                  .whereRef('s.id', '=', 'sends.subscriber_id')
-                  .where('s.status', '=', 'active')
-                  .where('m.status', '=', 'subscribed'),
-              ),
-              not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
-              notDomainSuppressed('sends.email'),
-            ]),
-          )
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) > 0) {
+        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId });
+        if (Number(result.numAffectedRows ?? 0) > 0) {
           claims.set(subscriberId, null);
           continue;
         }
@@ -1689,66 +1524,75 @@ export class SqlStore implements CampaignStore {
     return claims;
   }
 
+  /**
+   * The statements recordOutcomes runs per message, built once per store (see compiled-query.ts): the same Kysely
+   * query for every dialect, without building and compiling it per message.
+   */
+  private readonly outcomeQueries = {
+    sent: new ReusableQuery<{ now: string; smtpResponse: string; messageId: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set((eb) => ({
+          status: 'sent',
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${arg('now')}`),
+          smtp_response: arg('smtpResponse'),
+          message_id: arg('messageId'),
+          error: null,
+          next_attempt_at: null,
+          updated_at: arg('now'),
+        }))
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+    /** failed and deferred: `status` is one of them; next_attempt_at is null for failed. */
+    unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set((eb) => ({
+          status: arg('status'),
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${arg('now')}`),
+          smtp_response: arg('smtpResponse'),
+          error: arg('error'),
+          next_attempt_at: arg('nextAttemptAt'),
+          updated_at: arg('now'),
+        }))
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+    skipped: new ReusableQuery<{ error: string; now: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set({ status: 'skipped', error: arg('error'), next_attempt_at: null, updated_at: arg('now') })
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', 'in', ['pending', 'deferred', 'sending']),
+    ),
+    released: new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+      this.db
+        .updateTable('sends')
+        .set({ status: 'pending', updated_at: arg('now') })
+        .where('campaign_id', '=', arg('campaignId'))
+        .where('subscriber_id', '=', arg('subscriberId'))
+        .where('status', '=', 'sending'),
+    ),
+  };
+
   async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
     if (outcomes.length === 0) return;
-    const hot = this.hot();
-    const sqlite = this.sqlite;
-    // A hard bounce also suppresses the address (suppressIn): rare, so such a group takes the Kysely path below.
-    if (hot && sqlite && !outcomes.some((o) => o.status === 'failed' && o.suppress)) {
-      await this.batchedWrite(() => {
-        for (const o of outcomes) {
-          switch (o.status) {
-            case 'sent':
-              hot.recordSent.run(now, o.smtpResponse, o.messageId, now, campaignId, o.subscriberId);
-              break;
-            case 'failed':
-              hot.recordFailed.run(now, o.smtpResponse, o.error, now, campaignId, o.subscriberId);
-              break;
-            case 'deferred':
-              hot.recordDeferred.run(now, o.smtpResponse, o.error, o.nextAttemptAt, now, campaignId, o.subscriberId);
-              break;
-            case 'skipped':
-              hot.recordSkipped.run(o.error, now, campaignId, o.subscriberId);
-              break;
-            case 'released':
-              hot.recordReleased.run(now, campaignId, o.subscriberId);
-              break;
-          }
-        }
-      });
-      return;
-    }
-    await this.tx(async (trx) => {
+    const q = this.outcomeQueries;
+    await this.batchedWrite(async (trx) => {
       for (const outcome of outcomes) {
-        const row = trx.updateTable('sends').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId);
-        const sending = row.where('status', '=', 'sending');
+        const key = { campaignId, subscriberId: outcome.subscriberId };
         switch (outcome.status) {
           case 'sent':
-            await sending
-              .set((eb) => ({
-                status: 'sent',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                message_id: outcome.messageId,
-                error: null,
-                next_attempt_at: null,
-                updated_at: now,
-              }))
-              .execute();
+            await q.sent.execute(trx, { ...key, now, smtpResponse: outcome.smtpResponse, messageId: outcome.messageId });
             break;
           case 'failed': {
-            await sending
-              .set((eb) => ({
-                status: 'failed',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                error: outcome.error,
-                next_attempt_at: null,
-                updated_at: now,
-              }))
-              .execute();
+            await q.unsent.execute(trx, { ...key, status: 'failed', now, smtpResponse: outcome.smtpResponse, error: outcome.error, nextAttemptAt: null });
             if (outcome.suppress) {
               const sendRow = await trx.selectFrom('sends').select('email').where('campaign_id', '=', campaignId).where('subscriber_id', '=', outcome.subscriberId).executeTakeFirst();
               if (sendRow) await this.suppressIn(trx, sendRow.email, outcome.suppress, outcome.smtpResponse ?? outcome.error, now);
@@ -1756,23 +1600,13 @@ export class SqlStore implements CampaignStore {
             break;
           }
           case 'deferred':
-            await sending
-              .set((eb) => ({
-                status: 'deferred',
-                attempts: eb('attempts', '+', 1),
-                first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${now}`),
-                smtp_response: outcome.smtpResponse,
-                error: outcome.error,
-                next_attempt_at: outcome.nextAttemptAt,
-                updated_at: now,
-              }))
-              .execute();
+            await q.unsent.execute(trx, { ...key, status: 'deferred', now, smtpResponse: outcome.smtpResponse, error: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
             break;
           case 'skipped':
-            await row.where('status', 'in', ['pending', 'deferred', 'sending']).set({ status: 'skipped', error: outcome.error, next_attempt_at: null, updated_at: now }).execute();
+            await q.skipped.execute(trx, { ...key, error: outcome.error, now });
             break;
           case 'released':
-            await sending.set({ status: 'pending', updated_at: now }).execute();
+            await q.released.execute(trx, { ...key, now });
             break;
         }
       }

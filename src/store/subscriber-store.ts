@@ -9,6 +9,7 @@ import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
 import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
 import { writeTransaction } from './write-transaction.ts';
+import { isPostgres, lockKeys } from './dialect.ts';
 
 /** Suppressions a confirmed sign-up (or a resubscribe from the preferences page) may lift: the person left or asked to be forgotten, and now asks to come back. */
 export const LIFTABLE_SUPPRESSIONS: readonly SuppressionReason[] = ['unsubscribed', 'erased'];
@@ -152,13 +153,16 @@ export class SubscriberStore {
   async requestSignup(request: SignupRequest): Promise<SignupOutcome> {
     const now = request.now.toISOString();
     return this.immediate(async (db) => {
+      // Two sign-ups of one address (or a sign-up and an `subscribers add`) run one after the other, in every process.
+      await lockKeys(db, [`subscriber:${request.email}`]);
       const suppression = await db.selectFrom('suppressions').select('reason').where('email_hash', '=', hashEmail(request.email)).executeTakeFirst();
       if (suppression && !liftable(suppression.reason)) return { kind: 'blocked', reason: `address is suppressed (${suppression.reason})` };
       let subscriber = await db.selectFrom('subscribers').select(['id', 'status']).where('email', '=', request.email).executeTakeFirst();
       if (subscriber && blockedStatus(subscriber.status)) return { kind: 'blocked', reason: `subscriber is ${subscriber.status}` };
       let created = false;
       if (!subscriber) {
-        subscriber = await db
+        // ON CONFLICT: an import (which takes no lock per address) may add it meanwhile; then it is that person's row.
+        const inserted = await db
           .insertInto('subscribers')
           .values({
             email: request.email,
@@ -172,9 +176,12 @@ export class SubscriberStore {
             created_at: now,
             updated_at: now,
           })
+          .onConflict((oc) => oc.column('email').doNothing())
           .returning(['id', 'status'])
-          .executeTakeFirstOrThrow();
-        created = true;
+          .executeTakeFirst();
+        created = inserted !== undefined;
+        subscriber = inserted ?? (await db.selectFrom('subscribers').select(['id', 'status']).where('email', '=', request.email).executeTakeFirstOrThrow());
+        if (!created && blockedStatus(subscriber.status)) return { kind: 'blocked', reason: `subscriber is ${subscriber.status}` };
       }
       const membership = await db.selectFrom('list_memberships').select('status').where('list_id', '=', request.listId).where('subscriber_id', '=', subscriber.id).executeTakeFirst();
       if (membership?.status === 'subscribed' && subscriber.status === 'active' && !suppression) {
@@ -198,6 +205,7 @@ export class SubscriberStore {
   async confirmMembership(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ConfirmOutcome> {
     const now = at.toISOString();
     return this.immediate(async (db) => {
+      await lockKeys(db, [`membership:${subscriberId}:${listId}`]);
       const found = await loadMembershipState(db, subscriberId, listId);
       if (!found) return 'unknown';
       const { subscriber, membership, suppression } = found;
@@ -354,9 +362,14 @@ export class SubscriberStore {
   async hitRateLimit(bucket: string, key: string, now: Date, windowMs: number, limit: number): Promise<RateLimitResult> {
     const at = now.getTime();
     const since = at - windowMs;
-    const result = await sql`INSERT INTO rate_limit_hits (bucket, key, at)
-      SELECT ${bucket}, ${key}, ${at}
-      WHERE (SELECT count(*) FROM rate_limit_hits WHERE bucket = ${bucket} AND key = ${key} AND at > ${since}) < ${limit}`.execute(this.db);
+    // SQLite runs the statement alone (the write lock); Postgres would let two hits count the same window, so the
+    // hits of one key take turns (an advisory lock until commit).
+    const result = await this.immediate(async (db) => {
+      await lockKeys(db, [`rate-limit:${bucket}:${key}`]);
+      return sql`INSERT INTO rate_limit_hits (bucket, key, at)
+        SELECT CAST(${bucket} AS text), CAST(${key} AS text), CAST(${at} AS bigint)
+        WHERE (SELECT count(*) FROM rate_limit_hits WHERE bucket = ${bucket} AND key = ${key} AND at > ${since}) < ${limit}`.execute(db);
+    });
     if (Number(result.numAffectedRows ?? 0) === 1) return { allowed: true, retryAfterMs: 0 };
     const oldest = await this.db
       .selectFrom('rate_limit_hits')
@@ -371,7 +384,8 @@ export class SubscriberStore {
 
   /** Gives one counted hit back (e.g. the confirmation email could not be sent, so it must not block the next try). */
   async releaseRateLimitHit(bucket: string, key: string, at: Date): Promise<void> {
-    await sql`DELETE FROM rate_limit_hits WHERE rowid = (SELECT rowid FROM rate_limit_hits WHERE bucket = ${bucket} AND key = ${key} AND at = ${at.getTime()} LIMIT 1)`.execute(this.db);
+    const rowId = sql.raw(isPostgres(this.db) ? 'ctid' : 'rowid');
+    await sql`DELETE FROM rate_limit_hits WHERE ${rowId} = (SELECT ${rowId} FROM rate_limit_hits WHERE bucket = ${bucket} AND key = ${key} AND at = ${at.getTime()} LIMIT 1)`.execute(this.db);
   }
 
   async pruneRateLimits(before: Date): Promise<number> {

@@ -8,6 +8,7 @@
 import { sql, type Generated, type Kysely, type Migration, type Selectable } from 'kysely';
 import type { Database } from './schema.ts';
 import { writeTransaction } from './write-transaction.ts';
+import { idColumn } from './dialect.ts';
 
 export const WEBHOOK_EVENTS = [
   'subscriber.created',
@@ -62,7 +63,7 @@ export const webhooksMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('webhook_endpoints')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => idColumn(db, c))
       .addColumn('url', 'text', (c) => c.notNull())
       .addColumn('secret', 'text', (c) => c.notNull())
       .addColumn('events', 'text', (c) => c.notNull())
@@ -70,7 +71,7 @@ export const webhooksMigration: Migration = {
       .execute();
     await db.schema
       .createTable('webhook_deliveries')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', (c) => idColumn(db, c))
       .addColumn('endpoint_id', 'integer', (c) => c.notNull().references('webhook_endpoints.id').onDelete('cascade'))
       .addColumn('event_key', 'text', (c) => c.notNull())
       .addColumn('event_type', 'text', (c) => c.notNull())

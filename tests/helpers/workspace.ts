@@ -26,7 +26,13 @@ export function makeDataDir(): string {
 export async function openWorkspace(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<Workspace> {
   const dir = makeDataDir();
   const dataDir = join(dir, 'data');
-  const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: 'a-test-secret-that-is-long-enough-0123456789', SEND_RETRY_BASE_SECONDS: '0.05', ...env }, dir);
+  // MAILROOM_TEST_DATABASE=postgres: the workspace's database is a fresh Postgres one (dropped on close), to run a
+  // SQLite test file against Postgres by hand.
+  const postgres = process.env['MAILROOM_TEST_DATABASE'] === 'postgres' && env['DATABASE_URL'] === undefined ? await (await import('./postgres.ts')).createTestDatabase() : null;
+  const config = loadConfig(
+    { DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: 'a-test-secret-that-is-long-enough-0123456789', SEND_RETRY_BASE_SECONDS: '0.05', ...(postgres ? { DATABASE_URL: postgres.url } : {}), ...env },
+    dir,
+  );
   const app = await createApp(config, options);
   return {
     dir,
@@ -34,6 +40,7 @@ export async function openWorkspace(env: Record<string, string> = {}, options: {
     app,
     async close() {
       await app.close();
+      await postgres?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
