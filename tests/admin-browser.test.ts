@@ -205,6 +205,9 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await timeline.locator('.tl-sent .badge-sent').first().waitFor();
     await expect.poll(() => timeline.locator('.tl-sent').first().textContent()).toMatch(/Server reply: 250/);
     await expectAccessible(page, 'subscriber timeline');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await expectNoSidewaysScroll(page, 'subscriber timeline');
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Schedule the issue again (a resend) for a date and time in a time zone, then cancel that campaign.
     await goTo(page, 'Send', 'Send');
