@@ -221,7 +221,7 @@ describe('the command line', () => {
       expect(secret).not.toBe('');
       out.length = 0;
       expect(await main(['node', 'mailroom', 'tokens', 'list'])).toBe(0);
-      expect(out.join('')).toMatch(/deploy\s+viewer\s+mr_\w{4}…/);
+      expect(out.join('')).toMatch(/deploy\s+viewer\s+mr_[\w-]{4}…/);
       expect(out.join('')).not.toContain(secret);
       expect(await main(['node', 'mailroom', 'tokens', 'revoke', 'deploy'])).toBe(0);
       expect(await main(['node', 'mailroom', 'users', 'list'])).toBe(0);
