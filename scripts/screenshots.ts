@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdminServer, PASSWORD } from '../tests/helpers/admin-server.ts';
+import { fixture } from '../tests/helpers/fixture-server.ts';
 import { CHROMIUM_MISSING_MESSAGE, hasChromium, launchBrowser } from '../tests/helpers/browser.ts';
 
 const OUT = join(process.cwd(), 'screenshots');
@@ -43,6 +44,13 @@ async function main(): Promise<number> {
     for (let i = 0; i < 200 && (await call('GET', `/campaigns/${campaignId}`))?.['campaign'] && ((await call('GET', `/campaigns/${campaignId}`))?.['campaign'] as Record<string, unknown>)['status'] === 'sending'; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    // A feed that worked once and now fails: the overview's "Needs attention" shows it; one reader left the list: growth shows it.
+    server.pages.set('/harbor.xml', { headers: { 'content-type': 'application/rss+xml' }, body: fixture('feeds/harbor-times.rss.xml', server.pages.url) });
+    const feed = await call('POST', '/feeds', { newsletter: 'weekly', url: `${server.pages.url}/harbor.xml` });
+    server.pages.set('/harbor.xml', { status: 503, body: 'down for maintenance' });
+    await call('POST', `/feeds/${Number(feed?.['id'])}/poll`, {});
+    const leaving = await call('GET', '/subscribers?email=reader39&limit=1');
+    await call('POST', `/subscribers/${Number(((leaving?.['items'] as Record<string, unknown>[])[0] ?? {})['id'])}/unsubscribe`, {});
     const subscribers = await call('GET', '/subscribers?email=reader1&limit=1');
     const subscriberId = Number(((subscribers?.['items'] as Record<string, unknown>[])[0] ?? {})['id']);
 

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startAdminServer, PASSWORD, type AdminServer } from './helpers/admin-server.ts';
+import { fixture } from './helpers/fixture-server.ts';
 import { seriousViolations } from './helpers/axe.ts';
 import { describeBrowserSuite, hasChromium, launchBrowser } from './helpers/browser.ts';
 
@@ -71,6 +72,10 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: /password/i }).waitFor();
     await logIn(page, server.owner);
+    // List growth: each list's joins and unsubscribes per day, a chart with its numbers as a table.
+    await page.getByRole('img', { name: /^demo: \d+ joined and 0 left in the last 30 days$/ }).waitFor();
+    await page.getByText('Numbers per day for demo').click();
+    await page.getByRole('table', { name: /^demo: / }).getByRole('columnheader', { name: 'Joined' }).waitFor();
     await expectAccessible(page, 'overview');
   });
 
@@ -89,6 +94,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByRole('link', { name: 'reader10@example.org' }).click();
     await page.getByRole('heading', { level: 1, name: 'reader10@example.org' }).waitFor();
     await page.getByRole('heading', { name: 'History' }).waitFor();
+    await page.getByRole('list', { name: 'History, newest first' }).getByText('Joined demo').waitFor();
     await expectAccessible(page, 'subscriber');
 
     // Erase one subscriber; suppress an address by hand; the sign-up form's embed code.
@@ -141,6 +147,13 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByRole('button', { name: 'Phone 375 px' }).click();
     await page.getByRole('button', { name: 'Dark mode' }).click();
     expect(await page.locator('iframe[title="Email preview, 375 px, dark mode"]').evaluate((el) => el.getBoundingClientRect().width)).toBeLessThanOrEqual(375);
+    // Warnings before sending, checked by the server on this email.
+    await page.getByTestId('warnings').getByText(/^No warning: \d+ KB of HTML/).waitFor();
+    // An error (no such subscriber) shows above, with no blank frame.
+    await page.getByLabel('As subscriber').fill('nobody@example.org');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('alert').filter({ hasText: '"nobody@example.org": no such subscriber' }).first().waitFor();
+    expect(await page.locator('iframe').count()).toBe(0);
     await page.getByLabel('As subscriber').fill('reader3@example.org');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(() => page.getByTestId('preview-subject').textContent()).toBe(`Hello Reader3: ${title}`);
@@ -181,6 +194,20 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByRole('button', { name: 'Retry failed' }).click();
     await expect.poll(() => server.sink.countFor('reader7@example.org'), { timeout: 20_000 }).toBe(1);
     await page.getByText('None.').waitFor({ timeout: 20_000 });
+
+    // reader7's history: the send, now sent, in the timeline.
+    await goTo(page, 'Audience', 'Audience');
+    await page.getByLabel('Search').fill('reader7@');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'reader7@example.org' }).click();
+    const timeline = page.getByRole('list', { name: 'History, newest first' });
+    await timeline.getByText(`Issue #${issueNumber} of weekly`).waitFor();
+    await timeline.locator('.tl-sent .badge-sent').first().waitFor();
+    await expect.poll(() => timeline.locator('.tl-sent').first().textContent()).toMatch(/Server reply: 250/);
+    await expectAccessible(page, 'subscriber timeline');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await expectNoSidewaysScroll(page, 'subscriber timeline');
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Schedule the issue again (a resend) for a date and time in a time zone, then cancel that campaign.
     await goTo(page, 'Send', 'Send');
@@ -242,6 +269,36 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     }
     await expectAccessible(page, 'settings at 375 px');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('feeds: add a feed, poll it, see its articles; one that fails shows on the overview; remove them', async () => {
+    server.pages.set('/harbor.xml', { headers: { 'content-type': 'application/rss+xml' }, body: fixture('feeds/harbor-times.rss.xml', server.pages.url) });
+    await goTo(page, 'Feeds', 'Feeds');
+    await page.getByRole('combobox', { name: 'Newsletter' }).selectOption('weekly');
+    await page.getByLabel('Feed or site address').fill(`${server.pages.url}/harbor.xml`);
+    await page.getByRole('button', { name: 'Add feed' }).click();
+    await page.getByText('Feed added.').waitFor();
+    await page.getByRole('button', { name: 'Poll now' }).click();
+    await page.getByRole('status').filter({ hasText: /^Polled .*: (\d+ new|not modified)/ }).waitFor();
+    await page.getByText(/[1-9]\d* articles? from this feed/).waitFor();
+    await expectAccessible(page, 'feeds with a feed');
+    await page.getByRole('link', { name: /See the articles of/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Issues & preview' }).waitFor();
+    await page.getByRole('checkbox', { name: /^Port authority publishes its first climate plan/ }).waitFor();
+
+    // The feed fails: the feeds page and the overview say so.
+    server.pages.set('/harbor.xml', { status: 500, body: 'down' });
+    await goTo(page, 'Feeds', 'Feeds');
+    await page.getByRole('button', { name: 'Poll now' }).click();
+    await page.getByText(/fails: .*500/).waitFor();
+    await goTo(page, 'Overview', 'Overview');
+    await page.getByRole('region', { name: 'Needs attention' }).getByText(/The feed .* of weekly fails/).waitFor();
+    await expectAccessible(page, 'overview with a problem');
+
+    await goTo(page, 'Feeds', 'Feeds');
+    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.getByText('Feed removed.').waitFor();
+    await page.getByText('No feed yet.').waitFor();
   });
 
   test('a viewer sees but cannot send: no send form, and the API refuses', async () => {

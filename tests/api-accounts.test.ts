@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { AccountService } from '../src/accounts/account-service.ts';
@@ -13,6 +13,7 @@ import { hashPassword, verifyPassword } from '../src/accounts/passwords.ts';
 import { main } from '../src/cli/main.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadDemoWorkspace } from '../src/demo.ts';
+import { registerLoginRoutes } from '../src/http/login-routes.ts';
 import { buildHttpServer } from '../src/http/server.ts';
 import { startService } from '../src/service.ts';
 import { AccountStore } from '../src/store/account-store.ts';
@@ -73,6 +74,27 @@ describe('passwords', () => {
     expect(again.statusCode).toBe(410);
     const row = new BetterSqlite3(join(ws.dataDir, 'mailroom.db'), { readonly: true }).prepare('SELECT password_hash FROM users WHERE email = ?').get('short@example.com') as { password_hash: string };
     expect(row.password_hash).not.toContain('long-enough-secret');
+  });
+
+  test('the login pages (forms, links, their errors) are never cached and never indexed', async () => {
+    const { link } = await accounts.createUser('cache@example.com', 'viewer');
+    const token = link.split('/').at(-1) ?? '';
+    const pages = [
+      await server.inject({ url: '/login' }),
+      await server.inject({ url: `/login/link/${token}` }),
+      await server.inject({ url: '/login/link/not-a-token' }),
+      await server.inject({ method: 'POST', url: '/login', payload: 'email=nobody%40example.com&password=wrong-password', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    ];
+    // On a bare Fastify too: the headers must not depend on another module's onSend hook delaying the send.
+    const bare = Fastify();
+    registerLoginRoutes(bare, { accounts, publicUrl: ws.app.config.publicUrl, clock });
+    pages.push(await bare.inject({ url: '/login' }), await bare.inject({ url: `/login/link/${token}` }), await bare.inject({ url: '/login/link/not-a-token' }));
+    await bare.close();
+    for (const page of pages) {
+      expect(page.headers['content-type'], page.body.slice(0, 80)).toMatch(/^text\/html/);
+      expect(page.headers['cache-control'], `cache-control of a ${page.statusCode} login page`).toBe('no-store');
+      expect(page.body).toContain('<meta name="robots" content="noindex">');
+    }
   });
 });
 
@@ -199,7 +221,7 @@ describe('the command line', () => {
       expect(secret).not.toBe('');
       out.length = 0;
       expect(await main(['node', 'mailroom', 'tokens', 'list'])).toBe(0);
-      expect(out.join('')).toMatch(/deploy\s+viewer\s+mr_\w{4}…/);
+      expect(out.join('')).toMatch(/deploy\s+viewer\s+mr_[\w-]{4}…/);
       expect(out.join('')).not.toContain(secret);
       expect(await main(['node', 'mailroom', 'tokens', 'revoke', 'deploy'])).toBe(0);
       expect(await main(['node', 'mailroom', 'users', 'list'])).toBe(0);

@@ -137,6 +137,12 @@ describe('the API over a real socket', () => {
     expect(problem.errors[0]).toMatchObject({ field: 'body.confirmRecipients', value: 1 });
     const expected = Number(/expected (\d+)/.exec(problem.errors[0]?.message ?? '')?.[1]);
     expect(expected).toBe(45);
+    // The count is the one the confirmation page asks for (GET …/recipients, the same service).
+    const counted = (await (await fetch(`${base}/api/v1/newsletters/weekly/issues/${issue.number}/recipients`, { headers: auth })).json()) as { recipients: number };
+    expect(counted.recipients).toBe(expected);
+    const noIssue = await fetch(`${base}/api/v1/campaigns`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ newsletter: 'weekly', issue: 999, confirmRecipients: 1 }) });
+    expect(noIssue.status).toBe(404);
+    expect(((await noIssue.json()) as { detail: string }).detail).toContain('body.issue 999');
     expect(sink.messages).toHaveLength(0);
     const accepted = await send(expected);
     expect(accepted.status).toBe(202);

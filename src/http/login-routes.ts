@@ -26,7 +26,9 @@ function formField(body: unknown, name: string): string {
 }
 
 function page(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
-  return sendPage(reply, status, title, body, { site: SITE, head: html`<meta name="robots" content="noindex">` }).header('cache-control', 'no-store');
+  // Headers go on before sendPage sends: set after, they would apply only while some onSend hook delays the send.
+  reply.header('cache-control', 'no-store');
+  return sendPage(reply, status, title, body, { site: SITE, head: html`<meta name="robots" content="noindex">` });
 }
 
 export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps): void {

@@ -184,7 +184,7 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
   const accounts = deps.accounts ?? new AccountService(new AccountStore(store.db), { publicUrl: deps.publicUrl }, clock);
   const jobs = new ImportJobs(store, clock);
   registerLoginRoutes(app, { accounts, publicUrl: deps.publicUrl, clock });
-  registerApi(app, { store, subscribers, feeds: new FeedStore(store.db), queries: new ApiQueries(store.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {} });
+  registerApi(app, { store, subscribers, feeds: new FeedStore(store.db), queries: new ApiQueries(store.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });
   app.addHook('onClose', async () => {
     await jobs.idle();
   });

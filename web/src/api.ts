@@ -147,6 +147,28 @@ export interface Preview {
   readonly html: string;
   readonly text: string;
 }
+export interface IssueWarnings {
+  readonly email: string;
+  readonly html: { readonly bytes: number; readonly limitBytes: number; readonly warnBytes: number; readonly verdict: 'ok' | 'near' | 'clipped' };
+  readonly imagesWithoutAlt: readonly string[];
+  readonly failingUrls: readonly { readonly url: string; readonly kind: 'link' | 'image'; readonly status: number | null }[];
+  readonly checkedUrls: number;
+  readonly otherHosts: readonly string[];
+  readonly liveOnceSent: readonly string[];
+}
+export interface ListGrowth {
+  readonly days: readonly string[];
+  readonly lists: readonly { readonly list: string; readonly joined: readonly number[]; readonly left: readonly number[]; readonly totalJoined: number; readonly totalLeft: number }[];
+}
+export type RelayState = 'ok' | 'refusing-logins' | 'unreachable' | 'failing';
+export type Problem =
+  | { readonly kind: 'relay'; readonly state: Exclude<RelayState, 'ok'>; readonly message: string; readonly campaignId: number | null; readonly retryAt: string | null }
+  | { readonly kind: 'campaign-paused'; readonly campaignId: number; readonly newsletterId: number; readonly reason: 'operator' | 'smtp'; readonly message: string }
+  | { readonly kind: 'feed-failing'; readonly feedId: number; readonly url: string; readonly title: string; readonly newsletter: string; readonly message: string; readonly lastSuccessAt: string | null };
+export interface Problems {
+  readonly relay: { readonly state: RelayState; readonly lastError: string | null; readonly campaignId: number | null; readonly retryAt: string | null };
+  readonly items: readonly Problem[];
+}
 export type CampaignStatus = 'scheduled' | 'sending' | 'paused' | 'sent' | 'failed' | 'cancelled';
 export interface Campaign {
   readonly id: number;
@@ -217,6 +239,9 @@ export interface Feed {
   readonly fullContent: string;
   readonly lastError?: string | null;
   readonly lastPolledAt?: string | null;
+  readonly newsletterSlug?: string;
+  /** Articles made from its items. */
+  readonly items?: number;
 }
 export interface Token {
   readonly id: number;

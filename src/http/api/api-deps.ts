@@ -40,4 +40,6 @@ export interface ApiDeps {
   readonly clock: () => Date;
   readonly log: (line: string) => void;
   readonly options: ApiOptions;
+  /** A GET of a path on this very server, in process, answering its status (links in an email checked before sending). */
+  readonly ownServerGet: (path: string) => Promise<number>;
 }

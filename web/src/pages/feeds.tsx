@@ -2,7 +2,16 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Feed, type Items, type Newsletter } from '../api.ts';
 import { can, useSession } from '../session.ts';
-import { ErrorBox, formatTime, PageTitle, useLoad } from '../ui.tsx';
+import { ErrorBox, formatTime, Link, PageTitle, plural, useLoad } from '../ui.tsx';
+
+interface PollResult {
+  readonly failed?: boolean;
+  readonly notModified?: boolean;
+  readonly added?: number;
+  readonly updated?: number;
+  readonly unchanged?: number;
+  readonly errors?: readonly string[];
+}
 
 export function FeedsPage() {
   const { session } = useSession();
@@ -12,12 +21,12 @@ export function FeedsPage() {
   const [error, setError] = useState<unknown>(null);
   const [message, setMessage] = useState<string | null>(null);
   const nameOf = (id: number) => newsletters.data?.items.find((n) => n.id === id)?.name ?? String(id);
-  const act = async (work: () => Promise<unknown>, done: string) => {
+  const act = async <T,>(work: () => Promise<T>, done: string | ((answer: T) => string)) => {
     setError(null);
     setMessage(null);
     try {
-      await work();
-      setMessage(done);
+      const answer = await work();
+      setMessage(typeof done === 'string' ? done : done(answer));
       feeds.reload();
     } catch (e) {
       setError(e);
@@ -49,9 +58,21 @@ export function FeedsPage() {
                 Last poll: {formatTime(f.lastPolledAt ?? null)}
                 {f.lastError ? <span className="error-text"> · fails: {f.lastError}</span> : null}
               </div>
+              <div className="small">
+                {plural(f.items ?? 0, 'article')} from this feed ·{' '}
+                <Link to={`/issues?newsletter=${encodeURIComponent(f.newsletterSlug ?? '')}`}>
+                  See the articles of {nameOf(f.newsletterId)}
+                </Link>
+              </div>
               {editor ? (
                 <div className="actions">
-                  <button type="button" onClick={() => void act(() => api('POST', `/feeds/${f.id}/poll`), `Polled ${f.title || f.url}.`)}>
+                  <button type="button" onClick={() => void act(
+                        () => api<{ result: PollResult }>('POST', `/feeds/${f.id}/poll`),
+                        ({ result }) =>
+                          result.failed
+                            ? `Polled ${f.title || f.url}: it failed (${result.errors?.join('; ') ?? ''}).`
+                            : `Polled ${f.title || f.url}: ${result.notModified ? 'not modified' : `${result.added ?? 0} new, ${result.updated ?? 0} updated, ${result.unchanged ?? 0} unchanged`}.`,
+                      )}>
                     Poll now
                   </button>
                   <button type="button" className="danger" onClick={() => window.confirm(`Remove the feed ${f.url}? Its articles stay.`) && void act(() => api('DELETE', `/feeds/${f.id}`), 'Feed removed.')}>

@@ -1,12 +1,9 @@
 /** Issues: build the next issue (pick and order articles, subject and preheader), then preview it as a subscriber gets it and send a test. */
-import { useState, type FormEvent } from 'react';
-import { api, type Article, type Issue, type Items, type Newsletter, type Preview } from '../api.ts';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { api, type Article, type Issue, type IssueWarnings, type Items, type Newsletter, type Preview } from '../api.ts';
 import { navigate } from '../router.ts';
 import { can, useSession } from '../session.ts';
 import { ErrorBox, formatNumber, formatTime, Link, PageTitle, useLoad } from '../ui.tsx';
-
-/** Gmail clips a message whose HTML is larger than about 102 KB. */
-const GMAIL_CLIP_BYTES = 102 * 1024;
 
 export function IssuesPage({ query }: { query: URLSearchParams }) {
   const newsletters = useLoad(() => api<Items<Newsletter>>('GET', '/newsletters'), []);
@@ -150,8 +147,8 @@ function IssuePreview({ slug, number }: { slug: string; number: number }) {
   const issue = useLoad(() => api<Issue & { html: string; text: string }>('GET', `/newsletters/${encodeURIComponent(slug)}/issues/${number}`), [slug, number]);
   const preview = useLoad(() => api<Preview>('POST', `/newsletters/${encodeURIComponent(slug)}/issues/${number}/preview`, as ? { as } : {}), [slug, number, as]);
   const src = `/api/v1/newsletters/${encodeURIComponent(slug)}/issues/${number}/preview.html${as ? `?as=${encodeURIComponent(as)}` : ''}`;
-  const htmlBytes = issue.data?.htmlBytes ?? 0;
-  const imagesWithoutAlt = issue.data ? (issue.data.html.match(/<img(?![^>]*\balt=)[^>]*>/gi) ?? []).length : 0;
+  // Size, alt text and links on this server, checked by the server on this very email (the local inbox's check).
+  const warnings = useLoad(() => api<IssueWarnings>('GET', `/newsletters/${encodeURIComponent(slug)}/issues/${number}/warnings${as ? `?as=${encodeURIComponent(as)}` : ''}`), [slug, number, as]);
   return (
     <>
       <section className="card" aria-labelledby="preview-h">
@@ -188,13 +185,13 @@ function IssuePreview({ slug, number }: { slug: string; number: number }) {
             <div className="small muted">To {preview.data.email}</div>
           </div>
         ) : null}
-        <ul className="warnings">
-          {htmlBytes > GMAIL_CLIP_BYTES * 0.8 ? <li className="notice error">The HTML is {formatNumber(Math.round(htmlBytes / 1024))} KB: Gmail clips messages over 102 KB.</li> : null}
-          {imagesWithoutAlt > 0 ? <li className="notice error">{imagesWithoutAlt} image(s) have no alt text.</li> : null}
-        </ul>
-        <div className={`frame-wrap${dark ? ' dark' : ''}`}>
-          <iframe key={`${src}-${dark}`} title={`Email preview, ${width} px${dark ? ', dark mode' : ''}`} src={src} className={dark ? 'dark' : undefined} style={{ width: `${width}px` }} sandbox="allow-popups allow-popups-to-escape-sandbox" />
-        </div>
+        <Warnings loaded={warnings.data} error={warnings.error} />
+        {/* The frame shows only an email: it loads once the preview for this reader worked; an error shows above instead (framed, the API's error answer would stay blank). */}
+        {preview.error || preview.loading ? null : (
+          <div className={`frame-wrap${dark ? ' dark' : ''}`}>
+            <iframe key={`${src}-${dark}`} title={`Email preview, ${width} px${dark ? ', dark mode' : ''}`} src={src} className={dark ? 'dark' : undefined} style={{ width: `${width}px` }} sandbox="allow-popups allow-popups-to-escape-sandbox" />
+          </div>
+        )}
         <details>
           <summary>Text part</summary>
           <pre className="text-part" data-testid="text-part">{preview.data?.text ?? ''}</pre>
@@ -209,6 +206,64 @@ function IssuePreview({ slug, number }: { slug: string; number: number }) {
         </p>
       ) : null}
     </>
+  );
+}
+
+function Warnings({ loaded, error }: { loaded: IssueWarnings | null; error: unknown }) {
+  if (error) return null;
+  if (!loaded) return <p className="muted small" role="status">Checking the email's size, images and links…</p>;
+  const kb = (bytes: number) => `${formatNumber(Math.round(bytes / 1024))} KB`;
+  const items: { key: string; tone: 'error' | 'ok'; body: ReactNode }[] = [];
+  if (loaded.html.verdict !== 'ok')
+    items.push({ key: 'size', tone: 'error', body: <>The HTML is {kb(loaded.html.bytes)}: Gmail clips messages over {kb(loaded.html.limitBytes)}{loaded.html.verdict === 'clipped' ? ', hiding the footer and its unsubscribe link' : ' and this one is close'}.</> });
+  if (loaded.imagesWithoutAlt.length > 0)
+    items.push({
+      key: 'alt',
+      tone: 'error',
+      body: (
+        <>
+          {loaded.imagesWithoutAlt.length === 1 ? '1 image has' : `${formatNumber(loaded.imagesWithoutAlt.length)} images have`} no alt text (a screen reader reads the file name):
+          <ul className="break">{loaded.imagesWithoutAlt.map((src) => <li key={src}>{src}</li>)}</ul>
+        </>
+      ),
+    });
+  if (loaded.failingUrls.length > 0)
+    items.push({
+      key: 'links',
+      tone: 'error',
+      body: (
+        <>
+          {loaded.failingUrls.length === 1 ? '1 link fails' : `${formatNumber(loaded.failingUrls.length)} links fail`} on this server:
+          <ul className="break">
+            {loaded.failingUrls.map((u) => (
+              <li key={u.url}>
+                {u.kind === 'image' ? 'image ' : ''}
+                {u.url} answers <strong>{u.status}</strong>
+              </li>
+            ))}
+          </ul>
+        </>
+      ),
+    });
+  if (items.length === 0)
+    items.push({ key: 'fine', tone: 'ok', body: <>No warning: {kb(loaded.html.bytes)} of HTML (Gmail clips at {kb(loaded.html.limitBytes)}), every image has alt text, and all {formatNumber(loaded.checkedUrls)} links and images on this server answer.</> });
+  return (
+    <section aria-labelledby="warnings-h" data-testid="warnings">
+      <h3 id="warnings-h">Before you send</h3>
+      <ul className="warnings">
+        {items.map((item) => (
+          <li key={item.key} className={`notice ${item.tone}`}>
+            {item.body}
+          </li>
+        ))}
+      </ul>
+      {loaded.otherHosts.length > 0 || loaded.liveOnceSent.length > 0 ? (
+        <p className="small muted">
+          {loaded.otherHosts.length > 0 ? `${formatNumber(loaded.otherHosts.length)} links to other sites are not requested from here. ` : ''}
+          {loaded.liveOnceSent.length > 0 ? `${formatNumber(loaded.liveOnceSent.length)} pages (the web version, the articles) go public when the issue is sent.` : ''}
+        </p>
+      ) : null}
+    </section>
   );
 }
 

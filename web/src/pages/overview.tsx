@@ -1,6 +1,6 @@
 /** Overview: newsletters with their next send, campaigns running now (live), recent campaigns, lists, things that need attention. */
 import { useState, type FormEvent } from 'react';
-import { api, type Campaign, type Feed, type Items, type MailingList, type Newsletter, type Schedule } from '../api.ts';
+import { api, type Campaign, type Items, type ListGrowth, type MailingList, type Newsletter, type Problem, type Problems, type Schedule } from '../api.ts';
 import { can, useSession } from '../session.ts';
 import { ErrorBox, formatNumber, formatTime, Link, Loading, PageTitle, StatusBadge, useLoad } from '../ui.tsx';
 import { LiveProgress } from './watch.tsx';
@@ -10,19 +10,21 @@ interface OverviewData {
   readonly schedules: readonly Schedule[];
   readonly campaigns: readonly Campaign[];
   readonly lists: readonly MailingList[];
-  readonly feeds: readonly Feed[];
+  readonly problems: Problems;
+  readonly growth: ListGrowth;
 }
 
 export function OverviewPage() {
   const { data, error, loading, reload } = useLoad<OverviewData>(async () => {
-    const [newsletters, schedules, campaigns, lists, feeds] = await Promise.all([
+    const [newsletters, schedules, campaigns, lists, problems, growth] = await Promise.all([
       api<Items<Newsletter>>('GET', '/newsletters'),
       api<Items<Schedule>>('GET', '/schedules'),
       api<Items<Campaign>>('GET', '/campaigns?limit=10'),
       api<Items<MailingList>>('GET', '/lists'),
-      api<Items<Feed>>('GET', '/feeds'),
+      api<Problems>('GET', '/problems'),
+      api<ListGrowth>('GET', '/growth?days=30'),
     ]);
-    return { newsletters: newsletters.items, schedules: schedules.items, campaigns: campaigns.items, lists: lists.items, feeds: feeds.items };
+    return { newsletters: newsletters.items, schedules: schedules.items, campaigns: campaigns.items, lists: lists.items, problems, growth };
   }, []);
   return (
     <>
@@ -37,24 +39,16 @@ export function OverviewPage() {
 function Overview({ data, onChange }: { data: OverviewData; onChange: () => void }) {
   const { session } = useSession();
   const running = data.campaigns.filter((c) => c.status === 'sending');
-  const paused = data.campaigns.filter((c) => c.status === 'paused');
-  const failingFeeds = data.feeds.filter((f) => typeof f.lastError === 'string' && f.lastError !== '');
   const issueName = (c: Campaign) => data.newsletters.find((n) => n.id === c.newsletterId)?.name ?? `newsletter ${c.newsletterId}`;
+  const newsletterName = (id: number) => data.newsletters.find((n) => n.id === id)?.name ?? `newsletter ${id}`;
   return (
     <div className="grid">
-      {paused.length + failingFeeds.length > 0 ? (
+      {data.problems.items.length > 0 ? (
         <section className="card span-2 attention" aria-labelledby="attention">
           <h2 id="attention">Needs attention</h2>
-          <ul>
-            {paused.map((c) => (
-              <li key={`c${c.id}`}>
-                Campaign <Link to={`/campaigns/${c.id}`}>#{c.id}</Link> of {issueName(c)} is paused{c.pauseReason === 'smtp' ? ' because the relay refused it' : ''}{c.lastError ? `: ${c.lastError}` : ''}.
-              </li>
-            ))}
-            {failingFeeds.map((f) => (
-              <li key={`f${f.id}`}>
-                Feed {f.title || f.url} fails: {f.lastError}
-              </li>
+          <ul className="problems">
+            {data.problems.items.map((p) => (
+              <ProblemItem key={problemKey(p)} problem={p} newsletterName={newsletterName} />
             ))}
           </ul>
         </section>
@@ -104,6 +98,14 @@ function Overview({ data, onChange }: { data: OverviewData; onChange: () => void
           <Link to="/audience">Manage the audience</Link>
         </p>
       </section>
+      <section className="card span-2" aria-labelledby="growth-h">
+        <h2 id="growth-h">List growth, last 30 days</h2>
+        <div className="growth">
+          {data.growth.lists.map((g) => (
+            <GrowthChart key={g.list} growth={g} days={data.growth.days} />
+          ))}
+        </div>
+      </section>
       <section className="card span-2" aria-labelledby="recent">
         <h2 id="recent">Recent campaigns</h2>
         {data.campaigns.length === 0 ? <p className="muted">No campaign yet.</p> : null}
@@ -135,6 +137,100 @@ function Overview({ data, onChange }: { data: OverviewData; onChange: () => void
         </div>
       </section>
     </div>
+  );
+}
+
+function problemKey(p: Problem): string {
+  return p.kind === 'relay' ? 'relay' : p.kind === 'campaign-paused' ? `c${p.campaignId}` : `f${p.feedId}`;
+}
+
+function ProblemItem({ problem: p, newsletterName }: { problem: Problem; newsletterName: (id: number) => string }) {
+  if (p.kind === 'relay')
+    return (
+      <li className="problem problem-relay">
+        <strong>{p.state === 'refusing-logins' ? 'The SMTP relay refuses the login' : p.state === 'unreachable' ? 'The SMTP relay cannot be reached' : 'The SMTP relay answers with an error'}</strong>
+        <span className="break small"> {p.message}</span>
+        {p.retryAt ? <span className="small muted"> Mailroom tries again at {formatTime(p.retryAt)}.</span> : null}
+      </li>
+    );
+  if (p.kind === 'campaign-paused')
+    return (
+      <li className="problem">
+        <strong>
+          Campaign <Link to={`/campaigns/${p.campaignId}`}>#{p.campaignId}</Link> of {newsletterName(p.newsletterId)} is paused
+        </strong>
+        <span className="break small"> {p.message}</span>
+      </li>
+    );
+  return (
+    <li className="problem">
+      <strong>
+        The feed <Link to="/feeds">{p.title || p.url}</Link> of {p.newsletter} fails
+      </strong>
+      <span className="break small"> {p.message}</span>
+      <span className="small muted"> Last worked: {p.lastSuccessAt ? formatTime(p.lastSuccessAt) : 'never'}.</span>
+    </li>
+  );
+}
+
+/** One list's joins (up) and unsubscribes (down) per day as bars, with the numbers as a table for screen readers and anyone who wants them. */
+function GrowthChart({ growth, days }: { growth: ListGrowth['lists'][number]; days: readonly string[] }) {
+  const peak = Math.max(1, ...growth.joined, ...growth.left);
+  const width = 300;
+  const half = 36;
+  const step = width / Math.max(1, days.length);
+  const bar = Math.max(1, step - 2);
+  const dayLabel = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  const summary = `${growth.list}: ${formatNumber(growth.totalJoined)} joined and ${formatNumber(growth.totalLeft)} left in the last ${days.length} days`;
+  return (
+    <figure className="growth-chart">
+      <figcaption>
+        <strong>{growth.list}</strong>{' '}
+        <span className="small">
+          <span className="joined">+{formatNumber(growth.totalJoined)} joined</span> · <span className="left">−{formatNumber(growth.totalLeft)} left</span>
+        </span>
+      </figcaption>
+      <svg viewBox={`0 0 ${width} ${half * 2 + 2}`} preserveAspectRatio="none" role="img" aria-label={summary} focusable="false">
+        <line x1="0" x2={width} y1={half + 1} y2={half + 1} className="axis" />
+        {days.map((day, i) => {
+          const up = ((growth.joined[i] ?? 0) / peak) * half;
+          const down = ((growth.left[i] ?? 0) / peak) * half;
+          return (
+            <g key={day}>
+              {up > 0 ? <rect x={i * step + 1} y={half + 1 - up} width={bar} height={up} className="bar-joined" /> : null}
+              {down > 0 ? <rect x={i * step + 1} y={half + 1} width={bar} height={down} className="bar-left" /> : null}
+            </g>
+          );
+        })}
+      </svg>
+      <details>
+        <summary>Numbers per day for {growth.list}</summary>
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">{summary}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col" className="num">Joined</th>
+                <th scope="col" className="num">Left</th>
+              </tr>
+            </thead>
+            <tbody>
+              {days.map((day, i) =>
+                (growth.joined[i] ?? 0) + (growth.left[i] ?? 0) > 0 ? (
+                  <tr key={day}>
+                    <th scope="row">{dayLabel(day)}</th>
+                    <td className="num">{formatNumber(growth.joined[i] ?? 0)}</td>
+                    <td className="num">{formatNumber(growth.left[i] ?? 0)}</td>
+                  </tr>
+                ) : null,
+              )}
+            </tbody>
+          </table>
+        </div>
+        <p className="small muted">Days with no change are left out.</p>
+      </details>
+    </figure>
   );
 }
 

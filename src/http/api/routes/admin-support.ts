@@ -8,6 +8,7 @@ import { articleToMarkdown } from '../../../content/article-markdown.ts';
 import { MailroomError, quote } from '../../../core/errors.ts';
 import { countRecipientsFor } from '../../../services/campaign-recipients.ts';
 import { previewIssueAs } from '../../../services/issue-preview.ts';
+import { issueWarnings } from '../../../services/issue-warnings.ts';
 import { resolveNewsletter } from '../../../store/lookups.ts';
 import { SuppressionQueries } from '../../../store/suppression-queries.ts';
 import { signupFormOf } from '../../../subscribers/signup-form.ts';
@@ -73,6 +74,36 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       query: z.object({ list: z.string().min(1).max(64).optional().describe("another list than the newsletter's own"), resend: z.stringbool().default(false) }),
       response: { status: 200, schema: z.object({ newsletter: z.string(), issue: z.number().int(), list: z.string(), recipients: z.number().int(), alreadyReceived: z.number().int() }).meta({ id: 'RecipientCount' }) },
       handler: async ({ params, query }) => countRecipientsFor(store, { newsletter: params.slug, issue: params.number, list: query.list, resend: query.resend }, 'issue'),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/newsletters/:slug/issues/:number/warnings',
+      operationId: 'issueWarnings',
+      summary: "Warnings before sending, on the email one subscriber (or a sample reader) gets: HTML size against Gmail's clipping, images without alt text, links and images on this server that fail (other hosts are listed, not requested)",
+      tag: 'issues',
+      role: 'viewer',
+      params: z.object({ slug: z.string().min(1).max(40), number: idParam }),
+      query: z.object({ as: z.string().max(320).optional().describe("a subscriber's email") }),
+      response: {
+        status: 200,
+        schema: z
+          .object({
+            email: z.string(),
+            html: z.object({ bytes: z.number().int(), limitBytes: z.number().int(), warnBytes: z.number().int(), verdict: z.enum(['ok', 'near', 'clipped']) }),
+            imagesWithoutAlt: z.array(z.string()),
+            failingUrls: z.array(z.object({ url: z.string(), kind: z.enum(['link', 'image']), status: z.number().int().nullable() })),
+            checkedUrls: z.number().int(),
+            otherHosts: z.array(z.string()),
+            liveOnceSent: z.array(z.string()).describe('pages on this server that go public when the issue is sent (its web version, its articles)'),
+          })
+          .meta({ id: 'IssueWarnings' }),
+      },
+      handler: async ({ params, query }) => {
+        const newsletter = await resolveNewsletter(store, params.slug);
+        const issue = await store.findIssue(newsletter.id, params.number);
+        if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no issue #${params.number}`);
+        return issueWarnings(store, { publicUrl: deps.publicUrl, secret: deps.secret }, deps.ownServerGet, newsletter, issue, query.as, 'query.as');
+      },
     }),
     defineRoute({
       method: 'GET',

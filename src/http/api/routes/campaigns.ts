@@ -1,11 +1,11 @@
 /** Campaigns: send now or at a time in a time zone, progress (also live, as Server-Sent Events), pause, resume, cancel, retry-failed, failed recipients. */
 import { z } from 'zod';
 import { CAMPAIGN_STATUSES, SEND_STATUSES, type Campaign } from '../../../core/domain.ts';
-import { MailroomError, quote } from '../../../core/errors.ts';
+import { MailroomError } from '../../../core/errors.ts';
 import { parseSendAt } from '../../../schedule/send-at.ts';
+import { countRecipientsFor } from '../../../services/campaign-recipients.ts';
 import { ProgressCache } from '../../../services/progress-cache.ts';
 import { campaignProgress, cancelCampaign, pauseCampaign, resumeCampaignLater, retryFailedSends, type CampaignProgress } from '../../../services/campaign-control.ts';
-import { resolveList, resolveNewsletter } from '../../../store/lookups.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, idParam, limitQuery, type ApiRoute } from '../define-route.ts';
 import { ApiProblem } from '../problem.ts';
@@ -100,21 +100,17 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
         if (!sendDeps) throw new ApiProblem(503, 'NOT_CONFIGURED', 'sending is not set up on this server');
         if (body.timeZone && !body.at) throw new ApiProblem(422, 'INVALID_INPUT', 'body.timeZone goes with body.at', [{ field: 'body.timeZone', value: body.timeZone, message: 'only with at' }]);
         const at = body.at ? parseSendAt(body.at, body.timeZone, deps.clock(), 'body.at') : deps.clock();
-        const newsletter = await resolveNewsletter(store, body.newsletter);
-        const list = body.list ? await resolveList(store, body.list) : await store.getList(newsletter.listId);
-        if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list no longer exists`);
-        const issue = await store.findIssue(newsletter.id, body.issue);
-        if (!issue) throw new MailroomError('NOT_FOUND', `body.issue ${body.issue}: newsletter ${quote(newsletter.slug)} has no issue #${body.issue}`);
-        const { recipients, alreadyReceived } = await store.countCampaignRecipients(list.id, issue.id, body.resend);
+        // The count the web app's confirmation shows (GET …/recipients): one service, one rule.
+        const { newsletter, list, issue, recipients, alreadyReceived } = await countRecipientsFor(store, { newsletter: body.newsletter, issue: body.issue, list: body.list, resend: body.resend }, 'body.issue');
         if (body.confirmRecipients !== recipients) {
-          throw new ApiProblem(409, 'RECIPIENTS_MISMATCH', `body.confirmRecipients ${body.confirmRecipients}: list ${list.name} has ${recipients} recipient(s) for issue #${issue.number} now; nothing was sent`, [
+          throw new ApiProblem(409, 'RECIPIENTS_MISMATCH', `body.confirmRecipients ${body.confirmRecipients}: list ${list} has ${recipients} recipient(s) for issue #${issue} now; nothing was sent`, [
             { field: 'body.confirmRecipients', value: body.confirmRecipients, message: `expected ${recipients}` },
           ]);
         }
-        if (recipients === 0) throw new MailroomError('CONFLICT', `list ${list.name} has nobody to send issue #${issue.number} to${alreadyReceived > 0 ? ` (${alreadyReceived} already received it; resend mails them again)` : ''}`);
+        if (recipients === 0) throw new MailroomError('CONFLICT', `list ${list} has nobody to send issue #${issue} to${alreadyReceived > 0 ? ` (${alreadyReceived} already received it; resend mails them again)` : ''}`);
         const { sendNewsletter } = await import('../../../sending/send-newsletter.ts');
         // Always a scheduled campaign (at now, or later): the server's campaign runner sends it, the request returns at once.
-        const report = await sendNewsletter(sendDeps(), { newsletter: newsletter.slug, list: list.name, issue: issue.number, at, resend: body.resend, allowLarge: body.allowLarge });
+        const report = await sendNewsletter(sendDeps(), { newsletter, list, issue, at, resend: body.resend, allowLarge: body.allowLarge });
         if (!report.campaign) throw new MailroomError('CONFLICT', 'no campaign was created');
         deps.options.kickCampaigns?.();
         return { campaign: campaignOut(report.campaign), recipients };

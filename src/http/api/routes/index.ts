@@ -6,8 +6,9 @@ import { adminSupportRoutes } from './admin-support.ts';
 import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { contentRoutes } from './content.ts';
+import { overviewRoutes } from './overview.ts';
 import { subscriberRoutes } from './subscribers.ts';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps)];
+  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps), ...overviewRoutes(deps)];
 }
