@@ -1459,7 +1459,7 @@ export class SqlStore implements CampaignStore {
           'suppressions.reason as suppression_reason',
         ])
         .where('sends.campaign_id', '=', campaignId)
-        .where('sends.status', '=', status);
+        .where('sends.status', '=', sql.lit(status));
       if (status === 'deferred') query = query.where('sends.next_attempt_at', '<=', now);
       return query
         .orderBy(isPostgres(this.db) ? sql`sends.subscriber_id` : sql`sends.rowid`)
@@ -1472,14 +1472,22 @@ export class SqlStore implements CampaignStore {
     return rows.map(toDueRecipient);
   }
 
-  /** The claim, built once per store (see compiled-query.ts). The eligibility check and the claim are one statement: an unsubscribe that committed first always wins. */
+  /**
+   * The claim, built once per store (see compiled-query.ts). The eligibility check and the claim are one statement: an
+   * unsubscribe that committed first always wins.
+   *
+   * Fixed statuses in the hot statements' WHERE are SQL literals (sql.lit), not bound values: SQLite re-prepares a
+   * statement each time a value is bound to a parameter that could decide whether a partial index applies (sends has
+   * one on status = 'failed', list_memberships one on status = 'pending'), which made each claim cost about ten times
+   * its work.
+   */
   private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
     this.db
       .updateTable('sends')
       .set({ status: 'sending', updated_at: arg('now') })
       .where('campaign_id', '=', arg('campaignId'))
       .where('subscriber_id', '=', arg('subscriberId'))
-      .where('status', 'in', ['pending', 'deferred'])
+      .where('status', 'in', [sql.lit('pending'), sql.lit('deferred')])
       .where(({ exists, not, selectFrom, and }) =>
         and([
           exists(
@@ -1488,8 +1496,8 @@ export class SqlStore implements CampaignStore {
               .innerJoin('list_memberships as m', (join) => join.onRef('m.subscriber_id', '=', 's.id').onRef('m.list_id', '=', 'c.list_id'))
               .select(sql<number>`1`.as('one'))
               .whereRef('s.id', '=', 'sends.subscriber_id')
-              .where('s.status', '=', 'active')
-              .where('m.status', '=', 'subscribed'),
+              .where('s.status', '=', sql.lit('active'))
+              .where('m.status', '=', sql.lit('subscribed')),
           ),
           not(exists(selectFrom('suppressions as x').select(sql<number>`1`.as('one')).whereRef('x.email', '=', 'sends.email'))),
           notDomainSuppressed(this.db, 'sends.email'),
@@ -1544,7 +1552,7 @@ export class SqlStore implements CampaignStore {
         }))
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', 'sending'),
+        .where('status', '=', sql.lit('sending')),
     ),
     /** failed and deferred: `status` is one of them; next_attempt_at is null for failed. */
     unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number }>((arg) =>
@@ -1561,7 +1569,7 @@ export class SqlStore implements CampaignStore {
         }))
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', 'sending'),
+        .where('status', '=', sql.lit('sending')),
     ),
     skipped: new ReusableQuery<{ error: string; now: string; campaignId: number; subscriberId: number }>((arg) =>
       this.db
@@ -1569,7 +1577,7 @@ export class SqlStore implements CampaignStore {
         .set({ status: 'skipped', error: arg('error'), next_attempt_at: null, updated_at: arg('now') })
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', 'in', ['pending', 'deferred', 'sending']),
+        .where('status', 'in', [sql.lit('pending'), sql.lit('deferred'), sql.lit('sending')]),
     ),
     released: new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
       this.db
@@ -1577,7 +1585,7 @@ export class SqlStore implements CampaignStore {
         .set({ status: 'pending', updated_at: arg('now') })
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', 'sending'),
+        .where('status', '=', sql.lit('sending')),
     ),
   };
 
