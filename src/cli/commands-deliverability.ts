@@ -7,7 +7,7 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import { pollBounceMailbox, redactImapUrl } from '../deliverability/imap-poller.ts';
 import { bounceServiceDeps } from '../deliverability/runtime.ts';
-import { checkReason, importSuppressions, parseSuppressionTarget } from '../deliverability/suppression.ts';
+import { addSuppression, checkReason, importSuppressions, removeSuppression } from '../services/suppression-service.ts';
 import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
 import { formatTable, print } from './output.ts';
 
@@ -37,18 +37,15 @@ export async function bouncesPollCommand(): Promise<number> {
 
 export async function suppressAddCommand(target: string, options: { reason: string }): Promise<number> {
   return withApp(async (_app, store) => {
-    const t = parseSuppressionTarget(target, 'suppress add');
-    const added = await store.addSuppression(t.value, checkReason(options.reason, '--reason'));
-    print(added ? `suppressed ${t.kind === 'domain' ? `every address at ${t.value}` : t.value} (${options.reason}); no campaign, import or sign-up mails ${t.kind === 'domain' ? 'them' : 'it'} again` : `${t.value} was already suppressed`);
+    const t = await addSuppression(store, { target, reason: options.reason }, { target: 'suppress add', reason: '--reason' });
+    print(t.added ? `suppressed ${t.kind === 'domain' ? `every address at ${t.target}` : t.target} (${t.reason}); no campaign, import or sign-up mails ${t.kind === 'domain' ? 'them' : 'it'} again` : `${t.target} was already suppressed`);
     return 0;
   });
 }
 
 export async function suppressRemoveCommand(target: string): Promise<number> {
   return withApp(async (_app, store) => {
-    const t = parseSuppressionTarget(target, 'suppress remove');
-    const removed = await store.removeSuppression(t.value);
-    if (!removed) throw new MailroomError('NOT_FOUND', `${quote(t.value)} is not suppressed (see: mailroom suppress list)`);
+    const t = await removeSuppression(store, target, 'suppress remove');
     print(`${t.value} is no longer suppressed${t.kind === 'address' ? '; their list memberships are as they were (an unsubscribed person stays unsubscribed)' : ''}`);
     return 0;
   });

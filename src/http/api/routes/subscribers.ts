@@ -191,21 +191,6 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       },
     }),
     defineRoute({
-      method: 'POST',
-      path: '/suppressions',
-      operationId: 'suppressAddress',
-      summary: 'Never mail an address again (a manual suppression)',
-      tag: 'subscribers',
-      role: 'editor',
-      body: z.object({ email: z.string().min(3).max(320), detail: z.string().max(500).default('') }),
-      response: { status: 200, schema: z.object({ email: z.string(), suppressed: z.literal(true) }) },
-      handler: async ({ body }) => {
-        const checked = checkSubscriber({ email: body.email }, { email: 'body.email', name: '', firstName: '', lastName: '', attributes: '' });
-        await store.suppressAddress(checked.email, 'manual', body.detail || 'api');
-        return { email: checked.email, suppressed: true as const };
-      },
-    }),
-    defineRoute({
       method: 'GET',
       path: '/subscribers/:id/export',
       operationId: 'exportSubscriber',
