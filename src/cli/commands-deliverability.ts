@@ -112,20 +112,14 @@ export async function subscribersShowCommand(email: string): Promise<number> {
 
 export async function campaignsStatsCommand(id: string, options: { json?: boolean }): Promise<number> {
   return withApp(async (app) => {
-    const campaignId = Number(id);
-    const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await app.store.getCampaign(campaignId) : null;
-    if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
-    const stats = await new DeliveryReports(app.store.db).campaignStats(campaignId);
-    const { TrackingStore } = await import('../store/tracking-store.ts');
-    const trackingStore = new TrackingStore(app.store.db);
-    const settings = await trackingStore.settings(campaign.newsletterId);
-    const tracking = await trackingStore.counts(campaignId);
-    const tracked = settings.opens || settings.clicks || tracking.links.length > 0 || tracking.opens.human + tracking.opens.machine > 0;
+    const { campaignStatsOf } = await import('../services/campaign-stats.ts');
+    const stats = await campaignStatsOf(app.store.db, Number(id), 'campaigns stats');
     if (options.json) {
-      print(JSON.stringify({ campaign: campaignId, ...stats, ...(tracked ? { tracking } : {}) }, null, 2));
+      print(JSON.stringify(stats, null, 2));
       return 0;
     }
-    print(`campaign ${campaignId}: ${campaign.status}`);
+    const campaign = await app.store.getCampaign(stats.campaign);
+    print(`campaign ${stats.campaign}: ${campaign?.status ?? ''}`);
     print(`accepted:     ${stats.accepted} (the relay said 250)`);
     print(`delivered:    ${stats.delivered} (accepted and not bounced since)`);
     print(`deferred:     ${stats.deferred}`);
@@ -133,7 +127,8 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
     print(`bounced:      ${stats.hardBounces} hard, ${stats.softBounces} soft (after the 250)`);
     print(`complaints:   ${stats.complaints}`);
     print(`unsubscribes: ${stats.unsubscribes}`);
-    if (!tracked) {
+    const tracking = stats.tracking;
+    if (!tracking) {
       print('opens and clicks: not tracked (off by default; mailroom newsletter tracking SLUG --opens on --clicks on)');
       return 0;
     }

@@ -6,9 +6,10 @@ import { adminSupportRoutes } from './admin-support.ts';
 import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { contentRoutes } from './content.ts';
+import { deliverabilityRoutes } from './deliverability.ts';
 import { subscriberRoutes } from './subscribers.ts';
 import { suppressionRoutes } from './suppressions.ts';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...suppressionRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps)];
+  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...suppressionRoutes(deps), ...campaignRoutes(deps), ...deliverabilityRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps)];
 }
