@@ -132,8 +132,10 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
       print('opens and clicks: not tracked (off by default; mailroom newsletter tracking SLUG --opens on --clicks on)');
       return 0;
     }
-    print(`opens:        ${tracking.opens.human} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners), counted in aggregate`);
-    print(`clicks:       ${tracking.clicks.human} (and ${tracking.clicks.machine} by link scanners)`);
+    const by = (n: number | null) => (n === null ? '' : ` by ${n} people`);
+    print(`opens:        ${tracking.opens.human}${by(tracking.opens.people)} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners)`);
+    print(`clicks:       ${tracking.clicks.human}${by(tracking.clicks.people)} (and ${tracking.clicks.machine} by link scanners)`);
+    if (!tracking.settings.people) print('unique people: not counted (per-subscriber data is off; mailroom newsletter tracking SLUG --people on)');
     if (tracking.links.length > 0) print(formatTable(['CLICKS', 'BY MACHINES', 'LINK'], tracking.links.map((l) => [l.human, l.machine, l.url])));
     return 0;
   });
@@ -252,7 +254,7 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
 
 // ---------------------------------------------------------------- tracking switches
 
-export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string }): Promise<number> {
+export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string; people?: string }): Promise<number> {
   return withApp(async (app) => {
     const { resolveNewsletter } = await import('../store/lookups.ts');
     const { TrackingStore } = await import('../store/tracking-store.ts');
@@ -266,9 +268,15 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
     };
     const opens = onOff(options.opens, '--opens');
     const clicks = onOff(options.clicks, '--clicks');
+    const people = onOff(options.people, '--people');
     const store = new TrackingStore(app.store.db, app.clock);
-    const next = opens === undefined && clicks === undefined ? await store.settings(newsletter.id) : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}) });
-    print(`newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'} (aggregate counts per campaign; the archive and web versions never track)`);
+    const next =
+      opens === undefined && clicks === undefined && people === undefined
+        ? await store.settings(newsletter.id)
+        : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}), ...(people !== undefined ? { people } : {}) });
+    print(
+      `newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'}; per subscriber: ${next.people ? 'yes (who opened and clicked is kept with each hit, for campaigns sent from now on; subscribers export shows it, subscribers erase removes it)' : 'no (aggregate counts per campaign only)'}; the archive and web versions never track`,
+    );
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 /**
  * A campaign's numbers, one copy for `mailroom campaigns stats` and `GET /api/v1/campaigns/{id}/stats`: delivered,
  * deferred, failed, bounces after the 250 (hard, soft), complaints, unsubscribes, and, where the newsletter tracks
- * them, opens and clicks (totals, unique people when per-subscriber tracking is on, machines counted apart).
+ * them, opens and clicks (totals, the people behind them when per-subscriber data is on, machines counted apart).
  */
 import type { Kysely } from 'kysely';
 import { MailroomError, quote } from '../core/errors.ts';
@@ -22,7 +22,7 @@ export async function campaignStatsOf(db: Kysely<Database>, campaignId: number, 
   const stats = await new DeliveryReports(db).campaignStats(campaign.id);
   const tracking = new TrackingStore(db);
   const settings = await tracking.settings(campaign.newsletter_id);
-  const counts = await tracking.counts(campaign.id);
+  const counts = await tracking.counts(campaign.id, settings.people);
   const tracked = settings.opens || settings.clicks || counts.links.length > 0 || counts.opens.human + counts.opens.machine > 0;
   return { campaign: campaign.id, ...stats, ...(tracked ? { tracking: { settings, ...counts } } : {}) };
 }

@@ -4,11 +4,15 @@ import { campaignStatsOf } from '../../../services/campaign-stats.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, idParam, type ApiRoute } from '../define-route.ts';
 
-const humanMachine = z.object({ human: z.number().int(), machine: z.number().int() });
+const hitCounts = z.object({
+  human: z.number().int().describe('every hit that did not look like a machine'),
+  machine: z.number().int().describe('Apple Mail Privacy Protection, link scanners, HEAD requests'),
+  people: z.number().int().nullable().describe('the people behind the human hits; null while per-subscriber data is off'),
+});
 const trackingSchema = z.object({
-  settings: z.object({ opens: z.boolean(), clicks: z.boolean() }).loose(),
-  opens: humanMachine.loose(),
-  clicks: humanMachine.loose(),
+  settings: z.object({ opens: z.boolean(), clicks: z.boolean(), people: z.boolean().describe('per-subscriber data kept (off by default)') }),
+  opens: hitCounts,
+  clicks: hitCounts,
   links: z.array(z.object({ url: z.string(), human: z.number().int(), machine: z.number().int() }).loose()),
 });
 
