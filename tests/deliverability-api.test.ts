@@ -25,7 +25,7 @@ let viewer: { authorization: string };
 
 /** `mailroom …args` in-process on the workspace's database. */
 function cli(args: readonly string[]): Promise<Run> {
-  return runInProcess(ws.dir, args, cleanEnv({ DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: ws.app.config.secret, SMTP_URL: sink.url, BOUNCE_DOMAIN: 'bounces.example.com' }));
+  return runInProcess(ws.dir, args, cleanEnv({ DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://news.example.com', SECRET: ws.app.config.secret, SMTP_URL: sink.url, DATABASE_URL: ws.app.config.databaseUrl, BOUNCE_DOMAIN: 'bounces.example.com' }));
 }
 
 beforeAll(async () => {

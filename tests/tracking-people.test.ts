@@ -25,7 +25,7 @@ let http: FastifyInstance;
 let viewer: { authorization: string };
 
 function cli(args: readonly string[]): Promise<Run> {
-  return runInProcess(ws.dir, args, cleanEnv({ DATA_DIR: ws.dataDir, PUBLIC_URL: PUBLIC, SECRET: ws.app.config.secret, SMTP_URL: sink.url }));
+  return runInProcess(ws.dir, args, cleanEnv({ DATA_DIR: ws.dataDir, PUBLIC_URL: PUBLIC, SECRET: ws.app.config.secret, SMTP_URL: sink.url, DATABASE_URL: ws.app.config.databaseUrl }));
 }
 
 /** The tracking addresses (paths) of one recipient's message in the last send. */
