@@ -177,3 +177,19 @@ describe('stats and a subscriber history in the API', () => {
     expect((await server.inject({ url: `/api/v1/subscribers/${grace?.id ?? 0}`, headers: viewer })).json()).toMatchObject({ suppression: null, deliveryEvents: [] });
   });
 });
+
+describe('the in-process CLI reads its own run’s settings', () => {
+  test('suppress, users and migrate use the DATABASE_URL they were given, not the test process’s', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const other = join(mkdtempSync(join(tmpdir(), 'mailroom-other-')), 'other.db');
+    const env = cleanEnv({ DATABASE_URL: other, PUBLIC_URL: 'https://news.example.com', SECRET: ws.app.config.secret, SMTP_URL: sink.url });
+    expect(expectOk(await runInProcess(ws.dir, ['migrate'], env)).stdout).toContain(other);
+    expectOk(await runInProcess(ws.dir, ['suppress', 'add', '@elsewhere.example', '--reason', 'other db'], env));
+    expect(expectOk(await runInProcess(ws.dir, ['suppress', 'list'], env)).stdout).toContain('@elsewhere.example');
+    expect((await listAll()).map((e) => e.target)).not.toContain('@elsewhere.example');
+    expectOk(await runInProcess(ws.dir, ['users', 'create', 'other@example.com', '--role', 'viewer'], env));
+    expect(expectOk(await runInProcess(ws.dir, ['users', 'list'], env)).stdout).toContain('other@example.com');
+  });
+});

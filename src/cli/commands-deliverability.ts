@@ -9,10 +9,11 @@ import { pollBounceMailbox, redactImapUrl } from '../deliverability/imap-poller.
 import { bounceServiceDeps } from '../deliverability/runtime.ts';
 import { addSuppression, checkReason, importSuppressions, removeSuppression } from '../services/suppression-service.ts';
 import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
+import { cli } from './context.ts';
 import { formatTable, print } from './output.ts';
 
 async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig());
+  const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(app, new DeliverabilityStore(app.store.db, app.clock));
   } finally {
