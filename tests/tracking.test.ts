@@ -38,7 +38,7 @@ describe('opt-in tracking', () => {
 
   test('off by default: campaign messages carry no tracking', async () => {
     const newsletter = (await ws.app.store.listNewsletters())[0];
-    expect(await tracking.settings(newsletter?.id ?? 0)).toEqual({ opens: false, clicks: false });
+    expect(await tracking.settings(newsletter?.id ?? 0)).toEqual({ opens: false, clicks: false, people: false });
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     for (const m of sink.messages) expect(m.raw).not.toMatch(/news\.example\.com\/t\//);
   });
@@ -75,8 +75,8 @@ describe('opt-in tracking', () => {
     expect(human.headers['content-type']).toBe('image/gif');
     expect((await http.inject({ method: 'GET', url: pixel, headers: { 'user-agent': 'Mozilla/5.0' }, remoteAddress: '17.58.100.1' })).statusCode).toBe(200);
     const counts = await tracking.counts(campaignId);
-    expect(counts.opens).toEqual({ human: 1, machine: 1 });
-    expect(counts.clicks).toEqual({ human: 1, machine: 1 });
+    expect(counts.opens).toEqual({ human: 1, machine: 1, people: null });
+    expect(counts.clicks).toEqual({ human: 1, machine: 1, people: null });
 
     const archive = await http.inject({ method: 'GET', url: '/issues/weekly/1' });
     expect(archive.statusCode).toBe(200);

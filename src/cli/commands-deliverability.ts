@@ -7,10 +7,10 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import { pollBounceMailbox, redactImapUrl } from '../deliverability/imap-poller.ts';
 import { bounceServiceDeps } from '../deliverability/runtime.ts';
-import { checkReason, importSuppressions, parseSuppressionTarget } from '../deliverability/suppression.ts';
+import { addSuppression, checkReason, importSuppressions, removeSuppression } from '../services/suppression-service.ts';
 import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
-import { formatTable, print } from './output.ts';
 import { cli } from './context.ts';
+import { formatTable, print } from './output.ts';
 
 async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
@@ -38,18 +38,15 @@ export async function bouncesPollCommand(): Promise<number> {
 
 export async function suppressAddCommand(target: string, options: { reason: string }): Promise<number> {
   return withApp(async (_app, store) => {
-    const t = parseSuppressionTarget(target, 'suppress add');
-    const added = await store.addSuppression(t.value, checkReason(options.reason, '--reason'));
-    print(added ? `suppressed ${t.kind === 'domain' ? `every address at ${t.value}` : t.value} (${options.reason}); no campaign, import or sign-up mails ${t.kind === 'domain' ? 'them' : 'it'} again` : `${t.value} was already suppressed`);
+    const t = await addSuppression(store, { target, reason: options.reason }, { target: 'suppress add', reason: '--reason' });
+    print(t.added ? `suppressed ${t.kind === 'domain' ? `every address at ${t.target}` : t.target} (${t.reason}); no campaign, import or sign-up mails ${t.kind === 'domain' ? 'them' : 'it'} again` : `${t.target} was already suppressed`);
     return 0;
   });
 }
 
 export async function suppressRemoveCommand(target: string): Promise<number> {
   return withApp(async (_app, store) => {
-    const t = parseSuppressionTarget(target, 'suppress remove');
-    const removed = await store.removeSuppression(t.value);
-    if (!removed) throw new MailroomError('NOT_FOUND', `${quote(t.value)} is not suppressed (see: mailroom suppress list)`);
+    const t = await removeSuppression(store, target, 'suppress remove');
     print(`${t.value} is no longer suppressed${t.kind === 'address' ? '; their list memberships are as they were (an unsubscribed person stays unsubscribed)' : ''}`);
     return 0;
   });
@@ -116,20 +113,14 @@ export async function subscribersShowCommand(email: string): Promise<number> {
 
 export async function campaignsStatsCommand(id: string, options: { json?: boolean }): Promise<number> {
   return withApp(async (app) => {
-    const campaignId = Number(id);
-    const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await app.store.getCampaign(campaignId) : null;
-    if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
-    const stats = await new DeliveryReports(app.store.db).campaignStats(campaignId);
-    const { TrackingStore } = await import('../store/tracking-store.ts');
-    const trackingStore = new TrackingStore(app.store.db);
-    const settings = await trackingStore.settings(campaign.newsletterId);
-    const tracking = await trackingStore.counts(campaignId);
-    const tracked = settings.opens || settings.clicks || tracking.links.length > 0 || tracking.opens.human + tracking.opens.machine > 0;
+    const { campaignStatsOf } = await import('../services/campaign-stats.ts');
+    const stats = await campaignStatsOf(app.store.db, Number(id), 'campaigns stats');
     if (options.json) {
-      print(JSON.stringify({ campaign: campaignId, ...stats, ...(tracked ? { tracking } : {}) }, null, 2));
+      print(JSON.stringify(stats, null, 2));
       return 0;
     }
-    print(`campaign ${campaignId}: ${campaign.status}`);
+    const campaign = await app.store.getCampaign(stats.campaign);
+    print(`campaign ${stats.campaign}: ${campaign?.status ?? ''}`);
     print(`accepted:     ${stats.accepted} (the relay said 250)`);
     print(`delivered:    ${stats.delivered} (accepted and not bounced since)`);
     print(`deferred:     ${stats.deferred}`);
@@ -137,12 +128,15 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
     print(`bounced:      ${stats.hardBounces} hard, ${stats.softBounces} soft (after the 250)`);
     print(`complaints:   ${stats.complaints}`);
     print(`unsubscribes: ${stats.unsubscribes}`);
-    if (!tracked) {
+    const tracking = stats.tracking;
+    if (!tracking) {
       print('opens and clicks: not tracked (off by default; mailroom newsletter tracking SLUG --opens on --clicks on)');
       return 0;
     }
-    print(`opens:        ${tracking.opens.human} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners), counted in aggregate`);
-    print(`clicks:       ${tracking.clicks.human} (and ${tracking.clicks.machine} by link scanners)`);
+    const by = (n: number | null) => (n === null ? '' : ` by ${n} people`);
+    print(`opens:        ${tracking.opens.human}${by(tracking.opens.people)} (and ${tracking.opens.machine} by machines: Apple Mail Privacy Protection, scanners)`);
+    print(`clicks:       ${tracking.clicks.human}${by(tracking.clicks.people)} (and ${tracking.clicks.machine} by link scanners)`);
+    if (!tracking.settings.people) print('unique people: not counted (per-subscriber data is off; mailroom newsletter tracking SLUG --people on)');
     if (tracking.links.length > 0) print(formatTable(['CLICKS', 'BY MACHINES', 'LINK'], tracking.links.map((l) => [l.human, l.machine, l.url])));
     return 0;
   });
@@ -261,7 +255,7 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
 
 // ---------------------------------------------------------------- tracking switches
 
-export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string }): Promise<number> {
+export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string; people?: string }): Promise<number> {
   return withApp(async (app) => {
     const { resolveNewsletter } = await import('../store/lookups.ts');
     const { TrackingStore } = await import('../store/tracking-store.ts');
@@ -275,9 +269,15 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
     };
     const opens = onOff(options.opens, '--opens');
     const clicks = onOff(options.clicks, '--clicks');
+    const people = onOff(options.people, '--people');
     const store = new TrackingStore(app.store.db, app.clock);
-    const next = opens === undefined && clicks === undefined ? await store.settings(newsletter.id) : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}) });
-    print(`newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'} (aggregate counts per campaign; the archive and web versions never track)`);
+    const next =
+      opens === undefined && clicks === undefined && people === undefined
+        ? await store.settings(newsletter.id)
+        : await store.setSettings(newsletter.id, { ...(opens !== undefined ? { opens } : {}), ...(clicks !== undefined ? { clicks } : {}), ...(people !== undefined ? { people } : {}) });
+    print(
+      `newsletter ${newsletter.slug}: opens ${next.opens ? 'tracked' : 'not tracked'}, clicks ${next.clicks ? 'tracked' : 'not tracked'}; per subscriber: ${next.people ? 'yes (who opened and clicked is kept with each hit, for campaigns sent from now on; subscribers export shows it, subscribers erase removes it)' : 'no (aggregate counts per campaign only)'}; the archive and web versions never track`,
+    );
     return 0;
   });
 }

@@ -254,7 +254,8 @@ export function buildProgram(): Command {
     .argument('<newsletter>')
     .option('--opens <on|off>', 'count opens with a 1×1 image (machine opens such as Apple Mail Privacy Protection counted apart)')
     .option('--clicks <on|off>', 'count clicks through signed redirects on this server')
-    .description('Opt-in, aggregate open and click counts for the newsletter\'s next campaigns (off by default); without options, show the switches')
+    .option('--people <on|off>', 'keep who opened and clicked (per-subscriber data, for unique counts and exports; off by default: aggregate counts only)')
+    .description('Opt-in open and click counts for the newsletter\'s next campaigns (off by default; aggregate unless --people on); without options, show the switches')
     .action(lazy(deliverabilityCommands, 'newsletterTrackingCommand'));
   newsletter.command('unschedule').argument('<newsletter>').description('Remove a newsletter\'s schedule').action(lazy(commands, 'newsletterUnscheduleCommand'));
 

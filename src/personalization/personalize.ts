@@ -27,6 +27,16 @@ export interface RecipientContext {
   readonly preferencesUrl: string;
   readonly webVersionUrl: string;
   readonly attributes: Attributes;
+  /** The recipient's signed tracking token, only where per-subscriber tracking is on (src/tracking/tracking.ts). */
+  readonly trackingToken?: string;
+}
+
+/** Not for the operator's templates: `{{trackingToken}}` is allowed only in an issue compiled for per-subscriber tracking. */
+const TRACKING_TOKEN_VARIABLE = 'trackingToken';
+
+export interface IssueCompileOptions {
+  /** Allow `{{trackingToken}}` (the tracked copy of a campaign's issue, src/tracking/campaign-tracking.ts). */
+  readonly trackingToken?: boolean;
 }
 
 export interface PersonalizedParts {
@@ -56,9 +66,11 @@ export interface CompiledIssue {
   dataFor(context: RecipientContext): RecipientData;
   /** The subject for this data, stripped of line breaks. */
   subject(data: RecipientData): string;
+  /** True when a part holds `{{trackingToken}}` (per-subscriber tracking): the context must carry the token. */
+  readonly usesTrackingToken?: boolean;
 }
 
-function collectPaths(node: HbsNode, part: string, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): void {
+function collectPaths(node: HbsNode, part: string, found: { variables: Set<RecipientVariable>; attributes: Set<string>; trackingToken?: boolean; usesTrackingToken?: boolean }): void {
   const visit = (n: HbsNode | undefined | null): void => {
     if (!n) return;
     switch (n.type) {
@@ -98,6 +110,10 @@ function collectPaths(node: HbsNode, part: string, found: { variables: Set<Recip
         }
         if (head !== undefined && rest.length === 0 && isRecipientVariable(head)) {
           found.variables.add(head);
+          return;
+        }
+        if (head === TRACKING_TOKEN_VARIABLE && rest.length === 0 && found.trackingToken === true) {
+          found.usesTrackingToken = true;
           return;
         }
         throw new MailroomError(
@@ -141,7 +157,7 @@ function parsePart(source: string, part: string): hbs.AST.Program {
   }
 }
 
-function compilePart(source: string, part: string, noEscape: boolean, found: { variables: Set<RecipientVariable>; attributes: Set<string> }): HandlebarsTemplateDelegate {
+function compilePart(source: string, part: string, noEscape: boolean, found: { variables: Set<RecipientVariable>; attributes: Set<string>; trackingToken?: boolean; usesTrackingToken?: boolean }): HandlebarsTemplateDelegate {
   collectPaths(parsePart(source, part), part, found);
   return Handlebars.compile(source, compileOptions(noEscape));
 }
@@ -160,7 +176,9 @@ function simpleLookup(statement: hbs.AST.Statement, noEscape: boolean): ((data: 
   const escape = m.escaped && !noEscape;
   const [head, name] = path.parts;
   const read =
-    path.parts.length === 1 && head !== undefined && isRecipientVariable(head)
+    path.parts.length === 1 && head === TRACKING_TOKEN_VARIABLE
+      ? (data: RecipientData) => data.trackingToken as unknown
+      : path.parts.length === 1 && head !== undefined && isRecipientVariable(head)
       ? (data: RecipientData) => data[head] as unknown
       : path.parts.length === 2 && head === ATTRIBUTE_PREFIX && name !== undefined
         ? (data: RecipientData) => (Object.hasOwn(data.attributes, name) ? data.attributes[name] : undefined)
@@ -203,8 +221,12 @@ function piecesOf(source: string, part: string, noEscape: boolean): TemplatePiec
 }
 
 /** Compiles an issue's three parts once. Throws, naming the variable, before anything is sent. */
-export function compileIssue(templates: IssueTemplates): CompiledIssue {
-  const found = { variables: new Set<RecipientVariable>(), attributes: new Set<string>() };
+export function compileIssue(templates: IssueTemplates, options: IssueCompileOptions = {}): CompiledIssue {
+  const found: { variables: Set<RecipientVariable>; attributes: Set<string>; trackingToken: boolean; usesTrackingToken?: boolean } = {
+    variables: new Set<RecipientVariable>(),
+    attributes: new Set<string>(),
+    trackingToken: options.trackingToken === true,
+  };
   const subject = compilePart(templates.subject, 'subject', true, found);
   const html = compilePart(templates.html, 'HTML part', false, found);
   const text = compilePart(templates.text, 'text part', true, found);
@@ -214,7 +236,7 @@ export function compileIssue(templates: IssueTemplates): CompiledIssue {
     // Every attribute a template names exists (as '' when the subscriber lacks it), so strict mode never throws mid-campaign.
     const attributes: Record<string, string> = {};
     for (const name of attributeNames) attributes[name] = context.attributes[name] ?? '';
-    return { ...context, attributes };
+    return { ...context, attributes, ...(found.trackingToken ? { trackingToken: context.trackingToken ?? '' } : {}) };
   };
   let pieces: CompiledIssue['pieces'] | null = null;
   return {
@@ -234,6 +256,7 @@ export function compileIssue(templates: IssueTemplates): CompiledIssue {
     },
     dataFor,
     subject: (data: RecipientData) => toHeaderValue(subject(data, runtime)),
+    usesTrackingToken: found.usesTrackingToken === true,
   };
 }
 

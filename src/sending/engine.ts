@@ -19,6 +19,8 @@ export interface RecipientLinks {
   unsubscribeUrl(subscriberId: number): string;
   preferencesUrl(subscriberId: number): string;
   readonly webVersionUrl: string;
+  /** The recipient's signed tracking token, for per-subscriber tracking (src/tracking/tracking.ts). */
+  readonly trackingToken?: ((campaignId: number, subscriberId: number) => string) | undefined;
 }
 
 export interface EngineOptions {

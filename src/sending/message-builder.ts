@@ -19,6 +19,8 @@ export interface MessageBuilderRun {
     readonly webVersionUrl: string;
     /** The per-recipient envelope sender (VERP, src/deliverability/verp.ts); absent: the From address. */
     readonly returnPath?: ((campaignId: number, subscriberId: number) => string) | undefined;
+    /** The recipient's signed tracking token (filled where the tracked issue asks for it: per-subscriber tracking). */
+    readonly trackingToken?: ((campaignId: number, subscriberId: number) => string) | undefined;
   };
 }
 
@@ -37,12 +39,15 @@ function rawMessage(envelopeFrom: string, email: string, raw: Buffer, messageId:
 }
 
 export async function prepareMessageBuilder(run: MessageBuilderRun, fallbackName = 'there'): Promise<MessageBuilder> {
-  const contextOf = (recipient: { subscriberId: number; email: string; name: string; firstName: string; lastName: string; attributes: DueRecipient['attributes'] }): RecipientContext =>
-    buildRecipientContext(
+  const tracksPeople = run.compiled.usesTrackingToken === true;
+  const contextOf = (recipient: { subscriberId: number; email: string; name: string; firstName: string; lastName: string; attributes: DueRecipient['attributes'] }): RecipientContext => {
+    const context = buildRecipientContext(
       recipient,
       { unsubscribeUrl: run.links.unsubscribeUrl(recipient.subscriberId), preferencesUrl: run.links.preferencesUrl(recipient.subscriberId), webVersionUrl: run.links.webVersionUrl },
       fallbackName,
     );
+    return tracksPeople && run.links.trackingToken ? { ...context, trackingToken: run.links.trackingToken(run.campaignId, recipient.subscriberId) } : context;
+  };
   const sample = { subscriberId: 2 ** 31, email: 'sample@example.com', name: 'Sample Reader', firstName: '', lastName: '', attributes: {} };
   let mime: IssueMime | null = null;
   try {

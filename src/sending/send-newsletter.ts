@@ -10,6 +10,7 @@ import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
 import { verpSigner } from '../deliverability/verp.ts';
 import { compileTrackedIssue } from '../tracking/campaign-tracking.ts';
+import { personToken } from '../tracking/tracking.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { MessageTransport } from './ports.ts';
 
@@ -120,6 +121,7 @@ function linksFor(settings: SendSettings, newsletter: Newsletter, list: MailingL
     preferencesUrl: (subscriberId: number) => preferencesUrl(settings, subscriberId, list.id),
     webVersionUrl: issueWebUrl(settings, newsletter.slug, issue.number),
     returnPath: verpSigner(settings),
+    trackingToken: (campaignId: number, subscriberId: number) => personToken(settings.secret, campaignId, subscriberId),
   };
 }
 

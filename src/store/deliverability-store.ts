@@ -492,3 +492,19 @@ export async function deliverabilityDataOf(db: Kysely<Database>, email: string):
     .execute();
   return rows.map((r) => ({ campaignId: r.campaign_id, kind: r.kind, status: r.status, detail: r.detail, source: r.source, action: r.action, report: r.report, createdAt: r.created_at }));
 }
+
+/** One address's suppression (if any) and its bounces and complaints, oldest first: what GET /subscribers/{id} shows. */
+export async function deliveryHistoryOf(
+  db: Kysely<Database>,
+  email: string,
+): Promise<{ suppression: { reason: string; detail: string; createdAt: string } | null; deliveryEvents: Omit<DeliveryEvent, 'id' | 'subscriberId' | 'email'>[] }> {
+  const address = email.toLowerCase();
+  const own = await db.selectFrom('suppressions').select(['reason', 'detail', 'created_at']).where('email_hash', '=', hashEmail(address)).executeTakeFirst();
+  const domain = own ? undefined : await db.withTables<DeliverabilityTables>().selectFrom('suppressed_domains').select(['reason', 'detail', 'created_at']).where('domain', '=', domainPart(address)).executeTakeFirst();
+  const row = own ?? domain;
+  const events = await new DeliverabilityStore(db).eventsForEmail(address);
+  return {
+    suppression: row ? { reason: row.reason, detail: domain ? `every address at @${domainPart(address)}${row.detail ? `: ${row.detail}` : ''}` : row.detail, createdAt: row.created_at } : null,
+    deliveryEvents: events.map((e) => ({ campaignId: e.campaignId, kind: e.kind, status: e.status, detail: e.detail, source: e.source, action: e.action, createdAt: e.createdAt })),
+  };
+}

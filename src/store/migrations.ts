@@ -13,7 +13,7 @@ import { subscriberNameIndexMigration } from './api-queries.ts';
 import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
 import { welcomeMigration } from './welcome-store.ts';
-import { trackingMigration } from './tracking-store.ts';
+import { trackingMigration, trackingPeopleMigration } from './tracking-store.ts';
 import { literalSource } from '../personalization/template-source.ts';
 
 const id = idColumn;
@@ -444,6 +444,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-pg11-postgres-json-functions': postgresJsonFunctions,
   '2026-12-05-pg11-leader-leases': leaderLeasesMigration,
   '2026-12-05-pg11-postgres-sends-due': postgresSendsDue,
+  '2026-12-04-deliv2-tracking-people': trackingPeopleMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,6 +8,7 @@ import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../c
 import type { Database } from './schema.ts';
 import { hashEmail } from './sql-store.ts';
 import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
+import { eraseTrackingData, trackingDataOf } from './tracking-store.ts';
 import { writeTransaction } from './write-transaction.ts';
 import { isPostgres, lockKeys } from './dialect.ts';
 
@@ -101,6 +102,8 @@ export interface PersonalData {
   readonly confirmationEmails: readonly string[];
   /** Bounces and complaints about the address, with their reports (issue 13). */
   readonly deliveryEvents: readonly Record<string, unknown>[];
+  /** The person's opens and clicks, kept only while their newsletter kept per-subscriber data. */
+  readonly tracking: readonly Record<string, unknown>[];
 }
 
 export interface ErasureReport {
@@ -485,6 +488,7 @@ export class SubscriberStore {
       suppression: suppression ? camelCaseKeys(suppression) : null,
       confirmationEmails: hits.map((h) => new Date(Number(h.at)).toISOString()),
       deliveryEvents: await deliverabilityDataOf(this.db, email),
+      tracking: subscriber ? await trackingDataOf(this.db, subscriber.id) : [],
     };
   }
 
@@ -505,6 +509,7 @@ export class SubscriberStore {
       let memberships = 0;
       if (subscriber) {
         memberships = Number((await db.deleteFrom('list_memberships').where('subscriber_id', '=', subscriber.id).executeTakeFirst()).numDeletedRows);
+        await eraseTrackingData(db, subscriber.id);
         await db.deleteFrom('subscribers').where('id', '=', subscriber.id).execute();
       }
       const hits = await db.deleteFrom('rate_limit_hits').where('bucket', '=', CONFIRMATION_EMAIL_BUCKET).where('key', '=', hash).executeTakeFirst();

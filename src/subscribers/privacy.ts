@@ -21,12 +21,14 @@ export interface SubscriberExport {
   readonly confirmationEmails: readonly string[];
   /** Bounces and complaints about the address after the 250, each with the report as received. */
   readonly deliveryEvents: readonly Record<string, unknown>[];
+  /** Opens and clicks tied to the person (only where per-subscriber tracking was on): campaign, open or click, link, machine or not, when. */
+  readonly tracking: readonly Record<string, unknown>[];
   /** What Mailroom does not hold, so the answer is complete. */
   readonly notes: readonly string[];
 }
 
 const NOTES = [
-  'Opens and clicks are counted only for newsletters whose operator turned it on, and then per campaign only: no hit is tied to a person, and no IP address or user agent is kept.',
+  'Opens and clicks are counted only for newsletters whose operator turned it on; a hit is tied to a person only where the operator also turned on per-subscriber data (listed under tracking), and no IP address or user agent is kept.',
   'Email content is the same for every reader of an issue apart from name and links; issues are not stored per person.',
   'Client IP addresses are stored only with a sign-up consent when SIGNUP_RECORD_IP is on; rate-limit counters keep a keyed hash of the IP for at most one hour.',
 ];
@@ -52,13 +54,14 @@ export async function exportSubscriber(subscribers: SubscriberStore, rawEmail: s
     suppression: data.suppression ? { ...data.suppression, emailHash: hashEmail(email) } : null,
     confirmationEmails: data.confirmationEmails,
     deliveryEvents: data.deliveryEvents,
+    tracking: data.tracking,
     notes: NOTES,
   };
 }
 
 /** True when the export holds nothing about the person (no profile, list, send or suppression). */
 export function isEmptyExport(data: SubscriberExport): boolean {
-  return data.subscriber === null && data.lists.length === 0 && data.sends.length === 0 && data.suppression === null && data.confirmationEmails.length === 0 && data.deliveryEvents.length === 0;
+  return data.subscriber === null && data.lists.length === 0 && data.sends.length === 0 && data.suppression === null && data.confirmationEmails.length === 0 && data.deliveryEvents.length === 0 && data.tracking.length === 0;
 }
 
 export async function eraseSubscriber(subscribers: SubscriberStore, rawEmail: string, now: Date): Promise<ErasureReport & { email: string }> {

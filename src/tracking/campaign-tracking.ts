@@ -12,7 +12,7 @@ export async function compileTrackedIssue(db: Kysely<Database>, settings: LinkSe
   const store = new TrackingStore(db);
   const tracking = await store.settings(newsletterId);
   if (!tracking.opens && !tracking.clicks) return null;
-  const { html, links } = addTracking(issue.html, { publicUrl: settings.publicUrl, secret: settings.secret, campaignId, clicks: tracking.clicks, opens: tracking.opens });
+  const { html, links } = addTracking(issue.html, { publicUrl: settings.publicUrl, secret: settings.secret, campaignId, clicks: tracking.clicks, opens: tracking.opens, people: tracking.people });
   await store.saveLinks(campaignId, links);
-  return compileIssue({ subject: issue.subject, html, text: issue.text });
+  return compileIssue({ subject: issue.subject, html, text: issue.text }, { trackingToken: tracking.people });
 }

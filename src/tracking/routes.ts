@@ -1,7 +1,10 @@
-/** The tracking endpoints: `/t/c/…` click redirects (targets only from the campaign's stored links) and `/t/o/….gif` open pixels. */
+/**
+ * The tracking endpoints: `/t/c/…` click redirects (targets only from the campaign's stored links) and `/t/o/….gif` open
+ * pixels; with a trailing signed person token where the newsletter keeps per-subscriber data (kept only while it still does).
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TrackingStore } from '../store/tracking-store.ts';
-import { isMachineHit, PIXEL_GIF, verifyClick, verifyOpen } from './tracking.ts';
+import { isMachineHit, PIXEL_GIF, verifyClick, verifyOpen, verifyPerson } from './tracking.ts';
 
 function whoIs(request: FastifyRequest): { method: string; userAgent: string; ip: string } {
   const ua = request.headers['user-agent'];
@@ -14,24 +17,39 @@ function notFound(reply: FastifyReply): FastifyReply {
 
 export function trackingRoutes(deps: { store: TrackingStore; secret: string; log?: (line: string) => void }) {
   return async (scope: FastifyInstance): Promise<void> => {
-    const click = async (request: FastifyRequest<{ Params: { c: string; p: string; sig: string } }>, reply: FastifyReply) => {
+    /** undefined: no person token; null: a token that does not verify (404); a number: the person, if still kept. */
+    const personOf = async (campaignId: number, token: string | undefined): Promise<number | null | undefined> => {
+      if (token === undefined) return undefined;
+      const subscriberId = verifyPerson(deps.secret, campaignId, token);
+      if (subscriberId === null) return null;
+      return (await deps.store.keepsPeople(campaignId)) ? subscriberId : undefined;
+    };
+    const click = async (request: FastifyRequest<{ Params: { c: string; p: string; sig: string; who?: string } }>, reply: FastifyReply) => {
       const campaignId = Number(request.params.c);
       const position = Number(request.params.p);
       if (!Number.isSafeInteger(campaignId) || !Number.isSafeInteger(position) || !verifyClick(deps.secret, campaignId, position, request.params.sig)) return notFound(reply);
+      const person = await personOf(campaignId, request.params.who);
+      if (person === null) return notFound(reply);
       const url = await deps.store.link(campaignId, position);
       if (!url) return notFound(reply);
-      await deps.store.hit(campaignId, 'click', position, isMachineHit('click', whoIs(request)));
+      await deps.store.hit(campaignId, 'click', position, isMachineHit('click', whoIs(request)), person ?? null);
       return reply.code(302).header('location', url).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send();
     };
     // GET, and HEAD (fastify answers it with the same handler; link scanners send it).
     scope.get('/t/c/:c/:p/:sig', click);
-    const open = async (request: FastifyRequest<{ Params: { c: string; file: string } }>, reply: FastifyReply) => {
+    scope.get('/t/c/:c/:p/:sig/:who', click);
+    const open = async (request: FastifyRequest<{ Params: { c: string; file: string; sig?: string } }>, reply: FastifyReply) => {
       const campaignId = Number(request.params.c);
-      const m = /^([A-Za-z0-9_-]+)\.gif$/.exec(request.params.file);
-      if (!Number.isSafeInteger(campaignId) || !m || !verifyOpen(deps.secret, campaignId, m[1]!)) return notFound(reply);
-      await deps.store.hit(campaignId, 'open', -1, isMachineHit('open', whoIs(request)));
+      const m = /^([A-Za-z0-9_.-]+)\.gif$/.exec(request.params.file);
+      // /t/o/<c>/<sig>.gif, or /t/o/<c>/<sig>/<person>.gif
+      const signature = request.params.sig ?? m?.[1];
+      if (!Number.isSafeInteger(campaignId) || !m || signature === undefined || !verifyOpen(deps.secret, campaignId, signature)) return notFound(reply);
+      const person = await personOf(campaignId, request.params.sig === undefined ? undefined : m[1]);
+      if (person === null) return notFound(reply);
+      await deps.store.hit(campaignId, 'open', -1, isMachineHit('open', whoIs(request)), person ?? null);
       return reply.code(200).type('image/gif').header('cache-control', 'no-store, private').send(PIXEL_GIF);
     };
     scope.get('/t/o/:c/:file', open);
+    scope.get('/t/o/:c/:sig/:file', open);
   };
 }

@@ -294,6 +294,8 @@ function SignupFormCode({ lists }: { lists: readonly MailingList[] }) {
 }
 
 interface SuppressionItem {
+  /** The address, or @domain for a whole domain; null once only an erased address's hash is kept. */
+  readonly target: string | null;
   readonly email: string | null;
   readonly emailHash: string;
   readonly reason: string;
@@ -335,7 +337,7 @@ function Suppressions() {
       <ul className="plain">
         {(page.data?.items ?? []).map((s) => (
           <li key={s.emailHash} className="row-item small">
-            <span className="break">{s.email ?? `(erased, hash ${s.emailHash.slice(0, 12)}…)`}</span> · {s.reason}
+            <span className="break">{s.target ?? `(erased, hash ${s.emailHash.slice(0, 12)}…)`}</span> · {s.reason}
             {s.detail ? ` · ${s.detail}` : ''} · {formatTime(s.createdAt)}
           </li>
         ))}

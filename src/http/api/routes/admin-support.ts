@@ -10,17 +10,15 @@ import { countRecipientsFor } from '../../../services/campaign-recipients.ts';
 import { previewIssueAs } from '../../../services/issue-preview.ts';
 import { issueWarnings } from '../../../services/issue-warnings.ts';
 import { resolveNewsletter } from '../../../store/lookups.ts';
-import { SuppressionQueries } from '../../../store/suppression-queries.ts';
 import { signupFormOf } from '../../../subscribers/signup-form.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { defineRoute, idParam, limitQuery, type ApiRoute } from '../define-route.ts';
+import { defineRoute, idParam, type ApiRoute } from '../define-route.ts';
 
 /** The email's own styles and images; nothing runs; only our pages may frame it. */
 export const EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; font-src * data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
 export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
   const { store } = deps;
-  const suppressions = new SuppressionQueries(store.db);
   return [
     defineRoute({
       method: 'GET',
@@ -48,20 +46,6 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       query: z.object({ withName: z.stringbool().default(true) }),
       response: { status: 200, schema: z.object({ list: z.string(), action: z.string(), open: z.boolean(), html: z.string() }) },
       handler: async ({ params, query }) => signupFormOf(store, deps.subscribers, { publicUrl: deps.publicUrl }, params.name, query.withName),
-    }),
-    defineRoute({
-      method: 'GET',
-      path: '/suppressions',
-      operationId: 'listSuppressions',
-      summary: 'The suppression list, newest first (pass nextBefore as before for the next page); an address no longer kept shows as null',
-      tag: 'subscribers',
-      role: 'editor',
-      query: z.object({ q: z.string().max(320).optional().describe('addresses starting with'), before: z.string().max(200).optional(), limit: limitQuery }),
-      response: {
-        status: 200,
-        schema: z.object({ items: z.array(z.object({ email: z.string().nullable(), emailHash: z.string(), reason: z.string(), detail: z.string(), createdAt: z.string() })), nextBefore: z.string().nullable() }),
-      },
-      handler: async ({ query }) => suppressions.list({ limit: query.limit, before: query.before, q: query.q?.trim().toLowerCase() }),
     }),
     defineRoute({
       method: 'GET',

@@ -7,8 +7,10 @@ import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { contentRoutes } from './content.ts';
 import { overviewRoutes } from './overview.ts';
+import { deliverabilityRoutes } from './deliverability.ts';
 import { subscriberRoutes } from './subscribers.ts';
+import { suppressionRoutes } from './suppressions.ts';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...campaignRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps), ...overviewRoutes(deps)];
+  return [...authRoutes(deps), ...contentRoutes(deps), ...subscriberRoutes(deps), ...suppressionRoutes(deps), ...campaignRoutes(deps), ...deliverabilityRoutes(deps), ...accountRoutes(deps), ...adminSupportRoutes(deps), ...overviewRoutes(deps)];
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MEMBERSHIP_STATUSES, SUBSCRIBER_STATUSES } from '../../../core/domain.ts';
 import { MailroomError, quote } from '../../../core/errors.ts';
+import { deliveryHistoryOf } from '../../../store/deliverability-store.ts';
 import { resolveList } from '../../../store/lookups.ts';
 import { addSubscriberToList, checkSubscriber } from '../../../services/subscriber-service.ts';
 import type { ImportJob } from '../../../services/import-jobs.ts';
@@ -24,6 +25,15 @@ const subscriberSchema = z
     lists: z.array(z.object({ name: z.string(), status: z.enum(MEMBERSHIP_STATUSES) })),
   })
   .meta({ id: 'Subscriber' });
+
+const subscriberDetailSchema = subscriberSchema
+  .extend({
+    suppression: z.object({ reason: z.string(), detail: z.string(), createdAt: z.string() }).nullable().describe('why the address is never mailed, if it is'),
+    deliveryEvents: z
+      .array(z.object({ campaignId: z.number().int().nullable(), kind: z.enum(['hard-bounce', 'soft-bounce', 'complaint']), status: z.string(), detail: z.string(), source: z.string(), action: z.string(), createdAt: z.string() }))
+      .describe('bounces after the 250 and complaints about this address, oldest first'),
+  })
+  .meta({ id: 'SubscriberDetail' });
 
 const importJobSchema = z
   .object({
@@ -128,12 +138,15 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/subscribers/:id',
       operationId: 'getSubscriber',
-      summary: 'One subscriber with their lists',
+      summary: 'One subscriber with their lists, their suppression if any, and their bounces and complaints',
       tag: 'subscribers',
       role: 'viewer',
       params: z.object({ id: idParam }),
-      response: { status: 200, schema: subscriberSchema },
-      handler: async ({ params }) => describe(params.id),
+      response: { status: 200, schema: subscriberDetailSchema },
+      handler: async ({ params }) => {
+        const subscriber = await describe(params.id);
+        return { ...subscriber, ...(await deliveryHistoryOf(store.db, subscriber.email)) };
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -188,21 +201,6 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
           await subscribers.unsubscribeAll(params.id, deps.clock());
         }
         return describe(params.id);
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/suppressions',
-      operationId: 'suppressAddress',
-      summary: 'Never mail an address again (a manual suppression)',
-      tag: 'subscribers',
-      role: 'editor',
-      body: z.object({ email: z.string().min(3).max(320), detail: z.string().max(500).default('') }),
-      response: { status: 200, schema: z.object({ email: z.string(), suppressed: z.literal(true) }) },
-      handler: async ({ body }) => {
-        const checked = checkSubscriber({ email: body.email }, { email: 'body.email', name: '', firstName: '', lastName: '', attributes: '' });
-        await store.suppressAddress(checked.email, 'manual', body.detail || 'api');
-        return { email: checked.email, suppressed: true as const };
       },
     }),
     defineRoute({
