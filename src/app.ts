@@ -10,6 +10,8 @@ import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import { FeedStore } from './store/feed-store.ts';
 import { LeaderStore } from './store/leader-store.ts';
+import { isPostgres } from './store/dialect.ts';
+import { SqlSendClaims } from './store/send-claims-store.ts';
 import { SubscriberStore } from './store/subscriber-store.ts';
 
 export interface App {
@@ -53,6 +55,9 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
   const relays = parseRelays(smtpUrl);
   // Hourly and daily caps are counted in the database: they hold across restarts and every process sending through it.
   const quotas = new SqlRelayQuotaStore(store.db);
+  // Postgres: every process sends every campaign together, claiming rows in small batches (send-claims-store.ts);
+  // SQLite (one writer): one process runs a campaign at a time, under the campaign's lease.
+  const claims = isPostgres(store.db) ? new SqlSendClaims(store.db) : null;
   const openTransport = (): MessageTransport =>
     createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
   return {
@@ -70,6 +75,7 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
       openTransport,
       settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender, bounceDomain: config.deliverability.bounceDomain },
       engineOptions: engineOptionsFrom(config),
+      ...(claims ? { claims } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...extra,
     }),

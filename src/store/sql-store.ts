@@ -1473,10 +1473,10 @@ export class SqlStore implements CampaignStore {
   }
 
   /** The claim, built once per store (see compiled-query.ts). The eligibility check and the claim are one statement: an unsubscribe that committed first always wins. */
-  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number; worker: string | null }>((arg) =>
     this.db
       .updateTable('sends')
-      .set({ status: 'sending', updated_at: arg('now') })
+      .set({ status: 'sending', updated_at: arg('now'), worker: arg('worker') })
       .where('campaign_id', '=', arg('campaignId'))
       .where('subscriber_id', '=', arg('subscriberId'))
       .where('status', 'in', ['pending', 'deferred'])
@@ -1497,12 +1497,12 @@ export class SqlStore implements CampaignStore {
       ),
   );
 
-  async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {
+  async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string, worker: string | null = null): Promise<Map<number, string | null>> {
     const claims = new Map<number, string | null>();
     if (subscriberIds.length === 0) return claims;
     await this.batchedWrite(async (trx) => {
       for (const subscriberId of subscriberIds) {
-        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId });
+        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId, worker });
         if (Number(result.numAffectedRows ?? 0) > 0) {
           claims.set(subscriberId, null);
           continue;
