@@ -108,4 +108,33 @@ describe.skipIf(!postgresAvailable)('many workers on one campaign (Postgres)', (
     const counts = await query<{ status: string; n: string }>(db.url, 'SELECT status, count(*) AS n FROM sends WHERE campaign_id = $1 GROUP BY status', [db.campaignId]);
     expect(counts.map((c) => [c.status, Number(c.n)])).toEqual([['sent', recipients]]);
   });
+
+  test('the relay rate limit holds across two worker processes on one database (SMTP_RATE_PER_SECOND=20)', async () => {
+    const recipients = 140;
+    const rate = 20;
+    const db = await createWorkersDatabase(recipients);
+    cleanups.push(() => db.drop());
+    const fast = await startCountingSink();
+    cleanups.push(() => fast.close());
+    const env = workerEnv(db, fast, { SMTP_RATE_PER_SECOND: String(rate) });
+    const workers = [spawnMailroom(dir, ['worker'], env), spawnMailroom(dir, ['worker'], env)];
+    for (const w of workers) cleanups.push(() => w.exitCode === null && w.kill('SIGKILL'));
+    await waitFor('the campaign to be sent', async () => (await query<{ status: string }>(db.url, 'SELECT status FROM campaigns WHERE id = $1', [db.campaignId]))[0]?.status === 'sent');
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map(exitOf));
+    expect(fast.total()).toBe(recipients);
+    const byWorker = await query<{ worker: string; n: string }>(db.url, "SELECT worker, count(*) AS n FROM sends WHERE status = 'sent' GROUP BY worker");
+    expect(byWorker).toHaveLength(2);
+    // No second (as the sink measured it) holds more than the limit, although each worker alone may send at it.
+    const at = [...fast.arrivals].sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; i < at.length; i += 1) {
+      while ((at[i] as number) - (at[j] as number) >= 1000) j += 1;
+      most = Math.max(most, i - j + 1);
+    }
+    expect(most).toBeLessThanOrEqual(rate);
+    // And together they keep close to it.
+    const seconds = ((at[at.length - 1] as number) - (at[0] as number)) / 1000;
+    expect(recipients / seconds).toBeGreaterThan(rate * 0.8);
+  });
 });
