@@ -41,7 +41,7 @@ describe.skipIf(!postgresAvailable)('the README flow on Postgres (CLI)', () => {
 
     ws.file('readers.csv', ['Email,First Name,Last Name,Company', 'ann@example.com,Ann,Arbor,Acme', 'ben@example.org,Ben,Bitdiddle,Widgets', 'cat@example.net,Cat,,', ''].join('\n'));
     const imported = expectOk(await mailroom(ws, ['subscribers', 'import', 'readers.csv', '--list', 'readers', '--create-list'], env));
-    expect(imported.stdout.trim()).toBe('readers.csv → list readers: 3 added, 0 updated, 0 unchanged, 0 kept out (unsubscribed, bounced or suppressed), 0 rejected');
+    expect(imported.stdout.trim()).toBe('readers.csv: 3 added to list readers (3 new people, 0 already known; 0 profiles changed), 0 already on it, 0 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 0 rejected');
 
     expectOk(
       await mailroom(ws, ['newsletter', 'create', 'letters', '--name', 'Reader Letters', '--from', 'Reader Letters <letters@news.example.com>', '--list', 'readers', '--postal-address', '1 Main Street, Springfield'], env),

@@ -4,9 +4,10 @@ import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { AccountStore } from '../store/account-store.ts';
 import { formatTable, print } from './output.ts';
+import { cli } from './context.ts';
 
 async function withAccounts<T>(fn: (accounts: AccountService, app: App) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig());
+  const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(new AccountService(new AccountStore(app.store.db), { publicUrl: app.config.publicUrl }), app);
   } finally {

@@ -10,9 +10,10 @@ import { bounceServiceDeps } from '../deliverability/runtime.ts';
 import { checkReason, importSuppressions, parseSuppressionTarget } from '../deliverability/suppression.ts';
 import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
 import { formatTable, print } from './output.ts';
+import { cli } from './context.ts';
 
 async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig());
+  const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(app, new DeliverabilityStore(app.store.db, app.clock));
   } finally {

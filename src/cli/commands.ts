@@ -85,7 +85,7 @@ async function untilSignal(close: () => Promise<void>): Promise<number> {
 /** `mailroom migrate`: applies the migrations the database lacks (under an advisory lock on Postgres), and says which. */
 export async function migrateCommand(): Promise<number> {
   const { openDatabase } = await import('../store/database.ts');
-  const config = loadConfig();
+  const config = loadConfig(cli().env, cli().cwd);
   const handle = await openDatabase(config.databaseUrl);
   try {
     const applied = await handle.migrate();
@@ -713,7 +713,7 @@ export async function scheduleRetryCommand(slug: string, slot: string | undefine
 export async function templatesRenderCommand(options: { out: string; json?: boolean }): Promise<number> {
   const { renderPreviews } = await import('../../scripts/render-previews.ts');
   const json = options.json ?? false;
-  const progress = commandProgress('templates render', 'templates', { json, intervalSeconds: loadConfig().progressIntervalSeconds });
+  const progress = commandProgress('templates render', 'templates', { json, intervalSeconds: loadConfig(cli().env, cli().cwd).progressIntervalSeconds });
   const written = await renderPreviews(options.out, { onRendered: (done, total) => progress.update(done, total) }).finally(() => progress.finish());
   const shown = written.map((file) => relative(process.cwd(), file) || join(options.out, basename(file)));
   if (json) print(formatResultJson({ written: shown }));
