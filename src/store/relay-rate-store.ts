@@ -22,7 +22,7 @@ export const relayRatesMigration: Migration = {
 };
 
 /** Added to each message's share of a second, so the jitter of timers and round trips cannot crowd one more message into a window. */
-export const SHARED_RATE_MARGIN_MS = 25;
+export const SHARED_RATE_MARGIN_MS = 50;
 
 export class SqlRelayRateStore implements SharedRateStore {
   constructor(private readonly db: Kysely<Database>) {}
