@@ -112,7 +112,9 @@ export class SqlSendClaims implements SharedSendClaims {
   /**
    * Rows whose claim lease ran out (their worker died or lost the database): pending again, marked as possible
    * duplicates (`resend`), or held as failed for review (`hold`). One statement; a row another worker already took
-   * back is no longer `sending` when this one re-checks it. Returns them with the worker that held them.
+   * back is no longer `sending` when this one re-checks it. A row in `sending` without a claim lease was left by a
+   * sender from before shared claims (an upgrade, or the single-process path): it counts as expired. Returns them
+   * with the worker that held them.
    */
   async reclaimExpired(campaignId: number, policy: InFlightPolicy, now: string): Promise<{ email: string; worker: string | null }[]> {
     const set =
@@ -121,7 +123,7 @@ export class SqlSendClaims implements SharedSendClaims {
         : sql`status = 'failed', possible_duplicate = 1, error = ${'held for review: was in flight when its worker stopped and may have been delivered (campaigns retry-failed sends it again)'}`;
     const { rows } = await sql<{ email: string; worker: string | null }>`WITH expired AS (
         SELECT campaign_id, subscriber_id, worker FROM sends
-        WHERE campaign_id = ${campaignId} AND status = 'sending' AND claim_expires_at < ${dbNowExpression(this.db)}
+        WHERE campaign_id = ${campaignId} AND status = 'sending' AND (claim_expires_at IS NULL OR claim_expires_at < ${dbNowExpression(this.db)})
         FOR UPDATE SKIP LOCKED)
       UPDATE sends SET ${set}, updated_at = ${now}, claim_expires_at = NULL
       FROM expired
