@@ -10,6 +10,9 @@ import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import { FeedStore } from './store/feed-store.ts';
 import { LeaderStore } from './store/leader-store.ts';
+import { isPostgres } from './store/dialect.ts';
+import { SqlSendClaims } from './store/send-claims-store.ts';
+import { SqlRelayRateStore } from './store/relay-rate-store.ts';
 import { SubscriberStore } from './store/subscriber-store.ts';
 
 export interface App {
@@ -53,8 +56,14 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
   const relays = parseRelays(smtpUrl);
   // Hourly and daily caps are counted in the database: they hold across restarts and every process sending through it.
   const quotas = new SqlRelayQuotaStore(store.db);
+  // Postgres: every process sends every campaign together, claiming rows in small batches (send-claims-store.ts);
+  // SQLite (one writer): one process runs a campaign at a time, under the campaign's lease.
+  const claims = isPostgres(store.db) ? new SqlSendClaims(store.db) : null;
+  // Postgres: a relay's per-second rate is reserved in the database, so it holds for all workers together
+  // (relay-rate-store.ts). SQLite: this process's limiter (one sending process per campaign).
+  const sharedRate = isPostgres(store.db) ? new SqlRelayRateStore(store.db) : undefined;
   const openTransport = (): MessageTransport =>
-    createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+    createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(sharedRate ? { sharedRate } : {}), ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
   return {
     config,
     store,
@@ -70,6 +79,7 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
       openTransport,
       settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender, bounceDomain: config.deliverability.bounceDomain },
       engineOptions: engineOptionsFrom(config),
+      ...(claims ? { claims } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...extra,
     }),

@@ -35,6 +35,8 @@ export interface ServiceOptions {
   readonly log: (line: string) => void;
   /** false (`serve --no-migrate`): do not migrate at start, whatever MIGRATE_ON_START says. */
   readonly migrate?: boolean;
+  /** false (`serve --no-send`): this process sends no campaign; `mailroom worker` processes do. */
+  readonly send?: boolean;
 }
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
@@ -127,14 +129,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         } catch (error) {
           log(`scheduler: ${(error as Error).message}`);
         }
-        void runner.tick();
+        if (options.send !== false) void runner.tick();
       })().finally(() => {
         ticking = null;
       });
       return ticking;
     };
     const task = cron.schedule(config.schedulerTick, () => tick(), { name: 'mailroom-tick', noOverlap: true });
-    kick = () => void runner.tick();
+    kick = () => {
+      if (options.send !== false) void runner.tick();
+    };
     void tick();
 
     // Feeds are polled on their own every-minute tick; each feed is due FEED_POLL_MINUTES after its last poll.

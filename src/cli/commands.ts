@@ -49,11 +49,25 @@ function explainTransportError(error: unknown, app: App): never {
 
 // ------------------------------------------------------------------ serve / demo
 
-export async function serveCommand(options: { port?: string; demo: boolean; migrate: boolean }): Promise<number> {
+export async function serveCommand(options: { port?: string; demo: boolean; migrate: boolean; send?: boolean }): Promise<number> {
   const { startService } = await import('../service.ts');
   const config = loadConfig(cli().env, cli().cwd);
   const port = options.port === undefined ? config.port : positiveInt(options.port, '--port');
-  const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print, migrate: options.migrate });
+  const service = await startService({ ...config, port }, { loadDemo: options.demo, log: print, migrate: options.migrate, send: options.send !== false });
+  return untilSignal(() => service.close());
+}
+
+/** `mailroom worker`: the sending side only (campaigns, and the scheduler while this process is its leader); no HTTP. */
+export async function workerCommand(options: { migrate: boolean }): Promise<number> {
+  const { startWorker } = await import('../worker.ts');
+  const config = loadConfig(cli().env, cli().cwd);
+  const worker = await startWorker(config, { log: print, migrate: options.migrate });
+  return untilSignal(() => worker.close());
+}
+
+/** Runs until SIGINT or SIGTERM, then drains with `close`. */
+async function untilSignal(close: () => Promise<void>): Promise<number> {
+  const service = { close };
   await new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -504,6 +518,12 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
       const { describeLeaseHolder, isDeadLocalHolder } = await import('../sending/lease-owner.ts');
       const gone = isDeadLocalHolder(holder.owner);
       print(`sender:     ${describeLeaseHolder(holder.owner, holder.expiresAt)}${gone ? `; that process no longer exists: npx mailroom campaigns resume ${campaignId} takes over at once` : ''}`);
+    }
+    const { workerTallies } = await import('../store/send-claims-store.ts');
+    const workers = await workerTallies(app.store.db, campaignId);
+    if (workers.length > 0) {
+      print(`\nworkers: ${workers.length}`);
+      print(formatTable(['WORKER', 'SENT', 'IN FLIGHT'], workers.map((w) => [w.worker, w.sent, w.sending])));
     }
     const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
     if (duplicates.length > 0) {

@@ -47,7 +47,14 @@ export function buildProgram(): Command {
     .option('--port <port>', 'HTTP port (default: PORT or 3000)')
     .option('--no-demo', 'in local development, do not load the demo workspace into an empty database')
     .option('--no-migrate', 'do not apply missing migrations at start (also MIGRATE_ON_START=false); stop if the schema is behind')
+    .option('--no-send', 'do not send campaigns from this process (leave them to `mailroom worker` processes)')
     .action(lazy(commands, 'serveCommand'));
+
+  program
+    .command('worker')
+    .description('Send campaigns only (no HTTP server): on Postgres, any number of workers on one or many hosts send the same campaign together; the scheduler runs in whichever process is its leader')
+    .option('--no-migrate', 'do not apply missing migrations at start (also MIGRATE_ON_START=false); stop if the schema is behind')
+    .action(lazy(commands, 'workerCommand'));
 
   program
     .command('migrate')

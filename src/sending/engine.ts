@@ -10,7 +10,7 @@ import type { CompiledIssue } from '../personalization/personalize.ts';
 import { describeLeaseHolder, isDeadLocalHolder, makeLeaseOwner, parseLeaseOwner } from './lease-owner.ts';
 import { NodemailerInternalsError } from '../mime/issue-mime.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
-import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome } from './ports.ts';
+import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome, type SharedSendClaims } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
 import { createWriteCoalescer } from './write-coalescer.ts';
 
@@ -72,6 +72,11 @@ export interface EngineDeps {
   readonly owner?: string;
   /** Whether the process holding a campaign's lease is certainly gone (default: on this host, and its pid does not exist). */
   readonly isHolderGone?: (owner: string) => boolean;
+  /**
+   * Row-level claims (Postgres): several processes send the campaign together, each claiming small batches of rows
+   * under its own claim lease, instead of one process holding the campaign. Absent: the single-process path.
+   */
+  readonly claims?: SharedSendClaims;
 }
 
 /** How far a campaign is, for a progress bar: `done` counts final outcomes (sent + failed + skipped). */
@@ -152,15 +157,29 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     return holder ? describeLeaseHolder(holder.owner, holder.expiresAt) : 'another process';
   }
 
-  const busyWith = await takeLease();
+  const shared = deps.claims ?? null;
+  const busyWith = shared ? null : await takeLease();
   if (busyWith !== null) return { status: 'busy', counts: await store.countSends(id), possiblyDuplicated: [], error: `being sent by ${busyWith}` };
-  // Keep the lease alive while messages are out, even through a long batch.
-  const heartbeat = setInterval(() => void store.acquireLease(id, owner, leaseUntil(), iso()).catch(() => undefined), Math.max(50, Math.floor(options.leaseMs / 3)));
+  // Keep the lease alive while messages are out, even through a long batch (shared: the leases of this worker's claimed rows).
+  const heartbeat = setInterval(
+    () => void (shared ? shared.renewClaims(id, owner, options.leaseMs) : store.acquireLease(id, owner, leaseUntil(), iso())).catch(() => undefined),
+    Math.max(50, Math.floor(options.leaseMs / 3)),
+  );
   heartbeat.unref();
 
   try {
-    const possiblyDuplicated = await store.releaseInFlight(id, options.inFlightPolicy, iso());
-    if (possiblyDuplicated.length > 0) {
+    /** Shared claims: rows whose worker died, taken back now (and again whenever nothing else is left to claim). */
+    const reclaim = async (): Promise<string[]> => {
+      if (!shared) return [];
+      const rows = await shared.reclaimExpired(id, options.inFlightPolicy, iso());
+      if (rows.length > 0) {
+        const workers = [...new Set(rows.map((r) => r.worker ?? '?'))].join(', ');
+        log(`campaign ${id}: ${rows.length} message(s) were in flight at worker ${workers}, whose claim ran out; ${options.inFlightPolicy === 'resend' ? 'sending them again' : 'held for review'}: ${rows.map((r) => r.email).join(', ')}`);
+      }
+      return rows.map((r) => r.email);
+    };
+    const possiblyDuplicated = shared ? await reclaim() : await store.releaseInFlight(id, options.inFlightPolicy, iso());
+    if (!shared && possiblyDuplicated.length > 0) {
       log(`campaign ${id}: ${possiblyDuplicated.length} message(s) were in flight when the last run stopped; ${options.inFlightPolicy === 'resend' ? 'sending them again' : 'held for review'}`);
     }
     const finish = async (status: CampaignStatus, error: string | null): Promise<CampaignResult> => ({ status, counts: await store.countSends(id), possiblyDuplicated, error });
@@ -220,7 +239,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       }
       const [, claimed] = await Promise.all([
         outcomes.length > 0 ? store.recordOutcomes(id, outcomes, now) : undefined,
-        ids.length > 0 ? store.claimForSending(id, ids, now) : new Map<number, string | null>(),
+        ids.length > 0 ? store.claimForSending(id, ids, now, owner) : new Map<number, string | null>(),
       ]);
       return claimed;
     });
@@ -252,12 +271,18 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     const sendOne = async (recipient: DueRecipient, carried: readonly SendOutcome[]): Promise<SendOutcome[]> => {
       const subscriberId = recipient.subscriberId;
       if (recipient.skipReason) return [...carried, { subscriberId, status: 'skipped', error: recipient.skipReason }];
-      if (unavailable || broken || stopReason) return [...carried];
-      // Claimed only now, in the same statement that checks they may still be mailed.
-      const [claimed] = await Promise.all([claims.push(subscriberId), ...carried.map(record)]);
-      const refused = claimed.get(subscriberId);
-      if (refused !== null) return refused === 'no longer pending' ? [] : [{ subscriberId, status: 'skipped', error: refused ?? 'not mailable' }];
-      if (unavailable || broken || stopReason) return [{ subscriberId, status: 'released' }];
+      if (shared) {
+        // Already claimed with its batch: the previous outcome is made durable before this message goes out.
+        await Promise.all(carried.map(record));
+        if (unavailable || broken || stopReason) return [{ subscriberId, status: 'released' }];
+      } else {
+        if (unavailable || broken || stopReason) return [...carried];
+        // Claimed only now, in the same statement that checks they may still be mailed.
+        const [claimed] = await Promise.all([claims.push(subscriberId), ...carried.map(record)]);
+        const refused = claimed.get(subscriberId);
+        if (refused !== null) return refused === 'no longer pending' ? [] : [{ subscriberId, status: 'skipped', error: refused ?? 'not mailable' }];
+        if (unavailable || broken || stopReason) return [{ subscriberId, status: 'released' }];
+      }
       let outcome: SendOutcome;
       try {
         const message = builder.build(recipient, clock());
@@ -281,6 +306,88 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       return [outcome];
     };
 
+    /**
+     * Shared claims: the connections pull recipients from a small buffer of rows this worker claimed, refilled by
+     * one claim at a time (pool size x 2 rows), so no connection waits for a whole batch to finish. When nothing is
+     * left to claim, rows of a dead worker are taken back once their lease runs out; the campaign is marked sent only
+     * when no row is pending, claimed by anyone, or deferred. Returns a result to end with, or null to finish normally.
+     */
+    const sendShared = async (claimer: SharedSendClaims): Promise<CampaignResult | null> => {
+      const claimSize = Math.max(1, transport.maxConnections) * 2;
+      let buffer: DueRecipient[] = [];
+      let refilling: Promise<void> | null = null;
+      let exhausted = false;
+      const refill = (): Promise<void> =>
+        (refilling ??= (async () => {
+          try {
+            if ((await store.campaignStatus(id)) !== 'sending') {
+              stopReason ??= 'operator';
+              return;
+            }
+            const got = await claimer.claimBatch(id, owner, claimSize, options.leaseMs, iso());
+            if (got.length === 0) exhausted = true;
+            buffer = buffer.concat(got);
+          } finally {
+            refilling = null;
+          }
+        })());
+      const next = async (): Promise<DueRecipient | null> => {
+        for (;;) {
+          if (stopReason || unavailable || broken) return null;
+          const recipient = buffer.shift();
+          if (recipient) {
+            if (buffer.length < transport.maxConnections && !exhausted) void refill().catch(() => undefined);
+            return recipient;
+          }
+          if (exhausted) return null;
+          await refill();
+        }
+      };
+      for (;;) {
+        exhausted = false;
+        const lane = async () => {
+          let carried: SendOutcome[] = [];
+          for (let recipient = await next(); recipient; recipient = await next()) carried = await sendOne(recipient, carried);
+          await Promise.all(carried.map(record));
+        };
+        await Promise.all(Array.from({ length: Math.max(1, transport.maxConnections) }, lane));
+        await refilling;
+        // Stopped with rows claimed and not sent: they go back, pending, for any worker.
+        for (const recipient of buffer.splice(0)) await record({ subscriberId: recipient.subscriberId, status: 'released' });
+        await records.flush();
+        report();
+        if (broken) return await pauseForSoftware(broken);
+        if (unavailable) return await pauseForSmtp(unavailable);
+        if (stopReason) return null;
+        if (!deps.onProgress && performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
+          lastProgressAt = performance.now();
+          const counts = await store.countSends(id);
+          log(`campaign ${id}: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.deferred} deferred, ${counts.pending} pending`);
+        }
+        // Nothing left to claim now: rows of a worker that died come back once their lease ran out.
+        const taken = await reclaim();
+        possiblyDuplicated.push(...taken);
+        if (taken.length > 0) continue;
+        const heldFor = await claimer.msUntilNextClaimExpires(id);
+        if (heldFor !== null) {
+          // Other workers are still sending their last rows (or died holding them): look again soon.
+          await sleep(Math.min(Math.max(heldFor + 10, 100), 1000, options.leaseMs / 3), deps.signal);
+          if (deps.signal?.aborted) stopReason ??= 'signal';
+          if (stopReason) return null;
+          continue;
+        }
+        const due = await store.nextDeferredAt(id);
+        if (due === null) return null;
+        if (!options.waitForDeferred) return await finish('sending', null);
+        const waitMs = Math.max(0, new Date(due).getTime() - clock().getTime());
+        if (waitMs > 0) {
+          log(`campaign ${id}: waiting ${Math.ceil(waitMs / 1000)}s for deferred recipients to fall due`);
+          await sleep(Math.min(waitMs, options.leaseMs / 3), deps.signal);
+          if (deps.signal?.aborted) stopReason ??= 'signal';
+        }
+      }
+    };
+
     const onAbort = () => {
       stopReason ??= 'signal';
     };
@@ -288,7 +395,11 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     if (deps.signal?.aborted) onAbort();
     try {
-      for (;;) {
+      if (shared) {
+        const outcome = await sendShared(shared);
+        if (outcome) return outcome;
+      }
+      for (; !shared; ) {
         if (stopReason) break;
         const status = await store.campaignStatus(id);
         if (status !== 'sending') {

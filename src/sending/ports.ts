@@ -50,7 +50,7 @@ export interface CampaignStore {
    * Moves rows to `sending` just before their message is handed to SMTP, but only while the subscriber may still be
    * mailed. Returns, per subscriber id, null when claimed, or why it was not (it is then recorded as skipped).
    */
-  claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>>;
+  claimForSending(campaignId: number, subscriberIds: readonly number[], now: string, worker?: string | null): Promise<Map<number, string | null>>;
   /** Records what the SMTP server said, in one transaction. Only rows in `sending` move (skips also from pending). */
   recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void>;
   /** Rows left in `sending` by a crash: marked as possible duplicates, then pending again or held. Returns their emails. */
@@ -95,4 +95,27 @@ export interface MessageTransport {
   verify(): Promise<void>;
   close(): Promise<void>;
   readonly maxConnections: number;
+}
+
+/**
+ * Row-level claims for several processes sending one campaign together (Postgres; see send-claims-store.ts). Given
+ * to the engine, it replaces the campaign lease and the per-message claim: each worker claims small batches of rows,
+ * each row with its worker id and a claim lease on the database's clock.
+ */
+export interface SharedSendClaims {
+  /** Claims up to `limit` due rows for `worker` with a lease of `leaseMs`; rows claimed by nobody else, ready to send (or to skip). */
+  claimBatch(campaignId: number, worker: string, limit: number, leaseMs: number, now: string): Promise<DueRecipient[]>;
+  /** Extends the lease of every row `worker` holds in the campaign. */
+  renewClaims(campaignId: number, worker: string, leaseMs: number): Promise<void>;
+  /** Rows whose claim ran out (their worker is gone), handled by the in-flight policy and marked possible duplicates. */
+  reclaimExpired(campaignId: number, policy: InFlightPolicy, now: string): Promise<{ readonly email: string; readonly worker: string | null }[]>;
+  /** Ms until the earliest claim still held (by anyone) runs out; null when no row is claimed. */
+  msUntilNextClaimExpires(campaignId: number): Promise<number | null>;
+}
+
+/** How many rows of a campaign one worker sent (and holds in flight now). */
+export interface WorkerTally {
+  readonly worker: string;
+  readonly sent: number;
+  readonly sending: number;
 }

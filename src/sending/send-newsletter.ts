@@ -76,6 +76,8 @@ export interface SendDeps {
   readonly clock?: () => Date;
   /** Lease owner name for the engine (default: host, pid and a random part). */
   readonly owner?: string;
+  /** Row-level claims for many workers on one campaign (Postgres); absent: one process runs a campaign at a time. */
+  readonly claims?: EngineDeps['claims'];
 }
 
 export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId: number, feedbackIdSender: string): MessageFrame {
@@ -297,5 +299,6 @@ function engineDeps(deps: SendDeps, transport: MessageTransport): EngineDeps {
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.owner ? { owner: deps.owner } : {}),
+    ...(deps.claims ? { claims: deps.claims } : {}),
   };
 }

@@ -13,6 +13,14 @@ import { redact, type RelaySpec } from './smtp-url.ts';
 
 export { parseRelays, type RelaySpec } from './smtp-url.ts';
 
+/**
+ * A relay's per-second rate counted with every other process (the database: relay-rate-store.ts): reserves the next
+ * start for one message and says how many ms to wait for it.
+ */
+export interface SharedRateStore {
+  reserve(relay: string, perSecond: number): Promise<number>;
+}
+
 /** Per-second rate limiters kept per relay across transports (one per App), so campaigns run by one process share a relay's rate. */
 export type RelayLimiters = Map<string, RateLimiter>;
 
@@ -40,6 +48,8 @@ export interface RelayTransportOptions {
   readonly limiters?: RelayLimiters;
   /** Where hourly and daily caps are counted: the database (the app's), so they hold across restarts and processes; by default this transport only. */
   readonly quotas?: RelayQuotaStore;
+  /** Where the per-second rate is shared with other processes (Postgres: every worker on the database); absent: this process's limiter only. */
+  readonly sharedRate?: SharedRateStore;
 }
 
 export interface RelayStatus {
@@ -69,6 +79,8 @@ interface Relay {
   readonly spec: RelaySpec;
   readonly transport: MessageTransport;
   readonly limiter: RateLimiter | null;
+  /** Messages per second, or null for no limit. */
+  readonly rate: number | null;
   readonly caps: readonly QuotaCap[];
   /** Caps found used up until then (quota clock); 0 when not. */
   cappedUntil: number;
@@ -163,7 +175,7 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
       ca: spec.tls.ca,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
-    return { spec, transport, limiter, caps: relayCaps(spec), cappedUntil: 0, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
+    return { spec, transport, limiter, rate, caps: relayCaps(spec), cappedUntil: 0, current: 0, downUntil: 0, failures: 0, generation: 0, sent: 0, lastError: null };
   });
 
   const closing = new AbortController();
@@ -268,6 +280,26 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
             done = await relay.limiter.hold(abort);
           } catch {
             throw stopped();
+          }
+          // Every process's messages through this relay: the next start, reserved in the database.
+          if (options.sharedRate && relay.rate !== null) {
+            // A start this process reached late (a stalled event loop, a slow reservation) is left empty and another
+            // reserved: sent late, it would crowd the next process's start on time into the same second.
+            const rate = relay.rate;
+            for (let tries = 0; ; tries += 1) {
+              const asked = performance.now();
+              const wait = await options.sharedRate.reserve(relay.spec.name, rate).catch((error: unknown) => {
+                done?.();
+                throw new TransportError('unavailable', `${relay.spec.name}: cannot reserve a place in its shared rate: ${error instanceof Error ? error.message : String(error)}`, null, null);
+              });
+              const startAt = asked + wait;
+              if (startAt > performance.now()) await sleep(startAt - performance.now(), abort);
+              if (abort.aborted) {
+                done();
+                throw stopped();
+              }
+              if (performance.now() - startAt <= 250 / rate || tries >= 5) break;
+            }
           }
           // It went down while we waited for the slot: choose again (the slot is simply not used).
           if (!isUp(relay, clock())) {

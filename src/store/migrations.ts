@@ -7,6 +7,8 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { epochMsType, idColumn, isPostgres } from './dialect.ts';
 import { relayQuotasMigration } from './relay-quota-store.ts';
+import { sendClaimsMigration } from './send-claims-store.ts';
+import { relayRatesMigration } from './relay-rate-store.ts';
 import { leaderLeasesMigration } from './leader-store.ts';
 import { accountsMigration } from './account-store.ts';
 import { subscriberNameIndexMigration } from './api-queries.ts';
@@ -445,6 +447,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-05-pg11-leader-leases': leaderLeasesMigration,
   '2026-12-05-pg11-postgres-sends-due': postgresSendsDue,
   '2026-12-04-deliv2-tracking-people': trackingPeopleMigration,
+  '2026-12-06-workers-send-claims': sendClaimsMigration,
+  '2026-12-06-workers-relay-rates': relayRatesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

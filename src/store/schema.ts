@@ -133,6 +133,10 @@ export interface SendsTable {
   possible_duplicate: Generated<number>;
   first_attempt_at: string | null;
   updated_at: string;
+  /** Who claimed the row (and so sent it): the worker's id (host, pid, random part). */
+  worker: string | null;
+  /** Until when that claim holds, on the database's clock (shared claims, Postgres). */
+  claim_expires_at: string | null;
 }
 
 export interface NewsletterSchedulesTable {

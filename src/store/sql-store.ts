@@ -1481,10 +1481,10 @@ export class SqlStore implements CampaignStore {
    * one on status = 'failed', list_memberships one on status = 'pending'), which made each claim cost about ten times
    * its work.
    */
-  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+  private readonly claimQuery = new ReusableQuery<{ now: string; campaignId: number; subscriberId: number; worker: string | null }>((arg) =>
     this.db
       .updateTable('sends')
-      .set({ status: 'sending', updated_at: arg('now') })
+      .set({ status: 'sending', updated_at: arg('now'), worker: arg('worker') })
       .where('campaign_id', '=', arg('campaignId'))
       .where('subscriber_id', '=', arg('subscriberId'))
       .where('status', 'in', [sql.lit('pending'), sql.lit('deferred')])
@@ -1505,12 +1505,12 @@ export class SqlStore implements CampaignStore {
       ),
   );
 
-  async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string): Promise<Map<number, string | null>> {
+  async claimForSending(campaignId: number, subscriberIds: readonly number[], now: string, worker: string | null = null): Promise<Map<number, string | null>> {
     const claims = new Map<number, string | null>();
     if (subscriberIds.length === 0) return claims;
     await this.batchedWrite(async (trx) => {
       for (const subscriberId of subscriberIds) {
-        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId });
+        const result = await this.claimQuery.execute(trx, { now, campaignId, subscriberId, worker });
         if (Number(result.numAffectedRows ?? 0) > 0) {
           claims.set(subscriberId, null);
           continue;

@@ -1,0 +1,71 @@
+/**
+ * A Postgres database holding one campaign of `recipients` subscribers, in `sending`, for the many-workers tests and
+ * benchmarks (tests/many-workers.test.ts, scripts/bench-workers.ts). Subscribers and memberships are made by one
+ * INSERT … SELECT generate_series each (the CSV import has its own benchmark); the campaign's rows by createCampaign.
+ */
+import { sql } from 'kysely';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { openStore } from '../src/store/open-store.ts';
+
+export const ADMIN_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface WorkersDatabase {
+  readonly url: string;
+  readonly campaignId: number;
+  drop(): Promise<void>;
+}
+
+async function admin(query: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(query);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Address of the i-th subscriber (1-based). */
+export function recipientEmail(i: number): string {
+  return `reader${i}@example.com`;
+}
+
+export async function createWorkersDatabase(recipients: number, options: { campaigns?: number } = {}): Promise<WorkersDatabase> {
+  const name = `mailroom_workers_${randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const store = await openStore(url.toString());
+  let campaignId = 0;
+  try {
+    const list = await store.createList('readers');
+    const now = new Date().toISOString();
+    await sql`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at)
+      SELECT 'reader' || i || '@example.com', 'Reader ' || i, 'Reader', CAST(i AS text), '{}', 'active', 'import', ${now}, ${now}, ${now}
+      FROM generate_series(1, ${recipients}) AS i`.execute(store.db);
+    await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_at)
+      SELECT ${list.id}, id, 'subscribed', ${now}, ${now}, ${now} FROM subscribers`.execute(store.db);
+    const newsletter = await store.createNewsletter({
+      slug: 'weekly',
+      name: 'The Weekly',
+      fromName: 'Ann',
+      fromEmail: 'ann@example.com',
+      replyTo: '',
+      listId: list.id,
+      template: 'digest',
+      postalAddress: '1 Main St, Springfield',
+      logoUrl: '',
+      subjectTemplate: '{{subject}}',
+      maxArticles: 5,
+      language: 'en',
+    });
+    const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'Issue one', preheader: '', html: '<p>Hello {{firstName}}</p>', text: 'Hello {{firstName}}', articleIds: [] });
+    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    campaignId = campaign.id;
+    await sql`ANALYZE`.execute(store.db);
+  } finally {
+    await store.close();
+  }
+  return { url: url.toString(), campaignId, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
