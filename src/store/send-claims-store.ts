@@ -13,6 +13,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import type { DueRecipient, InFlightPolicy, SharedSendClaims, WorkerTally } from '../sending/ports.ts';
 import { dbNowExpression } from './dialect.ts';
 import type { Database } from './schema.ts';
+import { toDueRecipient, type DueRow } from './sql-store.ts';
 
 /** Migration 2026-12-06-workers-send-claims: who claimed (and so sent) each row, and until when the claim holds. */
 export const sendClaimsMigration: Migration = {
@@ -21,39 +22,6 @@ export const sendClaimsMigration: Migration = {
     await db.schema.alterTable('sends').addColumn('claim_expires_at', 'text').execute();
   },
 };
-
-interface ClaimedRow {
-  subscriber_id: number;
-  email: string;
-  attempts: number;
-  first_attempt_at: string | null;
-  name: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  attributes: string | null;
-  subscriber_status: string | null;
-  membership_status: string | null;
-  suppression_reason: string | null;
-  domain_suppressed: boolean | null;
-}
-
-/** A subscriber's attributes column: a JSON object of strings (anything else reads as none). */
-function parseAttributes(text: string): Record<string, string> {
-  const value: unknown = JSON.parse(text);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
-  const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
-  return out;
-}
-
-function skipReason(r: ClaimedRow): string | null {
-  if (r.subscriber_status === null) return 'subscriber was removed';
-  if (r.suppression_reason !== null) return `address is suppressed (${r.suppression_reason})`;
-  if (r.domain_suppressed) return 'address is suppressed (its domain is suppressed)';
-  if (r.subscriber_status !== 'active') return `subscriber is ${r.subscriber_status}`;
-  if (r.membership_status !== 'subscribed') return 'unsubscribed from the list';
-  return null;
-}
 
 export class SqlSendClaims implements SharedSendClaims {
   constructor(private readonly db: Kysely<Database>) {}
@@ -71,7 +39,7 @@ export class SqlSendClaims implements SharedSendClaims {
   }
 
   private async claim(campaignId: number, worker: string, limit: number, leaseMs: number, now: string, which: ReturnType<typeof sql>): Promise<DueRecipient[]> {
-    const { rows } = await sql<ClaimedRow>`WITH claimed AS (
+    const { rows } = await sql<DueRow>`WITH claimed AS (
         UPDATE sends SET status = 'sending', worker = ${worker}, claim_expires_at = ${dbNowExpression(this.db, leaseMs)}, updated_at = ${now}
         WHERE (campaign_id, subscriber_id) IN (
           SELECT s.campaign_id, s.subscriber_id FROM sends s
@@ -90,17 +58,7 @@ export class SqlSendClaims implements SharedSendClaims {
       LEFT JOIN list_memberships m ON m.subscriber_id = claimed.subscriber_id AND m.list_id = c.list_id
       LEFT JOIN suppressions x ON x.email = claimed.email
       ORDER BY claimed.subscriber_id`.execute(this.db);
-    return rows.map((r) => ({
-      subscriberId: Number(r.subscriber_id),
-      email: r.email,
-      name: r.name ?? '',
-      firstName: r.first_name ?? '',
-      lastName: r.last_name ?? '',
-      attributes: r.attributes ? parseAttributes(r.attributes) : {},
-      attempts: Number(r.attempts),
-      firstAttemptAt: r.first_attempt_at,
-      skipReason: skipReason(r),
-    }));
+    return rows.map(toDueRecipient);
   }
 
   /** Extends the claim lease of every row `worker` holds in the campaign (its heartbeat). */

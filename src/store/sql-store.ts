@@ -257,9 +257,10 @@ function toSchedule(row: Selectable<NewsletterSchedulesTable>): NewsletterSchedu
 }
 
 /** Why a subscriber may no longer be mailed by a campaign to their list, or null when they may. */
-function skipReasonOf(subscriberStatus: string | null, membershipStatus: string | null, suppressionReason: string | null): string | null {
+function skipReasonOf(subscriberStatus: string | null, membershipStatus: string | null, suppressionReason: string | null, domainSuppressed = false): string | null {
   if (subscriberStatus === null) return 'subscriber was removed';
   if (suppressionReason !== null) return `address is suppressed (${suppressionReason})`;
+  if (domainSuppressed) return 'address is suppressed (its domain is suppressed)';
   if (subscriberStatus !== 'active') return `subscriber is ${subscriberStatus}`;
   if (membershipStatus !== 'subscribed') return 'unsubscribed from the list';
   return null;
@@ -312,8 +313,8 @@ export interface FixedRecipients {
   readonly alreadyReceived: number;
 }
 
-/** A due send row joined with its subscriber, membership and suppression. */
-interface DueRow {
+/** A due send row joined with its subscriber, membership and suppression (the shared claims add whether its domain is suppressed). */
+export interface DueRow {
   subscriber_id: number;
   email: string;
   attempts: number;
@@ -325,20 +326,21 @@ interface DueRow {
   subscriber_status: string | null;
   membership_status: string | null;
   suppression_reason: string | null;
+  domain_suppressed?: boolean | null;
 }
 
 /** A due send row (see DueRow) as the engine sees it. */
-function toDueRecipient(r: DueRow): DueRecipient {
+export function toDueRecipient(r: DueRow): DueRecipient {
   return {
-    subscriberId: r.subscriber_id,
+    subscriberId: Number(r.subscriber_id),
     email: r.email,
     name: r.name ?? '',
     firstName: r.first_name ?? '',
     lastName: r.last_name ?? '',
     attributes: r.attributes ? parseAttributes(r.attributes) : {},
-    attempts: r.attempts,
+    attempts: Number(r.attempts),
     firstAttemptAt: r.first_attempt_at,
-    skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason),
+    skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason, r.domain_suppressed === true),
   };
 }
 
