@@ -8,7 +8,7 @@ import { Heading, Text } from '@react-email/components';
 import { previewConfirmProps, withPreviewProps } from './_preview/preview-props.ts';
 import { CtaButton } from './components/button.tsx';
 import { EmailLink } from './components/elements.tsx';
-import { Layout, Panel, formatEmailDate, linkStyle, mutedStyle, textStyle } from './components/layout.tsx';
+import { Layout, Panel, panelHeadingStyle, formatEmailDate, linkStyle, mutedStyle, textStyle } from './components/layout.tsx';
 import { classNames, colors, fontSizes, fonts, lineHeights, spacing } from './theme.ts';
 import type { EmailBrand } from './types.ts';
 
@@ -33,15 +33,6 @@ export function confirmEmailSubject(props: Pick<ConfirmEmailProps, 'kind' | 'lis
   return props.kind === 'confirm' ? `Confirm your subscription to ${props.listLabel}` : `You are already subscribed to ${props.listLabel}`;
 }
 
-const headingStyle = {
-  color: colors.text,
-  fontFamily: fonts.heading,
-  fontSize: fontSizes.h2,
-  lineHeight: lineHeights.heading,
-  fontWeight: 700,
-  margin: `0 0 ${spacing.md}px`,
-} as const;
-
 function ConfirmEmail(props: ConfirmEmailProps) {
   const { brand, kind, email, listLabel, actionUrl, expiresAt, requestedAt } = props;
   const subject = confirmEmailSubject(props);
@@ -60,7 +51,7 @@ function ConfirmEmail(props: ConfirmEmailProps) {
       notice={notice}
     >
       <Panel paddingY={spacing.lg}>
-        <Heading as="h1" className={`${classNames.text} ${classNames.title}`} style={headingStyle}>
+        <Heading as="h1" className={`${classNames.text} ${classNames.title}`} style={panelHeadingStyle}>
           {confirming ? 'Confirm your subscription' : 'You are already subscribed'}
         </Heading>
         <Text className={classNames.text} style={textStyle}>

@@ -8,7 +8,7 @@ import { readLatestIssue } from './_preview/latest-issue.ts';
 import { withPreviewProps } from './_preview/preview-props.ts';
 import { sampleBrand } from './_preview/sample.ts';
 import { CtaButton } from './components/button.tsx';
-import { Layout, Panel, mutedStyle, textStyle } from './components/layout.tsx';
+import { Layout, Panel, panelHeadingStyle, mutedStyle, textStyle } from './components/layout.tsx';
 import { classNames, colors, fontSizes, fonts, lineHeights, spacing } from './theme.ts';
 import type { EmailBrand } from './types.ts';
 
@@ -35,15 +35,6 @@ export function welcomeEmailSubject(props: Pick<WelcomeEmailProps, 'subject' | '
   return props.subject.trim() || `Welcome to ${props.listLabel}`;
 }
 
-const headingStyle = {
-  color: colors.text,
-  fontFamily: fonts.heading,
-  fontSize: fontSizes.h2,
-  lineHeight: lineHeights.heading,
-  fontWeight: 700,
-  margin: `0 0 ${spacing.md}px`,
-} as const;
-
 function WelcomeEmail(props: WelcomeEmailProps) {
   const { brand, email, firstName, listLabel, message, archiveUrl, unsubscribeUrl, preferencesUrl, sentAt } = props;
   const subject = welcomeEmailSubject(props);
@@ -56,7 +47,7 @@ function WelcomeEmail(props: WelcomeEmailProps) {
       notice={`You received this email because ${email} confirmed a subscription to ${listLabel}.`}
     >
       <Panel paddingY={spacing.lg}>
-        <Heading as="h1" className={`${classNames.text} ${classNames.title}`} style={headingStyle}>
+        <Heading as="h1" className={`${classNames.text} ${classNames.title}`} style={panelHeadingStyle}>
           {firstName ? `Welcome, ${firstName}!` : 'Welcome!'}
         </Heading>
         {paragraphs.map((p, i) => (

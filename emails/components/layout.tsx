@@ -68,6 +68,16 @@ export const textStyle: CSSProperties = {
   margin: `0 0 ${spacing.md}px`,
 };
 
+/** A panel's heading (the confirmation and welcome messages). */
+export const panelHeadingStyle: CSSProperties = {
+  color: colors.text,
+  fontFamily: fonts.heading,
+  fontSize: fontSizes.h2,
+  lineHeight: lineHeights.heading,
+  fontWeight: 700,
+  margin: `0 0 ${spacing.md}px`,
+};
+
 export const mutedStyle: CSSProperties = {
   color: colors.muted,
   fontFamily: fonts.body,
