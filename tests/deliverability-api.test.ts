@@ -16,6 +16,7 @@ import { AccountStore } from '../src/store/account-store.ts';
 import { cleanEnv, expectOk, runInProcess, type Run } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+import { hardBounceDsn } from './helpers/dsn.ts';
 
 let sink: SmtpSink;
 let ws: Workspace;
@@ -129,30 +130,7 @@ describe('stats and a subscriber history in the API', () => {
     campaignId = report.campaign?.id ?? 0;
     const ada = sink.messages.find((m) => m.envelopeTo.includes('ada@example.com'));
     if (!ada) throw new Error('ada got nothing');
-    const dsn = [
-      'From: MAILER-DAEMON@mx.example.net',
-      `To: ${ada.envelopeFrom}`,
-      'Subject: Undelivered Mail Returned to Sender',
-      'Message-ID: <dsn-api-1@mx.example.net>',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-      '',
-      '--b',
-      'Content-Type: text/plain',
-      '',
-      'failed',
-      '--b',
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.example.net',
-      '',
-      'Final-Recipient: rfc822; ada@example.com',
-      'Action: failed',
-      'Status: 5.2.1',
-      'Diagnostic-Code: smtp; 550 5.2.1 mailbox disabled',
-      '--b--',
-      '',
-    ].join('\r\n');
+    const dsn = hardBounceDsn({ returnPath: ada.envelopeFrom, recipient: 'ada@example.com', status: '5.2.1', messageId: 'dsn-api-1@mx.example.net', diagnostic: '550 5.2.1 mailbox disabled' });
     expect(await processInboundMessage(bounceServiceDeps(ws.app), Buffer.from(dsn), 'smtp', [ada.envelopeFrom])).toMatchObject({ outcome: 'applied' });
   });
 

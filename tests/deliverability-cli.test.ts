@@ -14,6 +14,7 @@ import { loadDemoWorkspace } from '../src/demo.ts';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+import { hardBounceDsn } from './helpers/dsn.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 
@@ -86,30 +87,7 @@ describe('deliverability commands', () => {
   test('a bounce shows in campaigns show, subscribers show and campaigns stats', async () => {
     const ada = sink.messages.find((m) => m.envelopeTo.includes('ada@example.com'));
     if (!ada) throw new Error('ada got nothing');
-    const dsn = [
-      'From: MAILER-DAEMON@mx.example.net',
-      `To: ${ada.envelopeFrom}`,
-      'Subject: Undelivered Mail Returned to Sender',
-      'Message-ID: <dsn-1@mx.example.net>',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-      '',
-      '--b',
-      'Content-Type: text/plain',
-      '',
-      'failed',
-      '--b',
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.example.net',
-      '',
-      'Final-Recipient: rfc822; ada@example.com',
-      'Action: failed',
-      'Status: 5.2.1',
-      'Diagnostic-Code: smtp; 550 5.2.1 mailbox disabled',
-      '--b--',
-      '',
-    ].join('\r\n');
+    const dsn = hardBounceDsn({ returnPath: ada.envelopeFrom, recipient: 'ada@example.com', status: '5.2.1', messageId: 'dsn-1@mx.example.net', diagnostic: '550 5.2.1 mailbox disabled' });
     expect(await processInboundMessage(bounceServiceDeps(ws.app), Buffer.from(dsn), 'smtp', [ada.envelopeFrom])).toMatchObject({ outcome: 'applied' });
     const show = await run(() => campaignsShowCommand('1', {}));
     expect(show).toMatch(/bounces and complaints after the 250/);

@@ -10,6 +10,7 @@ import { WebhookStore } from '../src/store/webhook-store.ts';
 import { eraseSubscriber, exportSubscriber } from '../src/subscribers/privacy.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+import { hardBounceDsn } from './helpers/dsn.ts';
 
 describe('erasure covers the deliverability loop', () => {
   let sink: SmtpSink;
@@ -31,7 +32,7 @@ describe('erasure covers the deliverability loop', () => {
     await webhooks.addEndpoint('http://127.0.0.1:9/hooks', 'whsec_dGVzdA==', ['subscriber.created', 'subscriber.bounced']);
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     const ada = sink.messages.find((m) => m.envelopeTo.includes('ada@example.com'));
-    const dsn = `From: MAILER-DAEMON@mx\r\nTo: ${ada?.envelopeFrom}\r\nSubject: Undelivered\r\nMessage-ID: <p1@mx>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; ada@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n`;
+    const dsn = hardBounceDsn({ returnPath: ada?.envelopeFrom ?? '', recipient: 'ada@example.com', status: '5.1.1', messageId: 'p1@mx' });
     await processInboundMessage(bounceServiceDeps(ws.app), Buffer.from(dsn), 'smtp', [ada?.envelopeFrom ?? '']);
     expect(await webhooks.scanAndQueue()).toBeGreaterThan(0);
     const mentions = async () => {

@@ -16,6 +16,7 @@ import { sendNewsletter } from '../src/sending/send-newsletter.ts';
 import { dovecotAvailable, startDovecot, type Dovecot } from './helpers/dovecot.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { REPO_ROOT } from './helpers/workspace.ts';
+import { hardBounceDsn } from './helpers/dsn.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -28,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 const dsn = (verp: string, rcpt: string) =>
-  `From: MAILER-DAEMON@mx.example.net\r\nTo: ${verp}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <${rcpt.replace('@', '.')}.dsn@mx.example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nUser unknown\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; ${rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--b--\r\n`;
+  hardBounceDsn({ returnPath: verp, recipient: rcpt, status: '5.1.1', messageId: `${rcpt.replace('@', '.')}.dsn@mx.example.net`, diagnostic: '550 5.1.1 user unknown' });
 
 describe.skipIf(!dovecotAvailable())('serve runs the bounce loop', () => {
   let sink: SmtpSink;

@@ -14,6 +14,7 @@ import { WebhookStore } from '../src/store/webhook-store.ts';
 import { addWebhookEndpoint, dispatchWebhooks, parseEvents, RETRY_SCHEDULE_SECONDS, type WebhookPolicy } from '../src/webhooks/outbound.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
+import { hardBounceDsn } from './helpers/dsn.ts';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -80,7 +81,7 @@ describe('outbound webhooks', () => {
     await loadDemoWorkspace(ws.app);
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     const ada = sink.messages.find((m) => m.envelopeTo.includes('ada@example.com'));
-    const dsn = `From: MAILER-DAEMON@mx.example.net\r\nTo: ${ada?.envelopeFrom}\r\nSubject: Undelivered Mail\r\nMessage-ID: <d1@mx>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; ada@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n`;
+    const dsn = hardBounceDsn({ returnPath: ada?.envelopeFrom ?? '', recipient: 'ada@example.com', status: '5.1.1', messageId: 'd1@mx' });
     await processInboundMessage(bounceServiceDeps(ws.app), Buffer.from(dsn), 'smtp', [ada?.envelopeFrom ?? '']);
 
     const result = await dispatchWebhooks(store, allowLocal, clock);
