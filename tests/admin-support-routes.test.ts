@@ -52,6 +52,12 @@ describe('routes for the web app', () => {
     const nobody = await server.inject({ url: '/api/v1/newsletters/weekly/issues/1/preview.html?as=nobody@example.com', headers: auth });
     expect(nobody.statusCode).toBe(404);
     expect(nobody.json().detail).toContain('query.as "nobody@example.com"');
+    // Refused answers of a frame's page are framable by our pages too (an expired session shows its problem in the frame).
+    for (const refused of [nobody, await server.inject({ url: '/api/v1/newsletters/weekly/issues/1/preview.html' })]) {
+      expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+      expect(refused.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+      expect(refused.headers['x-frame-options']).toBe('SAMEORIGIN');
+    }
   });
 
   test('an article as Markdown saves back as the same article (unchanged)', async () => {

@@ -43,6 +43,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps, routes: readonl
         url: `/v1${route.path}`,
         bodyLimit: route.limits?.bodyBytes ?? DEFAULT_BODY_BYTES,
         handler: async (request: FastifyRequest, reply: FastifyReply) => {
+          // An HTML answer is a page for one of our own frames (the issue preview): its errors are framable by us too,
+          // so a refused or failed request shows its problem in the frame instead of a frame the browser blocks.
+          if (route.response.contentType?.startsWith('text/html')) {
+            reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'self'; base-uri 'none'").header('x-frame-options', 'SAMEORIGIN');
+          }
           let principal: Principal | null = null;
           if (route.role !== 'public') {
             principal = await authenticate(request, deps.accounts, deps.publicUrl);
