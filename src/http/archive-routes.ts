@@ -12,7 +12,7 @@ import { literalSource } from '../personalization/template-source.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import { toWebCopy } from '../rendering/web-copy.ts';
 import type { SqlStore } from '../store/sql-store.ts';
-import type { SubscriberStore } from '../store/subscriber-store.ts';
+import type { ArchiveHeader, PublishedIssue, SubscriberStore } from '../store/subscriber-store.ts';
 import { html, renderPage, type SafeHtml } from './html.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, type PageSite } from './pages.ts';
 import { buildRssFeed } from './rss.ts';
@@ -56,17 +56,33 @@ function fillForNobody(source: string): string {
   }
 }
 
+/** Results of a pure function of a string, the newest `size` kept (compiling a template per archive request is the costly part). */
+function memoized(fn: (source: string) => string, size = 1000): (source: string) => string {
+  const cache = new Map<string, string>();
+  return (source) => {
+    const hit = cache.get(source);
+    if (hit !== undefined) return hit;
+    const value = fn(source);
+    if (cache.size >= size) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(source, value);
+    return value;
+  };
+}
+
 /** An issue's subject for a public list: placeholders filled for nobody ("{{firstName}}, your digest" → "Your digest"). */
-export function neutralSubject(subject: string): string {
+export const neutralSubject = memoized(neutralSubjectOf);
+
+function neutralSubjectOf(subject: string): string {
   const filled = fillForNobody(subject);
   const tidy = filled.replace(/^[\s,;:!.\-–—]+/, '').replace(/\s+([,;:!.])/g, '$1').replace(/\s{2,}/g, ' ').trim();
   return tidy === '' ? subject : tidy.charAt(0).toUpperCase() + tidy.slice(1);
 }
 
 /** An issue's preheader for a public list, the same way (content in it prints as itself). */
-export function neutralPreheader(preheader: string): string {
-  return fillForNobody(preheader);
-}
+export const neutralPreheader = memoized(fillForNobody);
 
 function sendArchive(reply: FastifyReply, status: number, type: string, body: string, cacheSeconds = 0): FastifyReply {
   if (cacheSeconds > 0) reply.header('cache-control', `public, max-age=${cacheSeconds}`);
@@ -119,27 +135,48 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDe
     );
   });
 
+  /**
+   * Rendered archive indexes, by what they are made of: every request reads the newsletter and its published issues
+   * (two queries), and renders only when those changed. Nothing is served that the database no longer says.
+   */
+  const renderedIndexes = new Map<string, string>();
+
   app.get<{ Params: { newsletter: string } }>('/issues/:newsletter', async (request, reply) => {
-    const newsletter = await publicNewsletter(request.params.newsletter);
+    const newsletter = await subscribers.archiveHeader(request.params.newsletter);
     if (!newsletter) return notFound(reply, 'No such archive');
     const issues = await subscribers.publishedIssues(newsletter.id);
-    const signup = await signupLinkOf(newsletter);
+    const key = JSON.stringify([newsletter, issues]);
+    let page = renderedIndexes.get(key);
+    if (page === undefined) {
+      page = renderArchiveIndex(newsletter, issues);
+      // One entry per newsletter is what is in use; a bound keeps old versions from piling up.
+      if (renderedIndexes.size >= 100) renderedIndexes.clear();
+      renderedIndexes.set(key, page);
+    }
+    return sendArchive(reply, 200, 'text/html; charset=utf-8', page);
+  });
+
+  const renderArchiveIndex = (newsletter: ArchiveHeader, issues: readonly PublishedIssue[]): string => {
+    const signup = newsletter.signupList === null ? null : signupUrl(LOCAL, newsletter.signupList);
     const feed = archiveFeedUrl(LOCAL, newsletter.slug);
     const items = issues.map(
       (issue) =>
         html`<li><a href="${issueWebUrl(LOCAL, newsletter.slug, issue.number)}"><strong>${neutralSubject(issue.subject)}</strong></a><div class="meta">#${issue.number} · ${formatDate(issue.sentAt, newsletter.language)}</div>${issue.preheader ? html`<div>${neutralPreheader(issue.preheader)}</div>` : ''}</li>`,
     );
-    return archivePage(
-      reply,
-      200,
-      `${newsletter.name} archive`,
-      html`<h1>${newsletter.name}</h1>
+    const site: PageSite = {
+      name: newsletter.name,
+      href: archiveUrl(LOCAL, newsletter.slug),
+      links: [{ href: archiveUrl(LOCAL, newsletter.slug), label: 'Archive' }, ...(signup ? [{ href: signup, label: 'Subscribe' }] : [])],
+    };
+    return renderPage({
+      title: `${newsletter.name} archive`,
+      body: html`<h1>${newsletter.name}</h1>
 <p>${signup ? html`<a class="button primary" href="${signup}">Subscribe</a> ` : ''}<a class="button" href="${feed}">RSS feed</a></p>
 ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="muted">No issue has been sent yet.</p>`}`,
-      await siteOf(newsletter),
-      html`<link rel="alternate" type="application/rss+xml" title="${newsletter.name}" href="${archiveFeedUrl(deps, newsletter.slug)}"><link rel="canonical" href="${archiveUrl(deps, newsletter.slug)}">`,
-    );
-  });
+      site,
+      head: html`${PUBLIC_INDEXABLE_HEAD}<link rel="alternate" type="application/rss+xml" title="${newsletter.name}" href="${archiveFeedUrl(deps, newsletter.slug)}"><link rel="canonical" href="${archiveUrl(deps, newsletter.slug)}">`,
+    });
+  };
 
   app.get<{ Params: { newsletter: string } }>('/issues/:newsletter/feed.xml', async (request, reply) => {
     const newsletter = await publicNewsletter(request.params.newsletter);

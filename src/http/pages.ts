@@ -90,12 +90,24 @@ export function field(body: unknown, name: string): unknown {
 }
 
 /** Formats an ISO timestamp as a date for pages ("November 27, 2025"); an unparsable value is returned as is. */
+/** One formatter per language (building an Intl.DateTimeFormat costs far more than formatting with it). */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormat(language: string): Intl.DateTimeFormat {
+  let format = dateFormats.get(language);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat(language, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+    } catch {
+      format = new Intl.DateTimeFormat('en', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+    }
+    if (dateFormats.size < 100) dateFormats.set(language, format);
+  }
+  return format;
+}
+
 export function formatDate(iso: string, language = 'en'): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  try {
-    return new Intl.DateTimeFormat(language, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
-  } catch {
-    return new Intl.DateTimeFormat('en', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
-  }
+  return dateFormat(language).format(date);
 }

@@ -9,7 +9,7 @@ import type { MailingList, MembershipStatus, Newsletter } from '../core/domain.t
 import { archiveUrl, preferencesUrl, signupUrl, type LinkSettings } from '../core/links.ts';
 import { verifyToken } from '../core/tokens.ts';
 import type { SqlStore } from '../store/sql-store.ts';
-import type { PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
+import type { ListPageNewsletter, PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
 import { listLabel } from '../subscribers/list-label.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH, type SignupService, type SignupTarget } from '../subscribers/signup.ts';
 import { neutralSubject } from './archive-routes.ts';
@@ -52,7 +52,7 @@ function cors(reply: FastifyReply): FastifyReply {
   return reply.header('access-control-allow-origin', '*').header('vary', 'Origin');
 }
 
-function siteForNewsletter(newsletter: Newsletter | undefined, list: MailingList | null, archivePublic: boolean): PageSite {
+function siteForNewsletter(newsletter: Pick<Newsletter, 'name' | 'slug'> | undefined, list: Pick<MailingList, 'name'> | null, archivePublic: boolean): PageSite {
   if (!newsletter) return publicSite('Subscription');
   const links = [
     ...(archivePublic ? [{ href: archiveUrl(LOCAL, newsletter.slug), label: 'Archive' }] : []),
@@ -184,11 +184,13 @@ ${
 
   // ------------------------------------------------------------- confirmation
 
-  const confirmationSite = async (list: MailingList | null): Promise<PageSite> => {
-    if (!list) return publicSite('Subscription');
-    const sender = (await store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id)[0];
-    return siteForNewsletter(sender, list, sender ? await subscribers.isArchivePublic(sender.id) : false);
+  /** The header of a page about a list: its oldest newsletter's name, with links to its archive (when public) and sign-up. */
+  const siteOfList = (list: Pick<MailingList, 'name'>, newsletters: readonly ListPageNewsletter[]): PageSite => {
+    const sender = newsletters[0];
+    return siteForNewsletter(sender, list, sender?.archivePublic ?? false);
   };
+
+  const confirmationSite = async (list: MailingList | null): Promise<PageSite> => (list ? siteOfList(list, await subscribers.listPageNewsletters(list.id)) : publicSite('Subscription'));
 
   const expiredPage = async (reply: FastifyReply, list: MailingList | null) =>
     sendPage(
@@ -297,18 +299,21 @@ ${
   });
 
   // POST unsubscribes at once: the button above, and RFC 8058 one-click from mail providers (no cookies, any body).
+  // Mail providers send these in bursts after a big send: one write (see SubscriberStore.unsubscribe) and one read.
   app.post<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
-    const found = await unsubscribeSubject(request.params.token);
-    if (!found) return invalidLink(reply);
+    const subject = verifyToken(settings.secret, 'unsubscribe', request.params.token);
+    const done = subject ? await subscribers.unsubscribe(subject.subscriberId, subject.listId, clock()) : null;
+    if (!subject || !done) return invalidLink(reply);
     markPrivate(reply);
-    await subscribers.unsubscribe(found.subscriber.id, found.list.id, clock());
+    const list = { name: done.listName };
+    const newsletters = await subscribers.listPageNewsletters(subject.listId);
     return sendPage(
       reply,
       200,
       'Unsubscribed',
-      html`<h1>You are unsubscribed</h1><p><strong>${found.subscriber.email}</strong> gets no more <strong>${await labelOf(found.list)}</strong>, starting now.</p>
-<p class="muted">Changed your mind? <a href="${preferencesPath(preferencesUrl(settings, found.subscriber.id, found.list.id))}">Manage your subscriptions</a>.</p>`,
-      { site: await confirmationSite(found.list), head: PUBLIC_HEAD },
+      html`<h1>You are unsubscribed</h1><p><strong>${done.email}</strong> gets no more <strong>${listLabel(list.name, newsletters)}</strong>, starting now.</p>
+<p class="muted">Changed your mind? <a href="${preferencesPath(preferencesUrl(settings, subject.subscriberId, subject.listId))}">Manage your subscriptions</a>.</p>`,
+      { site: siteOfList(list, newsletters), head: PUBLIC_HEAD },
     );
   });
 

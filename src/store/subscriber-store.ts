@@ -135,6 +135,24 @@ async function loadMembershipState(db: Kysely<Database>, subscriberId: number, l
   return { subscriber, membership, suppression };
 }
 
+/** A newsletter as a public page about its list shows it. */
+export interface ListPageNewsletter {
+  readonly id: number;
+  readonly name: string;
+  readonly slug: string;
+  readonly archivePublic: boolean;
+}
+
+/** A public archive's newsletter: `signupList` names its list when sign-up to it is open. */
+export interface ArchiveHeader {
+  readonly id: number;
+  readonly name: string;
+  readonly slug: string;
+  readonly language: string;
+  readonly listId: number;
+  readonly signupList: string | null;
+}
+
 export class SubscriberStore {
   readonly db: Kysely<Database>;
 
@@ -207,6 +225,11 @@ export class SubscriberStore {
   /** The confirmation click: a pending membership becomes subscribed, and a liftable suppression of the address is lifted. */
   async confirmMembership(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ConfirmOutcome> {
     const now = at.toISOString();
+    // A link clicked again (or by a scanner) changes nothing: answered from a read, without taking the write lock.
+    const seen = await loadMembershipState(this.db, subscriberId, listId);
+    if (!seen) return 'unknown';
+    if (seen.membership.status === 'subscribed' && seen.subscriber.status === 'active' && !seen.suppression) return 'already-subscribed';
+    if (seen.membership.status === 'unsubscribed') return 'not-pending';
     return this.immediate(async (db) => {
       await lockKeys(db, [`membership:${subscriberId}:${listId}`]);
       const found = await loadMembershipState(db, subscriberId, listId);
@@ -302,6 +325,13 @@ export class SubscriberStore {
   /** Unsubscribes from one list at once (running campaigns skip them from the next message on); records the membership even when there was none. */
   async unsubscribe(subscriberId: number, listId: number, at: Date): Promise<{ email: string; listName: string; wasSubscribed: boolean } | null> {
     const now = at.toISOString();
+    // The usual case (a mail provider's one-click from a subscriber) is one statement, atomic on its own in both
+    // databases: the subscribed membership becomes unsubscribed, and it returns what the answer page shows.
+    const quick = await sql<{ email: string; list_name: string }>`UPDATE list_memberships SET status = 'unsubscribed', unsubscribed_at = ${now}, updated_at = ${now}
+      WHERE list_id = ${listId} AND subscriber_id = ${subscriberId} AND status = 'subscribed'
+      RETURNING (SELECT email FROM subscribers WHERE id = ${subscriberId}) AS email, (SELECT name FROM lists WHERE id = ${listId}) AS list_name`.execute(this.db);
+    const changed = quick.rows[0];
+    if (changed) return { email: changed.email, listName: changed.list_name, wasSubscribed: true };
     return this.immediate(async (db) => {
       const subscriber = await db.selectFrom('subscribers').select('email').where('id', '=', subscriberId).executeTakeFirst();
       const list = await db.selectFrom('lists').select('name').where('id', '=', listId).executeTakeFirst();
@@ -367,12 +397,15 @@ export class SubscriberStore {
     const since = at - windowMs;
     // SQLite runs the statement alone (the write lock); Postgres would let two hits count the same window, so the
     // hits of one key take turns (an advisory lock until commit).
-    const result = await this.immediate(async (db) => {
-      await lockKeys(db, [`rate-limit:${bucket}:${key}`]);
-      return sql`INSERT INTO rate_limit_hits (bucket, key, at)
+    const hit = (db: Kysely<Database>) => sql`INSERT INTO rate_limit_hits (bucket, key, at)
         SELECT CAST(${bucket} AS text), CAST(${key} AS text), CAST(${at} AS bigint)
         WHERE (SELECT count(*) FROM rate_limit_hits WHERE bucket = ${bucket} AND key = ${key} AND at > ${since}) < ${limit}`.execute(db);
-    });
+    const result = isPostgres(this.db)
+      ? await this.immediate(async (db) => {
+          await lockKeys(db, [`rate-limit:${bucket}:${key}`]);
+          return hit(db);
+        })
+      : await hit(this.db);
     if (Number(result.numAffectedRows ?? 0) === 1) return { allowed: true, retryAfterMs: 0 };
     const oldest = await this.db
       .selectFrom('rate_limit_hits')
@@ -405,6 +438,27 @@ export class SubscriberStore {
 
   async setSignupOpen(listId: number, open: boolean): Promise<void> {
     await this.db.updateTable('lists').set({ signup_open: open ? 1 : 0 }).where('id', '=', listId).execute();
+  }
+
+  /**
+   * What a public page about a list needs in one query: the newsletters that go to it (oldest first), each with whether
+   * its archive is public (the page's header links to it).
+   */
+  async listPageNewsletters(listId: number): Promise<ListPageNewsletter[]> {
+    const rows = await this.db.selectFrom('newsletters').select(['id', 'name', 'slug', 'archive_public']).where('list_id', '=', listId).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, slug: r.slug, archivePublic: r.archive_public === 1 }));
+  }
+
+  /** A newsletter's public archive header in one query: null unless its archive is public; the sign-up list's name when its sign-up is open. */
+  async archiveHeader(slug: string): Promise<ArchiveHeader | null> {
+    const row = await this.db
+      .selectFrom('newsletters as n')
+      .innerJoin('lists as l', 'l.id', 'n.list_id')
+      .select(['n.id', 'n.name', 'n.slug', 'n.language', 'n.list_id', 'l.name as list_name', 'l.signup_open'])
+      .where('n.slug', '=', slug)
+      .where('n.archive_public', '=', 1)
+      .executeTakeFirst();
+    return row ? { id: row.id, name: row.name, slug: row.slug, language: row.language, listId: row.list_id, signupList: row.signup_open === 1 ? row.list_name : null } : null;
   }
 
   async isArchivePublic(newsletterId: number): Promise<boolean> {

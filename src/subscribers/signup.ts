@@ -271,7 +271,7 @@ export class SignupService {
     if (verified.expired) return { kind: 'expired', list };
     const subscriber = await this.deps.store.getSubscriber(verified.subscriberId);
     if (!subscriber || !list) return { kind: 'invalid' };
-    const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id);
+    const newsletters = await this.deps.subscribers.listPageNewsletters(list.id);
     return { kind: 'ok', subscriberId: subscriber.id, list, email: subscriber.email, label: listLabel(list.name, newsletters) };
   }
 
