@@ -3,18 +3,24 @@
  *
  *   npm run load:public                               # 60 s, 200 connections, 200,000 subscribers
  *   npm run load:public -- --seconds 20 --subscribers 50000
+ *   npm run load:public -- --rate 500                 # open loop: 500 requests/s per load instead of closed loop
+ *   npm run load:public -- --sender worker            # the campaign sends from a process of its own (serve --no-send + worker)
+ *   npm run load:public -- --only unsubscribe --no-campaign --seconds 10   # what one endpoint costs alone
+ *   npm run load:public -- --profile /tmp/prof        # a CPU profile of the server's process
  *
  * Four autocannon runs at once, a quarter of the connections each: one-click unsubscribe (POST /u/TOKEN with a
  * distinct valid token per request), sign-up (POST /subscribe/demo), confirm (POST /confirm/TOKEN) and the archive
- * (GET /issues/weekly). Meanwhile the service's process sends a campaign to the same list through a local SMTP
- * server, in its own process (the load generator runs in this one, so it never slows the server's event loop). Reports status codes per endpoint (429s are the designed sign-up limit), p50/p99 latency, whether every
- * unsubscribe was recorded, and whether anyone who unsubscribed before their send row was claimed got the message.
+ * (GET /issues/weekly). The server runs in a child process (the load generator runs in this one, so it never runs
+ * on the server's event loop); by default that process also sends a campaign to the same list through a local SMTP
+ * server, as plain `serve` does. Reports status codes per endpoint (429s are the designed sign-up limit), p50/p99
+ * latency, the server's CPU time per request, how many messages the campaign sent, whether every unsubscribe was
+ * recorded, and whether anyone who unsubscribed before their send row was claimed got the message.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -40,11 +46,88 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'unsubscribe,signup,confirm,archive' },
     /** Start no campaign (with --only: an endpoint's cost alone). */
     'no-campaign': { type: 'boolean', default: false },
+    /**
+     * Where the campaign sends from: `worker` (default), a process of its own next to the HTTP server, as `serve
+     * --no-send` with `mailroom worker` runs; `serve`, the HTTP server's own process, as plain `serve` runs.
+     */
+    sender: { type: 'string', default: 'serve' },
+    /** Open loop: each load sends this many requests a second in all (autocannon overallRate), instead of a new one as soon as an answer comes. */
+    rate: { type: 'string' },
+    'send-child': { type: 'boolean', default: false },
+    dir: { type: 'string' },
+    campaign: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const N = Number(args.subscribers);
+if (args.sender !== 'worker' && args.sender !== 'serve') throw new Error(`--sender ${JSON.stringify(args.sender)}: use worker or serve`);
+const SECRET = 'load-public-secret-0123456789abcdefghijklmn';
+const PUBLIC_URL = 'https://news.example.com';
+
+/** An SMTP server that accepts everything and counts the messages. */
+async function smtpSink(): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
+  let accepted = 0;
+  const smtp = new SMTPServer({ logger: false, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true, onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => { accepted += 1; cb(); }); } });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+  const port = (smtp.server.address() as { port: number }).port;
+  return { port, accepted: () => accepted, close: () => new Promise<void>((resolve) => smtp.close(() => resolve())) };
+}
+
+function configFor(dir: string, smtpPort: number) {
+  return loadConfig({ DATA_DIR: join(dir, 'data'), PUBLIC_URL, SECRET, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }, dir);
+}
+
+interface SendReport {
+  readonly accepted: number;
+  readonly cpuMs: number;
+}
+
+/** The sending side in a process of its own (`--sender worker`): the campaign, and its SMTP server, until "stop" on stdin. */
+async function sendChild(): Promise<void> {
+  const sink = await smtpSink();
+  const app = await createApp(configFor(String(args.dir), sink.port));
+  const controller = new AbortController();
+  const cpuAtStart = process.cpuUsage();
+  const sending = resumeCampaign(app.sendDeps({ signal: controller.signal }), Number(args.campaign));
+  process.stdout.write('started\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() !== 'stop') continue;
+    const accepted = sink.accepted();
+    const cpu = process.cpuUsage(cpuAtStart);
+    controller.abort();
+    await sending.catch(() => undefined);
+    const report: SendReport = { accepted, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    break;
+  }
+  await app.close();
+  await sink.close();
+}
+
+/** Starts the worker process for a campaign; `stop()` ends its sending and says what it sent. */
+async function startSendChild(dir: string, campaignId: number): Promise<{ stop: () => Promise<SendReport> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--send-child', '--dir', dir, '--campaign', String(campaignId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Sending is bulk work and the public pages are interactive: the worker runs at a lower priority (nice 10), as the
+  // README advises for a host that runs both.
+  if (proc.pid !== undefined) setPriority(proc.pid, 10);
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const line = await lines.next();
+    if (line.done) throw new Error('the sending process ended early');
+    return line.value;
+  };
+  await next();
+  return {
+    async stop() {
+      proc.stdin.write('stop\n');
+      const report = JSON.parse(await next()) as SendReport;
+      proc.stdin.end();
+      await new Promise((resolve) => proc.once('exit', resolve));
+      return report;
+    },
+  };
+}
 
 interface Ready {
   readonly base: string;
@@ -58,6 +141,8 @@ interface Ready {
 interface Checks {
   /** CPU time of the server's process during the run (user + system), ms. */
   readonly serverCpuMs: number;
+  /** CPU time of the sending process (with `--sender worker`), ms. */
+  readonly senderCpuMs: number | null;
   readonly accepted: number;
   readonly recorded: number;
   readonly violations: number;
@@ -66,11 +151,8 @@ interface Checks {
 /** The service's side: a workspace, the HTTP server and a campaign sending; answers "check" on stdin with the database's view. */
 async function child(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-load-'));
-  let accepted = 0;
-  const smtp = new SMTPServer({ logger: false, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true, onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => { accepted += 1; cb(); }); } });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
-  const smtpPort = (smtp.server.address() as { port: number }).port;
-  const config = loadConfig({ DATA_DIR: join(dir, 'data'), PUBLIC_URL: 'https://news.example.com', SECRET: 'load-public-secret-0123456789abcdefghijklmn', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }, dir);
+  const sink = await smtpSink();
+  const config = configFor(dir, sink.port);
   const app = await createApp(config);
   await loadDemoWorkspace(app);
   const newsletter = await app.store.findNewsletter('weekly');
@@ -88,15 +170,17 @@ async function child(): Promise<void> {
   const server = await buildHttpServer({ store: app.store, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, openTransport: app.openTransport, signup: { minResponseMs: 100 } });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const controller = new AbortController();
-  const sending = args['no-campaign'] ? Promise.resolve() : resumeCampaign(app.sendDeps({ signal: controller.signal }), campaign.id);
+  const inProcess = !args['no-campaign'] && args.sender === 'serve';
+  const sending = inProcess ? resumeCampaign(app.sendDeps({ signal: controller.signal }), campaign.id) : Promise.resolve();
+  const worker = !args['no-campaign'] && args.sender === 'worker' ? await startSendChild(dir, campaign.id) : null;
   const cpuAtStart = process.cpuUsage();
   const ready: Ready = { base, secret: config.secret, listId: newsletter.listId, ids, campaignId: campaign.id, recipients };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line.trim() !== 'check') continue;
-    const sentDuring = accepted;
     const cpu = process.cpuUsage(cpuAtStart);
     const serverCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    const sent = worker ? await worker.stop() : { accepted: sink.accepted(), cpuMs: null };
     controller.abort();
     await sending.catch(() => undefined);
     const recorded = Number((await sql<{ n: number }>`SELECT count(*) AS n FROM list_memberships WHERE list_id = ${newsletter.listId} AND status = 'unsubscribed'`.execute(db)).rows[0]?.n ?? 0);
@@ -107,18 +191,18 @@ async function child(): Promise<void> {
           WHERE s.campaign_id = ${campaign.id} AND s.status = 'sent' AND m.status = 'unsubscribed' AND m.unsubscribed_at < s.first_attempt_at`.execute(db)
       ).rows[0]?.n ?? 0,
     );
-    const checks: Checks = { serverCpuMs, accepted: sentDuring, recorded, violations };
+    const checks: Checks = { serverCpuMs, senderCpuMs: sent.cpuMs, accepted: sent.accepted, recorded, violations };
     process.stdout.write(`${JSON.stringify(checks)}\n`);
     break;
   }
   await server.close();
   await app.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await sink.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
-  const proc = spawn(process.execPath, [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--subscribers', String(N), ...(args['no-campaign'] ? ['--no-campaign'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--subscribers', String(N), '--sender', args.sender, ...(args['no-campaign'] ? ['--no-campaign'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   const readJson = async <T>(): Promise<T> => {
     const next = await lines.next();
@@ -127,7 +211,9 @@ async function main(): Promise<void> {
   };
   const ready = await readJson<Ready>();
   const { base, ids } = ready;
-  console.log(`load-public: ${N.toLocaleString('en')} subscribers, campaign ${ready.campaignId} to ${ready.recipients.toLocaleString('en')}; ${CONNECTIONS} connections for ${SECONDS} s`);
+  console.log(
+    `load-public: ${N.toLocaleString('en')} subscribers, campaign ${ready.campaignId} to ${ready.recipients.toLocaleString('en')}; ${CONNECTIONS} connections for ${SECONDS} s, ${args.rate ? `open loop: ${args.rate} requests/s per load` : 'closed loop (each connection sends its next request when the answer comes)'}`,
+  );
   const settings = { publicUrl: '', secret: ready.secret };
   // Unsubscribe from the end of the list (the campaign sends in id order, so these rows are claimed late).
   let nextUnsubscribe = ids.length - 1;
@@ -139,7 +225,7 @@ async function main(): Promise<void> {
   const share = Math.max(1, Math.floor(CONNECTIONS / only.size));
   const run = (title: string, options: Omit<autocannon.Options, 'url'>) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      autocannon({ url: base, connections: share, duration: SECONDS, title, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
+      autocannon({ url: base, connections: share, duration: SECONDS, title, ...(args.rate ? { overallRate: Number(args.rate) } : {}), ...options }, (error, result) => (error ? reject(error) : resolve(result)));
     });
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   const skip = Promise.resolve(null);
@@ -181,7 +267,7 @@ async function main(): Promise<void> {
   const unsub = results[0];
   const distinct = new Set(unsubscribed).size;
   const ok200 = (unsub?.statusCodeStats as Record<string, { count: number }> | undefined)?.['200']?.count ?? 0;
-  console.log(`  campaign: ${checks.accepted.toLocaleString('en')} messages accepted by SMTP during the run`);
+  console.log(`  campaign (sent from ${args.sender === 'worker' ? 'a worker process of its own' : "the HTTP server's process"}): ${checks.accepted.toLocaleString('en')} messages accepted by SMTP during the run${checks.senderCpuMs === null ? '' : `, ${(checks.senderCpuMs / 1000).toFixed(1)} s of the worker's CPU`}`);
   console.log(`  unsubscribes: ${ok200} answered 200, ${checks.recorded} recorded (${distinct} distinct tokens sent); sent after an unsubscribe recorded before the claim: ${checks.violations}`);
   const otherErrors = ran.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx - ((r.statusCodeStats as Record<string, { count: number }> | undefined)?.['429']?.count ?? 0), 0);
   const pass = otherErrors === 0 && (unsub ? unsub.latency.p99 < 100 : true) && checks.violations === 0 && checks.recorded >= ok200;
@@ -189,4 +275,4 @@ async function main(): Promise<void> {
   process.exitCode = pass ? 0 : 1;
 }
 
-await (args.child ? child() : main());
+await (args['send-child'] ? sendChild() : args.child ? child() : main());
