@@ -217,6 +217,25 @@ describe('the public archive', () => {
     expect((await get('/issues/weekly/1')).text).toContain('href="/issues/weekly/2"');
   });
 
+  test('the archive index answers from what the database says now: a new issue, a closed sign-up and a hidden archive show at the next request', async () => {
+    await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
+    const first = await get('/issues/weekly');
+    expect(first.text).toContain('href="/issues/weekly/1"');
+    expect(first.text).toContain('href="/subscribe/demo"');
+    expect((await get('/issues/weekly')).text).toBe(first.text);
+    // A second issue sent (a new article): the next request lists it.
+    const newsletter = await weekly();
+    await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'later', title: 'A later article', publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
+    await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
+    expect((await get('/issues/weekly')).text).toContain('href="/issues/weekly/2"');
+    // Sign-up closed: the Subscribe link goes.
+    await env.subscribers.setSignupOpen(newsletter.listId, false);
+    expect((await get('/issues/weekly')).text).not.toContain('href="/subscribe/');
+    // Archive hidden: the index is gone.
+    await env.subscribers.setArchivePublic(newsletter.id, false);
+    expect((await get('/issues/weekly')).response.status).toBe(404);
+  });
+
   test('with the archive off, index and feed are gone but sent issues still open from their emails, unindexed', async () => {
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     await env.subscribers.setArchivePublic((await weekly()).id, false);

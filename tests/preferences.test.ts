@@ -187,6 +187,42 @@ describe('preferences and unsubscribe', () => {
     expect((await statuses('grace@example.com')).demo).toBe('unsubscribed');
   });
 
+  test('one-click unsubscribe records every case and names the address and list: subscribed, clicked again, pending, a list they were never on, unknown ids', async () => {
+    await sendWeekly();
+    const { subscriberId, demo } = await ids('ada@example.com');
+    const extra = (await env.ws.app.store.findListByName('extra'))?.id ?? 0;
+    const other = await env.ws.app.store.createList('other', '');
+    const secret = env.ws.app.config.secret;
+    const oneClick = (s: number, l: number) =>
+      fetch(env.local(`https://news.example.com/u/${signToken(secret, 'unsubscribe', { subscriberId: s, listId: l })}`), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const page = async (s: number, l: number) => {
+      const response = await oneClick(s, l);
+      return { status: response.status, text: mainOf(await response.text()) };
+    };
+    const first = await page(subscriberId, demo);
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>');
+    expect(first.text).toContain(`href="${preferencesUrl({ publicUrl: '', secret }, subscriberId, demo)}"`);
+    const unsubscribedAt = (await env.ws.app.store.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at;
+    expect(unsubscribedAt).toBeTruthy();
+    // A mail provider retrying: the same answer, and the first time is kept.
+    const again = await page(subscriberId, demo);
+    expect(again.status).toBe(200);
+    expect(again.text).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>');
+    expect((await env.ws.app.store.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at).toBe(unsubscribedAt);
+    // A pending membership, and a list with no newsletter (named by its own name).
+    await env.ws.app.store.db.updateTable('list_memberships').set({ status: 'pending' }).where('subscriber_id', '=', subscriberId).where('list_id', '=', extra).execute();
+    const pending = await page(subscriberId, extra);
+    expect(pending.status).toBe(200);
+    expect(pending.text).toContain('gets no more <strong>extra</strong>');
+    // Never on the list: recorded as unsubscribed all the same, so a later import does not mail them.
+    expect((await page(subscriberId, other.id)).status).toBe(200);
+    expect(await statuses('ada@example.com')).toEqual({ demo: 'unsubscribed', extra: 'unsubscribed', other: 'unsubscribed' });
+    // Ids that do not exist (a signed token for a deleted subscriber or list): the one invalid-link answer, nothing written.
+    expect((await oneClick(999_999, demo)).status).toBe(404);
+    expect((await oneClick(subscriberId, 999_999)).status).toBe(404);
+  });
+
   test('an unsubscribe from the preferences page takes effect for a campaign already running', async () => {
     await sendWeekly();
     sinkReset();

@@ -144,6 +144,20 @@ describe.each(BACKENDS)('store contract on $name', (backend) => {
       expect(await a.membershipStatus(subscriber?.id ?? 0, list.id)).toBe('subscribed');
     });
 
+    it('one-click unsubscribes from two connections at once: each recorded once, the first time kept, the page data returned', async () => {
+      const list = await a.createList('race-unsubscribe');
+      await a.importSubscribers(list.id, importRows(3, 'unsub'), { source: 'test.csv' });
+      const [first] = await a.listSubscribers({ listId: list.id, limit: 1 });
+      const id = first?.id ?? 0;
+      const at = new Date('2030-01-01T00:00:00.000Z');
+      const results = await Promise.all([new SubscriberStore(a.db).unsubscribe(id, list.id, at), new SubscriberStore(b.db).unsubscribe(id, list.id, new Date('2030-01-02T00:00:00.000Z'))]);
+      expect(results.every((r) => r?.email === first?.email && r?.listName === 'race-unsubscribe')).toBe(true);
+      expect(results.filter((r) => r?.wasSubscribed)).toHaveLength(1);
+      expect(await b.membershipStatus(id, list.id)).toBe('unsubscribed');
+      expect(await new SubscriberStore(a.db).unsubscribe(999_999, list.id, at)).toBeNull();
+      expect(await new SubscriberStore(b.db).listPageNewsletters(list.id)).toEqual([]);
+    });
+
     it('two connections importing the same article at once: one row', async () => {
       const results = await Promise.all([a.upsertArticle(article('same-article')), b.upsertArticle(article('same-article')), a.upsertArticle(article('same-article'))]);
       expect(results.filter((r) => r.outcome === 'added')).toHaveLength(1);
