@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     });
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   const skip = Promise.resolve(null);
+  const generatorCpuAtStart = process.cpuUsage();
   const results = await Promise.all([
     !only.has('unsubscribe') ? skip : run('one-click unsubscribe', {
       requests: [
@@ -252,6 +253,7 @@ async function main(): Promise<void> {
     }),
     !only.has('archive') ? skip : run('archive', { requests: [{ method: 'GET', path: '/issues/weekly' }] }),
   ]);
+  const generatorCpu = process.cpuUsage(generatorCpuAtStart);
   proc.stdin.write('check\n');
   const checks = await readJson<Checks>();
   proc.stdin.end();
@@ -264,6 +266,7 @@ async function main(): Promise<void> {
     console.log(`  ${r.title}: ${r.requests.total} requests (${Math.round(r.requests.average)}/s), latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors}, timeouts ${r.timeouts}; ${codes}`);
   }
   console.log(`  server process: ${total} requests, ${(checks.serverCpuMs / 1000).toFixed(1)} s of CPU (${Math.round((checks.serverCpuMs * 1000) / Math.max(1, total))} µs per request, the campaign's share included)`);
+  console.log(`  load generator (this process): ${((generatorCpu.user + generatorCpu.system) / 1e6).toFixed(1)} s of CPU`);
   const unsub = results[0];
   const distinct = new Set(unsubscribed).size;
   const ok200 = (unsub?.statusCodeStats as Record<string, { count: number }> | undefined)?.['200']?.count ?? 0;
