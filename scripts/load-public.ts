@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
@@ -141,6 +142,8 @@ interface Ready {
 interface Checks {
   /** CPU time of the server's process during the run (user + system), ms. */
   readonly serverCpuMs: number;
+  /** How late the server's event loop ran a 10 ms timer (perf_hooks.monitorEventLoopDelay), ms. */
+  readonly eventLoopDelayMs: { readonly p99: number; readonly max: number };
   /** CPU time of the sending process (with `--sender worker`), ms. */
   readonly senderCpuMs: number | null;
   readonly accepted: number;
@@ -174,12 +177,16 @@ async function child(): Promise<void> {
   const sending = inProcess ? resumeCampaign(app.sendDeps({ signal: controller.signal }), campaign.id) : Promise.resolve();
   const worker = !args['no-campaign'] && args.sender === 'worker' ? await startSendChild(dir, campaign.id) : null;
   const cpuAtStart = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const ready: Ready = { base, secret: config.secret, listId: newsletter.listId, ids, campaignId: campaign.id, recipients };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line.trim() !== 'check') continue;
     const cpu = process.cpuUsage(cpuAtStart);
     const serverCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    loopDelay.disable();
+    const eventLoopDelayMs = { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) };
     const sent = worker ? await worker.stop() : { accepted: sink.accepted(), cpuMs: null };
     controller.abort();
     await sending.catch(() => undefined);
@@ -191,7 +198,7 @@ async function child(): Promise<void> {
           WHERE s.campaign_id = ${campaign.id} AND s.status = 'sent' AND m.status = 'unsubscribed' AND m.unsubscribed_at < s.first_attempt_at`.execute(db)
       ).rows[0]?.n ?? 0,
     );
-    const checks: Checks = { serverCpuMs, senderCpuMs: sent.cpuMs, accepted: sent.accepted, recorded, violations };
+    const checks: Checks = { serverCpuMs, eventLoopDelayMs, senderCpuMs: sent.cpuMs, accepted: sent.accepted, recorded, violations };
     process.stdout.write(`${JSON.stringify(checks)}\n`);
     break;
   }
@@ -266,6 +273,7 @@ async function main(): Promise<void> {
     console.log(`  ${r.title}: ${r.requests.total} requests (${Math.round(r.requests.average)}/s), latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors}, timeouts ${r.timeouts}; ${codes}`);
   }
   console.log(`  server process: ${total} requests, ${(checks.serverCpuMs / 1000).toFixed(1)} s of CPU (${Math.round((checks.serverCpuMs * 1000) / Math.max(1, total))} µs per request, the campaign's share included)`);
+  console.log(`  server event loop delay: p99 ${checks.eventLoopDelayMs.p99} ms, max ${checks.eventLoopDelayMs.max} ms`);
   console.log(`  load generator (this process): ${((generatorCpu.user + generatorCpu.system) / 1e6).toFixed(1)} s of CPU`);
   const unsub = results[0];
   const distinct = new Set(unsubscribed).size;
