@@ -41,6 +41,33 @@ describe('dot-stuffing', () => {
     }
   });
 
+  test('long chunks (whole messages, mostly CRLF lines, some dots and bare breaks): byte for byte what nodemailer writes', () => {
+    const random = createRandom(20261204);
+    const alphabet = ['a line of quoted-printable text=\r\n', 'short\r\n', '\r\n.', '.', '\r\n..', '\r', '\n', 'caf\u00e9 ', '\r\n'];
+    const weights = [40, 20, 6, 2, 2, 1, 1, 5, 8];
+    const total = weights.reduce((a, b) => a + b, 0);
+    const pick = () => {
+      let r = random() * total;
+      for (let i = 0; i < alphabet.length; i += 1) if ((r -= weights[i] as number) < 0) return alphabet[i] as string;
+      return alphabet[0] as string;
+    };
+    for (let round = 0; round < 300; round += 1) {
+      let text = '';
+      const pieces = 1 + Math.floor(random() * 600);
+      for (let i = 0; i < pieces; i += 1) text += pick();
+      const bytes = Buffer.from(text, 'utf8');
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * (random() < 0.5 ? 64 : 20000));
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const expected = runTransform(nodemailerTransform, chunks);
+      const actual = runTransform(fastTransform, chunks);
+      expect(actual.equals(expected), `round ${round}`).toBe(true);
+    }
+  });
+
   test('a CRLF message with dot lines: only the dots are doubled, nothing else copied', () => {
     const message = Buffer.from('Subject: x\r\n\r\n.hidden\r\nplain\r\n..two\r\n', 'latin1');
     expect(dotStuffChunk(message, false).toString('latin1')).toBe('Subject: x\r\n\r\n..hidden\r\nplain\r\n...two\r\n');

@@ -5,6 +5,7 @@
  * the placeholders in the compiled parameters for the real values.
  */
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { heldSqliteConnection, runCompiled } from './sqlite-connection.ts';
 
 const PLACEHOLDER = '\u0000mailroom-arg:';
 
@@ -25,6 +26,9 @@ export class ReusableQuery<Args extends Record<string, unknown>> {
       const slot = slots[i];
       return slot === null || slot === undefined ? p : args[slot];
     });
+    // Inside a write transaction on SQLite: straight to better-sqlite3 (sqlite-connection.ts), same SQL, same result.
+    const sqlite = heldSqliteConnection(db);
+    if (sqlite) return runCompiled<Row>(sqlite, sql, values);
     return (db as { executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> }).executeQuery(CompiledQuery.raw(sql, values) as CompiledQuery<Row>);
   }
 }

@@ -16,6 +16,7 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 import type { SqlDialect } from './dialect.ts';
+import { registerSqliteConnection } from './sqlite-connection.ts';
 
 export type { SqlDialect } from './dialect.ts';
 
@@ -79,6 +80,7 @@ function openSqlite(databaseUrl: string): DatabaseHandle {
     throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: cannot open the SQLite database: ${(error as Error).message}`, [], { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  registerSqliteConnection(db, sqlite);
   return makeHandle(db, 'sqlite', databaseUrl, sqlite, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 }
 
