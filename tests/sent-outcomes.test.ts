@@ -96,3 +96,37 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
     });
   });
 });
+
+describe.skipIf(!BACKENDS[1]?.available)('shared claims start at the worker`s frontier (Postgres)', () => {
+  let store: SqlStore;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    const opened = await openStores(BACKENDS[1]!, 1);
+    store = opened.stores[0] as SqlStore;
+    close = opened.close;
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  it('claims past its last claim first, and still takes rows behind it that became pending again', async () => {
+    const list = await store.createList('frontier');
+    await store.importSubscribers(list.id, importRows(8, 'frontier'), { source: 'frontier.csv' });
+    const newsletter = await store.createNewsletter(newsletterInput('frontier', list.id));
+    const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
+    const id = (await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
+    const claims = new SqlSendClaims(store.db);
+    const now = new Date().toISOString();
+    const first = await claims.claimBatch(id, 'w1', 4, 60_000, now);
+    const ids = first.map((r) => r.subscriberId);
+    expect(ids).toHaveLength(4);
+    // The second of them is released (a stopping connection): pending again, behind the frontier.
+    await store.recordOutcomes(id, [{ subscriberId: ids[1]!, status: 'released' }], now);
+    const second = await claims.claimBatch(id, 'w1', 3, 60_000, now);
+    expect(second.every((r) => r.subscriberId > ids[3]!)).toBe(true);
+    const rest = await claims.claimBatch(id, 'w1', 10, 60_000, now);
+    expect(rest.map((r) => r.subscriberId)).toContain(ids[1]);
+    expect(await store.countSends(id)).toMatchObject({ pending: 0, sending: 8 });
+    expect(await claims.claimBatch(id, 'w1', 10, 60_000, now)).toEqual([]);
+  });
+});
