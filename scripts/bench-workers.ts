@@ -33,6 +33,7 @@ const { values: args, positionals } = parseArgs({
     delay: { type: 'string' },
     workers: { type: 'string' },
     repeat: { type: 'string', default: '3' },
+    'fixture-only': { type: 'boolean', default: false },
     'kill-at': { type: 'string', default: '0.3' },
   },
 });
@@ -215,6 +216,7 @@ async function million(): Promise<void> {
   console.log(
     `fixture: ${recipients} subscribers on a list in ${((performance.now() - t0) / 1000).toFixed(1)} s; campaign created (recipients fixed) in ${(db.recipientsFixedMs / 1000).toFixed(1)} s; ${load()}`,
   );
+  if (args['fixture-only']) return db.drop();
   const sink = await startSink();
   const n = workerCounts[0] ?? 2;
   const workers = Array.from({ length: n }, () => startWorker(db, sink));
