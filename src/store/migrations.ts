@@ -9,6 +9,7 @@ import { epochMsType, idColumn, isPostgres } from './dialect.ts';
 import { relayQuotasMigration } from './relay-quota-store.ts';
 import { sendClaimsMigration } from './send-claims-store.ts';
 import { relayRatesMigration } from './relay-rate-store.ts';
+import { dropRedundantSendsStatusIndex } from './sends-index-migration.ts';
 import { leaderLeasesMigration } from './leader-store.ts';
 import { accountsMigration } from './account-store.ts';
 import { subscriberNameIndexMigration } from './api-queries.ts';
@@ -449,6 +450,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-04-deliv2-tracking-people': trackingPeopleMigration,
   '2026-12-06-workers-send-claims': sendClaimsMigration,
   '2026-12-06-workers-relay-rates': relayRatesMigration,
+  '2026-12-07-workers-drop-sends-status': dropRedundantSendsStatusIndex,
 };
 
 export const migrationProvider: MigrationProvider = {

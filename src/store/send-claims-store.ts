@@ -24,6 +24,9 @@ export const sendClaimsMigration: Migration = {
 };
 
 export class SqlSendClaims implements SharedSendClaims {
+  /** Per campaign and worker: the highest subscriber id it claimed from `pending` (see claimBatch). */
+  private readonly frontier = new Map<string, number>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
@@ -32,7 +35,17 @@ export class SqlSendClaims implements SharedSendClaims {
    * subscriber as they are now (`skipReason` set when they may no longer be mailed).
    */
   async claimBatch(campaignId: number, worker: string, limit: number, leaseMs: number, now: string): Promise<DueRecipient[]> {
-    const pending = await this.claim(campaignId, worker, limit, leaseMs, now, sql`s.status = 'pending'`);
+    // Pending rows past this worker's last claim first: the scan starts at its frontier instead of walking past every
+    // row already sent (which made each claim cost O(rows sent): the planner may pick the primary key, in subscriber
+    // order, and filter `pending` from the campaign's first row on; its statistics lag a queue that changes this fast).
+    // Rows behind the frontier (released, taken back, or skipped while another worker held them) are claimed by the
+    // unbounded pass when the bounded one comes back short, so no pending row is left behind.
+    const key = `${campaignId}\u0000${worker}`;
+    const after = this.frontier.get(key) ?? 0;
+    let pending = await this.claim(campaignId, worker, limit, leaseMs, now, sql`s.status = 'pending' AND s.subscriber_id > ${after}`);
+    if (pending.length < limit && after > 0) pending = [...pending, ...(await this.claim(campaignId, worker, limit - pending.length, leaseMs, now, sql`s.status = 'pending'`))];
+    if (pending.length > 0) this.frontier.set(key, Math.max(after, ...pending.map((r) => r.subscriberId)));
+    else this.frontier.delete(key);
     if (pending.length >= limit) return pending;
     const deferred = await this.claim(campaignId, worker, limit - pending.length, leaseMs, now, sql`s.status = 'deferred' AND s.next_attempt_at <= ${now}`);
     return [...pending, ...deferred];

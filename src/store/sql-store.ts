@@ -26,6 +26,7 @@ import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowO
 import { writeTransaction } from './write-transaction.ts';
 import { isPostgres, lockKeys } from './dialect.ts';
 import { ReusableQuery } from './compiled-query.ts';
+import { recordSentRows } from './sent-outcomes.ts';
 import type { DatabaseHandle } from './database.ts';
 import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
@@ -1539,23 +1540,6 @@ export class SqlStore implements CampaignStore {
    * query for every dialect, without building and compiling it per message.
    */
   private readonly outcomeQueries = {
-    sent: new ReusableQuery<{ now: string; smtpResponse: string; messageId: string; campaignId: number; subscriberId: number }>((arg) =>
-      this.db
-        .updateTable('sends')
-        .set((eb) => ({
-          status: 'sent',
-          attempts: eb('attempts', '+', 1),
-          first_attempt_at: eb.fn.coalesce('first_attempt_at', sql<string>`${arg('now')}`),
-          smtp_response: arg('smtpResponse'),
-          message_id: arg('messageId'),
-          error: null,
-          next_attempt_at: null,
-          updated_at: arg('now'),
-        }))
-        .where('campaign_id', '=', arg('campaignId'))
-        .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', sql.lit('sending')),
-    ),
     /** failed and deferred: `status` is one of them; next_attempt_at is null for failed. */
     unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number }>((arg) =>
       this.db
@@ -1594,13 +1578,17 @@ export class SqlStore implements CampaignStore {
   async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
     if (outcomes.length === 0) return;
     const q = this.outcomeQueries;
+    // Every `sent` outcome of the group in one statement (sent-outcomes.ts); on Postgres, when that is all there is,
+    // without a transaction around it (one statement is atomic): one round trip for the tick instead of two plus one a message.
+    const sent = outcomes.flatMap((o) => (o.status === 'sent' ? [{ subscriberId: o.subscriberId, smtpResponse: o.smtpResponse, messageId: o.messageId }] : []));
+    if (sent.length === outcomes.length && isPostgres(this.db)) return recordSentRows(this.db, campaignId, sent, now);
     await this.batchedWrite(async (trx) => {
+      if (sent.length > 0) await recordSentRows(trx, campaignId, sent, now);
       for (const outcome of outcomes) {
         const key = { campaignId, subscriberId: outcome.subscriberId };
         switch (outcome.status) {
           case 'sent':
-            await q.sent.execute(trx, { ...key, now, smtpResponse: outcome.smtpResponse, messageId: outcome.messageId });
-            break;
+            break; // above, with the group's others
           case 'failed': {
             await q.unsent.execute(trx, { ...key, status: 'failed', now, smtpResponse: outcome.smtpResponse, error: outcome.error, nextAttemptAt: null });
             if (outcome.suppress) {
