@@ -1,10 +1,7 @@
 /**
- * SqlStore against a real SQLite file: subscriber imports (counts, merge rules, kept-out people, strict and fatal
+ * SqlStore against a real SQLite file: subscriber imports (also against a fresh Postgres database) (counts, merge rules, kept-out people, strict and fatal
  * rollbacks), campaign recipients, the claim/record state machine of sends, and idempotent article upserts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { ArticleInput, MailingList } from '../src/core/domain.ts';
@@ -12,6 +9,7 @@ import { isMailroomError } from '../src/core/errors.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
+import { BACKENDS, type Backend } from './store-contract/backends.ts';
 
 const HEADER = 'Email,First Name,Last Name,Company,City';
 
@@ -23,20 +21,23 @@ function row(line: number, email: string, extra: Partial<SubscriberFields> = {})
   return { line, ok: true, row: { email, name: '', firstName: '', lastName: '', attributes: {}, ...extra } };
 }
 
-let dir: string;
 let store: SqlStore;
 let list: MailingList;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailroom-store-'));
-  store = await openStore(join(dir, 'mailroom.db'));
-  list = await store.createList('main');
-});
-
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+/** A fresh SQLite file (or, for the import tests, each backend's fresh database) per test. */
+function freshStore(backend: Backend = BACKENDS[0] as Backend): void {
+  let remove: () => Promise<void> = async () => undefined;
+  beforeEach(async () => {
+    const database = await backend.create();
+    remove = database.remove;
+    store = await openStore(database.url);
+    list = await store.createList('main');
+  });
+  afterEach(async () => {
+    await store.close();
+    await remove();
+  });
+}
 
 async function counts(): Promise<{ subscribers: number; memberships: number; lists: number }> {
   const n = async (table: 'subscribers' | 'list_memberships' | 'lists') =>
@@ -50,7 +51,9 @@ async function subscriber(email: string) {
   return s;
 }
 
-describe('importSubscribers', () => {
+for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubscribers (${backend.name})`, () => {
+  freshStore(backend);
+
   test('counts added, updated, unchanged and kept out; blank cells never erase known data; attributes merge', async () => {
     const first = await store.importSubscribers(
       list.id,
@@ -229,6 +232,8 @@ async function makeIssue(listId: number) {
 }
 
 describe('campaigns and sends', () => {
+  freshStore();
+
   async function people() {
     const other = await store.createList('other');
     await store.importSubscribers(
@@ -348,6 +353,8 @@ describe('campaigns and sends', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('upsertArticle', () => {
+  freshStore();
+
   const base: ArticleInput = {
     slug: 'hello-world',
     title: 'Hello World',

@@ -26,6 +26,8 @@ export interface DatabaseHandle {
   readonly displayUrl: string;
   /** The raw SQLite connection Kysely uses (SQLite only). */
   readonly sqlite: BetterSqlite3.Database | null;
+  /** The pg pool Kysely uses (Postgres only): for what Kysely does not do, such as COPY (subscriber-import.ts). */
+  readonly pgPool: pg.Pool | null;
   /** Applies every migration not applied yet; returns their names. */
   migrate(): Promise<string[]>;
   /** Fails with a clear error when migrations are missing (a process told not to migrate). */
@@ -79,7 +81,7 @@ function openSqlite(databaseUrl: string): DatabaseHandle {
     throw new MailroomError('CONFIG', `DATABASE_URL ${quote(databaseUrl)}: cannot open the SQLite database: ${(error as Error).message}`, [], { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return makeHandle(db, 'sqlite', databaseUrl, sqlite, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
+  return makeHandle(db, 'sqlite', databaseUrl, sqlite, null, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 }
 
 /**
@@ -143,7 +145,7 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
       client.release();
     }
   };
-  return makeHandle(db, 'postgres', shown, null, withMigrationLock, sql<string>`to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  return makeHandle(db, 'postgres', shown, null, pool, withMigrationLock, sql<string>`to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 }
 
 function makeHandle(
@@ -151,6 +153,7 @@ function makeHandle(
   dialect: SqlDialect,
   displayUrl: string,
   sqlite: BetterSqlite3.Database | null,
+  pgPool: pg.Pool | null,
   withMigrationLock: <T>(run: () => Promise<T>) => Promise<T>,
   nowExpression: ReturnType<typeof sql<string>>,
 ): DatabaseHandle {
@@ -160,6 +163,7 @@ function makeHandle(
     dialect,
     displayUrl,
     sqlite,
+    pgPool,
     migrate: () =>
       withMigrationLock(async () => {
         const { error, results } = await migrator().migrateToLatest();
