@@ -45,6 +45,12 @@ export interface SubscriberImportOptions {
   readonly now: () => string;
 }
 
+const TRACE = process.env['MAILROOM_IMPORT_TRACE'] === '1';
+const t0 = performance.now();
+function trace(what: string): void {
+  if (TRACE) process.stderr.write(`[import] ${((performance.now() - t0) / 1000).toFixed(1)}s ${what} rss=${Math.round(process.memoryUsage().rss / 1e6)}MB heap=${Math.round(process.memoryUsage().heapUsed / 1e6)}MB\n`);
+}
+
 /** Rows per chunk written to the staging table (one COPY write or one SQLite transaction). */
 const CHUNK_ROWS = 5000;
 /** Rows per multi-row INSERT on SQLite (9 values each, well under SQLite's 32,766 bound parameters). */
@@ -125,7 +131,6 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
       attributes text NOT NULL,
       suppressed integer NOT NULL DEFAULT 0,
       sub_id integer,
-      is_new integer NOT NULL DEFAULT 0,
       cur_status text,
       mem_status text,
       profile_changed integer NOT NULL DEFAULT 0,
@@ -145,9 +150,13 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
     }
   }
   await stage(accepted());
+  trace('staged');
 
-  await sql`CREATE INDEX ${sql.id(`${table}_email`)} ON ${T} (email, line)`.execute(conn);
+  // SQLite joins by nested loops: an index for the repeats and the joins by address. Postgres hashes; it needs the
+  // table's statistics (nothing analyzes a TEMP table by itself).
   if (pg) await sql`ANALYZE ${T}`.execute(conn);
+  else await sql`CREATE INDEX ${sql.id(`${table}_email`)} ON ${T} (email, line)`.execute(conn);
+  trace('indexed');
 
   // Repeats inside the file: every row after the first with the same address.
   const { rows: repeats } = await sql<{ line: number; address: string; first: number }>`
@@ -159,6 +168,7 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
     rejected,
     repeats.map((r) => ({ line: Number(r.line), reason: `duplicates line ${Number(r.first)}`, value: quote(r.address) })),
   );
+  trace('repeats');
   if (options.strict && all.length > 0) return { ...EMPTY_IMPORT_COUNTS, rejected: all, applied: false };
   if (repeats.length > 0) {
     await sql`DELETE FROM ${T} WHERE EXISTS (SELECT 1 FROM ${T} e WHERE e.email = ${T}.email AND e.line < ${T}.line)`.execute(conn);
@@ -262,44 +272,59 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
   const T = sql.table(table);
   const pg = isPostgres(trx);
   const list = sql`CAST(${listId} AS integer)`;
+  const affected = (result: { numAffectedRows?: bigint }): number => Number(result.numAffectedRows ?? 0n);
   // Sorts and hashes of a million staged rows in memory on the server, for this transaction only.
   if (pg) await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
 
   // Suppressed addresses (by the hash the suppression list keeps).
   const hash = pg ? sql`encode(sha256(convert_to(st.email, 'UTF8')), 'hex')` : sql`st.email_hash`;
   await sql`UPDATE ${T} AS st SET suppressed = 1 WHERE ${hash} IN (SELECT email_hash FROM suppressions)`.execute(trx);
+  trace('suppressed');
 
-  // Known people: their id, status, and whether this row changes their profile. Run again on Postgres after the
-  // insert below, for addresses another process added in between (the insert skipped them).
-  const classify = sql`UPDATE ${T} AS st SET sub_id = s.id, cur_status = s.status,
+  // Known people: their id, status, and whether this row changes their profile. Rows left without sub_id are new
+  // people (or suppressed addresses nobody holds a row for, kept out).
+  const classify = (extra: RawBuilder<unknown>) => sql`UPDATE ${T} AS st SET sub_id = s.id, cur_status = s.status,
       profile_changed = CASE WHEN (st.name <> '' AND st.name <> s.name)
         OR (st.first_name <> '' AND st.first_name <> s.first_name)
         OR (st.last_name <> '' AND st.last_name <> s.last_name)
         OR (st.attributes <> '{}' AND ${attributesChange(pg)}) THEN 1 ELSE 0 END
     FROM subscribers s
-    WHERE s.email = st.email AND st.sub_id IS NULL`;
-  await classify.execute(trx);
+    WHERE s.email = st.email AND st.sub_id IS NULL ${extra}`;
+  await classify(sql``).execute(trx);
+  trace('classified');
 
   // New people, in file order (ids follow the file), each subscribed to the list.
-  const newPeople = sql`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at)
+  const candidates = Number((await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${T} WHERE sub_id IS NULL AND suppressed = 0`.execute(trx)).rows[0]?.n ?? 0);
+  const insertPeople = sql`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at)
     SELECT st.email, st.name, st.first_name, st.last_name, st.attributes, 'active', ${consentSource}, ${now}, ${now}, ${now}
     FROM ${T} st
     WHERE st.sub_id IS NULL AND st.suppressed = 0
     ORDER BY st.line`;
+  const membershipColumns = sql`list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at)`;
+  let newPeople: number;
   if (pg) {
-    await sql`WITH ins AS (${newPeople} ON CONFLICT (email) DO NOTHING RETURNING id, email)
-      UPDATE ${T} AS st SET sub_id = ins.id, is_new = 1 FROM ins WHERE st.email = ins.email`.execute(trx);
-    await classify.execute(trx);
+    // One statement, the new ids never leave the server. An address another process added since the classification
+    // is skipped (ON CONFLICT) and classified as known below, as one `subscribers add` would do.
+    newPeople = affected(
+      await sql`WITH ins AS (${insertPeople} ON CONFLICT (email) DO NOTHING RETURNING id)
+        INSERT INTO ${membershipColumns}
+        SELECT ${list}, ins.id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now} FROM ins ORDER BY ins.id`.execute(trx),
+    );
+    if (newPeople < candidates) await classify(sql`AND st.suppressed = 0 AND s.xmin <> pg_current_xact_id()::xid`).execute(trx);
   } else {
-    // BEGIN IMMEDIATE: no other writer between the classification and the insert.
-    await newPeople.execute(trx);
-    await sql`UPDATE ${T} AS st SET sub_id = s.id, is_new = 1 FROM subscribers s
-      WHERE s.email = st.email AND st.sub_id IS NULL AND st.suppressed = 0`.execute(trx);
+    // BEGIN IMMEDIATE: no other writer since the classification, so every candidate is inserted.
+    newPeople = affected(await insertPeople.execute(trx));
+    await sql`INSERT INTO ${membershipColumns}
+      SELECT ${list}, s.id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now}
+      FROM ${T} st JOIN subscribers s ON s.email = st.email
+      WHERE st.sub_id IS NULL AND st.suppressed = 0
+      ORDER BY s.id`.execute(trx);
   }
+  trace('new people');
 
   // Known people's membership of the list, as it was.
   await sql`UPDATE ${T} AS st SET mem_status = m.status FROM list_memberships m
-    WHERE m.list_id = ${list} AND m.subscriber_id = st.sub_id AND st.is_new = 0`.execute(trx);
+    WHERE m.list_id = ${list} AND m.subscriber_id = st.sub_id`.execute(trx);
 
   // Changed profiles: a blank cell keeps what is known, attributes merge (the file's win).
   await sql`UPDATE subscribers AS s SET
@@ -309,15 +334,12 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
       attributes = CASE WHEN st.attributes = '{}' THEN s.attributes ELSE ${mergedAttributes(pg)} END,
       updated_at = ${now}
     FROM ${T} st
-    WHERE s.id = st.sub_id AND st.is_new = 0 AND st.profile_changed = 1`.execute(trx);
+    WHERE s.id = st.sub_id AND st.profile_changed = 1`.execute(trx);
+  trace('profiles');
 
-  // Memberships: every new person; known people who are mailable and not on the list in any state yet.
-  await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at)
-    SELECT ${list}, st.sub_id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now} FROM ${T} st
-    WHERE st.is_new = 1
-    ORDER BY st.sub_id`.execute(trx);
-  const joins = sql`st.is_new = 0 AND st.sub_id IS NOT NULL AND st.mem_status IS NULL AND st.cur_status = 'active' AND st.suppressed = 0`;
-  const joinKnown = (where: RawBuilder<unknown>) => sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at)
+  // Known people who are mailable and not on the list in any state yet join it.
+  const joins = sql`st.sub_id IS NOT NULL AND st.mem_status IS NULL AND st.cur_status = 'active' AND st.suppressed = 0`;
+  const joinKnown = (where: RawBuilder<unknown>) => sql`INSERT INTO ${membershipColumns}
     SELECT ${list}, st.sub_id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now} FROM ${T} st
     WHERE ${where}
     ORDER BY st.sub_id`;
@@ -329,29 +351,31 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
     await sql`UPDATE ${T} AS st SET joined = 1 WHERE ${joins}`.execute(trx);
     await joinKnown(sql`st.joined = 1`).execute(trx);
   }
+  trace('joined');
 
-  // The report, from what the statements marked.
-  const known = sql`st.sub_id IS NOT NULL AND st.is_new = 0`;
-  const keptOutKnown = sql`(st.cur_status <> 'active' OR st.suppressed = 1 OR (st.mem_status IS NOT NULL AND st.mem_status <> 'subscribed'))`;
-  const { rows } = await sql<Record<'new_people' | 'known' | 'kept_out' | 'joined' | 'profiles' | 'already' | 'unchanged', number | string | null>>`SELECT
-      sum(st.is_new) AS new_people,
-      sum(CASE WHEN ${known} THEN 1 ELSE 0 END) AS known,
-      sum(CASE WHEN st.sub_id IS NULL OR (${known} AND ${keptOutKnown}) THEN 1 ELSE 0 END) AS kept_out,
+  // The report, from what the statements marked. Rows without sub_id that were not inserted are kept out
+  // (suppressed addresses nobody holds a row for).
+  const keptOut = sql`(st.cur_status <> 'active' OR st.suppressed = 1 OR (st.mem_status IS NOT NULL AND st.mem_status <> 'subscribed'))`;
+  const { rows } = await sql<Record<'unknown' | 'known' | 'kept_out' | 'joined' | 'profiles' | 'already' | 'unchanged', number | string | null>>`SELECT
+      sum(CASE WHEN st.sub_id IS NULL THEN 1 ELSE 0 END) AS unknown,
+      sum(CASE WHEN st.sub_id IS NOT NULL THEN 1 ELSE 0 END) AS known,
+      sum(CASE WHEN st.sub_id IS NOT NULL AND ${keptOut} THEN 1 ELSE 0 END) AS kept_out,
       sum(st.joined) AS joined,
-      sum(CASE WHEN ${known} AND st.profile_changed = 1 THEN 1 ELSE 0 END) AS profiles,
-      sum(CASE WHEN ${known} AND NOT ${keptOutKnown} AND st.joined = 0 THEN 1 ELSE 0 END) AS already,
-      sum(CASE WHEN ${known} AND NOT ${keptOutKnown} AND st.joined = 0 AND st.profile_changed = 0 THEN 1 ELSE 0 END) AS unchanged
+      sum(CASE WHEN st.sub_id IS NOT NULL AND st.profile_changed = 1 THEN 1 ELSE 0 END) AS profiles,
+      sum(CASE WHEN st.sub_id IS NOT NULL AND NOT ${keptOut} AND st.joined = 0 THEN 1 ELSE 0 END) AS already,
+      sum(CASE WHEN st.sub_id IS NOT NULL AND NOT ${keptOut} AND st.joined = 0 AND st.profile_changed = 0 THEN 1 ELSE 0 END) AS unchanged
     FROM ${T} st`.execute(trx);
+  trace('counted');
   const r = rows[0];
   const n = (v: number | string | null | undefined): number => Number(v ?? 0);
   return {
-    addedToList: n(r?.new_people) + n(r?.joined),
-    newPeople: n(r?.new_people),
+    addedToList: newPeople + n(r?.joined),
+    newPeople,
     alreadyKnown: n(r?.known),
     alreadyOnList: n(r?.already),
     profilesChanged: n(r?.profiles),
     unchanged: n(r?.unchanged),
-    keptOut: n(r?.kept_out),
+    keptOut: n(r?.unknown) - newPeople + n(r?.kept_out),
   };
 }
 
