@@ -52,7 +52,9 @@ function trace(what: string): void {
 }
 
 /** Rows per chunk written to the staging table (one COPY write or one SQLite transaction). */
-const CHUNK_ROWS = 5000;
+const CHUNK_ROWS = 1000;
+/** How many times the apply runs when other processes keep adding the same addresses in between. */
+const APPLY_ATTEMPTS = 5;
 /** Rows per multi-row INSERT on SQLite (9 values each, well under SQLite's 32,766 bound parameters). */
 const INSERT_ROWS = 500;
 
@@ -142,6 +144,7 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
   async function* accepted(): AsyncGenerator<StagedRow> {
     for await (const result of rows as AsyncIterable<ImportRowResult>) {
       options.onRow?.((read += 1));
+      if (TRACE && read % 100000 === 0) trace(`read ${read} ext=${Math.round(process.memoryUsage().external / 1e6)}MB ab=${Math.round(process.memoryUsage().arrayBuffers / 1e6)}MB`);
       if (!result.ok) {
         rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
         continue;
@@ -174,9 +177,22 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
     await sql`DELETE FROM ${T} WHERE EXISTS (SELECT 1 FROM ${T} e WHERE e.email = ${T}.email AND e.line < ${T}.line)`.execute(conn);
   }
 
-  // Phase 2: apply in one write transaction.
-  const counts = await writeTransaction(conn, (trx) => apply(trx, table, listId, `import:${options.source}`, options.now()));
+  // Phase 2: apply in one write transaction (again, from the same staged rows, after a lost race on Postgres).
+  let counts: ImportCounts;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      counts = await writeTransaction(conn, (trx) => apply(trx, table, listId, `import:${options.source}`, options.now()));
+      break;
+    } catch (error) {
+      if (!pg || !isUniqueViolation(error) || attempt >= APPLY_ATTEMPTS) throw error;
+    }
+  }
   return { ...counts, rejected: all, applied: true };
+}
+
+/** Postgres: another transaction added the same subscriber or membership first. */
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 /** Two line-ordered lists of rejections as one. */
@@ -283,18 +299,18 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
 
   // Known people: their id, status, and whether this row changes their profile. Rows left without sub_id are new
   // people (or suppressed addresses nobody holds a row for, kept out).
-  const classify = (extra: RawBuilder<unknown>) => sql`UPDATE ${T} AS st SET sub_id = s.id, cur_status = s.status,
+  await sql`UPDATE ${T} AS st SET sub_id = s.id, cur_status = s.status,
       profile_changed = CASE WHEN (st.name <> '' AND st.name <> s.name)
         OR (st.first_name <> '' AND st.first_name <> s.first_name)
         OR (st.last_name <> '' AND st.last_name <> s.last_name)
         OR (st.attributes <> '{}' AND ${attributesChange(pg)}) THEN 1 ELSE 0 END
     FROM subscribers s
-    WHERE s.email = st.email AND st.sub_id IS NULL ${extra}`;
-  await classify(sql``).execute(trx);
+    WHERE s.email = st.email`.execute(trx);
   trace('classified');
 
-  // New people, in file order (ids follow the file), each subscribed to the list.
-  const candidates = Number((await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${T} WHERE sub_id IS NULL AND suppressed = 0`.execute(trx)).rows[0]?.n ?? 0);
+  // New people, in file order (ids follow the file), each subscribed to the list. A plain INSERT (ON CONFLICT's
+  // speculative insertion costs twice as much): an address another process adds after the classification makes it
+  // fail with a unique violation, and the caller runs the apply again, which then finds that person known.
   const insertPeople = sql`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at)
     SELECT st.email, st.name, st.first_name, st.last_name, st.attributes, 'active', ${consentSource}, ${now}, ${now}, ${now}
     FROM ${T} st
@@ -303,16 +319,13 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
   const membershipColumns = sql`list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_source, consent_at)`;
   let newPeople: number;
   if (pg) {
-    // One statement, the new ids never leave the server. An address another process added since the classification
-    // is skipped (ON CONFLICT) and classified as known below, as one `subscribers add` would do.
+    // One statement: the new ids never leave the server.
     newPeople = affected(
-      await sql`WITH ins AS (${insertPeople} ON CONFLICT (email) DO NOTHING RETURNING id)
+      await sql`WITH ins AS (${insertPeople} RETURNING id)
         INSERT INTO ${membershipColumns}
         SELECT ${list}, ins.id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now} FROM ins ORDER BY ins.id`.execute(trx),
     );
-    if (newPeople < candidates) await classify(sql`AND st.suppressed = 0 AND s.xmin <> pg_current_xact_id()::xid`).execute(trx);
   } else {
-    // BEGIN IMMEDIATE: no other writer since the classification, so every candidate is inserted.
     newPeople = affected(await insertPeople.execute(trx));
     await sql`INSERT INTO ${membershipColumns}
       SELECT ${list}, s.id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now}
@@ -337,20 +350,14 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
     WHERE s.id = st.sub_id AND st.profile_changed = 1`.execute(trx);
   trace('profiles');
 
-  // Known people who are mailable and not on the list in any state yet join it.
-  const joins = sql`st.sub_id IS NOT NULL AND st.mem_status IS NULL AND st.cur_status = 'active' AND st.suppressed = 0`;
-  const joinKnown = (where: RawBuilder<unknown>) => sql`INSERT INTO ${membershipColumns}
+  // Known people who are mailable and not on the list in any state yet join it (a membership another process makes
+  // in between: a unique violation, and the apply runs again).
+  await sql`UPDATE ${T} AS st SET joined = 1
+    WHERE st.sub_id IS NOT NULL AND st.mem_status IS NULL AND st.cur_status = 'active' AND st.suppressed = 0`.execute(trx);
+  await sql`INSERT INTO ${membershipColumns}
     SELECT ${list}, st.sub_id, 'subscribed', ${now}, ${now}, ${consentSource}, ${now} FROM ${T} st
-    WHERE ${where}
-    ORDER BY st.sub_id`;
-  if (pg) {
-    // A membership another process made in between is not "joined" (as with one `subscribers add`).
-    await sql`WITH j AS (${joinKnown(joins)} ON CONFLICT (list_id, subscriber_id) DO NOTHING RETURNING subscriber_id)
-      UPDATE ${T} AS st SET joined = 1 FROM j WHERE st.sub_id = j.subscriber_id`.execute(trx);
-  } else {
-    await sql`UPDATE ${T} AS st SET joined = 1 WHERE ${joins}`.execute(trx);
-    await joinKnown(sql`st.joined = 1`).execute(trx);
-  }
+    WHERE st.joined = 1
+    ORDER BY st.sub_id`.execute(trx);
   trace('joined');
 
   // The report, from what the statements marked. Rows without sub_id that were not inserted are kept out
