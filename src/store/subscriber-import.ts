@@ -21,6 +21,8 @@
  * only, not while the file is read and parsed.
  */
 import { randomBytes, createHash } from 'node:crypto';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
@@ -45,10 +47,27 @@ export interface SubscriberImportOptions {
   readonly now: () => string;
 }
 
+/** MAILROOM_IMPORT_TRACE=1: each phase's end on stderr, seconds since the module loaded, with RSS and heap (scripts/bench-import.ts). */
 const TRACE = process.env['MAILROOM_IMPORT_TRACE'] === '1';
 const t0 = performance.now();
 function trace(what: string): void {
   if (TRACE) process.stderr.write(`[import] ${((performance.now() - t0) / 1000).toFixed(1)}s ${what} rss=${Math.round(process.memoryUsage().rss / 1e6)}MB heap=${Math.round(process.memoryUsage().heapUsed / 1e6)}MB\n`);
+}
+
+/**
+ * A full garbage collection every GC_EVERY_ROWS rows read. Without it V8 lets the reader's short-lived garbage grow the
+ * heap to 100-130 MB before collecting it (measured: peak RSS 243-279 MB for 1,000,000 rows through the CLI, whose
+ * own modules take 150 MB); with it the heap stays near 22 MB and the peak at about 210 MB, for about 20 collections of
+ * a few tens of ms per million rows. `gc` is exposed for this call only (a V8 flag set at run time).
+ */
+const GC_EVERY_ROWS = 50_000;
+let gcFn: (() => void) | null = null;
+function collectGarbage(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
 }
 
 /** Rows per chunk written to the staging table (one COPY write or one SQLite transaction). */
@@ -144,7 +163,8 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
   async function* accepted(): AsyncGenerator<StagedRow> {
     for await (const result of rows as AsyncIterable<ImportRowResult>) {
       options.onRow?.((read += 1));
-      if (TRACE && read % 100000 === 0) trace(`read ${read} ext=${Math.round(process.memoryUsage().external / 1e6)}MB ab=${Math.round(process.memoryUsage().arrayBuffers / 1e6)}MB`);
+      if (read % GC_EVERY_ROWS === 0) collectGarbage();
+      if (TRACE && read % 100000 === 0) trace(`read ${read}`);
       if (!result.ok) {
         rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
         continue;
