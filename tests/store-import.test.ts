@@ -208,6 +208,85 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
     // The store is still usable afterwards (the transaction was released).
     expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
   });
+
+  test('20,000 rows (many staging chunks): strict with one bad row near the end writes nothing; repeats across chunks keep their first line', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'known@example.com,Kay,Known,,']), { source: 'a.csv' });
+    const before = await counts();
+    const lines = [HEADER];
+    for (let i = 0; i < 20_000; i += 1) lines.push(`person${i}@example.com,P${i},Q,,`);
+    lines[19_990] = 'not-an-address,Bad,Row,,'; // file line 19,991
+    lines[15_000] = 'PERSON3@Example.com,Again,,,'; // file line 15,001 repeats line 5
+    lines[18_000] = 'known@example.com,Kay,Known,Acme,'; // a known person, profile changed
+    const strict = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv', strict: true });
+    expect(strict).toEqual({
+      ...{ addedToList: 0, newPeople: 0, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0 },
+      applied: false,
+      rejected: [
+        { line: 15_001, reason: 'duplicates line 5', value: '"PERSON3@Example.com"' },
+        { line: 19_991, reason: 'is not an email address', value: '"not-an-address"' },
+      ],
+    });
+    expect(await counts()).toEqual(before);
+    expect(await subscriber('known@example.com')).toMatchObject({ attributes: {} });
+
+    const lenient = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv' });
+    expect(lenient).toMatchObject({ addedToList: 19_997, newPeople: 19_997, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0, applied: true });
+    expect(lenient.rejected.map((r) => r.line)).toEqual([15_001, 19_991]);
+    expect(await counts()).toEqual({ subscribers: 19_998, memberships: 19_998, lists: 1 });
+    // The first of the repeated rows won; ids follow the file.
+    expect(await subscriber('person3@example.com')).toMatchObject({ firstName: 'P3' });
+    expect((await subscriber('person0@example.com')).id).toBeLessThan((await subscriber('person19999@example.com')).id);
+    expect(await subscriber('known@example.com')).toMatchObject({ attributes: { company: 'Acme' } });
+  });
+
+  test('repeats, suppressions and rejections are reported as one line-ordered list, as the reader reported them', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'kept@example.com,Kept,,,']), { source: 'a.csv' });
+    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    await store.suppressAddress('kept@example.com', 'manual', 'asked');
+    const report = await store.importSubscribers(
+      list.id,
+      csv([
+        HEADER,
+        'bob@,Bob,,,', // 2: rejected, so not the "first" of bob@'s repeats
+        'ann@example.com,Ann,,,', // 3
+        'ghost@example.com,Gus,,,', // 4: suppressed, nobody holds a row: kept out
+        'Ann@Example.com,Annie,,,', // 5: repeats 3
+        'kept@example.com,Kept,,,', // 6: known, suppressed: kept out
+        'GHOST@example.com,,,,', // 7: repeats 4
+        'ann@example.com,A,,,', // 8: repeats 3
+        'x@example.com,X,Y,Z,W,extra', // 9: too many values
+      ]),
+      { source: 'b.csv' },
+    );
+    expect(report).toEqual({
+      addedToList: 1, newPeople: 1, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2,
+      applied: true,
+      rejected: [
+        { line: 2, reason: 'is not an email address', value: '"bob@"' },
+        { line: 5, reason: 'duplicates line 3', value: '"Ann@Example.com"' },
+        { line: 7, reason: 'duplicates line 4', value: '"GHOST@example.com"' },
+        { line: 8, reason: 'duplicates line 3', value: '"ann@example.com"' },
+        { line: 9, reason: expect.stringContaining('has 6 values but the header has 5 columns') },
+      ],
+    });
+    expect(await subscriber('ann@example.com')).toMatchObject({ firstName: 'Ann' });
+    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+  });
+
+  test("merged attributes keep the known keys in their order, the file's values over them, new keys after", async () => {
+    await store.importSubscribers(list.id, csv(['email,company,city,team', 'ada@example.com,Engines,London,R&D']), { source: 'a.csv' });
+    const report = await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' });
+    expect(report).toMatchObject({ alreadyKnown: 1, profilesChanged: 1, alreadyOnList: 1, unchanged: 0 });
+    const ada = await subscriber('ada@example.com');
+    expect(Object.entries(ada.attributes)).toEqual([
+      ['company', 'Engines'],
+      ['city', 'Paris\ttab'],
+      ['team', 'R&D'],
+      ['plan', 'gold'],
+    ]);
+    // The same values again change nothing.
+    expect(await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' })).toMatchObject({ profilesChanged: 0, unchanged: 1 });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------

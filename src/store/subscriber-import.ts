@@ -162,7 +162,8 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
   let read = 0;
   async function* accepted(): AsyncGenerator<StagedRow> {
     for await (const result of rows as AsyncIterable<ImportRowResult>) {
-      options.onRow?.((read += 1));
+      read += 1;
+      options.onRow?.(read);
       if (read % GC_EVERY_ROWS === 0) collectGarbage();
       if (TRACE && read % 100000 === 0) trace(`read ${read}`);
       if (!result.ok) {
