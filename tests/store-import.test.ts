@@ -9,7 +9,9 @@ import { isMailroomError } from '../src/core/errors.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
+import pg from 'pg';
 import { BACKENDS, type Backend } from './store-contract/backends.ts';
+import { createTestDatabase, postgresAvailable } from './helpers/postgres.ts';
 
 const HEADER = 'Email,First Name,Last Name,Company,City';
 
@@ -486,5 +488,83 @@ describe('upsertArticle', () => {
     expect((error as Error).message).toContain('"other"');
     expect((error as Error).message).toContain('https://blog.example.com/hello');
     expect((await store.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe.skipIf(!postgresAvailable)('import apply on Postgres while a campaign sends', () => {
+  // NOT PASSING YET (skipped, see the branch report): in this test the import's own statements on its TEMP table
+  // (CREATE TEMP TABLE, COPY, ANALYZE) were seen waiting on the blocking session's transaction id, and the apply never
+  // reached the subscribers UPDATE the test waits for; psql by hand does not reproduce that wait. Not understood yet.
+  test.skip('a send row is claimed and its outcome written while an import applies; the apply takes no table lock', async () => {
+    const database = await createTestDatabase();
+    const importer = await openStore(database.url);
+    const sender = await openStore(database.url);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const main = await importer.createList('main');
+      await importer.importSubscribers(main.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
+      const newsletter = await sender.createNewsletter({ slug: 'weekly', name: 'Weekly', fromName: 'W', fromEmail: 'news@example.com', replyTo: '', listId: main.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+      const issue = await sender.createIssue({ newsletterId: newsletter.id, subject: 'Hi', preheader: '', html: '<p>Hi</p>', text: 'Hi', articleIds: [] });
+      const { campaign } = await sender.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: main.id });
+      const bob = (await sender.findSubscriberByEmail('bob@example.com'))?.id ?? -1;
+
+      // Once the apply's transaction has begun, another session takes Ada's row, so the import's apply waits inside its
+      // transaction at her profile update (after inserting the new people).
+      const lines = [HEADER];
+      for (let i = 0; i < 20_000; i += 1) lines.push(`new${i}@example.com,N${i},,,`);
+      lines.push('ada@example.com,Ada,Lovelace,,');
+      const importing = importer.importSubscribers(main.id, csv(lines), { source: 'b.csv' });
+      for (let i = 0; i < 1000; i += 1) {
+        const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'SET LOCAL work_mem%' OR query LIKE 'UPDATE "mailroom_import_%') AND pid <> pg_backend_pid()`);
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await admin.query('BEGIN');
+      await admin.query(`UPDATE subscribers SET updated_at = updated_at WHERE email = 'ada@example.com'`);
+
+      const blocked = async () => {
+        const { rows } = await admin.query<{ pid: number }>(`SELECT pid, left(query, 50) AS q FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pg_backend_pid() = ANY (pg_blocking_pids(pid)) AND query LIKE 'UPDATE subscribers%'`);
+        return rows[0]?.pid ?? null;
+      };
+      let pid: number | null = null;
+      for (let i = 0; i < 200 && pid === null; i += 1) {
+        pid = await blocked();
+        if (pid === null) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(pid).not.toBeNull();
+
+      // The import's transaction holds row locks and ROW EXCLUSIVE on what it writes, nothing stronger on a table.
+      const { rows: locks } = await admin.query<{ relname: string; mode: string }>(
+        `SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = $1 AND l.locktype = 'relation' AND c.relpersistence <> 't'`,
+        [pid],
+      );
+      expect(locks.length).toBeGreaterThan(0);
+      expect(locks.filter((l) => !['AccessShareLock', 'RowShareLock', 'RowExclusiveLock'].includes(l.mode))).toEqual([]);
+
+      // Meanwhile the campaign claims Bob's row and records its outcome, and does not wait for the import.
+      const now = new Date().toISOString();
+      const send = (async () => {
+        expect(await sender.claimForSending(campaign.id, [bob], now)).toEqual(new Map([[bob, null]]));
+        await sender.recordOutcomes(campaign.id, [{ subscriberId: bob, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' }], now);
+        return 'sent';
+      })();
+      const timeout = new Promise((r) => setTimeout(() => r('waited'), 5000));
+      expect(await Promise.race([send, timeout])).toBe('sent');
+      expect(await sender.countSends(campaign.id)).toMatchObject({ sent: 1, pending: 1 });
+      // Nothing of the import is visible yet: all or nothing.
+      expect(await sender.findSubscriberByEmail('new0@example.com')).toBeNull();
+
+      await admin.query('COMMIT');
+      expect(await importing).toMatchObject({ addedToList: 20_000, newPeople: 20_000, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, applied: true });
+      expect(await sender.findSubscriberByEmail('new19999@example.com')).not.toBeNull();
+    } finally {
+      await admin.end();
+      await importer.close();
+      await sender.close();
+      await database.drop();
+    }
   });
 });
