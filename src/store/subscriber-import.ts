@@ -17,7 +17,9 @@
  * status or an unsubscribe is never undone, suppressed addresses without a row are kept out.
  *
  * Postgres: the apply takes row locks only on the rows it writes (new subscribers and memberships, changed profiles)
- * and no table locks, so claims and outcome writes on `sends` go on. SQLite: BEGIN IMMEDIATE is held for the apply
+ * and no table locks, so claims and outcome writes on `sends` go on. Its INSERTs are plain ones (ON CONFLICT's
+ * speculative insertion costs twice as much): a subscriber or membership another process adds meanwhile makes it fail
+ * with a unique violation, and it runs again from the same staged rows (APPLY_ATTEMPTS times at most). SQLite: BEGIN IMMEDIATE is held for the apply
  * only, not while the file is read and parsed.
  */
 import { randomBytes, createHash } from 'node:crypto';
