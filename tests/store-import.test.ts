@@ -1,10 +1,7 @@
 /**
- * SqlStore against a real SQLite file: subscriber imports (counts, merge rules, kept-out people, strict and fatal
+ * SqlStore against a real SQLite file: subscriber imports (also against a fresh Postgres database) (counts, merge rules, kept-out people, strict and fatal
  * rollbacks), campaign recipients, the claim/record state machine of sends, and idempotent article upserts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { ArticleInput, MailingList } from '../src/core/domain.ts';
@@ -12,6 +9,9 @@ import { isMailroomError } from '../src/core/errors.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
+import pg from 'pg';
+import { BACKENDS, type Backend } from './store-contract/backends.ts';
+import { createTestDatabase, postgresAvailable } from './helpers/postgres.ts';
 
 const HEADER = 'Email,First Name,Last Name,Company,City';
 
@@ -23,20 +23,23 @@ function row(line: number, email: string, extra: Partial<SubscriberFields> = {})
   return { line, ok: true, row: { email, name: '', firstName: '', lastName: '', attributes: {}, ...extra } };
 }
 
-let dir: string;
 let store: SqlStore;
 let list: MailingList;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailroom-store-'));
-  store = await openStore(join(dir, 'mailroom.db'));
-  list = await store.createList('main');
-});
-
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+/** A fresh SQLite file (or, for the import tests, each backend's fresh database) per test. */
+function freshStore(backend: Backend = BACKENDS[0] as Backend): void {
+  let remove: () => Promise<void> = async () => undefined;
+  beforeEach(async () => {
+    const database = await backend.create();
+    remove = database.remove;
+    store = await openStore(database.url);
+    list = await store.createList('main');
+  });
+  afterEach(async () => {
+    await store.close();
+    await remove();
+  });
+}
 
 async function counts(): Promise<{ subscribers: number; memberships: number; lists: number }> {
   const n = async (table: 'subscribers' | 'list_memberships' | 'lists') =>
@@ -50,7 +53,9 @@ async function subscriber(email: string) {
   return s;
 }
 
-describe('importSubscribers', () => {
+for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubscribers (${backend.name})`, () => {
+  freshStore(backend);
+
   test('counts added, updated, unchanged and kept out; blank cells never erase known data; attributes merge', async () => {
     const first = await store.importSubscribers(
       list.id,
@@ -205,6 +210,85 @@ describe('importSubscribers', () => {
     // The store is still usable afterwards (the transaction was released).
     expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
   });
+
+  test('20,000 rows (many staging chunks): strict with one bad row near the end writes nothing; repeats across chunks keep their first line', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'known@example.com,Kay,Known,,']), { source: 'a.csv' });
+    const before = await counts();
+    const lines = [HEADER];
+    for (let i = 0; i < 20_000; i += 1) lines.push(`person${i}@example.com,P${i},Q,,`);
+    lines[19_990] = 'not-an-address,Bad,Row,,'; // file line 19,991
+    lines[15_000] = 'PERSON3@Example.com,Again,,,'; // file line 15,001 repeats line 5
+    lines[18_000] = 'known@example.com,Kay,Known,Acme,'; // a known person, profile changed
+    const strict = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv', strict: true });
+    expect(strict).toEqual({
+      ...{ addedToList: 0, newPeople: 0, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0 },
+      applied: false,
+      rejected: [
+        { line: 15_001, reason: 'duplicates line 5', value: '"PERSON3@Example.com"' },
+        { line: 19_991, reason: 'is not an email address', value: '"not-an-address"' },
+      ],
+    });
+    expect(await counts()).toEqual(before);
+    expect(await subscriber('known@example.com')).toMatchObject({ attributes: {} });
+
+    const lenient = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv' });
+    expect(lenient).toMatchObject({ addedToList: 19_997, newPeople: 19_997, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0, applied: true });
+    expect(lenient.rejected.map((r) => r.line)).toEqual([15_001, 19_991]);
+    expect(await counts()).toEqual({ subscribers: 19_998, memberships: 19_998, lists: 1 });
+    // The first of the repeated rows won; ids follow the file.
+    expect(await subscriber('person3@example.com')).toMatchObject({ firstName: 'P3' });
+    expect((await subscriber('person0@example.com')).id).toBeLessThan((await subscriber('person19999@example.com')).id);
+    expect(await subscriber('known@example.com')).toMatchObject({ attributes: { company: 'Acme' } });
+  });
+
+  test('repeats, suppressions and rejections are reported as one line-ordered list, as the reader reported them', async () => {
+    await store.importSubscribers(list.id, csv([HEADER, 'kept@example.com,Kept,,,']), { source: 'a.csv' });
+    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    await store.suppressAddress('kept@example.com', 'manual', 'asked');
+    const report = await store.importSubscribers(
+      list.id,
+      csv([
+        HEADER,
+        'bob@,Bob,,,', // 2: rejected, so not the "first" of bob@'s repeats
+        'ann@example.com,Ann,,,', // 3
+        'ghost@example.com,Gus,,,', // 4: suppressed, nobody holds a row: kept out
+        'Ann@Example.com,Annie,,,', // 5: repeats 3
+        'kept@example.com,Kept,,,', // 6: known, suppressed: kept out
+        'GHOST@example.com,,,,', // 7: repeats 4
+        'ann@example.com,A,,,', // 8: repeats 3
+        'x@example.com,X,Y,Z,W,extra', // 9: too many values
+      ]),
+      { source: 'b.csv' },
+    );
+    expect(report).toEqual({
+      addedToList: 1, newPeople: 1, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2,
+      applied: true,
+      rejected: [
+        { line: 2, reason: 'is not an email address', value: '"bob@"' },
+        { line: 5, reason: 'duplicates line 3', value: '"Ann@Example.com"' },
+        { line: 7, reason: 'duplicates line 4', value: '"GHOST@example.com"' },
+        { line: 8, reason: 'duplicates line 3', value: '"ann@example.com"' },
+        { line: 9, reason: expect.stringContaining('has 6 values but the header has 5 columns') },
+      ],
+    });
+    expect(await subscriber('ann@example.com')).toMatchObject({ firstName: 'Ann' });
+    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+  });
+
+  test("merged attributes keep the known keys in their order, the file's values over them, new keys after", async () => {
+    await store.importSubscribers(list.id, csv(['email,company,city,team', 'ada@example.com,Engines,London,R&D']), { source: 'a.csv' });
+    const report = await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' });
+    expect(report).toMatchObject({ alreadyKnown: 1, profilesChanged: 1, alreadyOnList: 1, unchanged: 0 });
+    const ada = await subscriber('ada@example.com');
+    expect(Object.entries(ada.attributes)).toEqual([
+      ['company', 'Engines'],
+      ['city', 'Paris\ttab'],
+      ['team', 'R&D'],
+      ['plan', 'gold'],
+    ]);
+    // The same values again change nothing.
+    expect(await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' })).toMatchObject({ profilesChanged: 0, unchanged: 1 });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -229,6 +313,8 @@ async function makeIssue(listId: number) {
 }
 
 describe('campaigns and sends', () => {
+  freshStore();
+
   async function people() {
     const other = await store.createList('other');
     await store.importSubscribers(
@@ -348,6 +434,8 @@ describe('campaigns and sends', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('upsertArticle', () => {
+  freshStore();
+
   const base: ArticleInput = {
     slug: 'hello-world',
     title: 'Hello World',
@@ -400,5 +488,83 @@ describe('upsertArticle', () => {
     expect((error as Error).message).toContain('"other"');
     expect((error as Error).message).toContain('https://blog.example.com/hello');
     expect((await store.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe.skipIf(!postgresAvailable)('import apply on Postgres while a campaign sends', () => {
+  // NOT PASSING YET (skipped, see the branch report): in this test the import's own statements on its TEMP table
+  // (CREATE TEMP TABLE, COPY, ANALYZE) were seen waiting on the blocking session's transaction id, and the apply never
+  // reached the subscribers UPDATE the test waits for; psql by hand does not reproduce that wait. Not understood yet.
+  test.skip('a send row is claimed and its outcome written while an import applies; the apply takes no table lock', async () => {
+    const database = await createTestDatabase();
+    const importer = await openStore(database.url);
+    const sender = await openStore(database.url);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const main = await importer.createList('main');
+      await importer.importSubscribers(main.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
+      const newsletter = await sender.createNewsletter({ slug: 'weekly', name: 'Weekly', fromName: 'W', fromEmail: 'news@example.com', replyTo: '', listId: main.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+      const issue = await sender.createIssue({ newsletterId: newsletter.id, subject: 'Hi', preheader: '', html: '<p>Hi</p>', text: 'Hi', articleIds: [] });
+      const { campaign } = await sender.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: main.id });
+      const bob = (await sender.findSubscriberByEmail('bob@example.com'))?.id ?? -1;
+
+      // Once the apply's transaction has begun, another session takes Ada's row, so the import's apply waits inside its
+      // transaction at her profile update (after inserting the new people).
+      const lines = [HEADER];
+      for (let i = 0; i < 20_000; i += 1) lines.push(`new${i}@example.com,N${i},,,`);
+      lines.push('ada@example.com,Ada,Lovelace,,');
+      const importing = importer.importSubscribers(main.id, csv(lines), { source: 'b.csv' });
+      for (let i = 0; i < 1000; i += 1) {
+        const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'SET LOCAL work_mem%' OR query LIKE 'UPDATE "mailroom_import_%') AND pid <> pg_backend_pid()`);
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await admin.query('BEGIN');
+      await admin.query(`UPDATE subscribers SET updated_at = updated_at WHERE email = 'ada@example.com'`);
+
+      const blocked = async () => {
+        const { rows } = await admin.query<{ pid: number }>(`SELECT pid, left(query, 50) AS q FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pg_backend_pid() = ANY (pg_blocking_pids(pid)) AND query LIKE 'UPDATE subscribers%'`);
+        return rows[0]?.pid ?? null;
+      };
+      let pid: number | null = null;
+      for (let i = 0; i < 200 && pid === null; i += 1) {
+        pid = await blocked();
+        if (pid === null) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(pid).not.toBeNull();
+
+      // The import's transaction holds row locks and ROW EXCLUSIVE on what it writes, nothing stronger on a table.
+      const { rows: locks } = await admin.query<{ relname: string; mode: string }>(
+        `SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = $1 AND l.locktype = 'relation' AND c.relpersistence <> 't'`,
+        [pid],
+      );
+      expect(locks.length).toBeGreaterThan(0);
+      expect(locks.filter((l) => !['AccessShareLock', 'RowShareLock', 'RowExclusiveLock'].includes(l.mode))).toEqual([]);
+
+      // Meanwhile the campaign claims Bob's row and records its outcome, and does not wait for the import.
+      const now = new Date().toISOString();
+      const send = (async () => {
+        expect(await sender.claimForSending(campaign.id, [bob], now)).toEqual(new Map([[bob, null]]));
+        await sender.recordOutcomes(campaign.id, [{ subscriberId: bob, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' }], now);
+        return 'sent';
+      })();
+      const timeout = new Promise((r) => setTimeout(() => r('waited'), 5000));
+      expect(await Promise.race([send, timeout])).toBe('sent');
+      expect(await sender.countSends(campaign.id)).toMatchObject({ sent: 1, pending: 1 });
+      // Nothing of the import is visible yet: all or nothing.
+      expect(await sender.findSubscriberByEmail('new0@example.com')).toBeNull();
+
+      await admin.query('COMMIT');
+      expect(await importing).toMatchObject({ addedToList: 20_000, newPeople: 20_000, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, applied: true });
+      expect(await sender.findSubscriberByEmail('new19999@example.com')).not.toBeNull();
+    } finally {
+      await admin.end();
+      await importer.close();
+      await sender.close();
+      await database.drop();
+    }
   });
 });

@@ -27,6 +27,8 @@ export interface DatabaseHandle {
   readonly displayUrl: string;
   /** The raw SQLite connection Kysely uses (SQLite only). */
   readonly sqlite: BetterSqlite3.Database | null;
+  /** The pg pool Kysely uses (Postgres only): for what Kysely does not do, such as COPY (subscriber-import.ts). */
+  readonly pgPool: pg.Pool | null;
   /** Applies every migration not applied yet; returns their names. */
   migrate(): Promise<string[]>;
   /** Fails with a clear error when migrations are missing (a process told not to migrate). */
@@ -81,7 +83,7 @@ function openSqlite(databaseUrl: string): DatabaseHandle {
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   registerSqliteConnection(db, sqlite);
-  return makeHandle(db, 'sqlite', databaseUrl, sqlite, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
+  return makeHandle(db, 'sqlite', databaseUrl, sqlite, null, async (run) => run(), sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 }
 
 /**
@@ -145,7 +147,7 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
       client.release();
     }
   };
-  return makeHandle(db, 'postgres', shown, null, withMigrationLock, sql<string>`to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  return makeHandle(db, 'postgres', shown, null, pool, withMigrationLock, sql<string>`to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 }
 
 function makeHandle(
@@ -153,6 +155,7 @@ function makeHandle(
   dialect: SqlDialect,
   displayUrl: string,
   sqlite: BetterSqlite3.Database | null,
+  pgPool: pg.Pool | null,
   withMigrationLock: <T>(run: () => Promise<T>) => Promise<T>,
   nowExpression: ReturnType<typeof sql<string>>,
 ): DatabaseHandle {
@@ -162,6 +165,7 @@ function makeHandle(
     dialect,
     displayUrl,
     sqlite,
+    pgPool,
     migrate: () =>
       withMigrationLock(async () => {
         const { error, results } = await migrator().migrateToLatest();

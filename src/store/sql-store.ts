@@ -22,8 +22,9 @@ import type {
 } from '../core/domain.ts';
 import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowOutcome } from '../core/import-report.ts';
+import type { ImportCounts, ImportRowOutcome } from '../core/import-report.ts';
 import { writeTransaction } from './write-transaction.ts';
+import { importSubscribers as importSubscriberRows } from './subscriber-import.ts';
 import { isPostgres, lockKeys } from './dialect.ts';
 import { ReusableQuery } from './compiled-query.ts';
 import { recordSentRows } from './sent-outcomes.ts';
@@ -344,9 +345,6 @@ export function toDueRecipient(r: DueRow): DueRecipient {
     skipReason: skipReasonOf(r.subscriber_status, r.membership_status, r.suppression_reason, r.domain_suppressed === true),
   };
 }
-
-/** Rolls a strict import back without losing its report. */
-class StrictImportRollback extends Error {}
 
 export class SqlStore implements CampaignStore {
   readonly db: Kysely<Database>;
@@ -722,32 +720,9 @@ export class SqlStore implements CampaignStore {
     return true;
   }
 
-  /**
-   * Imports rows into a list in ONE transaction: a crash or a fatal error leaves nothing half-written.
-   * Rejected rows are reported with their line; with `strict`, any rejection rolls everything back.
-   */
+  /** Imports rows into a list: staged in chunks, applied in ONE transaction (src/store/subscriber-import.ts). */
   async importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean; onRow?: (rowsRead: number) => void }): Promise<ImportReport> {
-    let counts: ImportCounts = EMPTY_IMPORT_COUNTS;
-    let read = 0;
-    const rejected: ImportRejection[] = [];
-    const consentSource = `import:${options.source}`;
-    try {
-      await this.tx(async (trx) => {
-        for await (const result of rows) {
-          options.onRow?.((read += 1));
-          if (!result.ok) {
-            rejected.push({ line: result.line, reason: result.reason, ...(result.value === undefined ? {} : { value: result.value }) });
-            continue;
-          }
-          counts = countImportRow(counts, await this.applySubscriberRow(trx, listId, result.row, consentSource));
-        }
-        if (options.strict && rejected.length > 0) throw new StrictImportRollback();
-      });
-    } catch (error) {
-      if (error instanceof StrictImportRollback) return { ...EMPTY_IMPORT_COUNTS, rejected, applied: false };
-      throw error;
-    }
-    return { ...counts, rejected, applied: true };
+    return importSubscriberRows(this.db, this.handle, listId, rows, { ...options, now: () => this.now() });
   }
 
   private async applySubscriberRow(trx: Db, listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome> {
