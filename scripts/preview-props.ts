@@ -36,19 +36,19 @@ function nudgePreviewServer(): void {
  */
 export async function readLatestIssueProps(store: SqlStore, publicUrl: string): Promise<LatestIssue | null> {
   let newest: { newsletterId: number; number: number; createdAt: string; id: number } | null = null;
-  for (const newsletter of await store.listNewsletters()) {
-    for (const issue of await store.listIssues(newsletter.id)) {
+  for (const newsletter of await store.newsletters.listNewsletters()) {
+    for (const issue of await store.newsletters.listIssues(newsletter.id)) {
       const later = newest === null || issue.createdAt > newest.createdAt || (issue.createdAt === newest.createdAt && issue.id > newest.id);
       if (later) newest = { newsletterId: newsletter.id, number: issue.number, createdAt: issue.createdAt, id: issue.id };
     }
   }
   if (newest === null) return null;
-  const newsletter = await store.getNewsletter(newest.newsletterId);
-  const issue = await store.findIssue(newest.newsletterId, newest.number);
+  const newsletter = await store.newsletters.getNewsletter(newest.newsletterId);
+  const issue = await store.newsletters.findIssue(newest.newsletterId, newest.number);
   if (newsletter === null || issue === null) return null;
   const articles: Article[] = [];
   for (const id of issue.articleIds) {
-    const article = await store.findArticle(id);
+    const article = await store.content.findArticle(id);
     if (article) articles.push(article);
   }
   if (articles.length === 0) return null;

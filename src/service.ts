@@ -52,7 +52,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     // Demo content only where nobody reads it: on a first start in local development, or when asked for (`mailroom demo`).
     const { DEMO_ASSETS, isDemoWorkspaceLoaded, loadDemoWorkspace } = await import('./demo.ts');
-    const empty = (await app.store.countNewsletters()) === 0;
+    const empty = (await app.stores.newsletters.countNewsletters()) === 0;
     if (empty && options.loadDemo && config.localDevelopment) {
       const summary = await loadDemoWorkspace(app);
       log(`Loaded the demo workspace: newsletter "weekly", ${summary.articles} articles, ${summary.subscribers} subscribers on list "demo".`);
@@ -69,7 +69,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Campaign progress for the API: on SQLite counted on a worker thread with its own read-only connection (a count
     // there blocks the event loop); Postgres answers asynchronously through the store.
     const sendCounter: SendCounter = isPostgresUrl(config.databaseUrl)
-      ? { count: (campaignId) => app.store.countSends(campaignId), close: async () => undefined }
+      ? { count: (campaignId) => app.stores.campaigns.countSends(campaignId), close: async () => undefined }
       : createSqliteSendCounter(config.databaseUrl);
     const http = await buildHttpServer({
       store: app.store,
@@ -109,7 +109,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Local development stays two commands: the demo's owner gets a one-time login link on every start.
     // Elsewhere no account exists until `mailroom users create`.
     if (config.localDevelopment && (await isDemoWorkspaceLoaded(app.store))) {
-      const owner = await new AccountService(new AccountStore(app.store.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
+      const owner = await new AccountService(new AccountStore(app.stores.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
       log(`Log in as ${owner.email} (owner${owner.created ? ', made for the demo workspace' : ''}) with this one-time link: ${owner.link}`);
     }
 

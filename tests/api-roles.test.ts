@@ -34,7 +34,7 @@ function concretePath(path: string): string {
 beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
-  const accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl });
+  const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   for (const role of ROLES) tokens.set(role, (await accounts.createToken(`walk-${role}`, role)).secret);
   spareTokenId = (await accounts.createToken('spare', 'viewer')).token.id;
   const fetchPolicy = fetchPolicyFrom(loadFetchSettings(ws.app.config, {}));

@@ -39,7 +39,7 @@ const HOSTILE: ArticleInput = {
 let env: SubscriberEnv;
 
 async function weekly() {
-  const newsletter = await env.ws.app.store.findNewsletter('weekly');
+  const newsletter = await env.ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no weekly');
   return newsletter;
 }
@@ -89,7 +89,7 @@ describe('the public archive', () => {
   });
 
   test('the "view in browser" link of a sent email opens its issue: no personal data, no placeholder, no script', async () => {
-    const article = await env.ws.app.store.upsertArticle(HOSTILE);
+    const article = await env.ws.app.stores.content.upsertArticle(HOSTILE);
     const newsletter = await weekly();
     await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
@@ -119,7 +119,7 @@ describe('the public archive', () => {
     expectArchiveHeaders(articlePage.response);
     expect(articlePage.text).not.toMatch(/<script/i);
     // An article no sent issue carried is not.
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'draft', title: 'Draft' });
+    await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'draft', title: 'Draft' });
     expect((await get('/articles/draft')).response.status).toBe(404);
   });
 
@@ -151,8 +151,8 @@ describe('the public archive', () => {
     expect(text).toContain('<!--[if mso]><table role="presentation" align="center" width="600"');
 
     // An article's web page has no subscription footer either.
-    const issue = await env.ws.app.store.findIssue(newsletter.id, 1);
-    const first = await env.ws.app.store.findArticle(issue?.articleIds[0] ?? 0);
+    const issue = await env.ws.app.stores.newsletters.findIssue(newsletter.id, 1);
+    const first = await env.ws.app.stores.content.findArticle(issue?.articleIds[0] ?? 0);
     const articlePage = await get(`/articles/${first?.slug ?? ''}`);
     expect(articlePage.response.status).toBe(200);
     expect(articlePage.text).not.toContain('View in browser');
@@ -162,7 +162,7 @@ describe('the public archive', () => {
   test('placeholders in a title or summary show as themselves on the index, the feed, the issue and the article page', async () => {
     const title = 'Deal {{nope}} {{email}} \\{{x}} {{#if}}';
     const summary = 'Summary {{unsubscribeUrl}} {{{email}}}';
-    const article = await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
+    const article = await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
     const newsletter = await weekly();
     await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
@@ -187,8 +187,8 @@ describe('the public archive', () => {
 
   test('the RSS 2.0 feed parses, escapes, and names placeholder subjects for nobody', async () => {
     const newsletter = await weekly();
-    await env.ws.app.store.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
+    await env.ws.app.stores.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();
+    await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const { response, text } = await get('/issues/weekly/feed.xml');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { checkSchedule, runDueSlots } from '../src/schedule/scheduler.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
 
 let ws: Workspace | null = null;
@@ -16,11 +16,11 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
   const clock = () => now;
   ws = await openWorkspace({}, { clock });
   await loadDemoWorkspace(ws.app);
-  const newsletter = await ws.app.store.findNewsletter('weekly');
+  const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   // One article per issue, so each slot has something new for a while.
-  await ws.app.store.db.updateTable('newsletters').set({ max_articles: 1 }).where('id', '=', newsletter.id).execute();
-  await ws.app.store.saveSchedule(newsletter.id, { ...checkSchedule(cron, tz, 0, now), emptyPolicy });
+  await ws.app.stores.db.updateTable('newsletters').set({ max_articles: 1 }).where('id', '=', newsletter.id).execute();
+  await ws.app.stores.schedules.saveSchedule(newsletter.id, { ...checkSchedule(cron, tz, 0, now), emptyPolicy });
   const store = ws.app.store;
   const deps = { store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock };
   return {
@@ -42,7 +42,7 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
 }
 
 async function campaignSlots(store: Workspace['app']['store'], newsletterId: number) {
-  const slots = await store.listSlots(newsletterId, 100);
+  const slots = await store.schedules.listSlots(newsletterId, 100);
   return slots.filter((s) => s.outcome === 'campaign').map((s) => s.slotAt).sort();
 }
 
@@ -67,7 +67,7 @@ describe('schedules', () => {
 
   test('a slot creates one campaign whichever connection ticks it, however often (restarts included)', async () => {
     const s = await scheduledWorkspace('0 9 * * *', 'UTC', '2026-12-01T08:59:00Z');
-    const other = await openStore(ws?.app.config.databaseUrl ?? '', { clock: s.deps.clock });
+    const other = await openStores(ws?.app.config.databaseUrl ?? '', { clock: s.deps.clock });
     try {
       s.setNow('2026-12-01T09:00:30Z');
       // Two connections to one SQLite file (as two processes have); the second finds the slot taken.

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { ArticleInput, MailingList } from '../src/core/domain.ts';
 import { isMailroomError } from '../src/core/errors.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
 
@@ -29,8 +29,8 @@ let list: MailingList;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mailroom-store-'));
-  store = await openStore(join(dir, 'mailroom.db'));
-  list = await store.createList('main');
+  store = await openStores(join(dir, 'mailroom.db'));
+  list = await store.audience.createList('main');
 });
 
 afterEach(async () => {
@@ -45,22 +45,22 @@ async function counts(): Promise<{ subscribers: number; memberships: number; lis
 }
 
 async function subscriber(email: string) {
-  const s = await store.findSubscriberByEmail(email);
+  const s = await store.audience.findSubscriberByEmail(email);
   if (!s) throw new Error(`no subscriber ${email}`);
   return s;
 }
 
 describe('importSubscribers', () => {
   test('counts added, updated, unchanged and kept out; blank cells never erase known data; attributes merge', async () => {
-    const first = await store.importSubscribers(
+    const first = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,London', 'grace@example.com,Grace,Hopper,US Navy,', 'linus@example.org,Linus,,,Portland']),
       { source: 'people.csv' },
     );
     expect(first).toEqual({ addedToList: 3, newPeople: 3, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0, rejected: [], applied: true });
 
-    await store.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
-    const second = await store.importSubscribers(
+    await store.audience.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
+    const second = await store.audience.importSubscribers(
       list.id,
       csv([
         HEADER,
@@ -78,10 +78,10 @@ describe('importSubscribers', () => {
     expect(ada).toMatchObject({ name: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace', attributes: { company: 'Analytical Engines', city: 'London' }, status: 'active' });
     const grace = await subscriber('grace@example.com');
     expect(grace).toMatchObject({ name: 'Grace Hopper', attributes: { company: 'US Navy', city: 'Arlington' } });
-    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('ghost@example.com')).toBeNull();
 
     // A changed cell overwrites, an empty one keeps, other attributes stay.
-    const third = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
+    const third = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
     expect(third).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0 });
     expect(await subscriber('ada@example.com')).toMatchObject({
       firstName: 'Ada',
@@ -92,59 +92,59 @@ describe('importSubscribers', () => {
   });
 
   test('known people joining a second list are "added to the list", apart from "profile changed"; the same file again is all unchanged', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
-    const other = await store.createList('other');
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Robert,,,', 'cy@example.com,Cy,,,']), { source: 'a.csv' })).toEqual({
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
+    const other = await store.audience.createList('other');
+    expect(await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Robert,,,', 'cy@example.com,Cy,,,']), { source: 'a.csv' })).toEqual({
       addedToList: 3, newPeople: 1, alreadyKnown: 2, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 0,
       rejected: [],
       applied: true,
     });
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 0, unchanged: 1, keptOut: 0 });
+    expect(await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 0, unchanged: 1, keptOut: 0 });
     const ada = await subscriber('ada@example.com');
-    expect(await store.membershipsOf(ada.id)).toEqual([
+    expect(await store.audience.membershipsOf(ada.id)).toEqual([
       { name: 'main', status: 'subscribed' },
       { name: 'other', status: 'subscribed' },
     ]);
   });
 
   test('an unsubscribed membership stays unsubscribed on re-import, even when the row brings new data', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
     const ada = await subscriber('ada@example.com');
-    await store.unsubscribeFromList(ada.id, list.id);
+    await store.audience.unsubscribeFromList(ada.id, list.id);
 
-    const same = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    const same = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
     expect(same).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 1 });
-    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+    expect(await store.audience.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
 
-    const changed = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
+    const changed = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
     expect(changed).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 1 });
-    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+    expect(await store.audience.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
     expect((await subscriber('ada@example.com')).status).toBe('active');
-    expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);
+    expect(await store.audience.listRecipients(list.id, 0, 10)).toEqual([]);
   });
 
   test('a bounced subscriber stays bounced and joins no list; a suppressed address without a subscriber row is kept out', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
-    await store.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1 User unknown');
-    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    await store.audience.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1 User unknown');
+    await store.audience.suppressAddress('ghost@example.com', 'complaint', 'FBL');
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
 
-    const again = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
+    const again = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
     expect(again).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
-    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('ghost@example.com')).toBeNull();
 
-    const other = await store.createList('other');
-    const elsewhere = await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
+    const other = await store.audience.createList('other');
+    const elsewhere = await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
     expect(elsewhere).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     const ada = await subscriber('ada@example.com');
-    expect(await store.membershipStatus(ada.id, other.id)).toBeNull();
+    expect(await store.audience.membershipStatus(ada.id, other.id)).toBeNull();
     expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 2 });
   });
 
   test('strict: one rejected row rolls back every other row of the file, updates included, and reports the rejections', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
-    const report = await store.importSubscribers(
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    const report = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
       { source: 'b.csv', strict: true },
@@ -163,12 +163,12 @@ describe('importSubscribers', () => {
         { line: 5, reason: 'duplicates line 2', value: '"GRACE@example.com"' },
       ],
     });
-    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('grace@example.com')).toBeNull();
     expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
     expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 1 });
 
     // Not strict: the good rows go in, the bad ones are reported.
-    const lenient = await store.importSubscribers(
+    const lenient = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
       { source: 'b.csv' },
@@ -178,7 +178,7 @@ describe('importSubscribers', () => {
   });
 
   test('a fatal error thrown mid-stream leaves nothing written (one transaction)', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
     const before = await counts();
     async function* rows(): AsyncGenerator<ImportRowResult> {
       yield row(2, 'grace@example.com', { name: 'Grace', firstName: 'Grace' });
@@ -186,9 +186,9 @@ describe('importSubscribers', () => {
       yield row(4, 'ada@example.com', { lastName: 'Lovelace', attributes: { city: 'London' } });
       throw new Error('disk went away');
     }
-    await expect(store.importSubscribers(list.id, rows(), { source: 'x.csv' })).rejects.toThrow('disk went away');
+    await expect(store.audience.importSubscribers(list.id, rows(), { source: 'x.csv' })).rejects.toThrow('disk went away');
     expect(await counts()).toEqual(before);
-    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('grace@example.com')).toBeNull();
     expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
 
     // The same through the CSV reader: a syntax error it cannot recover from after two good rows.
@@ -203,14 +203,14 @@ describe('importSubscribers', () => {
     expect(await counts()).toEqual(before);
 
     // The store is still usable afterwards (the transaction was released).
-    expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
+    expect(await store.audience.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
   });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function makeIssue(listId: number) {
-  const newsletter = await store.createNewsletter({
+  const newsletter = await store.newsletters.createNewsletter({
     slug: 'weekly',
     name: 'Weekly',
     fromName: 'Weekly',
@@ -224,14 +224,14 @@ async function makeIssue(listId: number) {
     maxArticles: 5,
     language: 'en',
   });
-  const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'Hello', preheader: '', html: '<p>Hi {{firstName}}</p>', text: 'Hi {{firstName}}', articleIds: [] });
+  const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'Hello', preheader: '', html: '<p>Hi {{firstName}}</p>', text: 'Hi {{firstName}}', articleIds: [] });
   return { newsletter, issue };
 }
 
 describe('campaigns and sends', () => {
   async function people() {
-    const other = await store.createList('other');
-    await store.importSubscribers(
+    const other = await store.audience.createList('other');
+    await store.audience.importSubscribers(
       list.id,
       csv([
         HEADER,
@@ -244,12 +244,12 @@ describe('campaigns and sends', () => {
       ]),
       { source: 'p.csv' },
     );
-    await store.importSubscribers(other.id, csv([HEADER, 'g@example.com,G,,,']), { source: 'p.csv' });
+    await store.audience.importSubscribers(other.id, csv([HEADER, 'g@example.com,G,,,']), { source: 'p.csv' });
     const id = async (email: string) => (await subscriber(email)).id;
-    await store.unsubscribeFromList(await id('b@example.com'), list.id);
-    await store.suppressAddress('c@example.com', 'hard-bounce', '550 5.1.1');
-    await store.suppressAddress('d@example.com', 'manual', 'asked');
-    await store.suppressAddress('e@example.com', 'complaint', 'FBL');
+    await store.audience.unsubscribeFromList(await id('b@example.com'), list.id);
+    await store.audience.suppressAddress('c@example.com', 'hard-bounce', '550 5.1.1');
+    await store.audience.suppressAddress('d@example.com', 'manual', 'asked');
+    await store.audience.suppressAddress('e@example.com', 'complaint', 'FBL');
     return { other, id };
   }
 
@@ -257,50 +257,50 @@ describe('campaigns and sends', () => {
     await people();
     expect((await subscriber('d@example.com')).status).toBe('active');
     const { newsletter, issue } = await makeIssue(list.id);
-    const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign, recipients } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     expect(recipients).toBe(2);
     expect(campaign.status).toBe('sending');
-    const sends = await store.listSends(campaign.id);
+    const sends = await store.campaigns.listSends(campaign.id);
     expect(sends.map((s) => [s.email, s.status, s.attempts])).toEqual([
       ['a@example.com', 'pending', 0],
       ['f@example.com', 'pending', 0],
     ]);
-    expect((await store.listRecipients(list.id, 0, 100)).map((s) => s.email)).toEqual(['a@example.com', 'f@example.com']);
+    expect((await store.audience.listRecipients(list.id, 0, 100)).map((s) => s.email)).toEqual(['a@example.com', 'f@example.com']);
 
     // Fixed at creation: someone added afterwards is not part of this campaign.
-    await store.addSubscriber(list.id, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
-    expect((await store.listSends(campaign.id)).length).toBe(2);
-    expect(await store.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
+    await store.audience.addSubscriber(list.id, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    expect((await store.campaigns.listSends(campaign.id)).length).toBe(2);
+    expect(await store.campaigns.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
   });
 
   test('listDueRecipients/claimForSending move only due, mailable rows to sending; recordOutcomes only moves rows that are sending', async () => {
     const { id } = await people();
     const { newsletter, issue } = await makeIssue(list.id);
-    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     const a = await id('a@example.com');
     const f = await id('f@example.com');
     const t0 = '2030-01-01T00:00:00.000Z';
-    const statuses = async () => (await store.listSends(campaign.id)).map((s) => [s.email, s.status, s.attempts]);
+    const statuses = async () => (await store.campaigns.listSends(campaign.id)).map((s) => [s.email, s.status, s.attempts]);
 
     // Listing changes nothing.
-    const due = await store.listDueRecipients(campaign.id, 10, t0);
+    const due = await store.campaigns.listDueRecipients(campaign.id, 10, t0);
     expect(due).toEqual([
       expect.objectContaining({ subscriberId: a, email: 'a@example.com', firstName: 'A', attempts: 0, skipReason: null }),
       expect.objectContaining({ subscriberId: f, email: 'f@example.com', firstName: 'F', attempts: 0, skipReason: null }),
     ]);
-    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 2, sending: 0 });
+    expect(await store.campaigns.countSends(campaign.id)).toMatchObject({ pending: 2, sending: 0 });
 
     // Claim a only: it alone moves to sending.
-    expect(await store.claimForSending(campaign.id, [a], t0)).toEqual(new Map([[a, null]]));
+    expect(await store.campaigns.claimForSending(campaign.id, [a], t0)).toEqual(new Map([[a, null]]));
     expect(await statuses()).toEqual([
       ['a@example.com', 'sending', 0],
       ['f@example.com', 'pending', 0],
     ]);
     // Claiming again is refused: it is no longer pending.
-    expect((await store.claimForSending(campaign.id, [a], t0)).get(a)).toBe('no longer pending');
+    expect((await store.campaigns.claimForSending(campaign.id, [a], t0)).get(a)).toBe('no longer pending');
 
     // f is still pending: an outcome for it is ignored; a's is recorded.
-    await store.recordOutcomes(
+    await store.campaigns.recordOutcomes(
       campaign.id,
       [
         { subscriberId: a, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' },
@@ -315,33 +315,33 @@ describe('campaigns and sends', () => {
       ['f@example.com', 'pending', 0],
     ]);
     // A late, second outcome for a row already sent changes nothing.
-    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
-    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'released' }], t0);
-    expect((await store.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'released' }], t0);
+    expect((await store.campaigns.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
 
     // Deferred: not due before next_attempt_at, due after; attempts count.
-    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, null]]));
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
-    expect(await store.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
-    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
-    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z')).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: null })]);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, null]]));
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
+    expect(await store.campaigns.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z')).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: null })]);
 
     // Released: back to pending, the attempt not counted.
-    expect(await store.claimForSending(campaign.id, [f], '2030-01-01T00:05:00.000Z')).toEqual(new Map([[f, null]]));
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], '2030-01-01T00:05:00.000Z')).toEqual(new Map([[f, null]]));
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
     expect(await statuses()).toEqual([
       ['a@example.com', 'sent', 1],
       ['f@example.com', 'pending', 1],
     ]);
 
     // Unsubscribed in the meantime: listed with a skip reason, and the claim refuses it (the row stays pending).
-    await store.unsubscribeFromList(f, list.id);
-    expect(await store.listDueRecipients(campaign.id, 10, t0)).toEqual([expect.objectContaining({ subscriberId: f, skipReason: 'unsubscribed from the list' })]);
-    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, 'unsubscribed from the list']]));
-    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 0, sent: 1 });
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
-    expect(await store.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
-    expect(await store.listDueRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
+    await store.audience.unsubscribeFromList(f, list.id);
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, t0)).toEqual([expect.objectContaining({ subscriberId: f, skipReason: 'unsubscribed from the list' })]);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, 'unsubscribed from the list']]));
+    expect(await store.campaigns.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 0, sent: 1 });
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
+    expect(await store.campaigns.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
   });
 });
 
@@ -361,44 +361,44 @@ describe('upsertArticle', () => {
   };
 
   test('is idempotent by slug and by canonical URL', async () => {
-    const first = await store.upsertArticle(base);
+    const first = await store.content.upsertArticle(base);
     expect(first.outcome).toBe('added');
-    const again = await store.upsertArticle({ ...base, tags: [...base.tags], leadImage: { url: '/media/hello.png', alt: 'A wave' } });
+    const again = await store.content.upsertArticle({ ...base, tags: [...base.tags], leadImage: { url: '/media/hello.png', alt: 'A wave' } });
     expect(again).toEqual({ outcome: 'unchanged', article: first.article });
 
-    const bySlug = await store.upsertArticle({ ...base, title: 'Hello, World', canonicalUrl: '' });
+    const bySlug = await store.content.upsertArticle({ ...base, title: 'Hello, World', canonicalUrl: '' });
     expect(bySlug.outcome).toBe('updated');
     expect(bySlug.article).toMatchObject({ id: first.article.id, title: 'Hello, World', canonicalUrl: '' });
 
-    const restored = await store.upsertArticle(base);
+    const restored = await store.content.upsertArticle(base);
     expect(restored).toMatchObject({ outcome: 'updated', article: { id: first.article.id } });
 
     // Same canonical URL under a new slug: the same article, renamed, never a duplicate.
-    const byUrl = await store.upsertArticle({ ...base, slug: 'hello-world-2' });
+    const byUrl = await store.content.upsertArticle({ ...base, slug: 'hello-world-2' });
     expect(byUrl.outcome).toBe('updated');
     expect(byUrl.article).toMatchObject({ id: first.article.id, slug: 'hello-world-2' });
-    expect(await store.upsertArticle({ ...base, slug: 'hello-world-2' })).toMatchObject({ outcome: 'unchanged' });
-    expect(await store.findArticle('hello-world')).toBeNull();
-    expect((await store.findArticle('https://blog.example.com/hello'))?.id).toBe(first.article.id);
-    expect(await store.listArticles()).toHaveLength(1);
+    expect(await store.content.upsertArticle({ ...base, slug: 'hello-world-2' })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.content.findArticle('hello-world')).toBeNull();
+    expect((await store.content.findArticle('https://blog.example.com/hello'))?.id).toBe(first.article.id);
+    expect(await store.content.listArticles()).toHaveLength(1);
 
     // Without a lead image and tags, round-tripped as such.
-    const plain = await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] });
+    const plain = await store.content.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] });
     expect(plain.outcome).toBe('added');
-    expect(await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] })).toMatchObject({ outcome: 'unchanged' });
-    expect(await store.listArticles()).toHaveLength(2);
+    expect(await store.content.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.content.listArticles()).toHaveLength(2);
   });
 
   test('a slug and a canonical URL that belong to two different articles is a conflict, and nothing changes', async () => {
-    await store.upsertArticle(base);
-    await store.upsertArticle({ ...base, slug: 'other', canonicalUrl: 'https://blog.example.com/other', title: 'Other' });
-    const error: unknown = await store.upsertArticle({ ...base, slug: 'other', title: 'Mixed up' }).then(
+    await store.content.upsertArticle(base);
+    await store.content.upsertArticle({ ...base, slug: 'other', canonicalUrl: 'https://blog.example.com/other', title: 'Other' });
+    const error: unknown = await store.content.upsertArticle({ ...base, slug: 'other', title: 'Mixed up' }).then(
       () => null,
       (e: unknown) => e,
     );
     expect(isMailroomError(error) && error.code).toBe('CONFLICT');
     expect((error as Error).message).toContain('"other"');
     expect((error as Error).message).toContain('https://blog.example.com/hello');
-    expect((await store.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
+    expect((await store.content.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
   });
 });

@@ -82,7 +82,7 @@ export async function articlesImportCommand(source: string, options: { url?: str
     print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
     if (newsletter && stored.length > 0) print(`${stored.length} article(s) belong to newsletter ${newsletter.slug}`);
     else if (!newsletter && stored.length > 0) {
-      const owners = await app.store.newslettersOfArticles(stored);
+      const owners = await app.stores.content.newslettersOfArticles(stored);
       const slugs = stored.flatMap((id, i) => ((owners.get(id) ?? []).length > 0 ? [] : [storedSlugs[i] ?? String(id)]));
       if (slugs.length > 0) {
         print(`${slugs.length} of them belong to no newsletter, so no issue takes them; import them with --newsletter NEWSLETTER, or: npx mailroom articles assign NEWSLETTER ${slugs.slice(0, 10).join(' ')}${slugs.length > 10 ? ' …' : ''}`);
@@ -97,7 +97,7 @@ async function resolveArticles(app: App, refs: readonly string[]): Promise<Artic
   const found: Article[] = [];
   const missing: string[] = [];
   for (const ref of refs) {
-    const article = await app.store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+    const article = await app.stores.content.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
     if (!article) missing.push(ref);
     else if (!found.some((a) => a.id === article.id)) found.push(article);
   }
@@ -109,7 +109,7 @@ export async function articlesAssignCommand(newsletterSlug: string, refs: string
   return withContentApp(async ({ app }) => {
     const newsletter = await resolveNewsletter(app.store, newsletterSlug);
     const articles = await resolveArticles(app, refs);
-    const added = new Set(await app.store.assignArticles(newsletter.id, articles.map((a) => a.id), 'assign'));
+    const added = new Set(await app.stores.content.assignArticles(newsletter.id, articles.map((a) => a.id), 'assign'));
     const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
     const fresh = articles.filter((a) => added.has(a.id));
     const already = articles.filter((a) => !added.has(a.id));
@@ -123,7 +123,7 @@ export async function articlesUnassignCommand(newsletterSlug: string, refs: stri
   return withContentApp(async ({ app }) => {
     const newsletter = await resolveNewsletter(app.store, newsletterSlug);
     const articles = await resolveArticles(app, refs);
-    const removed = new Set(await app.store.unassignArticles(newsletter.id, articles.map((a) => a.id)));
+    const removed = new Set(await app.stores.content.unassignArticles(newsletter.id, articles.map((a) => a.id)));
     const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
     const out = articles.filter((a) => removed.has(a.id));
     const notThere = articles.filter((a) => !removed.has(a.id));
@@ -139,14 +139,14 @@ export async function articlesListCommand(options: { limit: string; newsletter?:
     if (!Number.isSafeInteger(limit) || limit < 1) throw new MailroomError('INVALID_INPUT', `--limit ${quote(options.limit)}: not a whole number of at least 1`);
     if (options.newsletter && options.unassigned) throw new MailroomError('INVALID_INPUT', '--newsletter and --unassigned: choose one');
     const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
-    const articles = await app.store.listArticles({ limit, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(options.unassigned ? { unassigned: true } : {}) });
+    const articles = await app.stores.content.listArticles({ limit, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(options.unassigned ? { unassigned: true } : {}) });
     if (articles.length === 0) {
       if (newsletter) print(`newsletter ${newsletter.slug} has no articles: npx mailroom articles import PATH --newsletter ${newsletter.slug}, or npx mailroom articles assign ${newsletter.slug} SLUG…`);
       else if (options.unassigned) print('every article belongs to a newsletter');
       else print('no articles yet: npx mailroom articles import PATH --newsletter NEWSLETTER');
       return 0;
     }
-    const owners = await app.store.newslettersOfArticles(articles.map((a) => a.id));
+    const owners = await app.stores.content.newslettersOfArticles(articles.map((a) => a.id));
     print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'NEWSLETTERS', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, (owners.get(a.id) ?? []).join(',') || '-', a.title])));
     return 0;
   });

@@ -136,7 +136,7 @@ export async function pollFeed(feed: Feed, deps: PollDeps): Promise<FeedPollResu
             return;
           }
           const input = await feeds.prepareArticle(extracted, current ? { articleId: current.articleId } : { distinct: true });
-          const { article, outcome } = await deps.store.upsertArticle(input, { in: trx });
+          const { article, outcome } = await deps.stores.content.upsertArticle(input, { in: trx });
           await feeds.saveItem({ feedId: feed.id, guid: item.guid, url: item.url, articleId: article.id, contentHash: hash, existingId: current?.id });
           if (!current) counts.added += 1;
           else if (outcome === 'unchanged') counts.unchanged += 1;

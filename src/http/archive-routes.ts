@@ -85,7 +85,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDe
 
   /** Sign-up link of the newsletter's list, when its sign-up is open. */
   const signupLinkOf = async (newsletter: Newsletter): Promise<string | null> => {
-    const list = await store.getList(newsletter.listId);
+    const list = await stores.audience.getList(newsletter.listId);
     return list && (await subscribers.isSignupOpen(list.id)) ? signupUrl(LOCAL, list.name) : null;
   };
 
@@ -99,13 +99,13 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDe
   };
 
   const publicNewsletter = async (slug: string): Promise<Newsletter | null> => {
-    const newsletter = await store.findNewsletter(slug);
+    const newsletter = await stores.newsletters.findNewsletter(slug);
     return newsletter && (await subscribers.isArchivePublic(newsletter.id)) ? newsletter : null;
   };
 
   app.get('/issues', async (_request, reply) => {
     const newsletters = [];
-    for (const n of await store.listNewsletters()) if (await subscribers.isArchivePublic(n.id)) newsletters.push({ newsletter: n, latest: (await subscribers.publishedIssues(n.id, 1))[0] });
+    for (const n of await stores.newsletters.listNewsletters()) if (await subscribers.isArchivePublic(n.id)) newsletters.push({ newsletter: n, latest: (await subscribers.publishedIssues(n.id, 1))[0] });
     const items = newsletters.map(
       ({ newsletter, latest }) =>
         html`<li><a href="${archiveUrl(LOCAL, newsletter.slug)}"><strong>${newsletter.name}</strong></a><div class="meta">${latest ? html`Latest: #${latest.number} ${neutralSubject(latest.subject)} · ${formatDate(latest.sentAt, newsletter.language)}` : 'No issue yet'}</div></li>`,
@@ -163,7 +163,7 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
 
   // The "view in browser" link of every email: the issue, for nobody in particular, with a bar to the archive.
   app.get<{ Params: { newsletter: string; number: string } }>('/issues/:newsletter/:number', async (request, reply) => {
-    const newsletter = await store.findNewsletter(request.params.newsletter);
+    const newsletter = await stores.newsletters.findNewsletter(request.params.newsletter);
     const number = /^\d{1,9}$/.test(request.params.number) ? Number(request.params.number) : NaN;
     const issue = newsletter && Number.isSafeInteger(number) ? await subscribers.publishedIssue(newsletter.id, number) : null;
     if (!newsletter || !issue) return notFound(reply, 'No such issue');
@@ -194,9 +194,9 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
 
   // Articles without a canonical URL link here from the emails; only articles of a published issue are public.
   app.get<{ Params: { slug: string } }>('/articles/:slug', async (request, reply) => {
-    const article = await store.findArticle(request.params.slug);
+    const article = await stores.content.findArticle(request.params.slug);
     const newsletterId = article ? await subscribers.articlePublisher(article.id) : null;
-    const newsletter = newsletterId === null ? null : await store.getNewsletter(newsletterId);
+    const newsletter = newsletterId === null ? null : await stores.newsletters.getNewsletter(newsletterId);
     if (!article || !newsletter) return notFound(reply, 'No such article');
     const rendered = await renderIssue({
       template: 'article',

@@ -115,7 +115,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const { store } = deps;
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
-  const subscribers = deps.subscribers ?? new SubscriberStore(store.db);
+  const subscribers = deps.subscribers ?? new SubscriberStore(stores.db);
   const settings = { publicUrl: deps.publicUrl, secret: deps.secret, recordIp: deps.signup?.recordIp ?? false, ratePerMinute: deps.signup?.ratePerMinute ?? 5 };
   const signup = new SignupService({ store, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
   signup.startMaintenance();
@@ -127,10 +127,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const operatorSite: PageSite = { name: 'Mailroom', href: '/', links: deps.inbox ? OPERATOR_LINKS : OPERATOR_LINKS.filter((link) => link.href !== '/inbox') };
 
   app.get('/', async (_request, reply) => {
-    const newsletters = await store.listNewsletters();
+    const newsletters = await stores.newsletters.listNewsletters();
     const publicItems = await Promise.all(
       newsletters.map(async (n) => {
-        const list = await store.getList(n.listId);
+        const list = await stores.audience.getList(n.listId);
         const signupOpen = list !== null && (await subscribers.isSignupOpen(list.id));
         const archivePublic = await subscribers.isArchivePublic(n.id);
         const latest = archivePublic ? (await subscribers.publishedIssues(n.id, 1))[0] : undefined;
@@ -150,18 +150,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         { site: PUBLIC_SITE, head: PUBLIC_INDEXABLE_HEAD },
       );
     }
-    const campaigns = await store.listCampaigns({ limit: 10 });
+    const campaigns = await stores.campaigns.listCampaigns({ limit: 10 });
     const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
-        const counts = await store.countSends(c.id);
-        const issue = await store.getIssue(c.issueId);
+        const counts = await stores.campaigns.countSends(c.id);
+        const issue = await stores.newsletters.getIssue(c.issueId);
         const newsletter = newsletters.find((n) => n.id === c.newsletterId);
         return html`<tr><td>${c.id}</td><td>${newsletter?.name ?? '?'}</td><td>${issue ? html`<a href="${issueWebUrl({ publicUrl: '' }, newsletter?.slug ?? '', issue.number)}">#${issue.number} ${showTemplate(issue.subject)}</a>` : '?'}</td><td>${c.status}</td><td>${counts.sent}</td><td>${counts.failed}</td><td>${counts.skipped}</td><td>${counts.pending + counts.deferred + counts.sending}</td></tr>`;
       }),
     );
     const newsletterItems = await Promise.all(
       newsletters.map(async (n) => {
-        const issues = await store.listIssues(n.id);
+        const issues = await stores.newsletters.listIssues(n.id);
         return html`<li><strong>${n.name}</strong> <code>${n.slug}</code> — ${issues.length} issue(s)${issues[0] ? html`, latest: #${issues[0].number} ${issues[0].subject}` : ''}</li>`;
       }),
     );
@@ -181,10 +181,10 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
   registerArchiveRoutes(app, { store, subscribers, publicUrl: deps.publicUrl });
 
   // Accounts and the API: /login, /api/v1, /api/openapi.json, /api/docs.
-  const accounts = deps.accounts ?? new AccountService(new AccountStore(store.db), { publicUrl: deps.publicUrl }, clock);
+  const accounts = deps.accounts ?? new AccountService(new AccountStore(stores.db), { publicUrl: deps.publicUrl }, clock);
   const jobs = new ImportJobs(store, clock);
   registerLoginRoutes(app, { accounts, publicUrl: deps.publicUrl, clock });
-  registerApi(app, { store, subscribers, feeds: new FeedStore(store.db), queries: new ApiQueries(store.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });
+  registerApi(app, { store, subscribers, feeds: new FeedStore(stores.db), queries: new ApiQueries(stores.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });
   app.addHook('onClose', async () => {
     await jobs.idle();
   });

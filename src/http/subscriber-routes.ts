@@ -73,7 +73,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, deps: SubscriberR
   const { store, subscribers, signup, settings, clock } = deps;
 
   /** What subscribers know a list as: the newsletters it feeds (see listLabel), never only its internal name. */
-  const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await store.listNewsletters()).filter((n) => n.listId === list.id));
+  const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id));
 
   const siteForList = async (target: SignupTarget): Promise<PageSite> => siteForNewsletter(target.sender, target.list, await subscribers.isArchivePublic(target.sender.id));
 
@@ -186,7 +186,7 @@ ${
 
   const confirmationSite = async (list: MailingList | null): Promise<PageSite> => {
     if (!list) return publicSite('Subscription');
-    const sender = (await store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id)[0];
+    const sender = (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id)[0];
     return siteForNewsletter(sender, list, sender ? await subscribers.isArchivePublic(sender.id) : false);
   };
 
@@ -264,8 +264,8 @@ ${
   const unsubscribeSubject = async (token: string) => {
     const subject = verifyToken(settings.secret, 'unsubscribe', token);
     if (!subject) return null;
-    const subscriber = await store.getSubscriber(subject.subscriberId);
-    const list = await store.getList(subject.listId);
+    const subscriber = await stores.audience.getSubscriber(subject.subscriberId);
+    const list = await stores.audience.getList(subject.listId);
     return subscriber && list ? { subscriber, list } : null;
   };
 
@@ -336,7 +336,7 @@ ${
     const blocked = view.status === 'bounced' || view.status === 'complained' || (view.suppression !== null && view.suppression !== 'unsubscribed' && view.suppression !== 'erased');
     const button = (name: string, label: string, listId: number | null, cls = '') =>
       html`<form class="inline" method="post" action="${action}"><input type="hidden" name="action" value="${name}">${listId === null ? '' : html`<input type="hidden" name="list" value="${listId}">`}<button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
-    const newsletters = await store.listNewsletters();
+    const newsletters = await stores.newsletters.listNewsletters();
     const labels = new Map(view.memberships.map((m) => [m.listId, listLabel(m.listName, newsletters.filter((n) => n.listId === m.listId))]));
     const rows = view.memberships.map((m) => {
       const actions: SafeHtml[] = [];
@@ -348,7 +348,7 @@ ${
     const anyActive = view.memberships.some((m) => m.status !== 'unsubscribed');
     const tokenList = view.memberships.find((m) => m.listId === tokenListId);
     const sender = newsletters.filter((n) => n.listId === tokenListId).sort((a, b) => a.id - b.id)[0];
-    const site = siteForNewsletter(sender, tokenList ? await store.getList(tokenList.listId) : null, sender ? await subscribers.isArchivePublic(sender.id) : false);
+    const site = siteForNewsletter(sender, tokenList ? await stores.audience.getList(tokenList.listId) : null, sender ? await subscribers.isArchivePublic(sender.id) : false);
     const body = html`<h1>Your subscriptions</h1>
 ${notice ? html`<p class="notice${notice.error ? ' error' : ''}" role="status">${notice.text}</p>` : ''}
 <p>Email: <strong>${view.email}</strong></p>
@@ -374,7 +374,7 @@ ${anyActive ? html`<h2>Leave everything</h2><p>${button('unsubscribe-all', 'Unsu
     if (isDoneCode(done)) {
       const list = found.view.memberships.find((m) => String(m.listId) === request.query.list);
       if (done === 'unsubscribed' || done === 'resubscribed') {
-        if (list) notice = { text: `${DONE_MESSAGES[done]} ${listLabel(list.listName, (await store.listNewsletters()).filter((n) => n.listId === list.listId))}.` };
+        if (list) notice = { text: `${DONE_MESSAGES[done]} ${listLabel(list.listName, (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.listId))}.` };
       } else notice = { text: DONE_MESSAGES[done] };
     }
     const page = await preferencesPage(request.params.token, found.view, found.subject.listId, notice);

@@ -42,7 +42,7 @@ export async function saveImportedArticles(store: SqlStore, feeds: FeedStore, im
   for (const item of imported) {
     try {
       const input = item.kind === 'markdown' ? item.extracted.article : await feeds.prepareArticle(item.extracted);
-      const { article, outcome } = await store.upsertArticle(input, newsletter ? { assignTo: newsletter.id } : {});
+      const { article, outcome } = await stores.content.upsertArticle(input, newsletter ? { assignTo: newsletter.id } : {});
       saved.push({ imported: item, article, outcome });
     } catch (error) {
       if (error instanceof MailroomError) errors.push(new MailroomError(error.code, `${label(item.source)}: ${error.message}`, error.details));

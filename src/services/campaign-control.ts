@@ -5,7 +5,7 @@ import { campaignRate, rateWindowStart } from '../sending/campaign-rate.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 
 export async function findCampaign(store: SqlStore, id: number): Promise<Campaign> {
-  const campaign = await store.getCampaign(id);
+  const campaign = await stores.campaigns.getCampaign(id);
   if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
   return campaign;
 }
@@ -13,7 +13,7 @@ export async function findCampaign(store: SqlStore, id: number): Promise<Campaig
 export async function pauseCampaign(store: SqlStore, id: number): Promise<Campaign> {
   const campaign = await findCampaign(store, id);
   if (!['sending', 'scheduled', 'paused'].includes(campaign.status)) throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a scheduled or sending campaign can be paused`);
-  await store.pauseCampaign(campaign.id);
+  await stores.campaigns.pauseCampaign(campaign.id);
   return findCampaign(store, id);
 }
 
@@ -21,21 +21,21 @@ export async function pauseCampaign(store: SqlStore, id: number): Promise<Campai
 export async function resumeCampaignLater(store: SqlStore, id: number, now: Date): Promise<Campaign> {
   const campaign = await findCampaign(store, id);
   if (campaign.status !== 'paused' && campaign.status !== 'sending') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; only a paused campaign can be resumed`);
-  if (campaign.status === 'paused') await store.resumeCampaignStatus(campaign.id, now.toISOString());
+  if (campaign.status === 'paused') await stores.campaigns.resumeCampaignStatus(campaign.id, now.toISOString());
   return findCampaign(store, id);
 }
 
 export async function cancelCampaign(store: SqlStore, id: number, now: Date): Promise<{ campaign: Campaign; skipped: number }> {
   const campaign = await findCampaign(store, id);
   if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is already ${campaign.status}`);
-  const skipped = await store.cancelCampaign(campaign.id, now.toISOString());
+  const skipped = await stores.campaigns.cancelCampaign(campaign.id, now.toISOString());
   return { campaign: await findCampaign(store, id), skipped };
 }
 
 export async function retryFailedSends(store: SqlStore, id: number, now: Date): Promise<{ campaign: Campaign; requeued: number; receivedElsewhere: number }> {
   const campaign = await findCampaign(store, id);
   if (campaign.status === 'cancelled' || campaign.status === 'scheduled') throw new MailroomError('CONFLICT', `campaign ${campaign.id} is ${campaign.status}; there are no failed sends to retry`);
-  const { requeued, receivedElsewhere } = await store.retryFailed(campaign.id, now.toISOString());
+  const { requeued, receivedElsewhere } = await stores.campaigns.retryFailed(campaign.id, now.toISOString());
   return { campaign: await findCampaign(store, id), requeued, receivedElsewhere };
 }
 
@@ -48,9 +48,9 @@ export interface CampaignProgress {
 
 export async function campaignProgress(store: SqlStore, id: number, now: Date): Promise<CampaignProgress> {
   const campaign = await findCampaign(store, id);
-  const c = await store.countSends(id);
+  const c = await stores.campaigns.countSends(id);
   const remaining = c.pending + c.deferred + c.sending;
-  const sentInWindow = await store.countSentSince(id, rateWindowStart(campaign.startedAt, now).toISOString());
+  const sentInWindow = await stores.campaigns.countSentSince(id, rateWindowStart(campaign.startedAt, now).toISOString());
   const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: c.sent, remaining, sentInWindow, now });
   return {
     campaign,

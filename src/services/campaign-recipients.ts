@@ -14,10 +14,10 @@ export interface RecipientCount {
 /** `list`: another list than the newsletter's own. `where` names the inputs in errors (`query.issue`). */
 export async function countRecipientsFor(store: SqlStore, input: { newsletter: string; issue: number; list?: string | undefined; resend: boolean }, where = 'issue'): Promise<RecipientCount> {
   const newsletter = await resolveNewsletter(store, input.newsletter);
-  const list = input.list ? await resolveList(store, input.list) : await store.getList(newsletter.listId);
+  const list = input.list ? await resolveList(store, input.list) : await stores.audience.getList(newsletter.listId);
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list no longer exists`);
-  const issue = await store.findIssue(newsletter.id, input.issue);
+  const issue = await stores.newsletters.findIssue(newsletter.id, input.issue);
   if (!issue) throw new MailroomError('NOT_FOUND', `${where} ${input.issue}: newsletter ${quote(newsletter.slug)} has no issue #${input.issue}`);
-  const { recipients, alreadyReceived } = await store.countCampaignRecipients(list.id, issue.id, input.resend);
+  const { recipients, alreadyReceived } = await stores.audience.countCampaignRecipients(list.id, issue.id, input.resend);
   return { newsletter: newsletter.slug, issue: issue.number, list: list.name, recipients, alreadyReceived };
 }

@@ -27,7 +27,7 @@ export async function previewIssueAs(
   label: string,
 ): Promise<PersonalizedIssue> {
   const compiled = compileStoredIssue(issue);
-  const subscriber = as ? await store.findSubscriberByEmail(normalizeEmail(as)) : null;
+  const subscriber = as ? await stores.audience.findSubscriberByEmail(normalizeEmail(as)) : null;
   if (as && !subscriber) throw new MailroomError('NOT_FOUND', `${label} ${quote(as)}: no such subscriber`);
   const identity = subscriber ?? SAMPLE_READER;
   const context = buildRecipientContext(identity, {

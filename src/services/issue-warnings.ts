@@ -39,7 +39,7 @@ export async function issueWarnings(
   // The sample reader is nobody: its own unsubscribe and preferences links cannot work, and are not the email's fault.
   const sampleLinks = as ? new Set<string>() : new Set([unsubscribeUrl(settings, 0, newsletter.listId), preferencesUrl(settings, 0, newsletter.listId)]);
   // The issue's web version and its articles' pages answer 404 until the issue is sent (src/http/archive-routes.ts).
-  const slugs = await Promise.all(issue.articleIds.map(async (id) => (await store.findArticle(id))?.slug));
+  const slugs = await Promise.all(issue.articleIds.map(async (id) => (await stores.content.findArticle(id))?.slug));
   const unpublished = new Set([issueWebUrl(settings, newsletter.slug, issue.number), ...slugs.filter((slug) => slug !== undefined).map((slug) => articleWebUrl(settings, slug))]);
   const check = await checkMessage(preview.html, settings.publicUrl, (path) => get(path));
   const urls = check.urls.filter((url) => !sampleLinks.has(url.url));

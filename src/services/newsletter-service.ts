@@ -59,7 +59,7 @@ export async function createNewsletterChecked(store: SqlStore, request: Newslett
   if (!(TEMPLATE_NAMES as readonly string[]).includes(request.template)) throw new MailroomError('NOT_FOUND', `${labels.template} ${quote(request.template)}: no such template (known: ${TEMPLATE_NAMES.join(', ')})`);
   if (!request.postalAddress.trim()) throw new MailroomError('INVALID_INPUT', `${labels.postalAddress}: required (CAN-SPAM asks for a valid physical postal address in every message)`);
   if (!Number.isSafeInteger(request.maxArticles) || request.maxArticles < 1) throw new MailroomError('INVALID_INPUT', `${labels.maxArticles}: at least 1`);
-  const newsletter = await store.createNewsletter({
+  const newsletter = await stores.newsletters.createNewsletter({
     slug: request.slug,
     name: request.name.replace(/[\r\n]+/g, ' ').trim(),
     fromName: from.name || request.name,
@@ -73,6 +73,6 @@ export async function createNewsletterChecked(store: SqlStore, request: Newslett
     maxArticles: request.maxArticles,
     language: request.language,
   });
-  if (tags.length > 0) await store.setNewsletterTags(newsletter.id, tags);
+  if (tags.length > 0) await stores.content.setNewsletterTags(newsletter.id, tags);
   return { newsletter, list, tags };
 }

@@ -30,7 +30,7 @@ export class ProgressCache {
     private readonly clock: () => Date = () => new Date(),
     private readonly ttlMs = 1000,
     /** Counts a campaign's send rows; default the store's own query (SQLite: see sqlite-send-counter.ts). */
-    private readonly countSends: (campaignId: number) => Promise<Awaited<ReturnType<SqlStore['countSends']>>> = (id) => store.countSends(id),
+    private readonly countSends: (campaignId: number) => Promise<Awaited<ReturnType<SqlStore['countSends']>>> = (id) => stores.campaigns.countSends(id),
   ) {}
 
   /**

@@ -53,7 +53,7 @@ export function checkSubscriber(input: SubscriberInput, labels: FieldLabels): Ch
 
 export async function addSubscriberToList(store: SqlStore, listName: string, subscriber: CheckedSubscriber, consentSource: string): Promise<{ list: MailingList; outcome: Awaited<ReturnType<SqlStore['addSubscriber']>> }> {
   const list = await resolveList(store, listName);
-  const outcome = await store.addSubscriber(list.id, subscriber, consentSource);
+  const outcome = await stores.audience.addSubscriber(list.id, subscriber, consentSource);
   return { list, outcome };
 }
 
@@ -64,12 +64,12 @@ export async function importIntoList(
   rows: ImportRows,
   options: { createList?: boolean; strict?: boolean; source: string; onRow?: (rowsRead: number) => void },
 ): Promise<{ list: MailingList; report: ImportReport }> {
-  const existing = await store.findListByName(listName);
-  const list = existing ?? (options.createList ? await store.createList(listName) : await resolveList(store, listName));
+  const existing = await stores.audience.findListByName(listName);
+  const list = existing ?? (options.createList ? await stores.audience.createList(listName) : await resolveList(store, listName));
   const dropNewList = async () => {
-    if (!existing) await store.deleteEmptyList(list.id);
+    if (!existing) await stores.audience.deleteEmptyList(list.id);
   };
-  const report = await store.importSubscribers(list.id, rows, { source: options.source, strict: options.strict ?? false, ...(options.onRow ? { onRow: options.onRow } : {}) }).catch(async (error: unknown) => {
+  const report = await stores.audience.importSubscribers(list.id, rows, { source: options.source, strict: options.strict ?? false, ...(options.onRow ? { onRow: options.onRow } : {}) }).catch(async (error: unknown) => {
     await dropNewList();
     throw error;
   });

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
-import { hashEmail } from './sql-store.ts';
+import { hashEmail } from './suppression.ts';
 import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
 import { eraseTrackingData, trackingDataOf } from './tracking-store.ts';
 import { writeTransaction } from './write-transaction.ts';

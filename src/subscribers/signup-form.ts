@@ -41,7 +41,7 @@ export interface SignupForm {
 /** The form of list `name`; the list must have a newsletter (its sender signs the confirmation email). */
 export async function signupFormOf(store: SqlStore, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
   const list = await resolveList(store, name);
-  const newsletters = (await store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
+  const newsletters = (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
   if (newsletters.length === 0) {
     throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and sign-up needs one (its sender signs the confirmation email): mailroom newsletter create SLUG --list ${list.name} …`);
   }

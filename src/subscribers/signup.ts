@@ -118,9 +118,9 @@ export class SignupService {
 
   /** The list by name when it accepts sign-ups: it exists, sign-up is open, and at least one newsletter goes to it. */
   async findTarget(listName: string): Promise<SignupTarget | null> {
-    const list = await this.deps.store.findListByName(listName);
+    const list = await this.deps.stores.audience.findListByName(listName);
     if (!list || !(await this.deps.subscribers.isSignupOpen(list.id))) return null;
-    const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
+    const newsletters = (await this.deps.stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
     const sender = newsletters[0];
     if (!sender) return null;
     return { list, newsletters, sender, label: listLabel(list.name, newsletters) };
@@ -267,11 +267,11 @@ export class SignupService {
   > {
     const verified = verifyExpiringToken(this.deps.settings.secret, 'confirm', token, this.deps.clock());
     if (!verified) return { kind: 'invalid' };
-    const list = await this.deps.store.getList(verified.listId);
+    const list = await this.deps.stores.audience.getList(verified.listId);
     if (verified.expired) return { kind: 'expired', list };
-    const subscriber = await this.deps.store.getSubscriber(verified.subscriberId);
+    const subscriber = await this.deps.stores.audience.getSubscriber(verified.subscriberId);
     if (!subscriber || !list) return { kind: 'invalid' };
-    const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id);
+    const newsletters = (await this.deps.stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id);
     return { kind: 'ok', subscriberId: subscriber.id, list, email: subscriber.email, label: listLabel(list.name, newsletters) };
   }
 

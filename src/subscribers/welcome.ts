@@ -33,7 +33,7 @@ export async function renderWelcome(props: WelcomeEmailProps): Promise<{ subject
 export async function sendDueWelcomes(deps: WelcomeDeps, limit = 50): Promise<{ sent: number; failed: number }> {
   const due = await deps.welcomes.due(limit);
   if (due.length === 0) return { sent: 0, failed: 0 };
-  const newsletters = await deps.store.listNewsletters();
+  const newsletters = await deps.stores.newsletters.listNewsletters();
   let transport: MessageTransport | null = null;
   let sent = 0;
   let failed = 0;

@@ -96,7 +96,7 @@ export async function startSubscriberEnv(options: ServerOptions = {}): Promise<S
   const env: SubscriberEnv = {
     sink,
     ws,
-    subscribers: new SubscriberStore(ws.app.store.db),
+    subscribers: new SubscriberStore(ws.app.stores.db),
     clock,
     http: first.http,
     origin: first.origin,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArticleInput } from '../../src/core/domain.ts';
-import { openStore } from '../../src/store/open-store.ts';
+import { openStores } from '../../src/store/open-store.ts';
 import type { NewsletterInput, SqlStore } from '../../src/store/sql-store.ts';
 import { createTestDatabase, postgresAvailable } from '../helpers/postgres.ts';
 
@@ -44,9 +44,9 @@ export const BACKENDS: readonly Backend[] = [
  */
 export async function openStores(backend: Backend, connections: number): Promise<{ stores: SqlStore[]; url: string; close(): Promise<void> }> {
   const database = await backend.create();
-  const first = await openStore(database.url);
+  const first = await openStores(database.url);
   const stores = [first];
-  for (let i = 1; i < connections; i += 1) stores.push(backend.name === 'sqlite' ? first : await openStore(database.url));
+  for (let i = 1; i < connections; i += 1) stores.push(backend.name === 'sqlite' ? first : await openStores(database.url));
   return {
     stores,
     url: database.url,
