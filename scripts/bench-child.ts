@@ -73,7 +73,7 @@ async function setup(): Promise<void> {
     // The demo digest, on the bench list: same sender, template, logo and articles (assigned to it) as the demo newsletter.
     const newsletter = await app.stores.newsletters.createNewsletter({ ...demo, slug: BENCH_SLUG, listId: list.id });
     await app.stores.content.assignArticles(newsletter.id, (await app.stores.content.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
-    const { issue } = await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl });
+    const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl });
     const message = await sampleMessage(app, issue.id);
     writeFileSync(env['BENCH_MESSAGE_FILE'] ?? join(app.config.dataDir, 'message.eml'), message);
     result({ recipients, issue: issue.number, messageBytes: message.length, htmlBytes: Buffer.byteLength(issue.html), textBytes: Buffer.byteLength(issue.text) });
@@ -121,8 +121,8 @@ async function dueRecipients(store: SqlStore, listId: number, limit: number): Pr
 /** One complete message exactly as the engine builds it, as bytes (what smtp-source sends in the "limit" run). */
 async function sampleMessage(app: App, issueId: number): Promise<Buffer> {
   void issueId;
-  const { run, list } = await benchRun(app.store, app);
-  const [recipient] = await dueRecipients(app.store, list.id, 1);
+  const { run, list } = await benchRun(app.stores, app);
+  const [recipient] = await dueRecipients(app.stores, list.id, 1);
   if (!recipient) throw new Error('no recipient');
   const builder = await prepareMessageBuilder(run);
   return await builder.toBuffer(builder.build(recipient, new Date()));
@@ -133,8 +133,8 @@ async function build(): Promise<void> {
   const n = intEnv('BENCH_RECIPIENTS', 5000);
   const app = await openApp();
   try {
-    const { run, list } = await benchRun(app.store, app);
-    const recipients = await dueRecipients(app.store, list.id, n);
+    const { run, list } = await benchRun(app.stores, app);
+    const recipients = await dueRecipients(app.stores, list.id, n);
     const builder = await prepareMessageBuilder(run);
     // Warm up the JIT on a few messages first, as a long campaign would be.
     for (const r of recipients.slice(0, 200)) await builder.toBuffer(builder.build(r, new Date()));
@@ -173,11 +173,11 @@ async function naive(): Promise<void> {
       import('../emails/digest.tsx'),
       import('../src/issues/assemble.ts'),
     ]);
-    const { newsletter, list, issue, run } = await benchRun(app.store, app);
+    const { newsletter, list, issue, run } = await benchRun(app.stores, app);
     const articles = await app.stores.content.getArticlesByIds(issue.articleIds);
     const input = assembleTemplateInput(newsletter, { subject: templateSource([{ source: issue.subject }]), preheader: templateSource([{ source: issue.preheader }]), number: issue.number, date: issue.createdAt }, articles, app.config.publicUrl);
     if (input.template !== 'digest') throw new Error('bench newsletter is not a digest');
-    const recipients = await dueRecipients(app.store, list.id, n);
+    const recipients = await dueRecipients(app.stores, list.id, n);
     const url = new URL(app.smtpUrl);
     const transporter = nodemailer.createTransport({ host: url.hostname, port: Number(url.port), secure: false, ignoreTLS: true });
     const m = await measure(async () => {
@@ -211,7 +211,7 @@ async function scaleSend(): Promise<void> {
   const slug = env['BENCH_SCALE_SLUG'] ?? 'big';
   const app = await openApp();
   try {
-    const store = app.store;
+    const store = app.stores;
     const timings = { fixMs: 0, firstSentAt: 0, t10: 0, t90: 0, lastAt: 0, sent: 0, recipients: 0 };
     const createCampaign = store.campaigns.createCampaign.bind(store);
     store.campaigns.createCampaign = async (input) => {
@@ -265,7 +265,7 @@ async function scaleSetup(): Promise<void> {
     if (!demo || !list) throw new Error('scale setup: demo newsletter or imported list missing');
     const newsletter = await app.stores.newsletters.createNewsletter({ ...demo, slug, listId: list.id });
     await app.stores.content.assignArticles(newsletter.id, (await app.stores.content.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
-    const { issue } = await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl });
+    const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl });
     result({ issue: issue.number });
   } finally {
     await app.close();

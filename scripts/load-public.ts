@@ -75,9 +75,9 @@ async function child(): Promise<void> {
   }
   await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at) SELECT ${newsletter.listId}, id, 'subscribed', ${now}, ${now} FROM subscribers WHERE email LIKE '%@load.example'`.execute(db);
   const ids = (await sql<{ id: number }>`SELECT id FROM subscribers WHERE email LIKE '%@load.example' ORDER BY id`.execute(db)).rows.map((r) => r.id);
-  const { issue } = await buildIssue(app.store, newsletter, { publicUrl: config.publicUrl, max: 2 });
+  const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: config.publicUrl, max: 2 });
   const { campaign, recipients } = await app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
-  const server = await buildHttpServer({ store: app.store, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, openTransport: app.openTransport, signup: { minResponseMs: 100 } });
+  const server = await buildHttpServer({ stores: app.stores, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, openTransport: app.openTransport, signup: { minResponseMs: 100 } });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const controller = new AbortController();
   const sending = resumeCampaign(app.sendDeps({ signal: controller.signal }), campaign.id);

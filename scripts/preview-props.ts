@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   }
   const app = await createApp(loadConfig());
   try {
-    const props = await readLatestIssueProps(app.store, app.config.publicUrl);
+    const props = await readLatestIssueProps(app.stores, app.config.publicUrl);
     if (props === null) {
       console.error('no issue in the database yet, so previews keep the shipped sample; build one first: npx mailroom issue build weekly');
       return 1;

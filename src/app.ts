@@ -7,21 +7,12 @@ import { installFastDotStuffing } from './smtp/dot-stuffing.ts';
 import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/relays.ts';
 import { openStores, type Stores } from './store/open-store.ts';
 import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
-import { FeedStore } from './store/feed-store.ts';
-import { LeaderStore } from './store/leader-store.ts';
 import { isPostgres } from './store/dialect.ts';
 import { SqlSendClaims } from './store/send-claims-store.ts';
 import { SqlRelayRateStore } from './store/relay-rate-store.ts';
-import { SubscriberStore } from './store/subscriber-store.ts';
 
 /** Every store by aggregate, on one database handle (`db`: the handle itself, for queries outside the aggregates). */
-export interface AppStores extends Stores {
-  /** Sign-up, rate limits and the subscriber's side (preferences, archive). */
-  readonly subscribers: SubscriberStore;
-  readonly feeds: FeedStore;
-  /** Leader leases (one scheduler across processes). */
-  readonly leaders: LeaderStore;
-}
+export type AppStores = Stores;
 
 export interface App {
   readonly config: Config;
@@ -69,7 +60,7 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
   const sharedRate = isPostgres(base.db) ? new SqlRelayRateStore(base.db) : undefined;
   const openTransport = (): MessageTransport =>
     createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(sharedRate ? { sharedRate } : {}), ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
-  const stores: AppStores = { ...base, subscribers: new SubscriberStore(base.db), feeds: new FeedStore(base.db, options.clock), leaders: new LeaderStore(base.db) };
+  const stores: AppStores = base;
   return {
     config,
     stores,

@@ -39,7 +39,7 @@ beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
   accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl }, clock);
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, clock });
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, clock });
 });
 
 afterAll(async () => {

@@ -67,7 +67,7 @@ describe('the public archive', () => {
 
   test('lists only sent issues; a built but unsent issue is not public', async () => {
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { publicUrl: env.ws.app.config.publicUrl });
     const index = await get('/issues/weekly');
     expect(index.response.status).toBe(200);
     expectArchiveHeaders(index.response);
@@ -81,7 +81,7 @@ describe('the public archive', () => {
     expect(after.text).toContain('href="/issues/weekly/1"');
     expect((await get('/issues/weekly/1')).response.status).toBe(200);
     // A second, unsent issue stays private.
-    await buildIssue(env.ws.app.store, newsletter, { publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { publicUrl: env.ws.app.config.publicUrl });
     expect((await get('/issues/weekly/2')).response.status).toBe(404);
     expect((await get('/issues/weekly')).text).not.toContain('href="/issues/weekly/2"');
     expect((await get('/issues/weekly/abc')).response.status).toBe(404);
@@ -91,7 +91,7 @@ describe('the public archive', () => {
   test('the "view in browser" link of a sent email opens its issue: no personal data, no placeholder, no script', async () => {
     const article = await env.ws.app.stores.content.upsertArticle(HOSTILE);
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const email = messagesTo(env.sink, 'ada@example.com')[0];
     const webLink = /href="(https:\/\/news\.example\.com\/issues\/weekly\/1)"/.exec(String(email?.parsed.html))?.[1];
@@ -125,7 +125,7 @@ describe('the public archive', () => {
 
   test('the web copy has neither "View in browser" nor the greeting nor the subscription footer that the email has', async () => {
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { max: 3, publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { max: 3, publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const email = String(messagesTo(env.sink, 'ada@example.com')[0]?.parsed.html);
     // The email has them all.
@@ -164,7 +164,7 @@ describe('the public archive', () => {
     const summary = 'Summary {{unsubscribeUrl}} {{{email}}}';
     const article = await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const escaped = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 

@@ -126,7 +126,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chr
     await env.ws.app.stores.content.upsertArticle(article);
     const newsletter = await env.ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(env.ws.app.store, newsletter, { articles: ['script-article'], publicUrl: env.ws.app.config.publicUrl });
+    const { issue } = await buildIssue(env.ws.app.stores, newsletter, { articles: ['script-article'], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
 
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });

@@ -23,7 +23,7 @@ async function campaignOf(ws: Workspace, n: number): Promise<number> {
   const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   await ws.app.stores.audience.importSubscribers(newsletter.listId, rows(n), { source: 'generated' });
-  const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+  const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
   const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
   return campaign.id;
 }

@@ -66,7 +66,7 @@ async function setUpCampaign(dir: string, sink: CountingSink, recipients: number
     language: 'en',
   });
   await app.stores.content.assignArticles(newsletter.id, articleIds, 'assign');
-  const { issue } = await buildIssue(app.store, newsletter, { publicUrl: 'https://news.example.com' });
+  const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: 'https://news.example.com' });
   const { campaign } = await app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
   return { app, campaignId: campaign.id };
 }

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   editor = { authorization: `Bearer ${(await accounts.createToken('ed', 'editor')).secret}` };
   viewer = { authorization: `Bearer ${(await accounts.createToken('view', 'viewer')).secret}` };
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
 });
 
 afterAll(async () => {

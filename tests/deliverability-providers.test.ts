@@ -66,7 +66,7 @@ describe('provider webhooks', () => {
     );
     await loadDemoWorkspace(ws.app);
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app, { sns: fetcher }) });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app, { sns: fetcher }) });
   });
 
   afterAll(async () => {
@@ -149,7 +149,7 @@ describe('provider webhooks', () => {
   test('a provider whose setting is unset has no route', async () => {
     const bare = await openWorkspace();
     try {
-      const server = await buildHttpServer({ store: bare.app.store, publicUrl: 'https://news.example.com', secret: bare.app.config.secret, mediaDir: join(bare.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(bare.app) });
+      const server = await buildHttpServer({ stores: bare.app.stores, publicUrl: 'https://news.example.com', secret: bare.app.config.secret, mediaDir: join(bare.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(bare.app) });
       expect((await server.inject({ method: 'POST', url: '/webhooks/mailgun', payload: '{}' })).statusCode).toBe(404);
       await server.close();
     } finally {

@@ -132,7 +132,7 @@ describe('polling feeds into a newsletter', () => {
 
   const addFeed = (path: string, fullContent: FullContentMode = 'auto', newsletter: Newsletter = digest): Promise<Feed> =>
     feeds.addFeed({ newsletterId: newsletter.id, url: `${server.url}${path}`, title: '', siteUrl: '', fullContent });
-  const poll = async (feed: Feed, overrides: Partial<FetchPolicy> = {}) => pollFeed((await feeds.getFeed(feed.id)) as Feed, { store: ws.app.store, feeds, policy: policy(overrides) });
+  const poll = async (feed: Feed, overrides: Partial<FetchPolicy> = {}) => pollFeed((await feeds.getFeed(feed.id)) as Feed, { stores: ws.app.stores, feeds, policy: policy(overrides) });
 
   beforeEach(async () => {
     ws = await openWorkspace();
@@ -285,7 +285,7 @@ describe('polling feeds into a newsletter', () => {
     serveFeed('/notes/rdf.xml', 'lumen-notes.rdf.xml');
     const broken = await Promise.all(['/feeds/malformed.xml', '/feeds/page', '/feeds/text', '/feeds/slow'].map((path) => addFeed(path)));
     const good = await addFeed('/notes/rdf.xml');
-    const results = await pollFeeds([...broken, good], { store: ws.app.store, feeds, policy: policy({ timeoutMs: 400 }) });
+    const results = await pollFeeds([...broken, good], { stores: ws.app.stores, feeds, policy: policy({ timeoutMs: 400 }) });
     expect(results.map((result) => result.failed)).toEqual([true, true, true, true, false]);
     expect(results[0]?.errors).toEqual([`feed ${server.url}/feeds/malformed.xml: not well-formed XML: Expected closing tag 'title' (opened in line 6, col 5) instead of closing tag 'item' (line 7, column 3)`]);
     expect(results[1]?.errors).toEqual([`feed ${server.url}/feeds/page: the server sent text/html, not an RSS or Atom feed`]);
@@ -333,16 +333,16 @@ describe('polling feeds into a newsletter', () => {
     serveFeed('/notes/rdf.xml', 'lumen-notes.rdf.xml');
     const feed = await addFeed('/notes/rdf.xml', 'feed');
     await poll(feed);
-    const first = await buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' });
+    const first = await buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' });
     expect(first.articles.map((article) => article.title)).toEqual(['Lumen 4.0', 'Lumen 3.9']);
     // A newsletter without feeds picks its own articles, the manual article first (never the other's feed items).
-    expect((await buildIssue(ws.app.store, other, { publicUrl: 'https://news.example.com' })).articles[0]?.title).toBe('A manual article');
+    expect((await buildIssue(ws.app.stores, other, { publicUrl: 'https://news.example.com' })).articles[0]?.title).toBe('A manual article');
 
     await ws.app.stores.campaigns.createCampaign({ issueId: first.issue.id, newsletterId: digest.id, listId: digest.listId });
-    await expect(buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' })).rejects.toThrow(
+    await expect(buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' })).rejects.toThrow(
       /newsletter "digest" is fed by 1 feed\(s\) \(http:\/\/127\.0\.0\.1:\d+\/notes\/rdf\.xml\) and no new item arrived since issue #1/,
     );
-    await expect(composeIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com', publishedAfter: null })).rejects.toThrow(/no new item arrived/);
+    await expect(composeIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com', publishedAfter: null })).rejects.toThrow(/no new item arrived/);
 
     // An item dated years ago that arrives now is new for this newsletter.
     const withOld = fixture('feeds/lumen-notes.rdf.xml', server.url).replace(
@@ -351,9 +351,9 @@ describe('polling feeds into a newsletter', () => {
     );
     server.set('/notes/rdf.xml', { headers: { 'content-type': RSS }, body: withOld });
     expect((await poll(feed)).added).toBe(1);
-    const scheduled = await composeIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com', publishedAfter: '2026-06-01T00:00:00.000Z' });
+    const scheduled = await composeIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com', publishedAfter: '2026-06-01T00:00:00.000Z' });
     expect(scheduled.articles.map((article) => article.title)).toEqual(['Lumen 1.0, remembered']);
-    const second = await buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' });
+    const second = await buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' });
     expect(second.articles.map((article) => article.title)).toEqual(['Lumen 1.0, remembered']);
     expect(second.issue.html).toContain('Lumen 1.0, remembered');
   });
@@ -366,7 +366,7 @@ describe('polling feeds into a newsletter', () => {
     await addFeed('/journal/feed.xml');
     let now = new Date('2026-05-01T10:00:00Z');
     const lines: string[] = [];
-    const poller = createFeedPoller({ store: ws.app.store, feeds, policy: policy(), intervalMinutes: 30, log: (line) => lines.push(line), clock: () => now });
+    const poller = createFeedPoller({ stores: ws.app.stores, feeds, policy: policy(), intervalMinutes: 30, log: (line) => lines.push(line), clock: () => now });
     const first = await poller.tick();
     expect(first.map((result) => result.added)).toEqual([2, 3]);
     expect(lines.some((line) => /: 2 new, 0 updated, 0 unchanged, 0 error\(s\)$/.test(line))).toBe(true);

@@ -55,7 +55,7 @@ describe('the service after a sender died', () => {
     await loadDemoWorkspace(ws.app);
     const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
     const dead = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     const alive = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
     const hour = new Date(Date.now() + 3600_000).toISOString();

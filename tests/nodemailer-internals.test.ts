@@ -40,7 +40,7 @@ let issueId: number | null = null;
 async function newCampaign(): Promise<number> {
   const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
-  issueId ??= (await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl })).issue.id;
+  issueId ??= (await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl })).issue.id;
   const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
   return campaign.id;
 }

@@ -44,8 +44,8 @@ describe('preview props of the newest real issue', () => {
     await loadDemoWorkspace(ws.app);
     const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no weekly');
-    await buildIssue(ws.app.store, newsletter, { max: 2, publicUrl: 'https://news.example.com' });
-    const { issue, articles } = await buildIssue(ws.app.store, newsletter, { max: 3, publicUrl: 'https://news.example.com' });
+    await buildIssue(ws.app.stores, newsletter, { max: 2, publicUrl: 'https://news.example.com' });
+    const { issue, articles } = await buildIssue(ws.app.stores, newsletter, { max: 3, publicUrl: 'https://news.example.com' });
 
     const run = await runScript(['--out', out]);
     expect(run.code, run.stderr).toBe(0);

@@ -78,7 +78,7 @@ async function campaignOf(ws: Workspace, extra: number): Promise<number> {
   const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   await ws.app.stores.audience.importSubscribers(newsletter.listId, rows(extra), { source: 'generated' });
-  const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+  const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
   const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
   return campaign.id;
 }

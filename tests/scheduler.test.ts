@@ -21,7 +21,7 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
   // One article per issue, so each slot has something new for a while.
   await ws.app.stores.db.updateTable('newsletters').set({ max_articles: 1 }).where('id', '=', newsletter.id).execute();
   await ws.app.stores.schedules.saveSchedule(newsletter.id, { ...checkSchedule(cron, tz, 0, now), emptyPolicy });
-  const store = ws.app.store;
+  const store = ws.app.stores;
   const deps = { store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock };
   return {
     store,

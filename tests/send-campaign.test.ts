@@ -82,7 +82,7 @@ describe('a campaign over real SMTP', () => {
     expect(rows.every((r) => r.status === 'sent' && r.smtpResponse?.startsWith('250') && r.messageId)).toBe(true);
 
     // The unsubscribe link: GET changes nothing, POST (RFC 8058 one-click, no cookies) unsubscribes at once.
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null });
     const origin = await http.listen({ port: 0, host: '127.0.0.1' });
     const grace = sink.messages.find((m) => m.envelopeTo.includes('grace@example.com'));
     const link = /<([^>]+)>/.exec(String(grace?.parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line))?.[1] ?? '';
@@ -158,7 +158,7 @@ describe('a campaign over real SMTP', () => {
       // A campaign whose server goes away: paused, nobody failed.
       const newsletter = await down.app.stores.newsletters.findNewsletter('weekly');
       if (!newsletter) throw new Error('no newsletter');
-      const { issue } = await buildIssue(down.app.store, newsletter, { publicUrl: down.app.config.publicUrl });
+      const { issue } = await buildIssue(down.app.stores, newsletter, { publicUrl: down.app.config.publicUrl });
       const { campaign } = await down.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
       const paused = await resumeCampaign(down.app.sendDeps(), campaign.id);
       expect(paused.status).toBe('paused');
@@ -183,7 +183,7 @@ describe('a campaign over real SMTP', () => {
   test('rows left in flight by a crash are sent again on resume and reported', async () => {
     const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
     const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     // As if a process had claimed two rows and died before the server answered.
     const due = await ws.app.stores.campaigns.listDueRecipients(campaign.id, 2, new Date().toISOString());
@@ -197,7 +197,7 @@ describe('a campaign over real SMTP', () => {
   test('an unsubscribe while a campaign runs stops mail to that person from then on', async () => {
     const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
     const { campaign, recipients } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     expect(recipients).toBe(5);
     const margaret = await ws.app.stores.audience.findSubscriberByEmail('margaret@example.net');
@@ -224,10 +224,10 @@ describe('a campaign over real SMTP', () => {
   test('a placeholder outside the allow-list stops the build (nothing stored) and the send before anything goes out, naming the variable', async () => {
     const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    await expect(buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
+    await expect(buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
     expect(await ws.app.stores.newsletters.listIssues(newsletter.id)).toHaveLength(0);
     // An issue stored by an older version, unchecked.
-    const good = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const good = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
     await ws.app.stores.db.updateTable('issues').set({ subject: 'Hello {{password}}' }).where('id', '=', good.issue.id).execute();
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' })).rejects.toThrow(/\{\{password\}\}/);
     expect(sink.messages).toHaveLength(0);
@@ -251,7 +251,7 @@ describe('a campaign over real SMTP', () => {
     if (!weekly) throw new Error('no newsletter');
     // The article template carries the whole body, so this issue is far over the limit.
     const longform = await ws.app.stores.newsletters.createNewsletter({ ...weekly, slug: 'longform', template: 'article' });
-    await buildIssue(ws.app.store, longform, { publicUrl: ws.app.config.publicUrl, articles: [article.slug] });
+    await buildIssue(ws.app.stores, longform, { publicUrl: ws.app.config.publicUrl, articles: [article.slug] });
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform', dryRun: true })).rejects.toThrow(/Gmail clips/);
 
     const dry = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform', dryRun: true, force: true });

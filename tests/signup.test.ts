@@ -362,7 +362,7 @@ describe('sign-up with double opt-in', () => {
     expect(done).toContain(`href="${prefs}"`);
 
     const { buildHttpServer } = await import('../src/http/server.ts');
-    const bare = await buildHttpServer({ store: env.ws.app.store, publicUrl: PUBLIC_URL, secret: env.ws.app.config.secret, mediaDir: env.ws.dataDir, inbox: null });
+    const bare = await buildHttpServer({ stores: env.ws.app.stores, publicUrl: PUBLIC_URL, secret: env.ws.app.config.secret, mediaDir: env.ws.dataDir, inbox: null });
     try {
       const origin = await bare.listen({ port: 0, host: '127.0.0.1' });
       const response = await fetch(`${origin}/subscribe/demo`, formBody({ email: 'nobody@example.com' }));

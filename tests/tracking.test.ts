@@ -27,7 +27,7 @@ describe('opt-in tracking', () => {
     ws = await openWorkspace({ SMTP_URL: sink.url });
     await loadDemoWorkspace(ws.app);
     tracking = new TrackingStore(ws.app.stores.db);
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app) });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app) });
   });
 
   afterAll(async () => {

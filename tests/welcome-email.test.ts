@@ -28,7 +28,7 @@ describe('welcome email on confirm', () => {
     ws = await openWorkspace({ SMTP_URL: sink.url }, { clock });
     await loadDemoWorkspace(ws.app);
     listId = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
-    deps = { store: ws.app.store, welcomes: new WelcomeStore(ws.app.stores.db, clock), settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
+    deps = { stores: ws.app.stores, welcomes: new WelcomeStore(ws.app.stores.db, clock), settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
   });
 
   afterAll(async () => {

@@ -231,7 +231,7 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
   return withApp(async (app) => {
     const { resolveList } = await import('../store/lookups.ts');
     const { WelcomeStore } = await import('../store/welcome-store.ts');
-    const list = await resolveList(app.store, name);
+    const list = await resolveList(app.stores.audience, name);
     const v = state.trim().toLowerCase();
     if (v !== 'on' && v !== 'off') throw new MailroomError('INVALID_INPUT', `lists welcome ${list.name} ${quote(state)}: expected on or off`);
     if (options.message !== undefined && options.messageFile !== undefined) throw new MailroomError('INVALID_INPUT', '--message and --message-file: give one of them');
@@ -259,7 +259,7 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
   return withApp(async (app) => {
     const { resolveNewsletter } = await import('../store/lookups.ts');
     const { TrackingStore } = await import('../store/tracking-store.ts');
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const onOff = (value: string | undefined, option: string): boolean | undefined => {
       if (value === undefined) return undefined;
       const v = value.trim().toLowerCase();

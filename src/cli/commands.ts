@@ -124,7 +124,7 @@ export async function subscribersImportCommand(file: string, options: { list: st
     // The total is the file's lines less the header: a guess when quoted cells hold line breaks, never below the rows read.
     const expected = Math.max(0, (await countLines(file)) - 1);
     const progress = commandProgress(`import ${source}`, 'rows', { json, intervalSeconds: app.config.progressIntervalSeconds });
-    const { list, report } = await importIntoList(app.store, options.list, readSubscriberCsv(fileOnDemand(file), source), {
+    const { list, report } = await importIntoList(app.stores, options.list, readSubscriberCsv(fileOnDemand(file), source), {
       source: file,
       strict: options.strict ?? false,
       createList: options.createList ?? false,
@@ -156,7 +156,7 @@ export async function subscribersAddCommand(rawEmail: string, options: { list: s
       { email: rawEmail, name: options.name, firstName: options.firstName, lastName: options.lastName, attributes },
       { email: 'email', name: '--name', firstName: '--first-name', lastName: '--last-name', attributes: '--attr' },
     );
-    const { list, outcome } = await addSubscriberToList(app.store, options.list, subscriber, 'cli');
+    const { list, outcome } = await addSubscriberToList(app.stores, options.list, subscriber, 'cli');
     const email = subscriber.email;
     print(describeImportRow(email, list.name, outcome));
     return 0;
@@ -166,7 +166,7 @@ export async function subscribersAddCommand(rawEmail: string, options: { list: s
 export async function subscribersRemoveCommand(rawEmail: string, options: { list?: string }): Promise<number> {
   return withApp(async (app) => {
     const email = normalizeEmail(rawEmail);
-    const list = options.list ? await resolveList(app.store, options.list) : undefined;
+    const list = options.list ? await resolveList(app.stores.audience, options.list) : undefined;
     const removed = await app.stores.audience.removeSubscriber(email, list?.id);
     if (!removed) throw new MailroomError('NOT_FOUND', `subscriber ${quote(email)}${list ? ` is not on list ${quote(list.name)}` : ' does not exist'}`);
     print(list ? `${email}: removed from list ${list.name}` : `${email}: deleted`);
@@ -182,7 +182,7 @@ export async function subscribersListCommand(options: { list?: string; status?: 
   const offset = positiveInt(options.offset, '--offset');
   if (options.prefix && !options.search) throw new MailroomError('INVALID_INPUT', '--prefix: give the start of the address with --search TEXT');
   return withApp(async (app) => {
-    const list = options.list ? await resolveList(app.store, options.list) : undefined;
+    const list = options.list ? await resolveList(app.stores.audience, options.list) : undefined;
     const filter = {
       ...(list ? { listId: list.id } : {}),
       ...(options.status ? { status: options.status } : {}),
@@ -241,7 +241,7 @@ export async function newsletterCreateCommand(
   const { createNewsletterChecked } = await import('../services/newsletter-service.ts');
   return withApp(async (app) => {
     const { newsletter, list, tags } = await createNewsletterChecked(
-      app.store,
+      app.stores,
       { slug, name: options.name, from: options.from, list: options.list, postalAddress: options.postalAddress, replyTo: options.replyTo, template: options.template, logo: options.logo, subject: options.subject, maxArticles: positiveInt(options.maxArticles, '--max-articles'), language: options.language, tags: options.tag ?? [] },
       { slug: 'newsletter', from: '--from', replyTo: '--reply-to', template: '--template', postalAddress: '--postal-address', maxArticles: '--max-articles', subject: '--subject', tag: '--tag' },
     );
@@ -257,7 +257,7 @@ export async function newsletterCreateCommand(
 
 export async function newsletterSetCommand(slug: string, options: { tag?: string[]; clearTags?: boolean }): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const { checkedTags } = await import('../services/newsletter-service.ts');
     const tags = checkedTags(options.tag ?? [], '--tag');
     if (tags.length > 0 && options.clearTags) throw new MailroomError('INVALID_INPUT', '--tag and --clear-tags: choose one');
@@ -294,14 +294,14 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
   const { buildIssue, resolveArticleRefs } = await import('../issues/build-issue.ts');
   const { describeArticles } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     // Checked before anything is stored: a subject or template that could not be sent stores no issue.
     const refs = options.articles ? options.articles.split(',').map((s) => s.trim()).filter(Boolean) : [];
     // Articles named with --articles that are not the newsletter's yet become its own with the issue: say so.
-    const named = await resolveArticleRefs(app.store, refs);
+    const named = await resolveArticleRefs(app.stores, refs);
     const own = await app.stores.content.articlesInNewsletter(newsletter.id, named.map((a) => a.id));
     const adopted = new Set(named.filter((a) => !own.has(a.id)).map((a) => a.id));
-    const { issue, articles } = await buildIssue(app.store, newsletter, {
+    const { issue, articles } = await buildIssue(app.stores, newsletter, {
       publicUrl: app.config.publicUrl,
       ...(refs.length > 0 ? { articles: refs } : {}),
       ...(options.max ? { max: positiveInt(options.max, '--max') } : {}),
@@ -318,7 +318,7 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
 
 export async function issueListCommand(slug: string): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const issues = await app.stores.newsletters.listIssues(newsletter.id);
     if (issues.length === 0) print(`no issues yet: npx mailroom issue build ${slug}`);
     else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, showTemplate(i.subject)])));
@@ -333,7 +333,7 @@ export async function previewCommand(target: string, options: { out: string; tex
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
-    const newsletter = await resolveNewsletter(app.store, match[1] as string);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, match[1] as string);
     let issue: StoredIssue | null;
     let stored = true;
     if (match[2]) {
@@ -343,11 +343,11 @@ export async function previewCommand(target: string, options: { out: string; tex
       // The next issue: the newest unsent one, else the one a send would build now (rendered here, stored nowhere).
       issue = await app.stores.newsletters.findUnsentIssue(newsletter.id);
       if (!issue) {
-        issue = unsavedIssue(await composeIssue(app.store, newsletter, { publicUrl: app.config.publicUrl }));
+        issue = unsavedIssue(await composeIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl }));
         stored = false;
       }
     }
-    const parts = await previewIssueAs(app.store, { publicUrl: app.config.publicUrl, secret: app.config.secret }, newsletter, issue, options.as, '--as');
+    const parts = await previewIssueAs(app.stores, { publicUrl: app.config.publicUrl, secret: app.config.secret }, newsletter, issue, options.as, '--as');
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
@@ -544,13 +544,13 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
 
 async function findControllableCampaign(app: App, id: string) {
   const { findCampaign } = await import('../services/campaign-control.ts');
-  return findCampaign(app.store, positiveInt(id, 'campaign id'));
+  return findCampaign(app.stores, positiveInt(id, 'campaign id'));
 }
 
 export async function campaignsPauseCommand(id: string): Promise<number> {
   const { pauseCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const campaign = await pauseCampaign(app.store, positiveInt(id, 'campaign id'));
+    const campaign = await pauseCampaign(app.stores, positiveInt(id, 'campaign id'));
     print(`campaign ${campaign.id}: paused; the messages in flight finish, nothing more goes out until: npx mailroom campaigns resume ${campaign.id}`);
     return 0;
   });
@@ -559,7 +559,7 @@ export async function campaignsPauseCommand(id: string): Promise<number> {
 export async function campaignsCancelCommand(id: string): Promise<number> {
   const { cancelCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const { campaign, skipped } = await cancelCampaign(app.store, positiveInt(id, 'campaign id'), new Date());
+    const { campaign, skipped } = await cancelCampaign(app.stores, positiveInt(id, 'campaign id'), new Date());
     print(`campaign ${campaign.id}: cancelled; ${skipped} recipient(s) will not be mailed`);
     return 0;
   });
@@ -569,7 +569,7 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   const { retryFailedSends } = await import('../services/campaign-control.ts');
   const say = options.json ? printError : print;
   return withApp(async (app) => {
-    const { campaign, requeued, receivedElsewhere } = await retryFailedSends(app.store, positiveInt(id, 'campaign id'), new Date());
+    const { campaign, requeued, receivedElsewhere } = await retryFailedSends(app.stores, positiveInt(id, 'campaign id'), new Date());
     const issue = await app.stores.newsletters.getIssue(campaign.issueId);
     const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
     if (requeued === 0) {
@@ -638,7 +638,7 @@ export async function newsletterScheduleCommand(slug: string, cronExpression: st
   const { parseCron } = await import('../schedule/cron.ts');
   const { formatInTimeZone } = await import('../schedule/time-zone.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     if (options.whenEmpty !== 'skip' && options.whenEmpty !== 'send') throw new MailroomError('INVALID_INPUT', `--when-empty ${quote(options.whenEmpty)}: expected skip or send`);
     const checked = checkSchedule(cronExpression, options.tz, app.config.scheduleMinIntervalMinutes, new Date());
     const schedule = await app.stores.schedules.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: options.whenEmpty });
@@ -652,7 +652,7 @@ export async function newsletterScheduleCommand(slug: string, cronExpression: st
 
 export async function newsletterUnscheduleCommand(slug: string): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     if (!(await app.stores.schedules.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} has no schedule`);
     print(`newsletter ${newsletter.slug}: schedule removed`);
     return 0;
@@ -699,10 +699,10 @@ async function parseSlot(raw: string, timezone: string): Promise<string> {
 export async function scheduleRetryCommand(slug: string, slot: string | undefined): Promise<number> {
   const { retryFailedSlot } = await import('../schedule/scheduler.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const schedule = (await app.stores.schedules.listSchedules()).find((s) => s.newsletterId === newsletter.id);
     const slotAt = slot === undefined ? undefined : await parseSlot(slot, schedule?.timezone ?? 'UTC');
-    const retried = await retryFailedSlot({ store: app.store, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
+    const retried = await retryFailedSlot({ stores: app.stores, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
     print(`schedule ${newsletter.slug}: slot ${retried.slotAt}: campaign ${retried.campaignId}, issue #${retried.issueNumber}, ${retried.recipients} recipient(s)`);
     return runResume(app, retried.campaignId, { busyIsDone: true });
   });

@@ -84,7 +84,7 @@ export async function startDeliverability(
   const dispatch = (): Promise<void> => {
     dispatching ??= (async () => {
       try {
-        const w = await sendDueWelcomes({ store: app.store, welcomes, settings: { publicUrl: app.config.publicUrl, secret: app.config.secret }, openTransport: app.openTransport, clock: app.clock, log });
+        const w = await sendDueWelcomes({ stores: app.stores, welcomes, settings: { publicUrl: app.config.publicUrl, secret: app.config.secret }, openTransport: app.openTransport, clock: app.clock, log });
         if (w.sent + w.failed > 0) log(`welcome emails: ${w.sent} sent${w.failed ? `, ${w.failed} failed` : ''}`);
       } catch (error) {
         log(`welcome emails: ${(error as Error).message}`);

@@ -19,11 +19,10 @@ export interface FeedPickOptions {
 
 /**
  * The items of the newsletter's feeds that arrived since its last sent issue, newest first; null when the newsletter
- * has no feed (or the store cannot tell), so the usual choice applies. Throws NOT_FOUND, naming the feeds, when nothing
+ * has no feed, so the usual choice applies. Throws NOT_FOUND, naming the feeds, when nothing
  * is there to send.
  */
-export async function pickFeedArticles(stores: { readonly feeds?: FeedIssuePicker }, newsletter: Newsletter, options: FeedPickOptions): Promise<Article[] | null> {
-  if (!stores.feeds) return null;
+export async function pickFeedArticles(stores: { readonly feeds: FeedIssuePicker }, newsletter: Newsletter, options: FeedPickOptions): Promise<Article[] | null> {
   const found = await stores.feeds.listFeedIssueArticles(newsletter.id, options.max, { includeOlder: !options.onlyNew });
   if (found === null) return null;
   if (found.articles.length > 0) return found.articles;

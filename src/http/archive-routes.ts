@@ -4,21 +4,35 @@
  * shown as their web copy (no greeting, no "View in browser", no subscription footer) filled in for a neutral reader. Everything here is served under a sandboxing CSP, so no script can run.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Newsletter } from '../core/domain.ts';
+import type { Article, MailingList, Newsletter } from '../core/domain.ts';
 import { archiveFeedUrl, archiveUrl, articleWebUrl, issueWebUrl, signupUrl } from '../core/links.ts';
 import { toEmailArticle, toEmailBrand } from '../issues/assemble.ts';
 import { compileIssue, type RecipientContext } from '../personalization/personalize.ts';
 import { literalSource } from '../personalization/template-source.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import { toWebCopy } from '../rendering/web-copy.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { html, renderPage, type SafeHtml } from './html.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, type PageSite } from './pages.ts';
 import { buildRssFeed } from './rss.ts';
 
+/** What the public archive needs of the stores (app.stores has it). */
+export interface ArchiveStores {
+  readonly audience: {
+    getList(id: number): Promise<MailingList | null>;
+  };
+  readonly content: {
+    findArticle(ref: string | number): Promise<Article | null>;
+  };
+  readonly newsletters: {
+    findNewsletter(slug: string): Promise<Newsletter | null>;
+    getNewsletter(id: number): Promise<Newsletter | null>;
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
+
 export interface ArchiveRouteDeps {
-  readonly store: SqlStore;
+  readonly stores: ArchiveStores;
   readonly subscribers: SubscriberStore;
   readonly publicUrl: string;
 }
@@ -78,7 +92,7 @@ function archivePage(reply: FastifyReply, status: number, title: string, body: S
 }
 
 export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps): void {
-  const { store, subscribers, publicUrl } = deps;
+  const { stores, subscribers, publicUrl } = deps;
 
   const notFound = (reply: FastifyReply, what: string) =>
     archivePage(reply, 404, 'Not found', html`<h1>${what}</h1><p><a href="/issues">All newsletters</a></p>`, { name: 'Archive', href: '/issues', links: [] });

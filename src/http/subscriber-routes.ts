@@ -5,10 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { MailingList, MembershipStatus, Newsletter } from '../core/domain.ts';
+import type { MailingList, MembershipStatus, Newsletter, Subscriber } from '../core/domain.ts';
 import { archiveUrl, preferencesUrl, signupUrl, type LinkSettings } from '../core/links.ts';
 import { verifyToken } from '../core/tokens.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
 import { listLabel } from '../subscribers/list-label.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH, type SignupService, type SignupTarget } from '../subscribers/signup.ts';
@@ -16,8 +15,19 @@ import { neutralSubject } from './archive-routes.ts';
 import { html, type SafeHtml } from './html.ts';
 import { PUBLIC_HEAD, PUBLIC_INDEXABLE_HEAD, field, formatDate, invalidLink, markPrivate, publicSite, sendPage, wantsJson, type PageSite } from './pages.ts';
 
+/** What the subscriber pages need of the stores (app.stores has it). */
+export interface SubscriberPageStores {
+  readonly audience: {
+    getList(id: number): Promise<MailingList | null>;
+    getSubscriber(id: number): Promise<Subscriber | null>;
+  };
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
+
 export interface SubscriberRouteDeps {
-  readonly store: SqlStore;
+  readonly stores: SubscriberPageStores;
   readonly subscribers: SubscriberStore;
   readonly signup: SignupService;
   readonly settings: LinkSettings & { readonly recordIp: boolean };
@@ -70,7 +80,7 @@ function parseName(raw: unknown): { ok: true; name: string; firstName: string; l
 }
 
 export function registerSubscriberRoutes(app: FastifyInstance, deps: SubscriberRouteDeps): void {
-  const { store, subscribers, signup, settings, clock } = deps;
+  const { stores, subscribers, signup, settings, clock } = deps;
 
   /** What subscribers know a list as: the newsletters it feeds (see listLabel), never only its internal name. */
   const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id));

@@ -7,9 +7,9 @@ import { renderIssue } from '../rendering/render-issue.ts';
 import type { IssueInput, StoredIssue } from '../store/store-types.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
 
-/** What building an issue needs of the stores (`feeds`, when given, lets a newsletter fed by feeds pick its feeds' new items). */
+/** What building an issue needs of the stores (`feeds`: a newsletter fed by feeds picks its feeds' new items). */
 export interface IssueBuilderStores {
-  readonly feeds?: FeedIssuePicker;
+  readonly feeds: FeedIssuePicker;
   readonly content: {
     countNewsletterArticles(newsletterId: number): Promise<{ total: number; unsent: number }>;
     findArticle(ref: string | number): Promise<Article | null>;

@@ -5,17 +5,37 @@
  */
 import type { Newsletter } from '../core/domain.ts';
 import { isMailroomError, MailroomError, quote } from '../core/errors.ts';
-import { composeIssue, type ComposedIssue } from '../issues/build-issue.ts';
-import type { NewsletterSchedule, SqlStore } from '../store/sql-store.ts';
+import { composeIssue, type ComposedIssue, type IssueBuilderStores } from '../issues/build-issue.ts';
+import type { NewsletterSchedule, ScheduleSlot, SlotCampaign, SlotCampaignInput } from '../store/store-types.ts';
 import { parseCron } from './cron.ts';
 import { listRunsBetween, minimumInterval } from './next-runs.ts';
 import { checkTimeZone } from './time-zone.ts';
+
+/** What the scheduler needs of the stores (app.stores has it). */
+export type SchedulerStores = IssueBuilderStores & {
+  readonly campaigns: {
+    lastSentAt(newsletterId: number): Promise<string | null>;
+  };
+  readonly newsletters: {
+    getNewsletter(id: number): Promise<Newsletter | null>;
+  };
+  readonly schedules: {
+    advanceSchedule(newsletterId: number, checkedUntil: string): Promise<void>;
+    createSlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null>;
+    findSlot(newsletterId: number, slotAt: string): Promise<ScheduleSlot | null>;
+    listFailedSlots(options?: { newsletterId?: number; limit?: number }): Promise<ScheduleSlot[]>;
+    listSchedules(): Promise<NewsletterSchedule[]>;
+    recordSlotWithoutCampaign(newsletterId: number, slotAt: string, outcome: 'skipped-empty' | 'skipped-missed' | 'failed', detail: string): Promise<boolean>;
+    retrySlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null>;
+    updateFailedSlot(newsletterId: number, slotAt: string, detail: string, outcome?: 'failed' | 'skipped-empty'): Promise<boolean>;
+  };
+};
 
 /** How far back a tick looks for missed slots to record. */
 const LOOK_BACK_MS = 7 * 24 * 3600_000;
 
 export interface SchedulerDeps {
-  readonly store: SqlStore;
+  readonly stores: SchedulerStores;
   readonly publicUrl: string;
   /** A slot missed while the service was down is still sent when younger than this; else skipped and logged. */
   readonly catchUpMs: number;
@@ -53,13 +73,13 @@ async function composeForSlot(deps: SchedulerDeps, newsletter: Newsletter, empty
   const nothingNew = `no new article${since ? ` published since the last issue went out (${since})` : ''}`;
   try {
     try {
-      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since }) };
+      return { kind: 'issue', composed: await composeIssue(deps.stores, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since }) };
     } catch (error) {
       if (!(isMailroomError(error) && error.code === 'NOT_FOUND')) throw error;
       if (emptyPolicy === 'skip') return { kind: 'empty', detail: nothingNew };
     }
     try {
-      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now }) };
+      return { kind: 'issue', composed: await composeIssue(deps.stores, newsletter, { publicUrl: deps.publicUrl, now }) };
     } catch (error) {
       if (isMailroomError(error) && error.code === 'NOT_FOUND') return { kind: 'empty', detail: `${nothingNew}, and no unsent article at all` };
       throw error;
@@ -138,7 +158,7 @@ export interface RetriedSlot {
  * as skipped. Every refusal names the newsletter, the slot and why.
  */
 export async function retryFailedSlot(deps: SchedulerDeps, newsletter: Newsletter, slotAt?: string): Promise<RetriedSlot> {
-  const { store } = deps;
+  const { stores } = deps;
   const now = (deps.clock ?? (() => new Date()))();
   const where = `schedule retry ${newsletter.slug}${slotAt ? ` ${slotAt}` : ''}`;
   const slot = slotAt ? await stores.schedules.findSlot(newsletter.id, slotAt) : ((await stores.schedules.listFailedSlots({ newsletterId: newsletter.id, limit: 1 }))[0] ?? null);

@@ -7,6 +7,9 @@ import { SqlCampaignStore } from './campaign-store.ts';
 import { ContentStore } from './content-store.ts';
 import { NewsletterStore } from './newsletter-store.ts';
 import { ScheduleStore } from './schedule-store.ts';
+import { FeedStore } from './feed-store.ts';
+import { LeaderStore } from './leader-store.ts';
+import { SubscriberStore } from './subscriber-store.ts';
 
 export interface OpenStoreOptions {
   readonly clock?: () => Date;
@@ -26,6 +29,12 @@ export interface AggregateStores {
   readonly schedules: ScheduleStore;
   /** Campaigns, sends, leases: the sending engine's CampaignStore. */
   readonly campaigns: SqlCampaignStore;
+  /** Sign-up, rate limits and the subscriber's side (preferences, archive). */
+  readonly subscribers: SubscriberStore;
+  /** Feeds, their items and polls. */
+  readonly feeds: FeedStore;
+  /** Leader leases (one scheduler and one feed poller across processes). */
+  readonly leaders: LeaderStore;
 }
 
 /** The aggregate stores on an open database, with the database itself (for queries outside the aggregates) and its closing. */
@@ -45,6 +54,9 @@ export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: Da
     newsletters: new NewsletterStore(db, clock),
     schedules: new ScheduleStore(db, clock),
     campaigns: new SqlCampaignStore(db, clock),
+    subscribers: new SubscriberStore(db),
+    feeds: new FeedStore(db, clock),
+    leaders: new LeaderStore(db),
     close: () => db.destroy(),
   };
 }

@@ -5,15 +5,27 @@
  */
 import { createHmac } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import type { MailingList, Newsletter } from '../core/domain.ts';
+import type { MailingList, Newsletter, Subscriber } from '../core/domain.ts';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { confirmUrl, preferencesUrl, type LinkSettings } from '../core/links.ts';
 import { verifyExpiringToken } from '../core/tokens.ts';
 import { toEmailBrand } from '../issues/assemble.ts';
 import type { MessageTransport } from '../sending/ports.ts';
-import { hashEmail, type SqlStore } from '../store/sql-store.ts';
+import { hashEmail } from '../store/suppression.ts';
 import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type RateLimitResult, type SubscriberStore } from '../store/subscriber-store.ts';
 import { listLabel } from './list-label.ts';
+
+/** What sign-up needs of the stores (app.stores has it). */
+export interface SignupStores {
+  readonly audience: {
+    findListByName(name: string): Promise<MailingList | null>;
+    getList(id: number): Promise<MailingList | null>;
+    getSubscriber(id: number): Promise<Subscriber | null>;
+  };
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
 
 /** How long a confirmation link works. */
 export const CONFIRM_LINK_DAYS = 7;
@@ -39,7 +51,7 @@ export interface SignupSettings extends LinkSettings {
 }
 
 export interface SignupDeps {
-  readonly store: SqlStore;
+  readonly stores: SignupStores;
   readonly subscribers: SubscriberStore;
   readonly settings: SignupSettings;
   /** Where confirmation emails go; null: sign-up is unavailable (503). */

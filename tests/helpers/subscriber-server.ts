@@ -62,7 +62,7 @@ export async function startSubscriberEnv(options: ServerOptions = {}): Promise<S
   const logs: string[] = [];
   const build = async (o: ServerOptions) => {
     const http = await buildHttpServer({
-      store: ws.app.store,
+      stores: ws.app.stores,
       publicUrl: ws.app.config.publicUrl,
       secret: ws.app.config.secret,
       mediaDir: `${ws.dataDir}/media`,
