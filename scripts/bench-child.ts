@@ -18,7 +18,8 @@ import { RECIPIENT_VARIABLES } from '../src/personalization/variables.ts';
 import { prepareMessageBuilder } from '../src/sending/message-builder.ts';
 import type { DueRecipient } from '../src/sending/ports.ts';
 import { compileStoredIssue, makeFrame, sendNewsletter } from '../src/sending/send-newsletter.ts';
-import type { ImportRowResult, SqlStore } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
+import type { Stores } from '../src/store/open-store.ts';
 
 const mode = process.argv[2] ?? '';
 const env = process.env as Record<string, string>;
@@ -82,7 +83,7 @@ async function setup(): Promise<void> {
   }
 }
 
-async function benchRun(store: SqlStore, app: App) {
+async function benchRun(store: Stores, app: App) {
   const newsletter = await store.newsletters.findNewsletter(BENCH_SLUG);
   if (!newsletter) throw new Error('bench newsletter missing (run setup first)');
   const list = await store.audience.getList(newsletter.listId);
@@ -106,7 +107,7 @@ async function benchRun(store: SqlStore, app: App) {
   };
 }
 
-async function dueRecipients(store: SqlStore, listId: number, limit: number): Promise<DueRecipient[]> {
+async function dueRecipients(store: Stores, listId: number, limit: number): Promise<DueRecipient[]> {
   const out: DueRecipient[] = [];
   let after = 0;
   while (out.length < limit) {

@@ -16,7 +16,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Article } from '../src/core/domain.ts';
 import { assembleTemplateInput } from '../src/issues/assemble.ts';
-import type { SqlStore } from '../src/store/sql-store.ts';
+import type { Stores } from '../src/store/open-store.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -34,7 +34,7 @@ function nudgePreviewServer(): void {
  * preheader, number and date, and its articles lead first, exactly as a rebuild of it would render them. Null when
  * no issue exists yet.
  */
-export async function readLatestIssueProps(store: SqlStore, publicUrl: string): Promise<LatestIssue | null> {
+export async function readLatestIssueProps(store: Stores, publicUrl: string): Promise<LatestIssue | null> {
   let newest: { newsletterId: number; number: number; createdAt: string; id: number } | null = null;
   for (const newsletter of await store.newsletters.listNewsletters()) {
     for (const issue of await store.newsletters.listIssues(newsletter.id)) {

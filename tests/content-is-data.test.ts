@@ -226,7 +226,7 @@ describe('scheduled slots', () => {
   async function tick(ws: CliWorkspace, at: Date) {
     const store = await openStores(ws.db);
     try {
-      return await runDueSlots({ store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock: () => at });
+      return await runDueSlots({ stores: store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock: () => at });
     } finally {
       await store.close();
     }

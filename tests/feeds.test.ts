@@ -511,9 +511,9 @@ describe('mailroom serve', () => {
     // The feed is there before the service starts.
     const { createApp } = await import('../src/app.ts');
     const setup = await createApp(loadConfig(env, dir));
-    const list = await setup.store.createList('serve-readers');
-    const newsletter = await setup.store.createNewsletter({ slug: 'notes', name: 'Notes', fromName: 'Notes', fromEmail: 'n@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
-    await new FeedStore(setup.store.db).addFeed({ newsletterId: newsletter.id, url: `${server.url}/serve/rdf.xml`, title: '', siteUrl: '', fullContent: 'feed' });
+    const list = await setup.stores.audience.createList('serve-readers');
+    const newsletter = await setup.stores.newsletters.createNewsletter({ slug: 'notes', name: 'Notes', fromName: 'Notes', fromEmail: 'n@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+    await new FeedStore(setup.stores.db).addFeed({ newsletterId: newsletter.id, url: `${server.url}/serve/rdf.xml`, title: '', siteUrl: '', fullContent: 'feed' });
     await setup.close();
 
     const lines: string[] = [];

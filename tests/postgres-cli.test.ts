@@ -58,7 +58,7 @@ describe.skipIf(!postgresAvailable)('the README flow on Postgres (CLI)', () => {
     // The one-click unsubscribe link of Ben's message, posted to the HTTP server on the same Postgres database.
     const store = await openStores(database.url, { migrate: false });
     try {
-      http = await buildHttpServer({ store, publicUrl: 'https://news.example.com', secret: CLI_SECRET, mediaDir: ws.dataDir, inbox: null });
+      http = await buildHttpServer({ stores: store, publicUrl: 'https://news.example.com', secret: CLI_SECRET, mediaDir: ws.dataDir, inbox: null });
       const origin = await http.listen({ port: 0, host: '127.0.0.1' });
       const ben = sink.messages.find((m) => m.envelopeTo.includes('ben@example.org'));
       const link = /<([^>]+)>/.exec(String(ben?.parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line))?.[1] ?? '';

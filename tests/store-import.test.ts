@@ -1,5 +1,5 @@
 /**
- * SqlStore against a real SQLite file: subscriber imports (counts, merge rules, kept-out people, strict and fatal
+ * The audience store against a real SQLite file: subscriber imports (counts, merge rules, kept-out people, strict and fatal
  * rollbacks), campaign recipients, the claim/record state machine of sends, and idempotent article upserts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { ArticleInput, MailingList } from '../src/core/domain.ts';
 import { isMailroomError } from '../src/core/errors.ts';
 import { openStores } from '../src/store/open-store.ts';
-import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
+import type { ImportRowResult, SubscriberFields } from '../src/store/store-types.ts';
+import type { Stores } from '../src/store/open-store.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
 
 const HEADER = 'Email,First Name,Last Name,Company,City';
@@ -24,7 +25,7 @@ function row(line: number, email: string, extra: Partial<SubscriberFields> = {})
 }
 
 let dir: string;
-let store: SqlStore;
+let store: Stores;
 let list: MailingList;
 
 beforeEach(async () => {
@@ -193,7 +194,7 @@ describe('importSubscribers', () => {
 
     // The same through the CSV reader: a syntax error it cannot recover from after two good rows.
     const error: unknown = await store
-      .importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,', 'linus@example.org,Linus,,,', 'x@example.com,"X"y,,,', 'z@example.com,Z,,,'], 'broken.csv'), { source: 'broken.csv' })
+      .audience.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,', 'linus@example.org,Linus,,,', 'x@example.com,"X"y,,,', 'z@example.com,Z,,,'], 'broken.csv'), { source: 'broken.csv' })
       .then(
         () => null,
         (e: unknown) => e,

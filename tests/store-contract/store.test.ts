@@ -5,17 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderStore } from '../../src/store/leader-store.ts';
 import { SubscriberStore } from '../../src/store/subscriber-store.ts';
-import type { SqlStore } from '../../src/store/sql-store.ts';
-import { article, BACKENDS, importRows, newsletterInput, openStores } from './backends.ts';
+import type { Stores } from '../../src/store/open-store.ts';
+import { article, BACKENDS, importRows, newsletterInput, openContractStores } from './backends.ts';
 
 describe.each(BACKENDS)('store contract on $name', (backend) => {
   describe.skipIf(!backend.available)(`${backend.name}`, () => {
-    let a: SqlStore;
-    let b: SqlStore;
+    let a: Stores;
+    let b: Stores;
     let close: () => Promise<void>;
     beforeAll(async () => {
-      const opened = await openStores(backend, 2);
-      [a, b] = opened.stores as [SqlStore, SqlStore];
+      const opened = await openContractStores(backend, 2);
+      [a, b] = opened.stores as [Stores, Stores];
       close = opened.close;
     });
     afterAll(async () => {
@@ -75,7 +75,7 @@ describe.each(BACKENDS)('store contract on $name', (backend) => {
       const ids = (await a.campaigns.listDueRecipients(campaign.id, 100, now)).map((d) => d.subscriberId);
       expect(ids).toHaveLength(60);
       // Both claim every row, in small batches, at the same time.
-      const claimAll = async (store: SqlStore) => {
+      const claimAll = async (store: Stores) => {
         const won: number[] = [];
         for (let i = 0; i < ids.length; i += 5) {
           const claims = await store.campaigns.claimForSending(campaign.id, ids.slice(i, i + 5), now);
@@ -106,7 +106,7 @@ describe.each(BACKENDS)('store contract on $name', (backend) => {
     it('two connections racing for the same issue number: numbers 1…n, each once', async () => {
       const list = await a.audience.createList('race-issue');
       const newsletter = await a.newsletters.createNewsletter(newsletterInput('race-issue', list.id));
-      const make = (store: SqlStore, i: number) => store.newsletters.createIssue({ newsletterId: newsletter.id, subject: `S${i}`, preheader: '', html: 'h', text: 't', articleIds: [] });
+      const make = (store: Stores, i: number) => store.newsletters.createIssue({ newsletterId: newsletter.id, subject: `S${i}`, preheader: '', html: 'h', text: 't', articleIds: [] });
       const issues = await Promise.all(Array.from({ length: 12 }, (_, i) => make(i % 2 === 0 ? a : b, i)));
       expect(issues.map((i) => i.number).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       expect((await a.newsletters.listIssues(newsletter.id)).length).toBe(12);
