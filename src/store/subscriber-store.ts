@@ -1,6 +1,6 @@
 /**
  * The subscriber's side of the store: sign-up and confirmation, preferences, the public archive, export and erasure,
- * and rate-limit counters. Same Kysely database as SqlStore; every write that reads first runs in BEGIN IMMEDIATE, so
+ * and rate-limit counters. Same Kysely database as the other aggregate stores (open-store.ts); every write that reads first runs in BEGIN IMMEDIATE, so
  * two processes cannot both decide on the same stale read.
  */
 import { sql, type Kysely } from 'kysely';
