@@ -1,21 +1,14 @@
 /** Articles: storing them, which newsletters they belong to (assignments and tags). */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Article, ArticleInput, Attributes, Campaign, CampaignStatus, Issue, MailingList, MembershipStatus, Newsletter, PauseReason, SendCounts, SendRow, SendStatus, Subscriber, SubscriberStatus, SuppressionReason, TemplateName } from '../core/domain.ts';
-import { SEND_STATUSES } from '../core/domain.ts';
+import { sql, type Kysely } from 'kysely';
+import type { Article, ArticleInput } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { countImportRow, EMPTY_IMPORT_COUNTS, type ImportCounts, type ImportRowOutcome } from '../core/import-report.ts';
 import { writeTransaction } from './write-transaction.ts';
-import { isPostgres, lockKeys } from './dialect.ts';
-import { ReusableQuery } from './compiled-query.ts';
-import type { CampaignStore, DueRecipient, InFlightPolicy, SendOutcome } from '../sending/ports.ts';
-import type { ArticlesTable, CampaignsTable, Database, IssuesTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
-import { filterSubscribers, type SubscriberFilter } from './subscriber-filter.ts';
+import { lockKeys } from './dialect.ts';
+import type { Database } from './schema.ts';
 import { belongsToNewsletter, belongsToNoNewsletter, notCarriedByNewsletter } from './article-queries.ts';
 import { SqlAggregateStore } from './store-base.ts';
-import { hashEmail, suppressIn } from './suppression.ts';
-import { mailableMembers, notDomainSuppressed, receivedIssueElsewhere } from './recipient-rules.ts';
-import { skipReasonOf, toArticle, toCampaign, toDueRecipient, toNewsletter, toSchedule, toScheduleSlot, toSendRow, toSubscriber, type DueRow } from './rows.ts';
-import type { FixedRecipients, ImportRejection, ImportReport, ImportRows, IssueInput, ListSummary, NewsletterInput, NewsletterSchedule, ScheduleSlot, SlotCampaign, SlotCampaignInput, StoredIssue, SubscriberFields, SubscriberWithLists, UnsubscribeResult, UpsertOutcome } from './store-types.ts';
+import { toArticle } from './rows.ts';
+import type { UpsertOutcome } from './store-types.ts';
 
 type Db = Kysely<Database>;
 

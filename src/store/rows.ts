@@ -1,6 +1,6 @@
 /** Row mappers shared by the aggregate stores: database rows to domain values. */
 import type { Selectable } from 'kysely';
-import type { Article, ArticleInput, Attributes, Campaign, CampaignStatus, Issue, MailingList, MembershipStatus, Newsletter, PauseReason, SendCounts, SendRow, SendStatus, Subscriber, SubscriberStatus, SuppressionReason, TemplateName } from '../core/domain.ts';
+import type { Article, Attributes, Campaign, CampaignStatus, Newsletter, PauseReason, SendRow, SendStatus, Subscriber, SubscriberStatus, TemplateName } from '../core/domain.ts';
 import type { DueRecipient } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
 import type { NewsletterSchedule, ScheduleSlot } from './store-types.ts';

@@ -1,5 +1,5 @@
 /** The shapes the aggregate stores take and return (see CONTEXT.md: stores by aggregate). */
-import type { Article, ArticleInput, Attributes, Campaign, CampaignStatus, Issue, MailingList, MembershipStatus, Newsletter, PauseReason, SendCounts, SendRow, SendStatus, Subscriber, SubscriberStatus, SuppressionReason, TemplateName } from '../core/domain.ts';
+import type { Attributes, Campaign, Issue, MailingList, MembershipStatus, Newsletter, Subscriber } from '../core/domain.ts';
 import type { ImportCounts } from '../core/import-report.ts';
 
 export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
