@@ -59,13 +59,13 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   console.log(`bench-api: ${N.toLocaleString('en')} subscribers in ${dir}`);
   await loadDemoWorkspace(app);
-  const newsletter = await app.store.findNewsletter('weekly');
+  const newsletter = await app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no demo newsletter');
 
   // ---------------------------------------------------------------- data
   let start = performance.now();
   const now = new Date().toISOString();
-  const db = app.store.db;
+  const db = app.stores.db;
   const BATCH = 2000;
   for (let from = 0; from < N; from += BATCH) {
     const rows = Array.from({ length: Math.min(BATCH, N - from) }, (_, i) => {
@@ -79,14 +79,14 @@ async function main(): Promise<void> {
   await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at) SELECT ${newsletter.listId}, id, 'subscribed', ${now}, ${now} FROM subscribers WHERE email LIKE '%@bench.example'`.execute(db);
   console.log(`  loaded in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   start = performance.now();
-  const { issue } = await buildIssue(app.store, newsletter, { publicUrl: config.publicUrl, max: 2 });
-  const { campaign, recipients } = await app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+  const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: config.publicUrl, max: 2 });
+  const { campaign, recipients } = await app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
   console.log(`  campaign ${campaign.id}: ${recipients.toLocaleString('en')} recipients fixed in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 
   const accounts = new AccountService(new AccountStore(db), { publicUrl: config.publicUrl });
   const { secret } = await accounts.createToken('bench', 'viewer');
   const counter = createSqliteSendCounter(config.databaseUrl);
-  const server = await buildHttpServer({ store: app.store, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, accounts, api: { eventIntervalMs: 1000, countSends: (id) => counter.count(id) } });
+  const server = await buildHttpServer({ stores: app.stores, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, accounts, api: { eventIntervalMs: 1000, countSends: (id) => counter.count(id) } });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const headers = { authorization: `Bearer ${secret}` };
   const queries = new ApiQueries(db);
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   cases.push({
     name: 'campaign progress (answers at most 1 s old; store: the count behind it)',
     http: () => get(`/campaigns/${campaign.id}`),
-    direct: () => app.store.countSends(campaign.id),
+    direct: () => app.stores.campaigns.countSends(campaign.id),
   });
   const results: Record<string, { httpP50: number; httpP95: number; directP50: number; directP95: number }> = {};
   for (const c of cases) {

@@ -18,7 +18,8 @@ import { RECIPIENT_VARIABLES } from '../src/personalization/variables.ts';
 import { prepareMessageBuilder } from '../src/sending/message-builder.ts';
 import type { DueRecipient } from '../src/sending/ports.ts';
 import { compileStoredIssue, makeFrame, sendNewsletter } from '../src/sending/send-newsletter.ts';
-import type { ImportRowResult, SqlStore } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
+import type { Stores } from '../src/store/open-store.ts';
 
 const mode = process.argv[2] ?? '';
 const env = process.env as Record<string, string>;
@@ -65,15 +66,15 @@ async function setup(): Promise<void> {
   const app = await openApp();
   try {
     await loadDemoWorkspace(app);
-    const demo = await app.store.findNewsletter('weekly');
+    const demo = await app.stores.newsletters.findNewsletter('weekly');
     if (!demo) throw new Error('demo newsletter missing');
-    const list = await app.store.createList(BENCH_LIST);
-    const report = await app.store.importSubscribers(list.id, generatedRows(recipients, 'reader'), { source: 'bench' });
+    const list = await app.stores.audience.createList(BENCH_LIST);
+    const report = await app.stores.audience.importSubscribers(list.id, generatedRows(recipients, 'reader'), { source: 'bench' });
     if (report.newPeople !== recipients) throw new Error(`setup: ${report.newPeople} of ${recipients} subscribers added`);
     // The demo digest, on the bench list: same sender, template, logo and articles (assigned to it) as the demo newsletter.
-    const newsletter = await app.store.createNewsletter({ ...demo, slug: BENCH_SLUG, listId: list.id });
-    await app.store.assignArticles(newsletter.id, (await app.store.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
-    const { issue } = await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl });
+    const newsletter = await app.stores.newsletters.createNewsletter({ ...demo, slug: BENCH_SLUG, listId: list.id });
+    await app.stores.content.assignArticles(newsletter.id, (await app.stores.content.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
+    const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl });
     const message = await sampleMessage(app, issue.id);
     writeFileSync(env['BENCH_MESSAGE_FILE'] ?? join(app.config.dataDir, 'message.eml'), message);
     result({ recipients, issue: issue.number, messageBytes: message.length, htmlBytes: Buffer.byteLength(issue.html), textBytes: Buffer.byteLength(issue.text) });
@@ -82,11 +83,11 @@ async function setup(): Promise<void> {
   }
 }
 
-async function benchRun(store: SqlStore, app: App) {
-  const newsletter = await store.findNewsletter(BENCH_SLUG);
+async function benchRun(store: Stores, app: App) {
+  const newsletter = await store.newsletters.findNewsletter(BENCH_SLUG);
   if (!newsletter) throw new Error('bench newsletter missing (run setup first)');
-  const list = await store.getList(newsletter.listId);
-  const issue = await store.findIssue(newsletter.id, 1);
+  const list = await store.audience.getList(newsletter.listId);
+  const issue = await store.newsletters.findIssue(newsletter.id, 1);
   if (!list || !issue) throw new Error('bench list or issue missing');
   const settings = { publicUrl: app.config.publicUrl, secret: app.config.secret };
   return {
@@ -106,11 +107,11 @@ async function benchRun(store: SqlStore, app: App) {
   };
 }
 
-async function dueRecipients(store: SqlStore, listId: number, limit: number): Promise<DueRecipient[]> {
+async function dueRecipients(store: Stores, listId: number, limit: number): Promise<DueRecipient[]> {
   const out: DueRecipient[] = [];
   let after = 0;
   while (out.length < limit) {
-    const page = await store.listRecipients(listId, after, Math.min(1000, limit - out.length));
+    const page = await store.audience.listRecipients(listId, after, Math.min(1000, limit - out.length));
     if (page.length === 0) break;
     for (const s of page) out.push({ subscriberId: s.id, email: s.email, name: s.name, firstName: s.firstName, lastName: s.lastName, attributes: s.attributes, attempts: 0, firstAttemptAt: null, skipReason: null });
     after = page[page.length - 1]?.id ?? after;
@@ -121,8 +122,8 @@ async function dueRecipients(store: SqlStore, listId: number, limit: number): Pr
 /** One complete message exactly as the engine builds it, as bytes (what smtp-source sends in the "limit" run). */
 async function sampleMessage(app: App, issueId: number): Promise<Buffer> {
   void issueId;
-  const { run, list } = await benchRun(app.store, app);
-  const [recipient] = await dueRecipients(app.store, list.id, 1);
+  const { run, list } = await benchRun(app.stores, app);
+  const [recipient] = await dueRecipients(app.stores, list.id, 1);
   if (!recipient) throw new Error('no recipient');
   const builder = await prepareMessageBuilder(run);
   return await builder.toBuffer(builder.build(recipient, new Date()));
@@ -133,8 +134,8 @@ async function build(): Promise<void> {
   const n = intEnv('BENCH_RECIPIENTS', 5000);
   const app = await openApp();
   try {
-    const { run, list } = await benchRun(app.store, app);
-    const recipients = await dueRecipients(app.store, list.id, n);
+    const { run, list } = await benchRun(app.stores, app);
+    const recipients = await dueRecipients(app.stores, list.id, n);
     const builder = await prepareMessageBuilder(run);
     // Warm up the JIT on a few messages first, as a long campaign would be.
     for (const r of recipients.slice(0, 200)) await builder.toBuffer(builder.build(r, new Date()));
@@ -173,11 +174,11 @@ async function naive(): Promise<void> {
       import('../emails/digest.tsx'),
       import('../src/issues/assemble.ts'),
     ]);
-    const { newsletter, list, issue, run } = await benchRun(app.store, app);
-    const articles = await app.store.getArticlesByIds(issue.articleIds);
+    const { newsletter, list, issue, run } = await benchRun(app.stores, app);
+    const articles = await app.stores.content.getArticlesByIds(issue.articleIds);
     const input = assembleTemplateInput(newsletter, { subject: templateSource([{ source: issue.subject }]), preheader: templateSource([{ source: issue.preheader }]), number: issue.number, date: issue.createdAt }, articles, app.config.publicUrl);
     if (input.template !== 'digest') throw new Error('bench newsletter is not a digest');
-    const recipients = await dueRecipients(app.store, list.id, n);
+    const recipients = await dueRecipients(app.stores, list.id, n);
     const url = new URL(app.smtpUrl);
     const transporter = nodemailer.createTransport({ host: url.hostname, port: Number(url.port), secure: false, ignoreTLS: true });
     const m = await measure(async () => {
@@ -211,10 +212,10 @@ async function scaleSend(): Promise<void> {
   const slug = env['BENCH_SCALE_SLUG'] ?? 'big';
   const app = await openApp();
   try {
-    const store = app.store;
+    const store = app.stores;
     const timings = { fixMs: 0, firstSentAt: 0, t10: 0, t90: 0, lastAt: 0, sent: 0, recipients: 0 };
-    const createCampaign = store.createCampaign.bind(store);
-    store.createCampaign = async (input) => {
+    const createCampaign = store.campaigns.createCampaign.bind(store);
+    store.campaigns.createCampaign = async (input) => {
       const t0 = performance.now();
       const out = await createCampaign(input);
       timings.fixMs = performance.now() - t0;
@@ -222,8 +223,8 @@ async function scaleSend(): Promise<void> {
       timings.firstSentAt = performance.now();
       return out;
     };
-    const recordOutcomes = store.recordOutcomes.bind(store);
-    store.recordOutcomes = async (campaignId, outcomes, now) => {
+    const recordOutcomes = store.campaigns.recordOutcomes.bind(store);
+    store.campaigns.recordOutcomes = async (campaignId, outcomes, now) => {
       await recordOutcomes(campaignId, outcomes, now);
       const before = timings.sent;
       for (const o of outcomes) if (o.status === 'sent') timings.sent += 1;
@@ -260,12 +261,12 @@ async function scaleSetup(): Promise<void> {
   const app = await openApp();
   try {
     await loadDemoWorkspace(app);
-    const demo = await app.store.findNewsletter('weekly');
-    const list = await app.store.findListByName(env['BENCH_SCALE_LIST'] ?? 'big');
+    const demo = await app.stores.newsletters.findNewsletter('weekly');
+    const list = await app.stores.audience.findListByName(env['BENCH_SCALE_LIST'] ?? 'big');
     if (!demo || !list) throw new Error('scale setup: demo newsletter or imported list missing');
-    const newsletter = await app.store.createNewsletter({ ...demo, slug, listId: list.id });
-    await app.store.assignArticles(newsletter.id, (await app.store.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
-    const { issue } = await buildIssue(app.store, newsletter, { publicUrl: app.config.publicUrl });
+    const newsletter = await app.stores.newsletters.createNewsletter({ ...demo, slug, listId: list.id });
+    await app.stores.content.assignArticles(newsletter.id, (await app.stores.content.listArticles({ newsletterId: demo.id })).map((a) => a.id), 'assign');
+    const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl });
     result({ issue: issue.number });
   } finally {
     await app.close();

@@ -158,9 +158,9 @@ async function child(): Promise<void> {
   const config = configFor(dir, sink.port);
   const app = await createApp(config);
   await loadDemoWorkspace(app);
-  const newsletter = await app.store.findNewsletter('weekly');
+  const newsletter = await app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no demo newsletter');
-  const db = app.store.db;
+  const db = app.stores.db;
   const now = new Date().toISOString();
   for (let from = 0; from < N; from += 2000) {
     const rows = Array.from({ length: Math.min(2000, N - from) }, (_, i) => ({ email: `load${from + i}@load.example`, name: '', first_name: '', last_name: '', attributes: '{}', status: 'active', consent_source: 'load', consent_at: now, created_at: now, updated_at: now }));
@@ -168,9 +168,9 @@ async function child(): Promise<void> {
   }
   await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at) SELECT ${newsletter.listId}, id, 'subscribed', ${now}, ${now} FROM subscribers WHERE email LIKE '%@load.example'`.execute(db);
   const ids = (await sql<{ id: number }>`SELECT id FROM subscribers WHERE email LIKE '%@load.example' ORDER BY id`.execute(db)).rows.map((r) => r.id);
-  const { issue } = await buildIssue(app.store, newsletter, { publicUrl: config.publicUrl, max: 2 });
-  const { campaign, recipients } = await app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
-  const server = await buildHttpServer({ store: app.store, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, openTransport: app.openTransport, signup: { minResponseMs: 100 } });
+  const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: config.publicUrl, max: 2 });
+  const { campaign, recipients } = await app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+  const server = await buildHttpServer({ stores: app.stores, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, openTransport: app.openTransport, signup: { minResponseMs: 100 } });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const controller = new AbortController();
   const inProcess = !args['no-campaign'] && args.sender === 'serve';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeliverabilityStore } from '../src/store/deliverability-store.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 
 const { values } = parseArgs({ options: { members: { type: 'string', default: '20000' }, domains: { type: 'string', default: '200' } } });
 const members = Number(values.members);
@@ -17,27 +17,27 @@ const domains = Number(values.domains);
 
 async function run(suppressedDomains: number): Promise<{ fix: number; claim: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-measure-'));
-  const store = await openStore(join(dir, 'm.db'));
+  const store = await openStores(join(dir, 'm.db'));
   try {
-    const list = await store.createList('bench', '');
+    const list = await store.audience.createList('bench', '');
     async function* rows() {
       for (let i = 0; i < members; i++) yield { line: i + 2, ok: true as const, row: { email: `reader${i}@example${i % 50}.com`, name: '', firstName: '', lastName: '', attributes: {} } };
     }
-    await store.importSubscribers(list.id, rows(), { source: 'bench' });
-    const newsletter = await store.createNewsletter({ slug: 'bench', name: 'Bench', fromName: 'B', fromEmail: 'b@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: 'x', logoUrl: '', subjectTemplate: '{{subject}}', maxArticles: 5, language: 'en' } as never);
-    const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 's', preheader: '', html: '<p>x</p>', text: 'x', articleIds: [] } as never);
+    await store.audience.importSubscribers(list.id, rows(), { source: 'bench' });
+    const newsletter = await store.newsletters.createNewsletter({ slug: 'bench', name: 'Bench', fromName: 'B', fromEmail: 'b@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: 'x', logoUrl: '', subjectTemplate: '{{subject}}', maxArticles: 5, language: 'en' } as never);
+    const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 's', preheader: '', html: '<p>x</p>', text: 'x', articleIds: [] } as never);
     const d = new DeliverabilityStore(store.db);
     for (let i = 0; i < suppressedDomains; i++) await d.addSuppression(`@suppressed${i}.example.net`, 'bench');
     let t = performance.now();
-    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     const fix = performance.now() - t;
     t = performance.now();
     const now = new Date().toISOString();
     for (;;) {
-      const due = await store.listDueRecipients(campaign.id, 500, now);
+      const due = await store.campaigns.listDueRecipients(campaign.id, 500, now);
       if (due.length === 0) break;
-      const claims = await store.claimForSending(campaign.id, due.map((r) => r.subscriberId), now);
-      await store.recordOutcomes(campaign.id, [...claims.keys()].map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: '250 ok', messageId: `<${subscriberId}@x>` })), now);
+      const claims = await store.campaigns.claimForSending(campaign.id, due.map((r) => r.subscriberId), now);
+      await store.campaigns.recordOutcomes(campaign.id, [...claims.keys()].map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: '250 ok', messageId: `<${subscriberId}@x>` })), now);
     }
     return { fix, claim: performance.now() - t };
   } finally {

@@ -16,7 +16,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Article } from '../src/core/domain.ts';
 import { assembleTemplateInput } from '../src/issues/assemble.ts';
-import type { SqlStore } from '../src/store/sql-store.ts';
+import type { Stores } from '../src/store/open-store.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -34,21 +34,21 @@ function nudgePreviewServer(): void {
  * preheader, number and date, and its articles lead first, exactly as a rebuild of it would render them. Null when
  * no issue exists yet.
  */
-export async function readLatestIssueProps(store: SqlStore, publicUrl: string): Promise<LatestIssue | null> {
+export async function readLatestIssueProps(store: Stores, publicUrl: string): Promise<LatestIssue | null> {
   let newest: { newsletterId: number; number: number; createdAt: string; id: number } | null = null;
-  for (const newsletter of await store.listNewsletters()) {
-    for (const issue of await store.listIssues(newsletter.id)) {
+  for (const newsletter of await store.newsletters.listNewsletters()) {
+    for (const issue of await store.newsletters.listIssues(newsletter.id)) {
       const later = newest === null || issue.createdAt > newest.createdAt || (issue.createdAt === newest.createdAt && issue.id > newest.id);
       if (later) newest = { newsletterId: newsletter.id, number: issue.number, createdAt: issue.createdAt, id: issue.id };
     }
   }
   if (newest === null) return null;
-  const newsletter = await store.getNewsletter(newest.newsletterId);
-  const issue = await store.findIssue(newest.newsletterId, newest.number);
+  const newsletter = await store.newsletters.getNewsletter(newest.newsletterId);
+  const issue = await store.newsletters.findIssue(newest.newsletterId, newest.number);
   if (newsletter === null || issue === null) return null;
   const articles: Article[] = [];
   for (const id of issue.articleIds) {
-    const article = await store.findArticle(id);
+    const article = await store.content.findArticle(id);
     if (article) articles.push(article);
   }
   if (articles.length === 0) return null;
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   }
   const app = await createApp(loadConfig());
   try {
-    const props = await readLatestIssueProps(app.store, app.config.publicUrl);
+    const props = await readLatestIssueProps(app.stores, app.config.publicUrl);
     if (props === null) {
       console.error('no issue in the database yet, so previews keep the shipped sample; build one first: npx mailroom issue build weekly');
       return 1;

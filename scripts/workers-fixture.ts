@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 
 export const ADMIN_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -38,18 +38,18 @@ export async function createWorkersDatabase(recipients: number, options: { campa
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const store = await openStore(url.toString());
+  const store = await openStores(url.toString());
   let campaignId = 0;
   let recipientsFixedMs = 0;
   try {
-    const list = await store.createList('readers');
+    const list = await store.audience.createList('readers');
     const now = new Date().toISOString();
     await sql`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at)
       SELECT 'reader' || i || '@example.com', 'Reader ' || i, 'Reader', CAST(i AS text), '{}', 'active', 'import', ${now}, ${now}, ${now}
       FROM generate_series(1, ${recipients}) AS i`.execute(store.db);
     await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at, consent_at)
       SELECT ${list.id}, id, 'subscribed', ${now}, ${now}, ${now} FROM subscribers`.execute(store.db);
-    const newsletter = await store.createNewsletter({
+    const newsletter = await store.newsletters.createNewsletter({
       slug: 'weekly',
       name: 'The Weekly',
       fromName: 'Ann',
@@ -63,10 +63,10 @@ export async function createWorkersDatabase(recipients: number, options: { campa
       maxArticles: 5,
       language: 'en',
     });
-    const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'Issue one', preheader: '', html: '<p>Hello {{firstName}}</p>', text: 'Hello {{firstName}}', articleIds: [] });
+    const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'Issue one', preheader: '', html: '<p>Hello {{firstName}}</p>', text: 'Hello {{firstName}}', articleIds: [] });
     await sql`ANALYZE`.execute(store.db);
     const fixing = performance.now();
-    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     recipientsFixedMs = performance.now() - fixing;
     campaignId = campaign.id;
     await sql`ANALYZE`.execute(store.db);

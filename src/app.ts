@@ -5,23 +5,19 @@ import type { MessageTransport } from './sending/ports.ts';
 import type { SendDeps } from './sending/send-newsletter.ts';
 import { installFastDotStuffing } from './smtp/dot-stuffing.ts';
 import { createRelayLimiters, createRelayTransport, parseRelays } from './smtp/relays.ts';
-import { openStore } from './store/open-store.ts';
+import { openStores, type Stores } from './store/open-store.ts';
 import { SqlRelayQuotaStore } from './store/relay-quota-store.ts';
-import type { SqlStore } from './store/sql-store.ts';
-import { FeedStore } from './store/feed-store.ts';
-import { LeaderStore } from './store/leader-store.ts';
 import { isPostgres } from './store/dialect.ts';
 import { SqlSendClaims } from './store/send-claims-store.ts';
 import { SqlRelayRateStore } from './store/relay-rate-store.ts';
-import { SubscriberStore } from './store/subscriber-store.ts';
+
+/** Every store by aggregate, on one database handle (`db`: the handle itself, for queries outside the aggregates). */
+export type AppStores = Stores;
 
 export interface App {
   readonly config: Config;
-  readonly store: SqlStore;
-  /** The stores of other aggregates, on the same database handle: sign-up, rate limits and the subscriber's side; feeds; leader leases. */
-  readonly subscribers: SubscriberStore;
-  readonly feeds: FeedStore;
-  readonly leaders: LeaderStore;
+  /** The stores; consumers take the part they need through interfaces of their own (see tests/architecture.test.ts). */
+  readonly stores: AppStores;
   /** The SMTP URL messages go to: SMTP_URL, or the built-in local inbox. */
   readonly smtpUrl: string;
   readonly usesLocalInbox: boolean;
@@ -48,34 +44,32 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
   // nodemailer's SMTP client dot-stuffs every message byte by byte in JavaScript; this puts a native one in its
   // DataStream (process-wide), only after checking it writes the same bytes (nodemailer is pinned in package.json).
   installFastDotStuffing();
-  const store = await openStore(config.databaseUrl, { ...(options.clock ? { clock: options.clock } : {}), migrate: options.migrate ?? config.migrateOnStart });
+  const base = await openStores(config.databaseUrl, { ...(options.clock ? { clock: options.clock } : {}), migrate: options.migrate ?? config.migrateOnStart });
   const usesLocalInbox = config.smtpUrl === null;
   const smtpUrl = config.smtpUrl ?? `smtp://127.0.0.1:${config.inboxSmtpPort}`;
   // SMTP_URL may name several relays; their per-second rate limiters live as long as the app, shared by its campaigns.
   const relayLimiters = createRelayLimiters();
   const relays = parseRelays(smtpUrl);
   // Hourly and daily caps are counted in the database: they hold across restarts and every process sending through it.
-  const quotas = new SqlRelayQuotaStore(store.db);
+  const quotas = new SqlRelayQuotaStore(base.db);
   // Postgres: every process sends every campaign together, claiming rows in small batches (send-claims-store.ts);
   // SQLite (one writer): one process runs a campaign at a time, under the campaign's lease.
-  const claims = isPostgres(store.db) ? new SqlSendClaims(store.db) : null;
+  const claims = isPostgres(base.db) ? new SqlSendClaims(base.db) : null;
   // Postgres: a relay's per-second rate is reserved in the database, so it holds for all workers together
   // (relay-rate-store.ts). SQLite: this process's limiter (one sending process per campaign).
-  const sharedRate = isPostgres(store.db) ? new SqlRelayRateStore(store.db) : undefined;
+  const sharedRate = isPostgres(base.db) ? new SqlRelayRateStore(base.db) : undefined;
   const openTransport = (): MessageTransport =>
     createRelayTransport(relays, { poolSize: config.smtpPoolSize, dkim: config.dkim, defaultRatePerSecond: config.smtpRatePerSecond, limiters: relayLimiters, quotas, ...(sharedRate ? { sharedRate } : {}), ...(usesLocalInbox ? { timeoutSeconds: 5 } : {}) });
+  const stores: AppStores = base;
   return {
     config,
-    store,
-    subscribers: new SubscriberStore(store.db),
-    feeds: new FeedStore(store.db, options.clock),
-    leaders: new LeaderStore(store.db),
+    stores,
     smtpUrl,
     usesLocalInbox,
     clock: options.clock ?? (() => new Date()),
     openTransport,
     sendDeps: (extra = {}) => ({
-      store,
+      stores,
       openTransport,
       settings: { publicUrl: config.publicUrl, secret: config.secret, feedbackIdSender: config.feedbackIdSender, bounceDomain: config.deliverability.bounceDomain },
       engineOptions: engineOptionsFrom(config),
@@ -83,6 +77,6 @@ export async function createApp(config: Config, options: { clock?: () => Date; m
       ...(options.clock ? { clock: options.clock } : {}),
       ...extra,
     }),
-    close: () => store.close(),
+    close: () => base.close(),
   };
 }

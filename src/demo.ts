@@ -3,6 +3,7 @@
  * Mailroom (data/ beside src/, found from this module, whatever DATA_DIR and the working directory are); DATA_DIR only
  * holds what Mailroom writes.
  */
+import type { Newsletter } from './core/domain.ts';
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { App } from './app.ts';
@@ -24,8 +25,8 @@ export const DEMO_ASSETS = {
 } as const;
 
 /** True when the database holds the demo newsletter (loaded on a first local start or by `mailroom demo`). */
-export async function isDemoWorkspaceLoaded(store: Pick<App['store'], 'findNewsletter'>): Promise<boolean> {
-  const newsletter = await store.findNewsletter(DEMO_NEWSLETTER);
+export async function isDemoWorkspaceLoaded(stores: { readonly newsletters: { findNewsletter(slug: string): Promise<Newsletter | null> } }): Promise<boolean> {
+  const newsletter = await stores.newsletters.findNewsletter(DEMO_NEWSLETTER);
   return newsletter !== null && newsletter.fromEmail === DEMO_FROM_EMAIL;
 }
 
@@ -38,10 +39,10 @@ export interface DemoSummary {
 
 /** Loads (or tops up) the demo workspace; running it again changes nothing. */
 export async function loadDemoWorkspace(app: App): Promise<DemoSummary> {
-  const { store } = app;
+  const { stores } = app;
   const problems: string[] = [];
-  const list = (await store.findListByName(DEMO_LIST)) ?? (await store.createList(DEMO_LIST, 'Demo readers (example addresses; mail goes to the local inbox)'));
-  const report = await store.importSubscribers(list.id, readSubscriberCsv(createReadStream(DEMO_ASSETS.subscribersCsv), 'demo-subscribers.csv'), {
+  const list = (await stores.audience.findListByName(DEMO_LIST)) ?? (await stores.audience.createList(DEMO_LIST, 'Demo readers (example addresses; mail goes to the local inbox)'));
+  const report = await stores.audience.importSubscribers(list.id, readSubscriberCsv(createReadStream(DEMO_ASSETS.subscribersCsv), 'demo-subscribers.csv'), {
     source: 'demo-subscribers.csv',
   });
   for (const r of report.rejected) problems.push(`demo-subscribers.csv line ${r.line}: ${r.reason}`);
@@ -49,10 +50,10 @@ export async function loadDemoWorkspace(app: App): Promise<DemoSummary> {
   for (const error of sources.errors) problems.push(error.message);
   // The same cleaning every import gets, so nothing unsafe reaches a template even from the demo folder.
   const articleIds: number[] = [];
-  for (const { article } of sources.articles) articleIds.push((await store.upsertArticle(finalizeArticle(article).article)).article.id);
+  for (const { article } of sources.articles) articleIds.push((await stores.content.upsertArticle(finalizeArticle(article).article)).article.id);
   let created = false;
-  if (!(await store.findNewsletter(DEMO_NEWSLETTER))) {
-    await store.createNewsletter({
+  if (!(await stores.newsletters.findNewsletter(DEMO_NEWSLETTER))) {
+    await stores.newsletters.createNewsletter({
       slug: DEMO_NEWSLETTER,
       name: 'Mailroom Weekly',
       fromName: 'Mailroom Weekly',
@@ -69,7 +70,7 @@ export async function loadDemoWorkspace(app: App): Promise<DemoSummary> {
     created = true;
   }
   // The demo articles are the demo newsletter's only: no other newsletter takes them.
-  const demo = await store.findNewsletter(DEMO_NEWSLETTER);
-  if (demo) await store.assignArticles(demo.id, articleIds, 'demo');
+  const demo = await stores.newsletters.findNewsletter(DEMO_NEWSLETTER);
+  if (demo) await stores.content.assignArticles(demo.id, articleIds, 'demo');
   return { created, articles: sources.articles.length, subscribers: report.addedToList + report.alreadyOnList, problems };
 }

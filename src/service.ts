@@ -52,7 +52,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     // Demo content only where nobody reads it: on a first start in local development, or when asked for (`mailroom demo`).
     const { DEMO_ASSETS, isDemoWorkspaceLoaded, loadDemoWorkspace } = await import('./demo.ts');
-    const empty = (await app.store.countNewsletters()) === 0;
+    const empty = (await app.stores.newsletters.countNewsletters()) === 0;
     if (empty && options.loadDemo && config.localDevelopment) {
       const summary = await loadDemoWorkspace(app);
       log(`Loaded the demo workspace: newsletter "weekly", ${summary.articles} articles, ${summary.subscribers} subscribers on list "demo".`);
@@ -69,17 +69,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Campaign progress for the API: on SQLite counted on a worker thread with its own read-only connection (a count
     // there blocks the event loop); Postgres answers asynchronously through the store.
     const sendCounter: SendCounter = isPostgresUrl(config.databaseUrl)
-      ? { count: (campaignId) => app.store.countSends(campaignId), close: async () => undefined }
+      ? { count: (campaignId) => app.stores.campaigns.countSends(campaignId), close: async () => undefined }
       : createSqliteSendCounter(config.databaseUrl);
     const http = await buildHttpServer({
-      store: app.store,
+      stores: app.stores,
       publicUrl: config.publicUrl,
       secret: config.secret,
       mediaDir: join(config.dataDir, 'media'),
-      demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.store) },
+      demoMedia: { dir: DEMO_ASSETS.mediaDir, enabled: () => isDemoWorkspaceLoaded(app.stores) },
       inbox,
       openTransport: app.openTransport,
-      subscribers: app.subscribers,
       trustProxy: config.trustProxy,
       signup: { recordIp: config.signupRecordIp, ratePerMinute: config.signupRatePerMinute },
       localDevelopment: config.localDevelopment,
@@ -103,13 +102,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     } else {
       log(`Sending through ${redact(app.smtpUrl)}`);
     }
-    if (await isDemoWorkspaceLoaded(app.store)) log('Next, in another terminal:  npx mailroom send weekly');
+    if (await isDemoWorkspaceLoaded(app.stores)) log('Next, in another terminal:  npx mailroom send weekly');
     // Bounces and complaints: the IMAP mailbox (BOUNCE_IMAP_URL) and the inbound SMTP listener (BOUNCE_SMTP_PORT).
     const deliverability = await startDeliverability(app, { log, webhookPolicy: fetchPolicyFrom(fetchSettings) });
     // Local development stays two commands: the demo's owner gets a one-time login link on every start.
     // Elsewhere no account exists until `mailroom users create`.
-    if (config.localDevelopment && (await isDemoWorkspaceLoaded(app.store))) {
-      const owner = await new AccountService(new AccountStore(app.store.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
+    if (config.localDevelopment && (await isDemoWorkspaceLoaded(app.stores))) {
+      const owner = await new AccountService(new AccountStore(app.stores.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
       log(`Log in as ${owner.email} (owner${owner.created ? ', made for the demo workspace' : ''}) with this one-time link: ${owner.link}`);
     }
 
@@ -118,14 +117,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     let ticking: Promise<void> | null = null;
     // One scheduler and one feed poller across every process on the database: a lease on the database's clock,
     // renewed each tick (SCHEDULER_TICK, 20 s by default); a dead holder is replaced once it runs out.
-    const { leaders } = app;
+    const { leaders } = app.stores;
     const leaderId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const leaseMs = 90_000;
     const tick = (): Promise<void> => {
       ticking ??= (async () => {
         try {
           if (await leaders.claim('scheduler', leaderId, leaseMs))
-            await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
+            await runDueSlots({ stores: app.stores, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
         } catch (error) {
           log(`scheduler: ${(error as Error).message}`);
         }
@@ -145,8 +144,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     const feedPoller =
       fetchSettings.feedPollMinutes > 0
         ? createFeedPoller({
-            store: app.store,
-            feeds: app.feeds,
+            stores: app.stores,
+            feeds: app.stores.feeds,
             policy: fetchPolicyFrom(fetchSettings),
             intervalMinutes: fetchSettings.feedPollMinutes,
             log,

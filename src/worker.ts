@@ -30,8 +30,8 @@ export async function startWorker(config: Config, options: { log: (line: string)
   const tick = (): Promise<void> => {
     ticking ??= (async () => {
       try {
-        if (await app.leaders.claim('scheduler', leaderId, leaseMs))
-          await runDueSlots({ store: app.store, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
+        if (await app.stores.leaders.claim('scheduler', leaderId, leaseMs))
+          await runDueSlots({ stores: app.stores, publicUrl: config.publicUrl, catchUpMs: config.scheduleCatchUpHours * 3600_000, log });
       } catch (error) {
         log(`scheduler: ${(error as Error).message}`);
       }
@@ -52,7 +52,7 @@ export async function startWorker(config: Config, options: { log: (line: string)
       await task.destroy();
       await ticking;
       await runner.stop();
-      await app.leaders.release('scheduler', leaderId).catch(() => undefined);
+      await app.stores.leaders.release('scheduler', leaderId).catch(() => undefined);
       await app.close();
     },
   };

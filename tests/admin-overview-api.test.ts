@@ -52,7 +52,7 @@ beforeAll(async () => {
   else process.env.FETCH_ALLOW_PRIVATE = previousAllow;
   await loadDemoWorkspace(service.app);
   base = service.httpUrl;
-  const accounts = new AccountService(new AccountStore(service.app.store.db), { publicUrl: 'https://news.example.com' });
+  const accounts = new AccountService(new AccountStore(service.app.stores.db), { publicUrl: 'https://news.example.com' });
   auth = { authorization: `Bearer ${(await accounts.createToken('overview', 'editor')).secret}` };
 });
 

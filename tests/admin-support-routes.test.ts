@@ -19,9 +19,9 @@ let auth: { authorization: string };
 beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
-  const accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl });
+  const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   auth = { authorization: `Bearer ${(await accounts.createToken('web', 'editor')).secret}` };
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
   const built = await server.inject({ method: 'POST', url: '/api/v1/newsletters/weekly/issues', headers: auth, payload: { subject: 'Hi {{firstName}}' } });
   expect(built.statusCode).toBe(201);
 });

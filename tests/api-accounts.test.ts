@@ -38,8 +38,8 @@ function login(email: string, password: string, ip = '10.0.0.1') {
 beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
-  accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl }, clock);
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, clock });
+  accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl }, clock);
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, clock });
 });
 
 afterAll(async () => {
@@ -113,7 +113,7 @@ describe('logins', () => {
 
   test('one IP address failing on many accounts gets 429s', async () => {
     // The same rule as the server's (20 failures per 15 minutes), with a limit of 3 to keep the test short.
-    const strict = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl, failuresPerIp: 3 }, clock);
+    const strict = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl, failuresPerIp: 3 }, clock);
     for (let i = 0; i < 3; i += 1) await expect(strict.login(`nobody${i}@example.com`, 'guess', '10.9.9.9')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(strict.login('nobody9@example.com', 'guess', '10.9.9.9')).rejects.toMatchObject({ code: 'RATE_LIMITED', message: expect.stringContaining('too many failed logins from 10.9.9.9') });
     await expect(strict.login('nobody9@example.com', 'guess', '10.9.9.8')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });

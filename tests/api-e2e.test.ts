@@ -55,7 +55,7 @@ describe('the API over a real socket', () => {
   test('owner logs in with a cookie, uses CSRF, makes a token; the token imports, builds and sends to a real SMTP server', async () => {
     // Outside local development there is no account until one is created.
     expect(lines.join('\n')).not.toContain('one-time link');
-    const accounts = new AccountService(new AccountStore(service.app.store.db), { publicUrl: 'https://news.example.com' });
+    const accounts = new AccountService(new AccountStore(service.app.stores.db), { publicUrl: 'https://news.example.com' });
     const { link } = await accounts.createUser('boss@example.com', 'owner');
     const path = new URL(link).pathname;
 

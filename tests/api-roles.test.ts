@@ -34,11 +34,11 @@ function concretePath(path: string): string {
 beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
-  const accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl });
+  const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   for (const role of ROLES) tokens.set(role, (await accounts.createToken(`walk-${role}`, role)).secret);
   spareTokenId = (await accounts.createToken('spare', 'viewer')).token.id;
   const fetchPolicy = fetchPolicyFrom(loadFetchSettings(ws.app.config, {}));
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, api: { fetchPolicy } });
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, api: { fetchPolicy } });
   const doc = (await server.inject({ url: '/api/openapi.json' })).json() as { paths: Record<string, Record<string, Operation>> };
   operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
 });

@@ -39,7 +39,7 @@ const HOSTILE: ArticleInput = {
 let env: SubscriberEnv;
 
 async function weekly() {
-  const newsletter = await env.ws.app.store.findNewsletter('weekly');
+  const newsletter = await env.ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no weekly');
   return newsletter;
 }
@@ -67,7 +67,7 @@ describe('the public archive', () => {
 
   test('lists only sent issues; a built but unsent issue is not public', async () => {
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { publicUrl: env.ws.app.config.publicUrl });
     const index = await get('/issues/weekly');
     expect(index.response.status).toBe(200);
     expectArchiveHeaders(index.response);
@@ -81,7 +81,7 @@ describe('the public archive', () => {
     expect(after.text).toContain('href="/issues/weekly/1"');
     expect((await get('/issues/weekly/1')).response.status).toBe(200);
     // A second, unsent issue stays private.
-    await buildIssue(env.ws.app.store, newsletter, { publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { publicUrl: env.ws.app.config.publicUrl });
     expect((await get('/issues/weekly/2')).response.status).toBe(404);
     expect((await get('/issues/weekly')).text).not.toContain('href="/issues/weekly/2"');
     expect((await get('/issues/weekly/abc')).response.status).toBe(404);
@@ -89,9 +89,9 @@ describe('the public archive', () => {
   });
 
   test('the "view in browser" link of a sent email opens its issue: no personal data, no placeholder, no script', async () => {
-    const article = await env.ws.app.store.upsertArticle(HOSTILE);
+    const article = await env.ws.app.stores.content.upsertArticle(HOSTILE);
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const email = messagesTo(env.sink, 'ada@example.com')[0];
     const webLink = /href="(https:\/\/news\.example\.com\/issues\/weekly\/1)"/.exec(String(email?.parsed.html))?.[1];
@@ -119,13 +119,13 @@ describe('the public archive', () => {
     expectArchiveHeaders(articlePage.response);
     expect(articlePage.text).not.toMatch(/<script/i);
     // An article no sent issue carried is not.
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'draft', title: 'Draft' });
+    await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'draft', title: 'Draft' });
     expect((await get('/articles/draft')).response.status).toBe(404);
   });
 
   test('the web copy has neither "View in browser" nor the greeting nor the subscription footer that the email has', async () => {
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { max: 3, publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { max: 3, publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const email = String(messagesTo(env.sink, 'ada@example.com')[0]?.parsed.html);
     // The email has them all.
@@ -151,8 +151,8 @@ describe('the public archive', () => {
     expect(text).toContain('<!--[if mso]><table role="presentation" align="center" width="600"');
 
     // An article's web page has no subscription footer either.
-    const issue = await env.ws.app.store.findIssue(newsletter.id, 1);
-    const first = await env.ws.app.store.findArticle(issue?.articleIds[0] ?? 0);
+    const issue = await env.ws.app.stores.newsletters.findIssue(newsletter.id, 1);
+    const first = await env.ws.app.stores.content.findArticle(issue?.articleIds[0] ?? 0);
     const articlePage = await get(`/articles/${first?.slug ?? ''}`);
     expect(articlePage.response.status).toBe(200);
     expect(articlePage.text).not.toContain('View in browser');
@@ -162,9 +162,9 @@ describe('the public archive', () => {
   test('placeholders in a title or summary show as themselves on the index, the feed, the issue and the article page', async () => {
     const title = 'Deal {{nope}} {{email}} \\{{x}} {{#if}}';
     const summary = 'Summary {{unsubscribeUrl}} {{{email}}}';
-    const article = await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
+    const article = await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'curly', title, summary, body: 'Body {{email}}.' });
     const newsletter = await weekly();
-    await buildIssue(env.ws.app.store, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
+    await buildIssue(env.ws.app.stores, newsletter, { articles: [article.article.slug], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const escaped = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
@@ -187,8 +187,8 @@ describe('the public archive', () => {
 
   test('the RSS 2.0 feed parses, escapes, and names placeholder subjects for nobody', async () => {
     const newsletter = await weekly();
-    await env.ws.app.store.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
+    await env.ws.app.stores.db.updateTable('newsletters').set({ subject_template: '{{firstName}}, {name} #{number}: {title}' }).where('id', '=', newsletter.id).execute();
+    await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const { response, text } = await get('/issues/weekly/feed.xml');
@@ -225,7 +225,7 @@ describe('the public archive', () => {
     expect((await get('/issues/weekly')).text).toBe(first.text);
     // A second issue sent (a new article): the next request lists it.
     const newsletter = await weekly();
-    await env.ws.app.store.upsertArticle({ ...HOSTILE, slug: 'later', title: 'A later article', publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
+    await env.ws.app.stores.content.upsertArticle({ ...HOSTILE, slug: 'later', title: 'A later article', publishedAt: '2030-01-01T00:00:00.000Z' }, { assignTo: newsletter.id });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     expect((await get('/issues/weekly')).text).toContain('href="/issues/weekly/2"');
     // Sign-up closed: the Subscribe link goes.

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { MIGRATIONS } from '../src/store/migrations.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { cliWorkspace, showRun } from './helpers/mailroom.ts';
 
@@ -192,7 +192,7 @@ describe('migrating a database made before articles belonged to newsletters', ()
     });
     const before = everyRow(path);
 
-    const store = await openStore(path);
+    const store = await openStores(path);
     cleanups.push(() => store.close());
     const after = everyRow(path);
     // Every row of every table is still there, unchanged (campaigns gain a column, false for them).
@@ -206,12 +206,12 @@ describe('migrating a database made before articles belonged to newsletters', ()
       { newsletter_id: 2, article_id: 2, excluded: 0, source: 'migration', added_at: '2026-11-11T00:00:00.000Z' },
       { newsletter_id: 2, article_id: 3, excluded: 0, source: 'migration', added_at: '2026-11-12T00:00:00.000Z' },
     ]);
-    const owners = await store.newslettersOfArticles([1, 2, 3, 4, 5]);
+    const owners = await store.content.newslettersOfArticles([1, 2, 3, 4, 5]);
     expect(Object.fromEntries(owners)).toEqual({ 1: ['weekly'], 2: ['digest', 'weekly'], 3: ['digest'], 4: [], 5: ['digest'] });
     // What each would send next: weekly has sent all of its own; digest its draft's article and its feed item.
-    expect(await store.listArticlesNotSentIn(1, 10)).toEqual([]);
-    expect((await store.listArticlesNotSentIn(2, 10)).map((a) => a.slug)).toEqual(['from-digest-feed', 'in-digest-draft']);
-    expect(await store.listUnassignedArticles(5)).toMatchObject({ count: 1, newest: [expect.objectContaining({ slug: 'never-used' })] });
+    expect(await store.content.listArticlesNotSentIn(1, 10)).toEqual([]);
+    expect((await store.content.listArticlesNotSentIn(2, 10)).map((a) => a.slug)).toEqual(['from-digest-feed', 'in-digest-draft']);
+    expect(await store.content.listUnassignedArticles(5)).toMatchObject({ count: 1, newest: [expect.objectContaining({ slug: 'never-used' })] });
   });
 
   test('a database with one newsletter: every article stays its own, as before', async () => {
@@ -226,10 +226,10 @@ describe('migrating a database made before articles belonged to newsletters', ()
       issue(db, 1, 1, 1, [1], '2026-11-10T00:00:00.000Z');
       db.prepare("insert into campaigns (id, issue_id, newsletter_id, list_id, status, created_at) values (1, 1, 1, 1, 'sent', ?)").run(T);
     });
-    const store = await openStore(path);
+    const store = await openStores(path);
     cleanups.push(() => store.close());
-    expect(Object.fromEntries(await store.newslettersOfArticles([1, 2]))).toEqual({ 1: ['weekly'], 2: ['weekly'] });
-    expect((await store.listArticlesNotSentIn(1, 10)).map((a) => a.slug)).toEqual(['unsent-one']);
-    expect((await store.listUnassignedArticles(5)).count).toBe(0);
+    expect(Object.fromEntries(await store.content.newslettersOfArticles([1, 2]))).toEqual({ 1: ['weekly'], 2: ['weekly'] });
+    expect((await store.content.listArticlesNotSentIn(1, 10)).map((a) => a.slug)).toEqual(['unsent-one']);
+    expect((await store.content.listUnassignedArticles(5)).count).toBe(0);
   });
 });

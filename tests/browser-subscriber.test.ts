@@ -30,9 +30,9 @@ function watch(page: Page): string[] {
 }
 
 async function statusOf(email: string, list: string): Promise<string | null> {
-  const subscriber = await env.ws.app.store.findSubscriberByEmail(email);
-  const found = await env.ws.app.store.findListByName(list);
-  return subscriber && found ? env.ws.app.store.membershipStatus(subscriber.id, found.id) : null;
+  const subscriber = await env.ws.app.stores.audience.findSubscriberByEmail(email);
+  const found = await env.ws.app.stores.audience.findListByName(list);
+  return subscriber && found ? env.ws.app.stores.audience.membershipStatus(subscriber.id, found.id) : null;
 }
 
 describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chromium'), () => {
@@ -78,8 +78,8 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chr
     expect(await statusOf('bea.browser@example.com', 'demo')).toBe('subscribed');
 
     // Bea is on a second list too; she gets an issue, and opens "Manage preferences" from it.
-    const extra = await env.ws.app.store.createList('extra', 'Occasional announcements');
-    await env.ws.app.store.addSubscriber(extra.id, { email: 'bea.browser@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
+    const extra = await env.ws.app.stores.audience.createList('extra', 'Occasional announcements');
+    await env.ws.app.stores.audience.addSubscriber(extra.id, { email: 'bea.browser@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     const issue = messagesTo(env.sink, 'bea.browser@example.com').find((m) => m.parsed.subject?.startsWith('Mailroom Weekly #1'));
     expect(issue?.parsed.html).toContain('Manage preferences');
@@ -98,7 +98,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chr
     await page.fill('#name', 'Bea B.');
     await page.click('button:text("Save name")');
     await page.waitForSelector('.notice:text("Your name is saved.")');
-    expect((await env.ws.app.store.findSubscriberByEmail('bea.browser@example.com'))?.name).toBe('Bea B.');
+    expect((await env.ws.app.stores.audience.findSubscriberByEmail('bea.browser@example.com'))?.name).toBe('Bea B.');
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -123,10 +123,10 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chr
       leadImage: null,
       tags: [],
     };
-    await env.ws.app.store.upsertArticle(article);
-    const newsletter = await env.ws.app.store.findNewsletter('weekly');
+    await env.ws.app.stores.content.upsertArticle(article);
+    const newsletter = await env.ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(env.ws.app.store, newsletter, { articles: ['script-article'], publicUrl: env.ws.app.config.publicUrl });
+    const { issue } = await buildIssue(env.ws.app.stores, newsletter, { articles: ['script-article'], publicUrl: env.ws.app.config.publicUrl });
     await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
 
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
@@ -141,7 +141,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the subscriber side in Chr
     expect(await page.locator('a[href^="javascript:"]').count()).toBe(0);
 
     // Defense in depth: even a script that got into the stored HTML is blocked by the sandboxing CSP.
-    await env.ws.app.store.db
+    await env.ws.app.stores.db
       .updateTable('issues')
       .set({ html: issue.html.replace('</body>', '<script>document.body.setAttribute("data-pwned","2"); alert("stored")</script><img src="data:," onerror="document.body.setAttribute(\'data-onerror\',\'2\')"><a id="js" href="javascript:document.body.setAttribute(\'data-clicked\',\'2\')">js</a></body>') })
       .where('id', '=', issue.id)

@@ -8,7 +8,7 @@ import { loadDemoWorkspace } from '../src/demo.ts';
 import { buildIssue } from '../src/issues/build-issue.ts';
 import { createCampaignRunner } from '../src/sending/campaign-runner.ts';
 import { resumeCampaign, sendNewsletter } from '../src/sending/send-newsletter.ts';
-import type { ImportRowResult } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
 import { startCountingSink, type CountingSink } from './helpers/counting-sink.ts';
 import { startSmtpSink } from './helpers/smtp-sink.ts';
 import { makeDataDir, openWorkspace, REPO_ROOT, type Workspace } from './helpers/workspace.ts';
@@ -20,11 +20,11 @@ async function* rows(n: number, prefix = 'r'): AsyncGenerator<ImportRowResult> {
 /** A workspace with `n` extra subscribers on the demo list and a built issue with a fresh campaign. */
 async function campaignOf(ws: Workspace, n: number): Promise<number> {
   await loadDemoWorkspace(ws.app);
-  const newsletter = await ws.app.store.findNewsletter('weekly');
+  const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
-  await ws.app.store.importSubscribers(newsletter.listId, rows(n), { source: 'generated' });
-  const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-  const { campaign } = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+  await ws.app.stores.audience.importSubscribers(newsletter.listId, rows(n), { source: 'generated' });
+  const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+  const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
   return campaign.id;
 }
 
@@ -45,7 +45,7 @@ describe('campaign control', () => {
     const result = await resumeCampaign(ws.app.sendDeps(), id);
     expect(result.status).toBe('sent');
     expect(result.counts).toMatchObject({ sent: 200, failed: 0, deferred: 0 });
-    const greylisted = (await ws.app.store.listSends(id)).filter((s) => /^r\d*0@/.test(s.email));
+    const greylisted = (await ws.app.stores.campaigns.listSends(id)).filter((s) => /^r\d*0@/.test(s.email));
     expect(greylisted).toHaveLength(19);
     expect(greylisted.every((s) => s.status === 'sent' && s.attempts === 3)).toBe(true);
     expect(sink.messages).toHaveLength(200);
@@ -60,8 +60,8 @@ describe('campaign control', () => {
     expect(result.status).toBe('paused');
     expect(result.error).toMatch(/authentication failed/i);
     expect(result.error).not.toContain('wrong');
-    expect(await ws.app.store.countSends(id)).toMatchObject({ pending: 10, failed: 0 });
-    expect(await ws.app.store.getCampaign(id)).toMatchObject({ pauseReason: 'smtp' });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ pending: 10, failed: 0 });
+    expect(await ws.app.stores.campaigns.getCampaign(id)).toMatchObject({ pauseReason: 'smtp' });
   });
 
   test('a 4xx retried past the maximum age fails with the reason', async () => {
@@ -72,7 +72,7 @@ describe('campaign control', () => {
     sink.setRule((a) => (a === 'ada@example.com' ? '450 4.2.0 Mailbox busy' : undefined));
     const result = await resumeCampaign(ws.app.sendDeps(), id);
     expect(result.counts).toMatchObject({ sent: 4, failed: 1 });
-    const ada = (await ws.app.store.listSends(id)).find((r) => r.email === 'ada@example.com');
+    const ada = (await ws.app.stores.campaigns.listSends(id)).find((r) => r.email === 'ada@example.com');
     expect(ada?.error).toMatch(/^gave up after \d+ minutes of retries: /);
     expect(ada?.smtpResponse).toContain('450 4.2.0');
   });
@@ -87,24 +87,24 @@ describe('campaign control', () => {
     const runner = createCampaignRunner(ws.app.sendDeps());
     cleanups.push(() => runner.stop());
     await runner.tick();
-    expect(await ws.app.store.getCampaign(id)).toMatchObject({ status: 'paused', pauseReason: 'smtp' });
-    expect(await ws.app.store.countSends(id)).toMatchObject({ pending: 50, failed: 0 });
+    expect(await ws.app.stores.campaigns.getCampaign(id)).toMatchObject({ status: 'paused', pauseReason: 'smtp' });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ pending: 50, failed: 0 });
 
     // Down for a while: the service keeps ticking, and keeps the campaign paused without failing anyone.
     for (let i = 0; i < 6; i += 1) {
       await delay(500);
       await runner.tick();
     }
-    expect(await ws.app.store.countSends(id)).toMatchObject({ failed: 0, sent: 0 });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ failed: 0, sent: 0 });
 
     const back = await startCountingSink(port);
     cleanups.push(() => back.close());
-    for (let i = 0; i < 20 && (await ws.app.store.getCampaign(id))?.status !== 'sent'; i += 1) {
+    for (let i = 0; i < 20 && (await ws.app.stores.campaigns.getCampaign(id))?.status !== 'sent'; i += 1) {
       await delay(300);
       await runner.tick();
     }
-    expect(await ws.app.store.getCampaign(id)).toMatchObject({ status: 'sent' });
-    expect(await ws.app.store.countSends(id)).toMatchObject({ sent: 50, failed: 0 });
+    expect(await ws.app.stores.campaigns.getCampaign(id)).toMatchObject({ status: 'sent' });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ sent: 50, failed: 0 });
     expect(back.total()).toBe(50);
   });
 
@@ -115,7 +115,7 @@ describe('campaign control', () => {
     const id = await campaignOf(ws, 595);
     const running = resumeCampaign(ws.app.sendDeps(), id);
     while (sink.total() < 50) await delay(10);
-    await ws.app.store.pauseCampaign(id);
+    await ws.app.stores.campaigns.pauseCampaign(id);
     const paused = await running;
     expect(paused.status).toBe('paused');
     expect(paused.counts.sending).toBe(0);
@@ -134,10 +134,10 @@ describe('campaign control', () => {
     const ws = await openWorkspace({ SMTP_URL: sink.url });
     cleanups.push(() => sink.close(), () => ws.close());
     const id = await campaignOf(ws, 20);
-    expect(await ws.app.store.cancelCampaign(id, new Date().toISOString())).toBe(25);
+    expect(await ws.app.stores.campaigns.cancelCampaign(id, new Date().toISOString())).toBe(25);
     await expect(resumeCampaign(ws.app.sendDeps(), id)).rejects.toThrow(/campaign \d+ is cancelled; there is nothing to resume/);
     expect(sink.total()).toBe(0);
-    const skipped = await ws.app.store.listSends(id, { status: 'skipped' });
+    const skipped = await ws.app.stores.campaigns.listSends(id, { status: 'skipped' });
     expect(skipped.every((s) => s.error === 'campaign cancelled')).toBe(true);
     await expect(resumeCampaign(ws.app.sendDeps(), 999)).rejects.toThrow(/campaign 999 does not exist/);
   });
@@ -154,7 +154,7 @@ describe('campaign control', () => {
     const id = report.campaign?.id ?? 0;
     expect(report.counts).toMatchObject({ sent: 3, failed: 2 });
     sink.setRule(null);
-    expect(await ws.app.store.retryFailed(id, new Date().toISOString())).toEqual({ requeued: 1, receivedElsewhere: 0 });
+    expect(await ws.app.stores.campaigns.retryFailed(id, new Date().toISOString())).toEqual({ requeued: 1, receivedElsewhere: 0 });
     const again = await resumeCampaign(ws.app.sendDeps(), id);
     expect(again.counts).toMatchObject({ sent: 4, failed: 1 });
     expect(sink.countFor('ada@example.com')).toBe(1);
@@ -170,16 +170,16 @@ describe('campaign control', () => {
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', at: new Date('2026-12-01T09:00:00Z') });
     expect(report.mode).toBe('scheduled');
     const id = report.campaign?.id ?? 0;
-    expect(await ws.app.store.countSends(id)).toMatchObject({ pending: 0 });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ pending: 0 });
     const runner = createCampaignRunner(ws.app.sendDeps());
     cleanups.push(() => runner.stop());
     await runner.tick();
-    expect((await ws.app.store.getCampaign(id))?.status).toBe('scheduled');
+    expect((await ws.app.stores.campaigns.getCampaign(id))?.status).toBe('scheduled');
     // Someone joins before the start: they are a recipient, because recipients are fixed when it starts.
-    await ws.app.store.addSubscriber((await ws.app.store.findListByName('demo'))?.id ?? 0, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    await ws.app.stores.audience.addSubscriber((await ws.app.stores.audience.findListByName('demo'))?.id ?? 0, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
     now = new Date('2026-12-01T09:00:05Z');
     await runner.tick();
-    expect(await ws.app.store.getCampaign(id)).toMatchObject({ status: 'sent' });
+    expect(await ws.app.stores.campaigns.getCampaign(id)).toMatchObject({ status: 'sent' });
     expect(sink.total()).toBe(6);
     expect(sink.counts.get('late@example.com')).toBe(1);
   });
@@ -210,21 +210,21 @@ describe('the service', () => {
     }
     one.kill('SIGTERM');
     expect(await exited(one), one.output()).toBe(0);
-    const afterStop = await app.store.countSends(id);
+    const afterStop = await app.stores.campaigns.countSends(id);
     expect(afterStop.sending).toBe(0);
     expect(afterStop.sent).toBe(sink.total());
-    expect((await app.store.getCampaign(id))?.status).toBe('sending');
+    expect((await app.stores.campaigns.getCampaign(id))?.status).toBe('sending');
 
     const two = serve(dir, { ...env, PORT: '0' });
     // However long the second process takes to start and send the rest on a busy machine (the test's own timeout bounds it).
     const deadline = Date.now() + 150_000;
-    while (Date.now() < deadline && (await app.store.getCampaign(id))?.status !== 'sent') await delay(100);
+    while (Date.now() < deadline && (await app.stores.campaigns.getCampaign(id))?.status !== 'sent') await delay(100);
     two.kill('SIGTERM');
     expect(await exited(two)).toBe(0);
-    expect(await app.store.countSends(id)).toMatchObject({ sent: 2000, sending: 0, pending: 0 });
+    expect(await app.stores.campaigns.countSends(id)).toMatchObject({ sent: 2000, sending: 0, pending: 0 });
     expect(sink.total()).toBe(2000);
     expect(Math.max(...sink.counts.values())).toBe(1);
-    expect(await app.store.listSends(id, { possibleDuplicate: true })).toEqual([]);
+    expect(await app.stores.campaigns.listSends(id, { possibleDuplicate: true })).toEqual([]);
   }, 240_000);
 
   test('two `mailroom serve` processes on one database: one campaign per slot, no double send', async () => {
@@ -234,10 +234,10 @@ describe('the service', () => {
     const app: App = await createApp(loadConfig(env, dir));
     cleanups.push(() => sink.close(), () => app.close());
     await loadDemoWorkspace(app);
-    const newsletter = await app.store.findNewsletter('weekly');
+    const newsletter = await app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    await app.store.importSubscribers(newsletter.listId, rows(295), { source: 'generated' });
-    await app.store.saveSchedule(newsletter.id, { cron: '* * * * *', timezone: 'UTC', emptyPolicy: 'skip' });
+    await app.stores.audience.importSubscribers(newsletter.listId, rows(295), { source: 'generated' });
+    await app.stores.schedules.saveSchedule(newsletter.id, { cron: '* * * * *', timezone: 'UTC', emptyPolicy: 'skip' });
     const a = serve(dir, { ...env, PORT: '0' });
     const b = serve(dir, { ...env, PORT: '0' });
     cleanups.push(async () => {
@@ -256,11 +256,11 @@ describe('the service', () => {
     const deadline = Date.now() + 80_000;
     let movedBack = 0;
     while (Date.now() < deadline) {
-      const campaigns = await app.store.listCampaigns();
+      const campaigns = await app.stores.campaigns.listCampaigns();
       if (campaigns.some((c) => c.status === 'sent')) break;
       if (campaigns.length === 0 && Date.now() - movedBack > 3000) {
         const beforeSlot = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 1000).toISOString();
-        await app.store.db.updateTable('newsletter_schedules').set({ checked_until: beforeSlot }).where('newsletter_id', '=', newsletter.id).execute();
+        await app.stores.db.updateTable('newsletter_schedules').set({ checked_until: beforeSlot }).where('newsletter_id', '=', newsletter.id).execute();
         movedBack = Date.now();
       }
       await delay(250);
@@ -270,14 +270,14 @@ describe('the service', () => {
     b.kill('SIGTERM');
     expect(await exited(a), a.output()).toBe(0);
     expect(await exited(b), b.output()).toBe(0);
-    const campaigns = await app.store.listCampaigns();
-    const slots = (await app.store.listSlots(newsletter.id, 100)).filter((s) => s.outcome === 'campaign');
+    const campaigns = await app.stores.campaigns.listCampaigns();
+    const slots = (await app.stores.schedules.listSlots(newsletter.id, 100)).filter((s) => s.outcome === 'campaign');
     expect(campaigns.length).toBeGreaterThanOrEqual(1);
     expect(slots).toHaveLength(campaigns.length);
     expect(new Set(slots.map((s) => s.slotAt)).size).toBe(slots.length);
     const sentCampaigns = campaigns.filter((c) => c.status === 'sent').length;
     // Every recipient got exactly one message per campaign that was sent, whichever process sent it.
-    expect(sink.total()).toBe(300 * sentCampaigns + (await Promise.all(campaigns.filter((c) => c.status !== 'sent').map((c) => app.store.countSends(c.id)))).reduce((n, c) => n + c.sent, 0));
+    expect(sink.total()).toBe(300 * sentCampaigns + (await Promise.all(campaigns.filter((c) => c.status !== 'sent').map((c) => app.stores.campaigns.countSends(c.id)))).reduce((n, c) => n + c.sent, 0));
     for (const count of sink.counts.values()) expect(count).toBeLessThanOrEqual(campaigns.length);
     expect([...sink.counts.values()].filter((n) => n > sentCampaigns + 1)).toEqual([]);
   }, 120_000);

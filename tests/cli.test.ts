@@ -12,7 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { buildProgram } from '../src/cli/main.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { runInProcess } from './helpers/mailroom.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
@@ -423,14 +423,14 @@ describe('import semantics', () => {
     expect(again.stdout.trim()).toBe('team.csv: 0 added to list team (0 new people, 4 already known; 0 profiles changed), 4 already on it, 4 unchanged, 0 kept out (unsubscribed, bounced, suppressed or not yet confirmed), 0 rejected');
 
     // Bea unsubscribes (as the one-click link does), Cy's mail hard-bounces, eve@ is on the suppression list only.
-    const store = await openStore(ws.db);
+    const store = await openStores(ws.db);
     try {
-      const team = await store.findListByName('team');
-      const bea = await store.findSubscriberByEmail('bea@example.com');
+      const team = await store.audience.findListByName('team');
+      const bea = await store.audience.findSubscriberByEmail('bea@example.com');
       if (!team || !bea) throw new Error('team or bea missing');
-      await store.unsubscribeFromList(bea.id, team.id);
-      await store.suppressAddress('cy@example.com', 'hard-bounce', '550 5.1.1 <cy@example.com>: User unknown');
-      await store.suppressAddress('eve@example.com', 'manual', 'asked not to be mailed');
+      await store.audience.unsubscribeFromList(bea.id, team.id);
+      await store.audience.suppressAddress('cy@example.com', 'hard-bounce', '550 5.1.1 <cy@example.com>: User unknown');
+      await store.audience.suppressAddress('eve@example.com', 'manual', 'asked not to be mailed');
     } finally {
       await store.close();
     }

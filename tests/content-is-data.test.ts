@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { compileIssue } from '../src/personalization/personalize.ts';
 import { runDueSlots } from '../src/schedule/scheduler.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { cliWorkspace, expectOk, mailroom, show, snapshot, sqlite, sqliteWrite, type CliWorkspace } from './helpers/mailroom.ts';
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from './helpers/smtp-sink.ts';
@@ -224,9 +224,9 @@ describe('scheduled slots', () => {
    * due by then are acted on; rows carry the real time, like the binary's, so "arrived since" compares alike.
    */
   async function tick(ws: CliWorkspace, at: Date) {
-    const store = await openStore(ws.db);
+    const store = await openStores(ws.db);
     try {
-      return await runDueSlots({ store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock: () => at });
+      return await runDueSlots({ stores: store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock: () => at });
     } finally {
       await store.close();
     }
@@ -323,12 +323,12 @@ describe('existing databases', () => {
       INSERT INTO schedule_slots (newsletter_id, slot_at, outcome, campaign_id, detail, created_at) VALUES (1, '2026-01-01T09:00:00.000Z', 'skipped-empty', NULL, 'nothing new', 'x');`);
     raw.close();
 
-    const store = await openStore(path);
+    const store = await openStores(path);
     try {
-      expect(await store.listSlots(1)).toMatchObject([{ slotAt: '2026-01-01T09:00:00.000Z', outcome: 'skipped-empty', detail: 'nothing new' }]);
-      expect(await store.recordSlotWithoutCampaign(1, '2026-01-02T09:00:00.000Z', 'failed', 'broken')).toBe(true);
-      expect(await store.listFailedSlots()).toMatchObject([{ newsletterId: 1, slotAt: '2026-01-02T09:00:00.000Z', detail: 'broken' }]);
-      const [first, second] = [await store.getIssue(1), await store.getIssue(2)];
+      expect(await store.schedules.listSlots(1)).toMatchObject([{ slotAt: '2026-01-01T09:00:00.000Z', outcome: 'skipped-empty', detail: 'nothing new' }]);
+      expect(await store.schedules.recordSlotWithoutCampaign(1, '2026-01-02T09:00:00.000Z', 'failed', 'broken')).toBe(true);
+      expect(await store.schedules.listFailedSlots()).toMatchObject([{ newsletterId: 1, slotAt: '2026-01-02T09:00:00.000Z', detail: 'broken' }]);
+      const [first, second] = [await store.newsletters.getIssue(1), await store.newsletters.getIssue(2)];
       expect(second?.preheader).toBe('plain');
       const shown = compileIssue({ subject: first?.preheader ?? '', html: '', text: '' }).personalize({
         firstName: 'A', lastName: '', fullName: 'A', email: 'a@example.com', unsubscribeUrl: 'u', preferencesUrl: 'p', webVersionUrl: 'w', attributes: {},

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildIssue } from '../src/issues/build-issue.ts';
-import type { ImportRowResult } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
 import { startCountingSink, type CountingSink } from './helpers/counting-sink.ts';
 import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
 
@@ -45,13 +45,13 @@ async function* generatedRows(n: number): AsyncGenerator<ImportRowResult> {
 
 async function setUpCampaign(dir: string, sink: CountingSink, recipients: number): Promise<{ app: App; campaignId: number }> {
   const app = await createApp(loadConfig(envFor(dir, sink), dir));
-  const list = await app.store.createList('load');
-  const report = await app.store.importSubscribers(list.id, generatedRows(recipients), { source: 'generated' });
+  const list = await app.stores.audience.createList('load');
+  const report = await app.stores.audience.importSubscribers(list.id, generatedRows(recipients), { source: 'generated' });
   expect(report.newPeople).toBe(recipients);
   const { readArticleSources } = await import('../src/content/article-file.ts');
   const articleIds: number[] = [];
-  for (const { article } of (await readArticleSources(join(dir, 'data', 'articles'))).articles) articleIds.push((await app.store.upsertArticle(article)).article.id);
-  const newsletter = await app.store.createNewsletter({
+  for (const { article } of (await readArticleSources(join(dir, 'data', 'articles'))).articles) articleIds.push((await app.stores.content.upsertArticle(article)).article.id);
+  const newsletter = await app.stores.newsletters.createNewsletter({
     slug: 'load',
     name: 'Load Test',
     fromName: 'Load Test',
@@ -65,9 +65,9 @@ async function setUpCampaign(dir: string, sink: CountingSink, recipients: number
     maxArticles: 3,
     language: 'en',
   });
-  await app.store.assignArticles(newsletter.id, articleIds, 'assign');
-  const { issue } = await buildIssue(app.store, newsletter, { publicUrl: 'https://news.example.com' });
-  const { campaign } = await app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+  await app.stores.content.assignArticles(newsletter.id, articleIds, 'assign');
+  const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: 'https://news.example.com' });
+  const { campaign } = await app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
   return { app, campaignId: campaign.id };
 }
 
@@ -113,12 +113,12 @@ describe('crash safety', () => {
     final.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     expect(await exited(final), output).toBe(0);
 
-    const counts = await app.store.countSends(campaignId);
+    const counts = await app.stores.campaigns.countSends(campaignId);
     expect(counts).toMatchObject({ sent: RECIPIENTS, pending: 0, sending: 0, failed: 0, deferred: 0 });
     const missing = Array.from({ length: RECIPIENTS }, (_, i) => `reader${i + 1}@load.example`).filter((email) => !sink.counts.has(email));
     expect(missing).toEqual([]);
     const duplicated = [...sink.counts].filter(([, n]) => n > 1).map(([email]) => email);
-    const flagged = new Set((await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 100_000 })).map((s) => s.email));
+    const flagged = new Set((await app.stores.campaigns.listSends(campaignId, { possibleDuplicate: true, limit: 100_000 })).map((s) => s.email));
     // Every duplicate was in flight at a crash and is reported; at most one message per connection per crash.
     for (const email of duplicated) expect(flagged.has(email), `${email} arrived twice without being reported`).toBe(true);
     expect(flagged.size).toBeLessThanOrEqual(KILLS * POOL);

@@ -33,10 +33,10 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   ws = await openWorkspace({ SMTP_URL: sink.url, BOUNCE_DOMAIN: 'bounces.example.com' });
   await loadDemoWorkspace(ws.app);
-  const accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl });
+  const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   editor = { authorization: `Bearer ${(await accounts.createToken('ed', 'editor')).secret}` };
   viewer = { authorization: `Bearer ${(await accounts.createToken('view', 'viewer')).secret}` };
-  server = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
+  server = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts });
 });
 
 afterAll(async () => {
@@ -144,14 +144,14 @@ describe('stats and a subscriber history in the API', () => {
   });
 
   test("GET /subscribers/{id} shows the person's bounces and complaints and whether they are suppressed", async () => {
-    const ada = await ws.app.store.findSubscriberByEmail('ada@example.com');
+    const ada = await ws.app.stores.audience.findSubscriberByEmail('ada@example.com');
     const got = await server.inject({ url: `/api/v1/subscribers/${ada?.id ?? 0}`, headers: viewer });
     expect(got.statusCode, got.body).toBe(200);
     const body = got.json() as { status: string; suppression: { reason: string } | null; deliveryEvents: { campaignId: number; kind: string; status: string; source: string; action: string }[] };
     expect(body.status).toBe('bounced');
     expect(body.suppression).toMatchObject({ reason: 'hard-bounce' });
     expect(body.deliveryEvents).toEqual([expect.objectContaining({ campaignId, kind: 'hard-bounce', status: '5.2.1', source: 'smtp', action: 'suppressed' })]);
-    const grace = await ws.app.store.findSubscriberByEmail('grace@example.com');
+    const grace = await ws.app.stores.audience.findSubscriberByEmail('grace@example.com');
     expect((await server.inject({ url: `/api/v1/subscribers/${grace?.id ?? 0}`, headers: viewer })).json()).toMatchObject({ suppression: null, deliveryEvents: [] });
   });
 });

@@ -83,8 +83,8 @@ describe('bounces after the 250', () => {
     if (dovecotAvailable()) dovecot = await startDovecot();
     ws = await openWorkspace({ SMTP_URL: sink.url, BOUNCE_DOMAIN: 'bounces.example.com', SOFT_BOUNCE_LIMIT: '2', SOFT_BOUNCE_WINDOW_DAYS: '7', ...(dovecot ? { BOUNCE_IMAP_URL: dovecot.url } : {}) }, { clock });
     await loadDemoWorkspace(ws.app);
-    const demo = (await ws.app.store.findListByName('demo'))?.id ?? 0;
-    for (const email of ['ivy@example.com', 'jon@example.net', 'kim@example.org']) await ws.app.store.addSubscriber(demo, { email, name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    const demo = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
+    for (const email of ['ivy@example.com', 'jon@example.net', 'kim@example.org']) await ws.app.stores.audience.addSubscriber(demo, { email, name: '', firstName: '', lastName: '', attributes: {} }, 'test');
     listener = await startBounceSmtpListener(bounceServiceDeps(ws.app), { host: '127.0.0.1', port: 0, bounceDomain: 'bounces.example.com' });
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     expect(report.counts).toMatchObject({ sent: 8 });
@@ -107,7 +107,7 @@ describe('bounces after the 250', () => {
     const ada = sent('ada@example.com');
     expect(ada.verp).toMatch(/^bounces\+[0-9a-z]+-[0-9a-z]+-[0-9a-f]{16}@bounces\.example\.com$/);
     const ref = parseVerp(ws.app.config.secret, ada.verp);
-    const subscriber = await ws.app.store.findSubscriberByEmail('ada@example.com');
+    const subscriber = await ws.app.stores.audience.findSubscriberByEmail('ada@example.com');
     expect(ref).toEqual({ campaignId: 1, subscriberId: subscriber?.id });
     expect(new Set(sink.messages.map((m) => m.envelopeFrom)).size).toBe(8);
   });
@@ -141,14 +141,14 @@ describe('bounces after the 250', () => {
     } finally {
       await client.logout();
     }
-    const store = new DeliverabilityStore(ws.app.store.db);
+    const store = new DeliverabilityStore(ws.app.stores.db);
     const events = await store.eventsForEmail('ada@example.com');
     expect(events).toEqual([expect.objectContaining({ kind: 'hard-bounce', status: '5.1.1', source: 'imap', campaignId: 1, action: 'suppressed', createdAt: '2026-12-04T06:05:00.000Z' })]);
-    expect((await ws.app.store.findSubscriberByEmail('ada@example.com'))?.status).toBe('bounced');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('ada@example.com'))?.status).toBe('bounced');
     expect((await store.eventsForEmail('ivy@example.com'))[0]).toMatchObject({ kind: 'hard-bounce', status: '5.1.1', source: 'imap' });
     expect((await store.eventsForEmail('jon@example.net'))[0]).toMatchObject({ kind: 'hard-bounce', status: '5.1.1', source: 'imap' });
     expect((await store.eventsForEmail('kim@example.org'))[0]).toMatchObject({ kind: 'complaint', status: 'abuse', source: 'imap', action: 'unsubscribed' });
-    expect((await ws.app.store.findSubscriberByEmail('kim@example.org'))?.status).toBe('complained');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('kim@example.org'))?.status).toBe('complained');
 
     const next = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });
     expect(next.mode).toBe('campaign');
@@ -164,7 +164,7 @@ describe('bounces after the 250', () => {
     // Mail for another domain is refused (the listener is no open relay).
     await expect(transport.sendMail({ envelope: { from: 'x@example.org', to: ['someone@example.org'] }, raw: 'Subject: x\r\n\r\nx\r\n' })).rejects.toThrow(/550|relay/);
     transport.close();
-    const events = await new DeliverabilityStore(ws.app.store.db).eventsForEmail('margaret@example.net');
+    const events = await new DeliverabilityStore(ws.app.stores.db).eventsForEmail('margaret@example.net');
     expect(events).toEqual([expect.objectContaining({ kind: 'hard-bounce', status: '5.1.10', source: 'smtp', action: 'suppressed' })]);
     const before = received('margaret@example.net').length;
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });
@@ -175,7 +175,7 @@ describe('bounces after the 250', () => {
     const forged = verpAddress('another-secret-that-is-long-enough-000000', 'bounces.example.com', { campaignId: 1, subscriberId: 2 });
     const result = await processInboundMessage(bounceServiceDeps(ws.app), Buffer.from(fixture('gmail-hard', { verp: forged, rcpt: 'grace@example.com', messageId: '<1.2.0123456789ab@example.com>' })), 'smtp', [forged]);
     expect(result.outcome).toBe('unmatched');
-    expect((await ws.app.store.findSubscriberByEmail('grace@example.com'))?.status).toBe('active');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.status).toBe('active');
   });
 
   test('soft bounces count, and suppress after SOFT_BOUNCE_LIMIT within the window; the same report twice counts once', async () => {
@@ -184,11 +184,11 @@ describe('bounces after the 250', () => {
     const first = fixture('postfix-delayed', linus);
     expect(await processInboundMessage(deps, Buffer.from(first), 'smtp', [linus.verp])).toMatchObject({ outcome: 'applied', events: [expect.objectContaining({ kind: 'soft-bounce', action: 'counted' })] });
     expect(await processInboundMessage(deps, Buffer.from(first), 'smtp', [linus.verp])).toMatchObject({ events: [expect.objectContaining({ action: 'duplicate' })] });
-    expect((await ws.app.store.findSubscriberByEmail('linus@example.org'))?.status).toBe('active');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('linus@example.org'))?.status).toBe('active');
     now = new Date(now.getTime() + 3600_000);
     const second = first.replace('<20261204070500.A1B2C3D4E5@mail.example.net>', '<20261204080500.B2C3D4E5F6@mail.example.net>');
     expect(await processInboundMessage(deps, Buffer.from(second), 'smtp', [linus.verp])).toMatchObject({ events: [expect.objectContaining({ kind: 'soft-bounce', action: 'suppressed' })] });
-    expect((await ws.app.store.findSubscriberByEmail('linus@example.org'))?.status).toBe('bounced');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('linus@example.org'))?.status).toBe('bounced');
   });
 
   test('Exim and Gmail bounces through the SMTP listener; an ARF complaint unsubscribes from every list and suppresses, the report kept', async () => {
@@ -200,15 +200,15 @@ describe('bounces after the 250', () => {
     const gmail = fixture('gmail-hard', { ...reader, verp: 'news@example.com' });
     expect(await processInboundMessage(deps, Buffer.from(gmail), 'imap')).toMatchObject({ outcome: 'applied', events: [expect.objectContaining({ kind: 'hard-bounce', email: 'reader@example.com' })] });
 
-    const ws2Store = new DeliverabilityStore(ws.app.store.db, clock);
+    const ws2Store = new DeliverabilityStore(ws.app.stores.db, clock);
     const ada = sent('ada@example.com');
     const complaint = await processInboundMessage(deps, Buffer.from(fixture('arf-complaint', ada)), 'imap');
     expect(complaint).toMatchObject({ outcome: 'applied', events: [expect.objectContaining({ kind: 'complaint', status: 'abuse', action: 'unsubscribed' })] });
-    const subscriber = await ws.app.store.findSubscriberByEmail('ada@example.com');
+    const subscriber = await ws.app.stores.audience.findSubscriberByEmail('ada@example.com');
     expect(subscriber?.status).toBe('complained');
-    const memberships = await ws.app.store.db.selectFrom('list_memberships').select('status').where('subscriber_id', '=', subscriber?.id ?? 0).execute();
+    const memberships = await ws.app.stores.db.selectFrom('list_memberships').select('status').where('subscriber_id', '=', subscriber?.id ?? 0).execute();
     expect(memberships.every((m) => m.status === 'unsubscribed')).toBe(true);
-    const suppression = await ws.app.store.db.selectFrom('suppressions').select('reason').where('email', '=', 'ada@example.com').executeTakeFirst();
+    const suppression = await ws.app.stores.db.selectFrom('suppressions').select('reason').where('email', '=', 'ada@example.com').executeTakeFirst();
     expect(suppression?.reason).toBe('complaint');
     const event = (await ws2Store.eventsForEmail('ada@example.com')).find((e) => e.kind === 'complaint');
     expect(await ws2Store.eventReport(event?.id ?? 0)).toContain('Feedback-Type: abuse');

@@ -64,12 +64,12 @@ describe('deliverability commands', () => {
     expect(list).toMatch(/margaret@example\.net\s+left the company/);
 
     // A later import names them again as subscribed members.
-    const listId = (await ws.app.store.findListByName('demo'))?.id ?? 0;
+    const listId = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
     async function* rows() {
       yield { line: 2, ok: true as const, row: { email: 'margaret@example.net', name: 'Margaret', firstName: '', lastName: '', attributes: {} } };
       yield { line: 3, ok: true as const, row: { email: 'new@example.org', name: '', firstName: '', lastName: '', attributes: {} } };
     }
-    const imported = await ws.app.store.importSubscribers(listId, rows(), { source: 'later.csv' });
+    const imported = await ws.app.stores.audience.importSubscribers(listId, rows(), { source: 'later.csv' });
     // The domain-suppressed address is added as a member; it is where recipients are chosen that it is kept out.
     expect(imported).toMatchObject({ addedToList: 1, newPeople: 1, rejected: [] });
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });

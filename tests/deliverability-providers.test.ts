@@ -49,7 +49,7 @@ describe('provider webhooks', () => {
   };
   const sendgrid = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const sendgridPublic = sendgrid.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
-  const store = () => new DeliverabilityStore(ws.app.store.db);
+  const store = () => new DeliverabilityStore(ws.app.stores.db);
 
   beforeAll(async () => {
     sink = await startSmtpSink();
@@ -66,7 +66,7 @@ describe('provider webhooks', () => {
     );
     await loadDemoWorkspace(ws.app);
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app, { sns: fetcher }) });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app, { sns: fetcher }) });
   });
 
   afterAll(async () => {
@@ -101,7 +101,7 @@ describe('provider webhooks', () => {
     tampered.Message = sesBounce('linus@example.org', 'Permanent');
     const refused = await http.inject({ method: 'POST', url: '/webhooks/ses', payload: JSON.stringify(tampered), headers: { 'content-type': 'application/json' } });
     expect(refused.statusCode).toBe(401);
-    expect((await ws.app.store.findSubscriberByEmail('linus@example.org'))?.status).toBe('active');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('linus@example.org'))?.status).toBe('active');
 
     // Without the test's override, only https://sns.<region>.amazonaws.com certificates are fetched.
     expect(await verifySnsMessage({ ...valid, SigningCertURL: 'https://evil.example.com/cert.pem' }, defaultSnsFetcher)).toMatch(/not an Amazon SNS address/);
@@ -113,10 +113,10 @@ describe('provider webhooks', () => {
     const body = JSON.stringify({ RecordType: 'Bounce', Type: 'HardBounce', ID: 4323372036854775807, Email: 'grace@example.com', Description: 'The server was unable to deliver your message', MessageID: 'pm-1' });
     const wrong = await http.inject({ method: 'POST', url: '/webhooks/postmark', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('postmark:nope').toString('base64')}` }, payload: body });
     expect(wrong.statusCode).toBe(401);
-    expect((await ws.app.store.findSubscriberByEmail('grace@example.com'))?.status).toBe('active');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.status).toBe('active');
     const ok = await http.inject({ method: 'POST', url: '/webhooks/postmark', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('postmark:hook-password').toString('base64')}` }, payload: body });
     expect(ok.statusCode).toBe(200);
-    expect((await ws.app.store.findSubscriberByEmail('grace@example.com'))?.status).toBe('bounced');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.status).toBe('bounced');
   });
 
   test('SendGrid: a valid ECDSA signature applies a spam report (complaint); a wrong one is 401', async () => {
@@ -129,7 +129,7 @@ describe('provider webhooks', () => {
     const ok = await http.inject({ method: 'POST', url: '/webhooks/sendgrid', headers: { ...headers, 'x-twilio-email-event-webhook-signature': signature }, payload });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ applied: 1 });
-    expect((await ws.app.store.findSubscriberByEmail('linus@example.org'))?.status).toBe('complained');
+    expect((await ws.app.stores.audience.findSubscriberByEmail('linus@example.org'))?.status).toBe('complained');
   });
 
   test('Mailgun: a valid HMAC applies a temporary failure (soft bounce); a wrong one is 401; an old timestamp is refused', async () => {
@@ -149,7 +149,7 @@ describe('provider webhooks', () => {
   test('a provider whose setting is unset has no route', async () => {
     const bare = await openWorkspace();
     try {
-      const server = await buildHttpServer({ store: bare.app.store, publicUrl: 'https://news.example.com', secret: bare.app.config.secret, mediaDir: join(bare.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(bare.app) });
+      const server = await buildHttpServer({ stores: bare.app.stores, publicUrl: 'https://news.example.com', secret: bare.app.config.secret, mediaDir: join(bare.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(bare.app) });
       expect((await server.inject({ method: 'POST', url: '/webhooks/mailgun', payload: '{}' })).statusCode).toBe(404);
       await server.close();
     } finally {

@@ -87,8 +87,8 @@ describe.skipIf(!dovecotAvailable())('serve runs the bounce loop', () => {
     await transport.sendMail({ envelope: { from: '', to: [verpOf('grace@example.com')] }, raw: dsn(verpOf('grace@example.com'), 'grace@example.com') });
     transport.close();
 
-    expect((await service.app.store.findSubscriberByEmail('ada@example.com'))?.status).toBe('bounced');
-    expect((await service.app.store.findSubscriberByEmail('grace@example.com'))?.status).toBe('bounced');
+    expect((await service.app.stores.audience.findSubscriberByEmail('ada@example.com'))?.status).toBe('bounced');
+    expect((await service.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.status).toBe('bounced');
     await sendNewsletter(service.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });
     expect(sink.countFor('ada@example.com')).toBe(1);
     expect(sink.countFor('grace@example.com')).toBe(1);

@@ -132,16 +132,16 @@ describe('polling feeds into a newsletter', () => {
 
   const addFeed = (path: string, fullContent: FullContentMode = 'auto', newsletter: Newsletter = digest): Promise<Feed> =>
     feeds.addFeed({ newsletterId: newsletter.id, url: `${server.url}${path}`, title: '', siteUrl: '', fullContent });
-  const poll = async (feed: Feed, overrides: Partial<FetchPolicy> = {}) => pollFeed((await feeds.getFeed(feed.id)) as Feed, { store: ws.app.store, feeds, policy: policy(overrides) });
+  const poll = async (feed: Feed, overrides: Partial<FetchPolicy> = {}) => pollFeed((await feeds.getFeed(feed.id)) as Feed, { stores: ws.app.stores, feeds, policy: policy(overrides) });
 
   beforeEach(async () => {
     ws = await openWorkspace();
-    feeds = new FeedStore(ws.app.store.db);
-    const list = await ws.app.store.createList('readers');
+    feeds = new FeedStore(ws.app.stores.db);
+    const list = await ws.app.stores.audience.createList('readers');
     const base = { fromName: 'Digest', fromEmail: 'news@example.com', replyTo: '', listId: list.id, template: 'digest' as const, postalAddress: '1 Main St, Springfield', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' };
-    digest = await ws.app.store.createNewsletter({ ...base, slug: 'digest', name: 'The Digest' });
-    other = await ws.app.store.createNewsletter({ ...base, slug: 'other', name: 'Other' });
-    await ws.app.store.addSubscriber(list.id, { email: 'ada@example.com', name: 'Ada', firstName: 'Ada', lastName: '', attributes: {} }, 'test');
+    digest = await ws.app.stores.newsletters.createNewsletter({ ...base, slug: 'digest', name: 'The Digest' });
+    other = await ws.app.stores.newsletters.createNewsletter({ ...base, slug: 'other', name: 'Other' });
+    await ws.app.stores.audience.addSubscriber(list.id, { email: 'ada@example.com', name: 'Ada', firstName: 'Ada', lastName: '', attributes: {} }, 'test');
   });
 
   afterEach(async () => {
@@ -157,7 +157,7 @@ describe('polling feeds into a newsletter', () => {
     // The third item's page is missing: its summary from the feed stands in, and the user is told.
     expect(result.warnings).toEqual([expect.stringMatching(new RegExp(`^feed ${server.url}/feeds/harbor\\.xml: item 3 \\("Port authority publishes its first climate plan", ${server.url}/news/2026/04/climate-plan\\): the page could not be used \\(.*HTTP 404 Not Found\\)`))]);
 
-    const fromFeed = await ws.app.store.findArticle(`${server.url}/news/2026/04/pilot-boats`);
+    const fromFeed = await ws.app.stores.content.findArticle(`${server.url}/news/2026/04/pilot-boats`);
     expect(fromFeed).toMatchObject({ title: 'Harbor pilots switch to renewable diesel', author: 'Ingrid Solberg', publishedAt: '2026-04-16T06:15:00.000Z', tags: ['climate', 'transport'] });
     expect(fromFeed?.summary).toBe('The six pilot boats now run on renewable diesel, cutting their emissions by about 80 percent.');
     expect(fromFeed?.leadImage).toEqual({ url: `${server.url}/images/2026/04/pilot-boat.jpg`, alt: 'A pilot boat leaving the inner harbor' });
@@ -167,7 +167,7 @@ describe('polling feeds into a newsletter', () => {
     expect(fromFeed?.body).toContain('every quarter, starting in July.');
     expect(fromFeed?.body).not.toMatch(/script|javascript|onerror|<form|iframe|Subscribe|tracker\.example|appeared first on/);
 
-    const fromPage = await ws.app.store.findArticle('https://www.harbortimes.example/news/2026/04/electric-ferries-emissions');
+    const fromPage = await ws.app.stores.content.findArticle('https://www.harbortimes.example/news/2026/04/electric-ferries-emissions');
     expect(fromPage?.title).toBe('New electric ferries cut harbor emissions by half');
     expect(fromPage?.body).toContain('## How the ferries charge');
     expect(fromPage?.body).not.toContain('Related articles');
@@ -175,7 +175,7 @@ describe('polling feeds into a newsletter', () => {
     // The page's og:image is relative: it resolves against the address the page was fetched from.
     expect(fromPage?.leadImage?.url).toBe(`${server.url}/images/2026/04/ferry-dock-1600.jpg`);
 
-    const fromSummary = await ws.app.store.findArticle(`${server.url}/news/2026/04/climate-plan`);
+    const fromSummary = await ws.app.stores.content.findArticle(`${server.url}/news/2026/04/climate-plan`);
     expect(fromSummary?.body).toMatch(/^The port authority wants the harbor to be carbon neutral by 2040/);
     expect((await feeds.getFeed(feed.id))?.title).toBe('The Harbor Times – Climate');
   });
@@ -207,8 +207,8 @@ describe('polling feeds into a newsletter', () => {
     const third = await poll(feed);
     expect(third).toMatchObject({ notModified: false, added: 1, updated: 1, unchanged: 2, errors: [] });
     expect(pageHits()).toBe(before);
-    expect((await ws.app.store.findArticle(`${server.url}/news/2026/04/pilot-boats`))?.summary).toContain('lifecycle emissions');
-    const articles = await ws.app.store.listArticles();
+    expect((await ws.app.stores.content.findArticle(`${server.url}/news/2026/04/pilot-boats`))?.summary).toContain('lifecycle emissions');
+    const articles = await ws.app.stores.content.listArticles();
     expect(articles).toHaveLength(4);
   });
 
@@ -217,11 +217,11 @@ describe('polling feeds into a newsletter', () => {
     const original = fixture('feeds/harbor-times.rss.xml', server.url);
     server.set('/feeds/harbor.xml', { headers: { 'content-type': RSS }, body: original });
     // The ferry story was imported by hand before the feed was added.
-    await ws.app.store.upsertArticle({ slug: 'ferries-by-hand', title: 'Ferries', summary: 'S', body: 'Old text.', canonicalUrl: 'https://www.harbortimes.example/news/2026/04/electric-ferries-emissions', author: '', publishedAt: '2026-04-14T05:30:00.000Z', leadImage: null, tags: [] });
+    await ws.app.stores.content.upsertArticle({ slug: 'ferries-by-hand', title: 'Ferries', summary: 'S', body: 'Old text.', canonicalUrl: 'https://www.harbortimes.example/news/2026/04/electric-ferries-emissions', author: '', publishedAt: '2026-04-14T05:30:00.000Z', leadImage: null, tags: [] });
     const feed = await addFeed('/feeds/harbor.xml');
     expect((await poll(feed)).added).toBe(3);
-    expect(await ws.app.store.listArticles()).toHaveLength(3);
-    expect((await ws.app.store.findArticle('ferries-by-hand'))?.body).toContain('## How the ferries charge');
+    expect(await ws.app.stores.content.listArticles()).toHaveLength(3);
+    expect((await ws.app.stores.content.findArticle('ferries-by-hand'))?.body).toContain('## How the ferries charge');
     // The same link under a new guid, and the same guid under a new (tracking) link: still the same two items.
     const renamed = original
       .replace('<guid isPermaLink="false">harbortimes-18812</guid>', '<guid isPermaLink="false">harbortimes-18812</guid>')
@@ -230,13 +230,13 @@ describe('polling feeds into a newsletter', () => {
     server.set('/feeds/harbor.xml', { headers: { 'content-type': RSS }, body: renamed });
     const again = await poll(feed);
     expect(again.added).toBe(0);
-    expect(await ws.app.store.listArticles()).toHaveLength(3);
+    expect(await ws.app.stores.content.listArticles()).toHaveLength(3);
 
     // The same page reached through a second newsletter's feed, or imported by hand, is one article.
     const otherFeed = await addFeed('/feeds/harbor.xml', 'auto', other);
     const third = await poll(otherFeed);
     expect(third.added).toBe(3);
-    expect(await ws.app.store.listArticles()).toHaveLength(3);
+    expect(await ws.app.stores.content.listArticles()).toHaveLength(3);
   });
 
   it('items without links that share a title stay two articles, and each update goes to its own', async () => {
@@ -245,12 +245,12 @@ describe('polling feeds into a newsletter', () => {
     server.set('/notes.atom', { headers: { 'content-type': ATOM }, body: atom('The second week we tested six bread recipes and kept two of them for the menu.') });
     const feed = await addFeed('/notes.atom', 'feed');
     expect((await poll(feed)).added).toBe(2);
-    const slugs = (await ws.app.store.listArticles()).map((article) => article.slug).sort();
+    const slugs = (await ws.app.stores.content.listArticles()).map((article) => article.slug).sort();
     expect(slugs).toEqual(['weekly-notes', 'weekly-notes-2']);
     server.set('/notes.atom', { headers: { 'content-type': ATOM }, body: atom('The second week we tested seven bread recipes and kept three of them for the menu.') });
     expect(await poll(feed)).toMatchObject({ added: 0, updated: 1, unchanged: 1 });
-    expect((await ws.app.store.findArticle('weekly-notes'))?.body).toContain('planning the spring menu');
-    expect((await ws.app.store.findArticle('weekly-notes-2'))?.body).toContain('seven bread recipes');
+    expect((await ws.app.stores.content.findArticle('weekly-notes'))?.body).toContain('planning the spring menu');
+    expect((await ws.app.stores.content.findArticle('weekly-notes-2'))?.body).toContain('seven bread recipes');
   });
 
   it('reports each broken item, skips it, imports the others, and retries a failed one on the next poll', async () => {
@@ -274,7 +274,7 @@ describe('polling feeds into a newsletter', () => {
     const retry = await poll(feed);
     expect(retry.added).toBe(1);
     expect(retry.errors).toHaveLength(4);
-    expect((await ws.app.store.listArticles()).map((article) => article.title)).toContain('A link-only item whose page is gone');
+    expect((await ws.app.stores.content.listArticles()).map((article) => article.title)).toContain('A link-only item whose page is gone');
   });
 
   it('a malformed feed, a web page, text, a timeout: one clear error naming the feed, and the other feeds still poll', async () => {
@@ -285,7 +285,7 @@ describe('polling feeds into a newsletter', () => {
     serveFeed('/notes/rdf.xml', 'lumen-notes.rdf.xml');
     const broken = await Promise.all(['/feeds/malformed.xml', '/feeds/page', '/feeds/text', '/feeds/slow'].map((path) => addFeed(path)));
     const good = await addFeed('/notes/rdf.xml');
-    const results = await pollFeeds([...broken, good], { store: ws.app.store, feeds, policy: policy({ timeoutMs: 400 }) });
+    const results = await pollFeeds([...broken, good], { stores: ws.app.stores, feeds, policy: policy({ timeoutMs: 400 }) });
     expect(results.map((result) => result.failed)).toEqual([true, true, true, true, false]);
     expect(results[0]?.errors).toEqual([`feed ${server.url}/feeds/malformed.xml: not well-formed XML: Expected closing tag 'title' (opened in line 6, col 5) instead of closing tag 'item' (line 7, column 3)`]);
     expect(results[1]?.errors).toEqual([`feed ${server.url}/feeds/page: the server sent text/html, not an RSS or Atom feed`]);
@@ -302,10 +302,10 @@ describe('polling feeds into a newsletter', () => {
     const auto = await poll(await addFeed('/blog/atom.xml', 'auto'));
     expect(auto).toMatchObject({ added: 3, errors: [] });
     // The page's canonical link is relative: it resolves against the address the page was fetched from.
-    const indexes = await ws.app.store.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`);
+    const indexes = await ws.app.stores.content.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`);
     expect(indexes?.body).toContain('| Index | Size | Why it existed |');
     expect(indexes?.summary).toBe('Unused and duplicate indexes were costing us 30% of our write throughput.');
-    const queue = await ws.app.store.findArticle(`${server.url}/blog/queue-on-postgres/`);
+    const queue = await ws.app.stores.content.findArticle(`${server.url}/blog/queue-on-postgres/`);
     expect(queue?.body).toContain(`See the [queue documentation](${server.url}/blog/docs/queue/) for the schema.`);
 
     const pageHits = server.hits('/blog/five-postgres-indexes-we-dropped/').length;
@@ -314,35 +314,35 @@ describe('polling feeds into a newsletter', () => {
     expect(teaserOnly.added).toBe(3);
     expect(server.hits('/blog/five-postgres-indexes-we-dropped/')).toHaveLength(pageHits);
     // Same canonical URL as the auto feed's item: the article is updated in place, now with the teaser only.
-    expect((await ws.app.store.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`))?.body).toBe('Unused and duplicate indexes were costing us 30% of our write throughput. Continue reading →');
+    expect((await ws.app.stores.content.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`))?.body).toBe('Unused and duplicate indexes were costing us 30% of our write throughput. Continue reading →');
 
     // Switching the mode re-imports every item: "page" fetches every page, even where the feed has the full text.
     await feeds.setFullContent(otherFeed.id, 'page');
     const pages = await poll(otherFeed);
     expect(pages).toMatchObject({ added: 0, updated: 2 });
     expect(pages.errors).toEqual([`feed ${server.url}/blog/atom.xml: item 3 ("Hunting flaky tests", ${server.url}/blog/flaky-tests/): HTTP 404 Not Found`]);
-    expect((await ws.app.store.findArticle(`${server.url}/blog/queue-on-postgres/`))?.body).toContain('## Keep the same wake-up time');
-    expect((await ws.app.store.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`))?.body).toContain('| Index | Size | Why it existed |');
+    expect((await ws.app.stores.content.findArticle(`${server.url}/blog/queue-on-postgres/`))?.body).toContain('## Keep the same wake-up time');
+    expect((await ws.app.stores.content.findArticle(`${server.url}/blog/five-postgres-indexes-we-dropped/`))?.body).toContain('| Index | Size | Why it existed |');
   });
 
   it('RSS-to-email: a feed-fed newsletter carries what arrived since its last sent issue, whatever the items\' dates', async () => {
-    await ws.app.store.upsertArticle(
+    await ws.app.stores.content.upsertArticle(
       { slug: 'manual', title: 'A manual article', summary: 'S', body: 'Body.', canonicalUrl: '', author: '', publishedAt: '2030-01-01T00:00:00.000Z', leadImage: null, tags: [] },
       { assignTo: other.id },
     );
     serveFeed('/notes/rdf.xml', 'lumen-notes.rdf.xml');
     const feed = await addFeed('/notes/rdf.xml', 'feed');
     await poll(feed);
-    const first = await buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' });
+    const first = await buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' });
     expect(first.articles.map((article) => article.title)).toEqual(['Lumen 4.0', 'Lumen 3.9']);
     // A newsletter without feeds picks its own articles, the manual article first (never the other's feed items).
-    expect((await buildIssue(ws.app.store, other, { publicUrl: 'https://news.example.com' })).articles[0]?.title).toBe('A manual article');
+    expect((await buildIssue(ws.app.stores, other, { publicUrl: 'https://news.example.com' })).articles[0]?.title).toBe('A manual article');
 
-    await ws.app.store.createCampaign({ issueId: first.issue.id, newsletterId: digest.id, listId: digest.listId });
-    await expect(buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' })).rejects.toThrow(
+    await ws.app.stores.campaigns.createCampaign({ issueId: first.issue.id, newsletterId: digest.id, listId: digest.listId });
+    await expect(buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' })).rejects.toThrow(
       /newsletter "digest" is fed by 1 feed\(s\) \(http:\/\/127\.0\.0\.1:\d+\/notes\/rdf\.xml\) and no new item arrived since issue #1/,
     );
-    await expect(composeIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com', publishedAfter: null })).rejects.toThrow(/no new item arrived/);
+    await expect(composeIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com', publishedAfter: null })).rejects.toThrow(/no new item arrived/);
 
     // An item dated years ago that arrives now is new for this newsletter.
     const withOld = fixture('feeds/lumen-notes.rdf.xml', server.url).replace(
@@ -351,9 +351,9 @@ describe('polling feeds into a newsletter', () => {
     );
     server.set('/notes/rdf.xml', { headers: { 'content-type': RSS }, body: withOld });
     expect((await poll(feed)).added).toBe(1);
-    const scheduled = await composeIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com', publishedAfter: '2026-06-01T00:00:00.000Z' });
+    const scheduled = await composeIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com', publishedAfter: '2026-06-01T00:00:00.000Z' });
     expect(scheduled.articles.map((article) => article.title)).toEqual(['Lumen 1.0, remembered']);
-    const second = await buildIssue(ws.app.store, digest, { publicUrl: 'https://news.example.com' });
+    const second = await buildIssue(ws.app.stores, digest, { publicUrl: 'https://news.example.com' });
     expect(second.articles.map((article) => article.title)).toEqual(['Lumen 1.0, remembered']);
     expect(second.issue.html).toContain('Lumen 1.0, remembered');
   });
@@ -366,7 +366,7 @@ describe('polling feeds into a newsletter', () => {
     await addFeed('/journal/feed.xml');
     let now = new Date('2026-05-01T10:00:00Z');
     const lines: string[] = [];
-    const poller = createFeedPoller({ store: ws.app.store, feeds, policy: policy(), intervalMinutes: 30, log: (line) => lines.push(line), clock: () => now });
+    const poller = createFeedPoller({ stores: ws.app.stores, feeds, policy: policy(), intervalMinutes: 30, log: (line) => lines.push(line), clock: () => now });
     const first = await poller.tick();
     expect(first.map((result) => result.added)).toEqual([2, 3]);
     expect(lines.some((line) => /: 2 new, 0 updated, 0 unchanged, 0 error\(s\)$/.test(line))).toBe(true);
@@ -400,8 +400,8 @@ describe('the feeds and articles commands', () => {
       FETCH_TIMEOUT_SECONDS: '3',
     });
     delete process.env.DATABASE_URL;
-    const list = await ws.app.store.createList('readers');
-    await ws.app.store.createNewsletter({ slug: 'journal', name: 'Journal', fromName: 'Journal', fromEmail: 'news@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+    const list = await ws.app.stores.audience.createList('readers');
+    await ws.app.stores.newsletters.createNewsletter({ slug: 'journal', name: 'Journal', fromName: 'Journal', fromEmail: 'news@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
     server.set('/northwind', { headers: { 'content-type': HTML }, body: fixture('feeds/northwind-home.html') });
     serveFeed('/feeds/journal.xml', 'broken-items.rss.xml');
     servePage('/journal/deleted-post', 'brightline-magazine-sleep.html');
@@ -511,9 +511,9 @@ describe('mailroom serve', () => {
     // The feed is there before the service starts.
     const { createApp } = await import('../src/app.ts');
     const setup = await createApp(loadConfig(env, dir));
-    const list = await setup.store.createList('serve-readers');
-    const newsletter = await setup.store.createNewsletter({ slug: 'notes', name: 'Notes', fromName: 'Notes', fromEmail: 'n@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
-    await new FeedStore(setup.store.db).addFeed({ newsletterId: newsletter.id, url: `${server.url}/serve/rdf.xml`, title: '', siteUrl: '', fullContent: 'feed' });
+    const list = await setup.stores.audience.createList('serve-readers');
+    const newsletter = await setup.stores.newsletters.createNewsletter({ slug: 'notes', name: 'Notes', fromName: 'Notes', fromEmail: 'n@example.com', replyTo: '', listId: list.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+    await new FeedStore(setup.stores.db).addFeed({ newsletterId: newsletter.id, url: `${server.url}/serve/rdf.xml`, title: '', siteUrl: '', fullContent: 'feed' });
     await setup.close();
 
     const lines: string[] = [];
@@ -524,7 +524,7 @@ describe('mailroom serve', () => {
       const results = await service.feedPoller?.tick();
       expect(results?.map((result) => result.added)).toEqual([2]);
       expect(lines.some((line) => line.includes('2 new, 0 updated, 0 unchanged, 0 error(s)'))).toBe(true);
-      expect(await service.app.store.listArticles()).toHaveLength(2);
+      expect(await service.app.stores.content.listArticles()).toHaveLength(2);
       // Polled just now: not due again before FEED_POLL_MINUTES have passed.
       expect(await service.feedPoller?.tick()).toEqual([]);
     } finally {

@@ -59,7 +59,7 @@ beforeAll(async () => {
 </body></html>`,
   });
   transport.close();
-  http = await buildHttpServer({ store: ws.app.store, publicUrl: PUBLIC_URL, secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox, localDevelopment: true });
+  http = await buildHttpServer({ stores: ws.app.stores, publicUrl: PUBLIC_URL, secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox, localDevelopment: true });
   origin = await http.listen({ port: 0, host: '127.0.0.1' });
   digestId = await idOf(/^Mailroom Weekly #1:/);
   brokenId = await idOf(BROKEN_SUBJECT);

@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the inbox in Chromium: liv
     ws = await openWorkspace();
     dir = await mkdtemp(join(tmpdir(), 'mailroom-inbox-live-'));
     inbox = await startLocalInbox({ dir, port: 0, maxMessages: CAP });
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: 'http://localhost', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox, localDevelopment: true });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: 'http://localhost', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox, localDevelopment: true });
     base = await http.listen({ port: 0, host: '127.0.0.1' });
     browser = await launchBrowser();
   });

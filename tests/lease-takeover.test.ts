@@ -53,24 +53,24 @@ describe('the service after a sender died', () => {
     const ws = await openWorkspace({ SMTP_URL: sink.url, CAMPAIGN_LEASE_SECONDS: '3600' });
     cleanups.push(() => ws.close());
     await loadDemoWorkspace(ws.app);
-    const newsletter = await ws.app.store.findNewsletter('weekly');
+    const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-    const dead = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
-    const alive = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const dead = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+    const alive = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
     const hour = new Date(Date.now() + 3600_000).toISOString();
     // One held by a pid that does not exist here, one by this (live) test process.
-    expect(await ws.app.store.acquireLease(dead.campaign.id, formatLeaseOwner(hostname(), 2 ** 22 + 4321, 'dead0000'), hour, new Date().toISOString())).toBe(true);
-    expect(await ws.app.store.acquireLease(alive.campaign.id, formatLeaseOwner(hostname(), process.pid, 'live0000'), hour, new Date().toISOString())).toBe(true);
+    expect(await ws.app.stores.campaigns.acquireLease(dead.campaign.id, formatLeaseOwner(hostname(), 2 ** 22 + 4321, 'dead0000'), hour, new Date().toISOString())).toBe(true);
+    expect(await ws.app.stores.campaigns.acquireLease(alive.campaign.id, formatLeaseOwner(hostname(), process.pid, 'live0000'), hour, new Date().toISOString())).toBe(true);
     const lines: string[] = [];
     const runner = createCampaignRunner({ ...ws.app.sendDeps(), log: (line) => lines.push(line) });
     cleanups.push(() => runner.stop());
     await runner.tick();
-    expect(await ws.app.store.getCampaign(dead.campaign.id)).toMatchObject({ status: 'sent' });
+    expect(await ws.app.stores.campaigns.getCampaign(dead.campaign.id)).toMatchObject({ status: 'sent' });
     // Postgres sends with row claims, not a campaign lease: nothing is taken over there (tests/many-workers.test.ts).
-    if (!isPostgres(ws.app.store.db)) expect(lines).toContain(`taking over campaign ${dead.campaign.id} from process ${2 ** 22 + 4321} on host ${hostname()}, which no longer exists (its lease ran until ${hour})`);
-    expect(await ws.app.store.getCampaign(alive.campaign.id)).toMatchObject({ status: 'sending' });
-    expect(await ws.app.store.countSends(alive.campaign.id)).toMatchObject({ pending: 5, sent: 0 });
+    if (!isPostgres(ws.app.stores.db)) expect(lines).toContain(`taking over campaign ${dead.campaign.id} from process ${2 ** 22 + 4321} on host ${hostname()}, which no longer exists (its lease ran until ${hour})`);
+    expect(await ws.app.stores.campaigns.getCampaign(alive.campaign.id)).toMatchObject({ status: 'sending' });
+    expect(await ws.app.stores.campaigns.countSends(alive.campaign.id)).toMatchObject({ pending: 5, sent: 0 });
     expect(sink.total()).toBe(5);
   });
 });

@@ -38,10 +38,10 @@ afterAll(async () => {
 let issueId: number | null = null;
 /** A campaign of the same issue to the whole list again (resend: every member is pending). */
 async function newCampaign(): Promise<number> {
-  const newsletter = await ws.app.store.findNewsletter('weekly');
+  const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
-  issueId ??= (await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl })).issue.id;
-  const { campaign } = await ws.app.store.createCampaign({ issueId, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
+  issueId ??= (await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl })).issue.id;
+  const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId, newsletterId: newsletter.id, listId: newsletter.listId, resend: true });
   return campaign.id;
 }
 
@@ -61,8 +61,8 @@ describe("nodemailer's private List-Unsubscribe API", () => {
     expect(result.status).toBe('paused');
     expect(result.error).toMatch(message);
     expect(result.error).toMatch(/nodemailer 10\.\d+\.\d+: .*install that version \(npm ci\) and resume the campaign/);
-    expect(await ws.app.store.getCampaign(id)).toMatchObject({ status: 'paused', pauseReason: 'operator' });
-    const counts = await ws.app.store.countSends(id);
+    expect(await ws.app.stores.campaigns.getCampaign(id)).toMatchObject({ status: 'paused', pauseReason: 'operator' });
+    const counts = await ws.app.stores.campaigns.countSends(id);
     expect(counts).toMatchObject({ sent: 0, failed: 0 });
     expect(counts.pending).toBeGreaterThan(0);
     expect(sink.messages.length).toBe(before);

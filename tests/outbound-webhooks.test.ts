@@ -58,7 +58,7 @@ describe('outbound webhooks', () => {
     receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks/mailroom`;
     sink = await startSmtpSink();
     ws = await openWorkspace({ SMTP_URL: sink.url, BOUNCE_DOMAIN: 'bounces.example.com' }, { clock });
-    store = new WebhookStore(ws.app.store.db, clock);
+    store = new WebhookStore(ws.app.stores.db, clock);
   });
 
   afterAll(async () => {
@@ -104,10 +104,10 @@ describe('outbound webhooks', () => {
     if (!endpoint) throw new Error('no endpoint');
     received.length = 0;
     answer = 503;
-    const grace = (await ws.app.store.findSubscriberByEmail('grace@example.com'))?.id ?? 0;
+    const grace = (await ws.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.id ?? 0;
     const { SubscriberStore } = await import('../src/store/subscriber-store.ts');
     now = new Date(now.getTime() + 60_000);
-    await new SubscriberStore(ws.app.store.db).unsubscribeAll(grace, now);
+    await new SubscriberStore(ws.app.stores.db).unsubscribeAll(grace, now);
 
     expect(await dispatchWebhooks(store, allowLocal, clock)).toMatchObject({ queued: 1, delivered: 0, retrying: 1 });
     let [delivery] = await store.deliveries(endpoint.id, 1);
@@ -151,13 +151,13 @@ describe('outbound webhooks', () => {
     received.length = 0;
     now = new Date(now.getTime() + 60_000);
     const { SubscriberStore } = await import('../src/store/subscriber-store.ts');
-    const subscribers = new SubscriberStore(ws.app.store.db);
-    const listId = (await ws.app.store.findListByName('demo'))?.id ?? 0;
+    const subscribers = new SubscriberStore(ws.app.stores.db);
+    const listId = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
     const outcome = await subscribers.requestSignup({ listId, email: 'zoe@example.com', name: 'Zoe', firstName: 'Zoe', lastName: '', source: 'signup:form', ip: null, now });
     if (outcome.kind !== 'confirm') throw new Error(outcome.kind);
     await subscribers.confirmMembership(outcome.subscriberId, listId, null, now);
     const { DeliverabilityStore } = await import('../src/store/deliverability-store.ts');
-    await new DeliverabilityStore(ws.app.store.db, clock).recordEvent(
+    await new DeliverabilityStore(ws.app.stores.db, clock).recordEvent(
       { kind: 'complaint', email: 'linus@example.org', campaignId: null, subscriberId: null, status: 'abuse', detail: '', source: 'test', report: '', dedupeKey: 'complaint-linus' },
       { limit: 3, windowDays: 30 },
     );

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../src/http/server.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { CLI_SECRET, cliWorkspace, expectOk, mailroom, type CliWorkspace } from './helpers/mailroom.ts';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './helpers/postgres.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
@@ -56,9 +56,9 @@ describe.skipIf(!postgresAvailable)('the README flow on Postgres (CLI)', () => {
     expect(sink.messages.map((m) => m.envelopeTo).flat().sort()).toEqual(['ann@example.com', 'ben@example.org', 'cat@example.net']);
 
     // The one-click unsubscribe link of Ben's message, posted to the HTTP server on the same Postgres database.
-    const store = await openStore(database.url, { migrate: false });
+    const store = await openStores(database.url, { migrate: false });
     try {
-      http = await buildHttpServer({ store, publicUrl: 'https://news.example.com', secret: CLI_SECRET, mediaDir: ws.dataDir, inbox: null });
+      http = await buildHttpServer({ stores: store, publicUrl: 'https://news.example.com', secret: CLI_SECRET, mediaDir: ws.dataDir, inbox: null });
       const origin = await http.listen({ port: 0, host: '127.0.0.1' });
       const ben = sink.messages.find((m) => m.envelopeTo.includes('ben@example.org'));
       const link = /<([^>]+)>/.exec(String(ben?.parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line))?.[1] ?? '';

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/database.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './helpers/postgres.ts';
 
 describe.skipIf(!postgresAvailable)('Postgres database handle', () => {
@@ -36,7 +36,7 @@ describe.skipIf(!postgresAvailable)('Postgres database handle', () => {
   it('a process told not to migrate fails clearly on a schema that is behind', async () => {
     const fresh = await createTestDatabase();
     try {
-      await expect(openStore(fresh.url, { migrate: false })).rejects.toThrow(/schema is behind .*run: mailroom migrate/);
+      await expect(openStores(fresh.url, { migrate: false })).rejects.toThrow(/schema is behind .*run: mailroom migrate/);
     } finally {
       await fresh.drop();
     }

@@ -11,20 +11,20 @@ import { formBody, linkIn, mainOf, messagesTo, startSubscriberEnv, type Subscrib
 let env: SubscriberEnv;
 
 async function ids(email: string) {
-  const subscriber = await env.ws.app.store.findSubscriberByEmail(email);
-  const demo = await env.ws.app.store.findListByName('demo');
+  const subscriber = await env.ws.app.stores.audience.findSubscriberByEmail(email);
+  const demo = await env.ws.app.stores.audience.findListByName('demo');
   return { subscriberId: subscriber?.id ?? 0, demo: demo?.id ?? 0 };
 }
 
 async function statuses(email: string): Promise<Record<string, string>> {
   const { subscriberId } = await ids(email);
-  return Object.fromEntries((await env.ws.app.store.membershipsOf(subscriberId)).map((m) => [m.name, m.status]));
+  return Object.fromEntries((await env.ws.app.stores.audience.membershipsOf(subscriberId)).map((m) => [m.name, m.status]));
 }
 
 /** Ada is on two lists: "demo" (the newsletter's) and "extra". */
 async function sendWeekly(): Promise<string> {
-  const extra = await env.ws.app.store.createList('extra', 'Occasional <announcements> & news');
-  await env.ws.app.store.addSubscriber(extra.id, { email: 'ada@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
+  const extra = await env.ws.app.stores.audience.createList('extra', 'Occasional <announcements> & news');
+  await env.ws.app.stores.audience.addSubscriber(extra.id, { email: 'ada@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
   await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
   return env.local(linkIn(messagesTo(env.sink, 'ada@example.com')[0], 'p/'));
 }
@@ -61,7 +61,7 @@ describe('preferences and unsubscribe', () => {
   test('unsubscribe from one list, resubscribe, unsubscribe from all: each a cookie-less POST that redirects back', async () => {
     const link = await sendWeekly();
     const { demo } = await ids('ada@example.com');
-    const extra = (await env.ws.app.store.findListByName('extra'))?.id ?? 0;
+    const extra = (await env.ws.app.stores.audience.findListByName('extra'))?.id ?? 0;
 
     const one = await fetch(link, { ...formBody({ action: 'unsubscribe', list: String(extra) }), redirect: 'manual' });
     expect(one.status).toBe(303);
@@ -78,8 +78,8 @@ describe('preferences and unsubscribe', () => {
     const all = await fetch(link, { ...formBody({ action: 'unsubscribe-all' }), redirect: 'manual' });
     expect(all.status).toBe(303);
     expect(await statuses('ada@example.com')).toEqual({ demo: 'unsubscribed', extra: 'unsubscribed' });
-    expect((await env.ws.app.store.findSubscriberByEmail('ada@example.com'))?.status).toBe('unsubscribed');
-    const row = await env.ws.app.store.db.selectFrom('list_memberships').select('unsubscribed_at').where('list_id', '=', demo).where('subscriber_id', '=', (await ids('ada@example.com')).subscriberId).executeTakeFirst();
+    expect((await env.ws.app.stores.audience.findSubscriberByEmail('ada@example.com'))?.status).toBe('unsubscribed');
+    const row = await env.ws.app.stores.db.selectFrom('list_memberships').select('unsubscribed_at').where('list_id', '=', demo).where('subscriber_id', '=', (await ids('ada@example.com')).subscriberId).executeTakeFirst();
     expect(row?.unsubscribed_at).toBe(env.clock.now.toISOString());
 
     sinkReset();
@@ -90,8 +90,8 @@ describe('preferences and unsubscribe', () => {
     // Resubscribing to one list makes the person active again, on that list only.
     await fetch(link, { ...formBody({ action: 'resubscribe', list: String(demo) }), redirect: 'manual' });
     expect(await statuses('ada@example.com')).toEqual({ demo: 'subscribed', extra: 'unsubscribed' });
-    expect((await env.ws.app.store.findSubscriberByEmail('ada@example.com'))?.status).toBe('active');
-    const membership = await env.ws.app.store.db.selectFrom('list_memberships').selectAll().where('list_id', '=', demo).where('subscriber_id', '=', (await ids('ada@example.com')).subscriberId).executeTakeFirst();
+    expect((await env.ws.app.stores.audience.findSubscriberByEmail('ada@example.com'))?.status).toBe('active');
+    const membership = await env.ws.app.stores.db.selectFrom('list_memberships').selectAll().where('list_id', '=', demo).where('subscriber_id', '=', (await ids('ada@example.com')).subscriberId).executeTakeFirst();
     expect(membership).toMatchObject({ consent_source: 'preferences', confirmed_at: env.clock.now.toISOString() });
   });
 
@@ -99,7 +99,7 @@ describe('preferences and unsubscribe', () => {
     const link = await sendWeekly();
     const saved = await fetch(link, { ...formBody({ action: 'name', name: '  <img src=x onerror=alert(1)>  Smith ' }), redirect: 'manual' });
     expect(saved.status).toBe(303);
-    expect(await env.ws.app.store.findSubscriberByEmail('ada@example.com')).toMatchObject({ name: '<img src=x onerror=alert(1)> Smith', firstName: '<img', lastName: 'src=x onerror=alert(1)> Smith' });
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('ada@example.com')).toMatchObject({ name: '<img src=x onerror=alert(1)> Smith', firstName: '<img', lastName: 'src=x onerror=alert(1)> Smith' });
     const page = await (await fetch(link)).text();
     expect(page).not.toContain('<img src=x');
     expect(page).toContain('value="&lt;img src=x onerror=alert(1)&gt; Smith"');
@@ -108,14 +108,14 @@ describe('preferences and unsubscribe', () => {
     expect((await fetch(link, formBody({ action: 'name', name: 'bell\u0007' }))).status).toBe(400);
     // Line breaks are folded into spaces, not kept: a name goes into headers and greetings.
     expect((await fetch(link, { ...formBody({ action: 'name', name: 'Ada\r\nLovelace' }), redirect: 'manual' })).status).toBe(303);
-    expect((await env.ws.app.store.findSubscriberByEmail('ada@example.com'))?.name).toBe('Ada Lovelace');
-    const other = await env.ws.app.store.createList('private');
+    expect((await env.ws.app.stores.audience.findSubscriberByEmail('ada@example.com'))?.name).toBe('Ada Lovelace');
+    const other = await env.ws.app.stores.audience.createList('private');
     const foreign = await fetch(link, formBody({ action: 'unsubscribe', list: String(other.id) }));
     expect(foreign.status).toBe(400);
     expect((await fetch(link, formBody({ action: 'resubscribe', list: String(other.id) }))).status).toBe(400);
     expect((await fetch(link, formBody({ action: 'drop-tables' }))).status).toBe(400);
     expect((await fetch(link, formBody({ action: 'unsubscribe', list: 'x1' }))).status).toBe(400);
-    expect((await env.ws.app.store.membershipsOf((await ids('ada@example.com')).subscriberId)).map((m) => m.name)).toEqual(['demo', 'extra']);
+    expect((await env.ws.app.stores.audience.membershipsOf((await ids('ada@example.com')).subscriberId)).map((m) => m.name)).toEqual(['demo', 'extra']);
   });
 
   test('a form that names no list (the older page) acts on the list of the link', async () => {
@@ -128,9 +128,9 @@ describe('preferences and unsubscribe', () => {
 
   test('bounced subscribers can leave but not resubscribe from the page', async () => {
     const link = await sendWeekly();
-    const extra = (await env.ws.app.store.findListByName('extra'))?.id ?? 0;
+    const extra = (await env.ws.app.stores.audience.findListByName('extra'))?.id ?? 0;
     await fetch(link, formBody({ action: 'unsubscribe', list: String(extra) }));
-    await env.ws.app.store.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1');
+    await env.ws.app.stores.audience.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1');
     const page = mainOf(await (await fetch(link)).text());
     expect(page).toContain('bounced or was reported as spam');
     expect(page).not.toContain('Subscribe again');
@@ -154,9 +154,9 @@ describe('preferences and unsubscribe', () => {
     expect(again).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>.');
 
     // A second newsletter on the same list: both are named, since leaving the list stops both.
-    const weekly = await env.ws.app.store.findNewsletter('weekly');
+    const weekly = await env.ws.app.stores.newsletters.findNewsletter('weekly');
     if (!weekly) throw new Error('no weekly');
-    await env.ws.app.store.createNewsletter({ ...weekly, slug: 'digest', name: 'The Friday Digest' });
+    await env.ws.app.stores.newsletters.createNewsletter({ ...weekly, slug: 'digest', name: 'The Friday Digest' });
     const both = mainOf(await (await fetch(env.local(linkIn(messagesTo(env.sink, 'grace@example.com')[0], 'u/')))).text());
     expect(both).toContain('Stop sending <strong>Mailroom Weekly and The Friday Digest</strong> to <strong>grace@example.com</strong>.');
   });
@@ -190,8 +190,8 @@ describe('preferences and unsubscribe', () => {
   test('one-click unsubscribe records every case and names the address and list: subscribed, clicked again, pending, a list they were never on, unknown ids', async () => {
     await sendWeekly();
     const { subscriberId, demo } = await ids('ada@example.com');
-    const extra = (await env.ws.app.store.findListByName('extra'))?.id ?? 0;
-    const other = await env.ws.app.store.createList('other', '');
+    const extra = (await env.ws.app.stores.audience.findListByName('extra'))?.id ?? 0;
+    const other = await env.ws.app.stores.audience.createList('other', '');
     const secret = env.ws.app.config.secret;
     const oneClick = (s: number, l: number) =>
       fetch(env.local(`https://news.example.com/u/${signToken(secret, 'unsubscribe', { subscriberId: s, listId: l })}`), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
@@ -203,15 +203,15 @@ describe('preferences and unsubscribe', () => {
     expect(first.status).toBe(200);
     expect(first.text).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>');
     expect(first.text).toContain(`href="${preferencesUrl({ publicUrl: '', secret }, subscriberId, demo)}"`);
-    const unsubscribedAt = (await env.ws.app.store.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at;
+    const unsubscribedAt = (await env.ws.app.stores.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at;
     expect(unsubscribedAt).toBeTruthy();
     // A mail provider retrying: the same answer, and the first time is kept.
     const again = await page(subscriberId, demo);
     expect(again.status).toBe(200);
     expect(again.text).toContain('<strong>ada@example.com</strong> gets no more <strong>Mailroom Weekly</strong>');
-    expect((await env.ws.app.store.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at).toBe(unsubscribedAt);
+    expect((await env.ws.app.stores.db.selectFrom('list_memberships').select('unsubscribed_at').where('subscriber_id', '=', subscriberId).where('list_id', '=', demo).executeTakeFirst())?.unsubscribed_at).toBe(unsubscribedAt);
     // A pending membership, and a list with no newsletter (named by its own name).
-    await env.ws.app.store.db.updateTable('list_memberships').set({ status: 'pending' }).where('subscriber_id', '=', subscriberId).where('list_id', '=', extra).execute();
+    await env.ws.app.stores.db.updateTable('list_memberships').set({ status: 'pending' }).where('subscriber_id', '=', subscriberId).where('list_id', '=', extra).execute();
     const pending = await page(subscriberId, extra);
     expect(pending.status).toBe(200);
     expect(pending.text).toContain('gets no more <strong>extra</strong>');
@@ -227,10 +227,10 @@ describe('preferences and unsubscribe', () => {
     await sendWeekly();
     sinkReset();
     const { subscriberId, demo } = await ids('margaret@example.net');
-    const newsletter = await env.ws.app.store.findNewsletter('weekly');
-    const issue = (await env.ws.app.store.listIssues(newsletter?.id ?? 0))[0];
+    const newsletter = await env.ws.app.stores.newsletters.findNewsletter('weekly');
+    const issue = (await env.ws.app.stores.newsletters.listIssues(newsletter?.id ?? 0))[0];
     // A campaign whose recipients are already fixed, Margaret among them (the same issue again, on purpose: resend).
-    const { campaign, recipients } = await env.ws.app.store.createCampaign({ issueId: issue?.id ?? 0, newsletterId: newsletter?.id ?? 0, listId: demo, resend: true });
+    const { campaign, recipients } = await env.ws.app.stores.campaigns.createCampaign({ issueId: issue?.id ?? 0, newsletterId: newsletter?.id ?? 0, listId: demo, resend: true });
     expect(recipients).toBe(5);
     const link = env.local(`https://news.example.com/p/${signToken(env.ws.app.config.secret, 'preferences', { subscriberId, listId: demo })}`);
     expect((await fetch(link, { ...formBody({ action: 'unsubscribe-all' }), redirect: 'manual' })).status).toBe(303);
@@ -238,7 +238,7 @@ describe('preferences and unsubscribe', () => {
     expect(result.counts.sent).toBe(4);
     expect(result.counts.skipped).toBe(1);
     expect(messagesTo(env.sink, 'margaret@example.net')).toHaveLength(0);
-    const skipped = (await env.ws.app.store.listSends(campaign.id, { status: 'skipped' }))[0];
+    const skipped = (await env.ws.app.stores.campaigns.listSends(campaign.id, { status: 'skipped' }))[0];
     expect(skipped?.email).toBe('margaret@example.net');
   });
 

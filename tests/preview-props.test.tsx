@@ -42,10 +42,10 @@ function runScript(args: readonly string[]): Promise<{ code: number; stdout: str
 describe('preview props of the newest real issue', () => {
   it('writes the newest issue\'s props, and the templates preview them', async () => {
     await loadDemoWorkspace(ws.app);
-    const newsletter = await ws.app.store.findNewsletter('weekly');
+    const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no weekly');
-    await buildIssue(ws.app.store, newsletter, { max: 2, publicUrl: 'https://news.example.com' });
-    const { issue, articles } = await buildIssue(ws.app.store, newsletter, { max: 3, publicUrl: 'https://news.example.com' });
+    await buildIssue(ws.app.stores, newsletter, { max: 2, publicUrl: 'https://news.example.com' });
+    const { issue, articles } = await buildIssue(ws.app.stores, newsletter, { max: 3, publicUrl: 'https://news.example.com' });
 
     const run = await runScript(['--out', out]);
     expect(run.code, run.stderr).toBe(0);

@@ -16,8 +16,8 @@ const env = () => ({ NODE_ENV: '', DATA_DIR: ws.dataDir, PUBLIC_URL: 'https://ne
 beforeAll(async () => {
   ws = await openWorkspace();
   await loadDemoWorkspace(ws.app);
-  const demo = await ws.app.store.findListByName('demo');
-  await ws.app.store.addSubscriber(demo?.id ?? 0, { email: 'noname@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+  const demo = await ws.app.stores.audience.findListByName('demo');
+  await ws.app.stores.audience.addSubscriber(demo?.id ?? 0, { email: 'noname@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
 });
 afterAll(async () => {
   await ws.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
-import { hashEmail } from '../src/store/sql-store.ts';
+import { hashEmail } from '../src/store/suppression.ts';
 import { runBin, runInProcess } from './helpers/mailroom.ts';
 import { formBody, linkIn, messagesTo, PUBLIC_URL, startSubscriberEnv, type SubscriberEnv } from './helpers/subscriber-server.ts';
 
@@ -31,7 +31,7 @@ function mailroomBinary(...args: string[]): Promise<{ code: number; stdout: stri
 
 /** Every text value in every table that contains `needle`, as "table.column". */
 async function findEverywhere(needle: string): Promise<string[]> {
-  const db = env.ws.app.store.db;
+  const db = env.ws.app.stores.db;
   const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db);
   const found: string[] = [];
   for (const { name } of tables.rows) {
@@ -94,7 +94,7 @@ describe('privacy: export and erase', () => {
     expect(erased.stdout).toContain('erin@example.com: erased: profile, 1 list membership(s), 1 send row(s), 1 confirmation counter(s) deleted');
     expect(await findEverywhere('erin@example.com')).toEqual([]);
     expect(await findEverywhere('erin example')).toEqual([]);
-    const suppression = await env.ws.app.store.db.selectFrom('suppressions').selectAll().where('email_hash', '=', hashEmail('erin@example.com')).executeTakeFirst();
+    const suppression = await env.ws.app.stores.db.selectFrom('suppressions').selectAll().where('email_hash', '=', hashEmail('erin@example.com')).executeTakeFirst();
     expect(suppression).toMatchObject({ email: null, reason: 'erased', detail: '' });
 
     const after = JSON.parse((await mailroom('subscribers', 'export', 'erin@example.com')).stdout) as { subscriber: unknown; lists: unknown[]; sends: unknown[]; suppression: { reason: string } };
@@ -108,7 +108,7 @@ describe('privacy: export and erase', () => {
     expect(imported.stdout).toContain('1 added');
     expect(imported.stdout).toContain('1 kept out');
     expect((await mailroom('subscribers', 'add', 'erin@example.com', '--list', 'demo')).stdout).toContain('kept out');
-    expect(await env.ws.app.store.findSubscriberByEmail('erin@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('erin@example.com')).toBeNull();
 
     env.sink.messages.length = 0;
     const next = await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
@@ -119,14 +119,14 @@ describe('privacy: export and erase', () => {
   });
 
   test('erasing a bounced address keeps its suppression reason but drops the address and the SMTP detail', async () => {
-    await env.ws.app.store.suppressAddress('linus@example.org', 'hard-bounce', '550 5.1.1 <linus@example.org>: user unknown');
+    await env.ws.app.stores.audience.suppressAddress('linus@example.org', 'hard-bounce', '550 5.1.1 <linus@example.org>: user unknown');
     const erased = await mailroom('subscribers', 'erase', 'linus@example.org');
     expect(erased.stdout).toContain('kept: the existing suppression (hard-bounce), now without the address or its detail');
     expect(await findEverywhere('linus@example.org')).toEqual([]);
-    expect(await env.ws.app.store.isSuppressed('linus@example.org')).toBe(true);
+    expect(await env.ws.app.stores.audience.isSuppressed('linus@example.org')).toBe(true);
     // Someone never seen before: erasure still leaves a suppression, so a later import cannot add them.
     expect((await mailroom('subscribers', 'erase', 'stranger@example.com')).stdout).toContain('erased: no profile');
-    expect(await env.ws.app.store.isSuppressed('stranger@example.com')).toBe(true);
+    expect(await env.ws.app.stores.audience.isSuppressed('stranger@example.com')).toBe(true);
     const empty = await mailroom('subscribers', 'export', 'nobody@example.com');
     expect(empty.code).toBe(0);
     expect(empty.stderr).toContain('nothing is held about nobody@example.com');
@@ -164,7 +164,7 @@ describe('lists form, lists signup, newsletter archive', () => {
     await env.signup.idle();
     expect(messagesTo(env.sink, 'embedded@example.com')).toHaveLength(1);
 
-    await env.ws.app.store.createList('staff');
+    await env.ws.app.stores.audience.createList('staff');
     const noNewsletter = await mailroom('lists', 'form', 'staff');
     expect(noNewsletter.code).toBe(1);
     expect(noNewsletter.stderr).toContain('list "staff" has no newsletter');

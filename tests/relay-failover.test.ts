@@ -11,7 +11,7 @@ import { resumeCampaign } from '../src/sending/send-newsletter.ts';
 import type { OutgoingMessage } from '../src/sending/ports.ts';
 import { createRelayTransport, parseRelays, type RelayTransport } from '../src/smtp/relays.ts';
 import { classifySmtpError } from '../src/smtp/smtp-transport.ts';
-import type { ImportRowResult } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
 
@@ -75,11 +75,11 @@ async function* rows(n: number): AsyncGenerator<ImportRowResult> {
 
 async function campaignOf(ws: Workspace, extra: number): Promise<number> {
   await loadDemoWorkspace(ws.app);
-  const newsletter = await ws.app.store.findNewsletter('weekly');
+  const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
-  await ws.app.store.importSubscribers(newsletter.listId, rows(extra), { source: 'generated' });
-  const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-  const { campaign } = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+  await ws.app.stores.audience.importSubscribers(newsletter.listId, rows(extra), { source: 'generated' });
+  const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+  const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
   return campaign.id;
 }
 
@@ -143,6 +143,6 @@ describe('421: the relay is unavailable', () => {
     const result = await resumeCampaign(ws.app.sendDeps(), id);
     expect(result.status).toBe('paused');
     expect(result.error).toContain('421 4.3.2 Service not available');
-    expect(await ws.app.store.countSends(id)).toMatchObject({ failed: 0, sent: 0 });
+    expect(await ws.app.stores.campaigns.countSends(id)).toMatchObject({ failed: 0, sent: 0 });
   });
 });

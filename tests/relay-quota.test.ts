@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.ts';
 import { TransportError, type OutgoingMessage } from '../src/sending/ports.ts';
 import { createMemoryQuotaStore, QUOTA_WINDOW_MS, type QuotaCap, type RelayQuotaStore } from '../src/smtp/relay-quota.ts';
 import type { RelayTransport } from '../src/smtp/relays.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { SqlRelayQuotaStore } from '../src/store/relay-quota-store.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
 import { makeDataDir, REPO_ROOT } from './helpers/workspace.ts';
@@ -43,7 +43,7 @@ function tempDir(): string {
 }
 
 async function sqliteQuotas(): Promise<RelayQuotaStore> {
-  const store = await openStore(join(tempDir(), 'mailroom.db'));
+  const store = await openStores(join(tempDir(), 'mailroom.db'));
   cleanups.push(() => store.close());
   return new SqlRelayQuotaStore(store.db);
 }
@@ -176,7 +176,7 @@ describe('a daily cap shared through the database', () => {
     const db = join(dir, 'shared.db');
     const url = `${s.url}?daily=30&name=shared&pool=4`;
     // The database exists (migrated) before the race, as it would for two services.
-    const store = await openStore(db);
+    const store = await openStores(db);
     await store.close();
     /** Starts a sender process; `go()` lets it send once it is ready, `result` is what it reports. */
     const sender = (tag: string, stopAfterMs: number) => {

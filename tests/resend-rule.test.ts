@@ -112,18 +112,18 @@ describe('the same issue never goes twice to the same person', () => {
     // Issue 1 goes out now to everyone, before the scheduled campaigns start.
     const now1 = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1 });
     expect(now1.counts).toMatchObject({ sent: 5 });
-    const list = await ws.app.store.findListByName('demo');
-    await ws.app.store.addSubscriber(list?.id ?? 0, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    const list = await ws.app.stores.audience.findListByName('demo');
+    await ws.app.stores.audience.addSubscriber(list?.id ?? 0, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
     sink.messages.length = 0;
 
     now = new Date('2026-12-01T09:00:05Z');
     const runner = createCampaignRunner(ws.app.sendDeps());
     cleanups.push(() => runner.stop());
     await runner.tick();
-    expect(await ws.app.store.getCampaign(scheduled.campaign?.id ?? 0)).toMatchObject({ status: 'sent' });
-    expect(await ws.app.store.countSends(scheduled.campaign?.id ?? 0)).toMatchObject({ sent: 1 });
+    expect(await ws.app.stores.campaigns.getCampaign(scheduled.campaign?.id ?? 0)).toMatchObject({ status: 'sent' });
+    expect(await ws.app.stores.campaigns.countSends(scheduled.campaign?.id ?? 0)).toMatchObject({ sent: 1 });
     // The one scheduled with resend: to everyone, as asked.
-    expect(await ws.app.store.countSends(forced.campaign?.id ?? 0)).toMatchObject({ sent: 6 });
+    expect(await ws.app.stores.campaigns.countSends(forced.campaign?.id ?? 0)).toMatchObject({ sent: 6 });
     expect(received().filter((e) => e === 'late@example.com')).toHaveLength(2);
     expect(received().filter((e) => e === 'ada@example.com')).toHaveLength(1);
   }, 60_000);

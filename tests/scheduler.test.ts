@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { checkSchedule, runDueSlots } from '../src/schedule/scheduler.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
 
 let ws: Workspace | null = null;
@@ -16,13 +16,13 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
   const clock = () => now;
   ws = await openWorkspace({}, { clock });
   await loadDemoWorkspace(ws.app);
-  const newsletter = await ws.app.store.findNewsletter('weekly');
+  const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no newsletter');
   // One article per issue, so each slot has something new for a while.
-  await ws.app.store.db.updateTable('newsletters').set({ max_articles: 1 }).where('id', '=', newsletter.id).execute();
-  await ws.app.store.saveSchedule(newsletter.id, { ...checkSchedule(cron, tz, 0, now), emptyPolicy });
-  const store = ws.app.store;
-  const deps = { store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock };
+  await ws.app.stores.db.updateTable('newsletters').set({ max_articles: 1 }).where('id', '=', newsletter.id).execute();
+  await ws.app.stores.schedules.saveSchedule(newsletter.id, { ...checkSchedule(cron, tz, 0, now), emptyPolicy });
+  const store = ws.app.stores;
+  const deps = { stores: store, publicUrl: 'https://news.example.com', catchUpMs: 6 * 3600_000, clock };
   return {
     store,
     deps,
@@ -41,8 +41,8 @@ async function scheduledWorkspace(cron: string, tz: string, start: string, empty
   };
 }
 
-async function campaignSlots(store: Workspace['app']['store'], newsletterId: number) {
-  const slots = await store.listSlots(newsletterId, 100);
+async function campaignSlots(store: Workspace['app']['stores'], newsletterId: number) {
+  const slots = await store.schedules.listSlots(newsletterId, 100);
   return slots.filter((s) => s.outcome === 'campaign').map((s) => s.slotAt).sort();
 }
 
@@ -51,7 +51,7 @@ describe('schedules', () => {
     const s = await scheduledWorkspace('0 9 * * MON', 'Europe/Berlin', '2026-03-20T00:00:00Z');
     await s.tickUntil('2026-04-10T00:00:00Z', 30);
     expect(await campaignSlots(s.store, s.newsletterId)).toEqual(['2026-03-23T08:00:00.000Z', '2026-03-30T07:00:00.000Z', '2026-04-06T07:00:00.000Z']);
-    expect(await s.store.listCampaigns()).toHaveLength(3);
+    expect(await s.store.campaigns.listCampaigns()).toHaveLength(3);
   });
 
   test.each([
@@ -67,24 +67,24 @@ describe('schedules', () => {
 
   test('a slot creates one campaign whichever connection ticks it, however often (restarts included)', async () => {
     const s = await scheduledWorkspace('0 9 * * *', 'UTC', '2026-12-01T08:59:00Z');
-    const other = await openStore(ws?.app.config.databaseUrl ?? '', { clock: s.deps.clock });
+    const other = await openStores(ws?.app.config.databaseUrl ?? '', { clock: s.deps.clock });
     try {
       s.setNow('2026-12-01T09:00:30Z');
       // Two connections to one SQLite file (as two processes have); the second finds the slot taken.
       await other.db.updateTable('newsletter_schedules').set({ checked_until: '2026-12-01T08:59:00.000Z' }).execute();
-      const results = [await runDueSlots(s.deps), await runDueSlots({ ...s.deps, store: other })];
+      const results = [await runDueSlots(s.deps), await runDueSlots({ ...s.deps, stores: other })];
       await other.db.updateTable('newsletter_schedules').set({ checked_until: '2026-12-01T08:59:00.000Z' }).execute();
-      results.push(await runDueSlots({ ...s.deps, store: other }));
+      results.push(await runDueSlots({ ...s.deps, stores: other }));
       const created = results.flat().filter((r) => r.outcome === 'campaign');
       expect(created).toHaveLength(1);
-      expect(await s.store.listCampaigns()).toHaveLength(1);
+      expect(await s.store.campaigns.listCampaigns()).toHaveLength(1);
       // Restarts and later ticks do not create it again.
       s.setNow('2026-12-01T09:05:00Z');
-      await runDueSlots({ ...s.deps, store: other });
+      await runDueSlots({ ...s.deps, stores: other });
       await runDueSlots(s.deps);
-      expect(await s.store.listCampaigns()).toHaveLength(1);
-      const campaign = (await s.store.listCampaigns())[0];
-      expect(await s.store.countSends(campaign?.id ?? 0)).toMatchObject({ pending: 5 });
+      expect(await s.store.campaigns.listCampaigns()).toHaveLength(1);
+      const campaign = (await s.store.campaigns.listCampaigns())[0];
+      expect(await s.store.campaigns.countSends(campaign?.id ?? 0)).toMatchObject({ pending: 5 });
     } finally {
       await other.close();
     }
@@ -105,7 +105,7 @@ describe('schedules', () => {
     s.setNow('2026-12-05T16:00:00Z');
     const late = await runDueSlots(s.deps);
     expect(late).toEqual([expect.objectContaining({ slotAt: '2026-12-05T09:00:00.000Z', outcome: 'skipped-missed' })]);
-    expect(await s.store.listCampaigns()).toHaveLength(1);
+    expect(await s.store.campaigns.listCampaigns()).toHaveLength(1);
   });
 
   test('nothing new since the last issue: the slot is skipped and recorded once (or sent anyway when configured)', async () => {
@@ -118,7 +118,7 @@ describe('schedules', () => {
     const second = await runDueSlots(s.deps);
     expect(second).toEqual([expect.objectContaining({ outcome: 'skipped-empty', detail: expect.stringContaining('no new article') })]);
     expect(await runDueSlots(s.deps)).toEqual([]);
-    expect((await s.store.listSlots(s.newsletterId)).map((x) => x.outcome)).toEqual(['skipped-empty', 'campaign']);
+    expect((await s.store.schedules.listSlots(s.newsletterId)).map((x) => x.outcome)).toEqual(['skipped-empty', 'campaign']);
   });
 
   test.each([

@@ -78,11 +78,11 @@ describe('a campaign over real SMTP', () => {
       expect(parsed.html).toContain('https://news.example.com/issues/weekly/1');
       expect(parsed.text).not.toMatch(/[A-Z]{12,}/);
     }
-    const rows = await ws.app.store.listSends(report.campaign?.id ?? 0);
+    const rows = await ws.app.stores.campaigns.listSends(report.campaign?.id ?? 0);
     expect(rows.every((r) => r.status === 'sent' && r.smtpResponse?.startsWith('250') && r.messageId)).toBe(true);
 
     // The unsubscribe link: GET changes nothing, POST (RFC 8058 one-click, no cookies) unsubscribes at once.
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null });
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: ws.app.config.publicUrl, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null });
     const origin = await http.listen({ port: 0, host: '127.0.0.1' });
     const grace = sink.messages.find((m) => m.envelopeTo.includes('grace@example.com'));
     const link = /<([^>]+)>/.exec(String(grace?.parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line))?.[1] ?? '';
@@ -90,11 +90,11 @@ describe('a campaign over real SMTP', () => {
     const page = await fetch(local);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('grace@example.com');
-    const graceId = (await ws.app.store.findSubscriberByEmail('grace@example.com'))?.id ?? 0;
-    expect(await ws.app.store.membershipStatus(graceId, report.list.id)).toBe('subscribed');
+    const graceId = (await ws.app.stores.audience.findSubscriberByEmail('grace@example.com'))?.id ?? 0;
+    expect(await ws.app.stores.audience.membershipStatus(graceId, report.list.id)).toBe('subscribed');
     const oneClick = await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(oneClick.status).toBe(200);
-    expect(await ws.app.store.membershipStatus(graceId, report.list.id)).toBe('unsubscribed');
+    expect(await ws.app.stores.audience.membershipStatus(graceId, report.list.id)).toBe('unsubscribed');
     const tampered = await fetch(local.slice(0, -2) + (local.endsWith('AA') ? 'BB' : 'AA'), { method: 'POST' });
     expect(tampered.status).toBe(404);
 
@@ -116,17 +116,17 @@ describe('a campaign over real SMTP', () => {
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     expect(report.counts).toMatchObject({ sent: 3, failed: 2, deferred: 0, pending: 0 });
     expect(sink.countFor('ada@example.com')).toBe(1);
-    const sends = await ws.app.store.listSends(report.campaign?.id ?? 0);
+    const sends = await ws.app.stores.campaigns.listSends(report.campaign?.id ?? 0);
     const ada = sends.find((s) => s.email === 'ada@example.com');
     expect(ada).toMatchObject({ status: 'sent', attempts: 3 });
     const linus = sends.find((s) => s.email === 'linus@example.org');
     expect(linus).toMatchObject({ status: 'failed', attempts: 1 });
     expect(linus?.smtpResponse).toContain('5.1.1');
-    expect((await ws.app.store.findSubscriberByEmail('linus@example.org'))?.status).toBe('bounced');
-    expect(await ws.app.store.isSuppressed('linus@example.org')).toBe(true);
+    expect((await ws.app.stores.audience.findSubscriberByEmail('linus@example.org'))?.status).toBe('bounced');
+    expect(await ws.app.stores.audience.isSuppressed('linus@example.org')).toBe(true);
     // A policy block fails the row but is no reason to suppress the address.
     expect(sends.find((s) => s.email === 'margaret@example.net')).toMatchObject({ status: 'failed' });
-    expect(await ws.app.store.isSuppressed('margaret@example.net')).toBe(false);
+    expect(await ws.app.stores.audience.isSuppressed('margaret@example.net')).toBe(false);
 
     sink.setRule(null);
     sink.messages.length = 0;
@@ -141,7 +141,7 @@ describe('a campaign over real SMTP', () => {
     sink.setRule((address) => (address === 'ada@example.com' ? '452 4.2.2 Mailbox full' : undefined));
     const report = await sendNewsletter({ ...ws.app.sendDeps(), engineOptions: { maxAttempts: 3, retryBaseMs: 20 } }, { newsletter: 'weekly' });
     expect(report.counts).toMatchObject({ sent: 4, failed: 1 });
-    const ada = (await ws.app.store.listSends(report.campaign?.id ?? 0)).find((s) => s.email === 'ada@example.com');
+    const ada = (await ws.app.stores.campaigns.listSends(report.campaign?.id ?? 0)).find((s) => s.email === 'ada@example.com');
     expect(ada).toMatchObject({ status: 'failed', attempts: 3 });
     expect(ada?.error).toContain('gave up after 3 attempts');
   });
@@ -153,18 +153,18 @@ describe('a campaign over real SMTP', () => {
       await loadDemoWorkspace(down.app);
       // Before a campaign exists: a clear error and nothing written.
       await expect(sendNewsletter(down.app.sendDeps(), { newsletter: 'weekly' })).rejects.toBeInstanceOf(TransportError);
-      expect(await down.app.store.listCampaigns()).toHaveLength(0);
+      expect(await down.app.stores.campaigns.listCampaigns()).toHaveLength(0);
 
       // A campaign whose server goes away: paused, nobody failed.
-      const newsletter = await down.app.store.findNewsletter('weekly');
+      const newsletter = await down.app.stores.newsletters.findNewsletter('weekly');
       if (!newsletter) throw new Error('no newsletter');
-      const { issue } = await buildIssue(down.app.store, newsletter, { publicUrl: down.app.config.publicUrl });
-      const { campaign } = await down.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+      const { issue } = await buildIssue(down.app.stores, newsletter, { publicUrl: down.app.config.publicUrl });
+      const { campaign } = await down.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
       const paused = await resumeCampaign(down.app.sendDeps(), campaign.id);
       expect(paused.status).toBe('paused');
       expect(paused.counts).toMatchObject({ pending: 5, failed: 0, sent: 0 });
       expect(paused.error).toContain('cannot be reached');
-      expect((await down.app.store.getCampaign(campaign.id))?.status).toBe('paused');
+      expect((await down.app.stores.campaigns.getCampaign(campaign.id))?.status).toBe('paused');
 
       const back = await startSmtpSink({ port });
       try {
@@ -181,13 +181,13 @@ describe('a campaign over real SMTP', () => {
   });
 
   test('rows left in flight by a crash are sent again on resume and reported', async () => {
-    const newsletter = await ws.app.store.findNewsletter('weekly');
+    const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-    const { campaign } = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const { campaign } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     // As if a process had claimed two rows and died before the server answered.
-    const due = await ws.app.store.listDueRecipients(campaign.id, 2, new Date().toISOString());
-    await ws.app.store.claimForSending(campaign.id, due.map((d) => d.subscriberId), new Date().toISOString());
+    const due = await ws.app.stores.campaigns.listDueRecipients(campaign.id, 2, new Date().toISOString());
+    await ws.app.stores.campaigns.claimForSending(campaign.id, due.map((d) => d.subscriberId), new Date().toISOString());
     const result = await resumeCampaign(ws.app.sendDeps(), campaign.id);
     expect(result.status).toBe('sent');
     expect(result.possiblyDuplicated).toEqual(['ada@example.com', 'grace@example.com']);
@@ -195,23 +195,23 @@ describe('a campaign over real SMTP', () => {
   });
 
   test('an unsubscribe while a campaign runs stops mail to that person from then on', async () => {
-    const newsletter = await ws.app.store.findNewsletter('weekly');
+    const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    const { issue } = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-    const { campaign, recipients } = await ws.app.store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
+    const { issue } = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+    const { campaign, recipients } = await ws.app.stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: newsletter.listId });
     expect(recipients).toBe(5);
-    const margaret = await ws.app.store.findSubscriberByEmail('margaret@example.net');
-    await ws.app.store.unsubscribeFromList(margaret?.id ?? 0, newsletter.listId);
+    const margaret = await ws.app.stores.audience.findSubscriberByEmail('margaret@example.net');
+    await ws.app.stores.audience.unsubscribeFromList(margaret?.id ?? 0, newsletter.listId);
     const result = await resumeCampaign(ws.app.sendDeps(), campaign.id);
     expect(result.counts).toMatchObject({ sent: 4, skipped: 1 });
     expect(sink.countFor('margaret@example.net')).toBe(0);
-    const skipped = (await ws.app.store.listSends(campaign.id, { status: 'skipped' }))[0];
+    const skipped = (await ws.app.stores.campaigns.listSends(campaign.id, { status: 'skipped' }))[0];
     expect(skipped?.error).toBe('unsubscribed from the list');
   });
 
   test('a name with CR/LF cannot add a header', async () => {
-    const list = await ws.app.store.findListByName('demo');
-    await ws.app.store.addSubscriber(list?.id ?? 0, { email: 'eve@example.com', name: 'Eve\r\nBcc: victim@example.com', firstName: 'Eve\r\nX-Evil: 1', lastName: '', attributes: {} }, 'test');
+    const list = await ws.app.stores.audience.findListByName('demo');
+    await ws.app.stores.audience.addSubscriber(list?.id ?? 0, { email: 'eve@example.com', name: 'Eve\r\nBcc: victim@example.com', firstName: 'Eve\r\nX-Evil: 1', lastName: '', attributes: {} }, 'test');
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     const eve = sink.messages.find((m) => m.envelopeTo.includes('eve@example.com'));
     expect(eve).toBeDefined();
@@ -222,21 +222,21 @@ describe('a campaign over real SMTP', () => {
   });
 
   test('a placeholder outside the allow-list stops the build (nothing stored) and the send before anything goes out, naming the variable', async () => {
-    const newsletter = await ws.app.store.findNewsletter('weekly');
+    const newsletter = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!newsletter) throw new Error('no newsletter');
-    await expect(buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
-    expect(await ws.app.store.listIssues(newsletter.id)).toHaveLength(0);
+    await expect(buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl, subject: 'Hello {{password}}' })).rejects.toThrow(/\{\{password\}\}/);
+    expect(await ws.app.stores.newsletters.listIssues(newsletter.id)).toHaveLength(0);
     // An issue stored by an older version, unchecked.
-    const good = await buildIssue(ws.app.store, newsletter, { publicUrl: ws.app.config.publicUrl });
-    await ws.app.store.db.updateTable('issues').set({ subject: 'Hello {{password}}' }).where('id', '=', good.issue.id).execute();
+    const good = await buildIssue(ws.app.stores, newsletter, { publicUrl: ws.app.config.publicUrl });
+    await ws.app.stores.db.updateTable('issues').set({ subject: 'Hello {{password}}' }).where('id', '=', good.issue.id).execute();
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' })).rejects.toThrow(/\{\{password\}\}/);
     expect(sink.messages).toHaveLength(0);
-    expect(await ws.app.store.listCampaigns()).toHaveLength(0);
+    expect(await ws.app.stores.campaigns.listCampaigns()).toHaveLength(0);
   });
 
   test('an issue over Gmail\'s clipping size is refused unless forced; dry runs and test sends', async () => {
     const long = Array.from({ length: 1200 }, (_, i) => `Paragraph ${i} of a very long article that nobody should send in one email without thinking twice.`).join('\n\n');
-    const { article } = await ws.app.store.upsertArticle({
+    const { article } = await ws.app.stores.content.upsertArticle({
       slug: 'very-long',
       title: 'A very long article',
       summary: 'Too long for one email.',
@@ -247,11 +247,11 @@ describe('a campaign over real SMTP', () => {
       leadImage: null,
       tags: [],
     });
-    const weekly = await ws.app.store.findNewsletter('weekly');
+    const weekly = await ws.app.stores.newsletters.findNewsletter('weekly');
     if (!weekly) throw new Error('no newsletter');
     // The article template carries the whole body, so this issue is far over the limit.
-    const longform = await ws.app.store.createNewsletter({ ...weekly, slug: 'longform', template: 'article' });
-    await buildIssue(ws.app.store, longform, { publicUrl: ws.app.config.publicUrl, articles: [article.slug] });
+    const longform = await ws.app.stores.newsletters.createNewsletter({ ...weekly, slug: 'longform', template: 'article' });
+    await buildIssue(ws.app.stores, longform, { publicUrl: ws.app.config.publicUrl, articles: [article.slug] });
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform', dryRun: true })).rejects.toThrow(/Gmail clips/);
 
     const dry = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform', dryRun: true, force: true });
@@ -263,13 +263,13 @@ describe('a campaign over real SMTP', () => {
     expect(test1.mode).toBe('test');
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]?.parsed.subject).toMatch(/^\[TEST\] /);
-    expect(await ws.app.store.listCampaigns()).toHaveLength(0);
+    expect(await ws.app.stores.campaigns.listCampaigns()).toHaveLength(0);
 
     // An issue that send builds itself and then refuses as too big is not kept (no orphan issue, no gap in the numbers).
-    const fresh = await ws.app.store.createNewsletter({ ...weekly, slug: 'longform-fresh', template: 'article', maxArticles: 1 });
-    await ws.app.store.assignArticles(fresh.id, [article.id], 'assign');
+    const fresh = await ws.app.stores.newsletters.createNewsletter({ ...weekly, slug: 'longform-fresh', template: 'article', maxArticles: 1 });
+    await ws.app.stores.content.assignArticles(fresh.id, [article.id], 'assign');
     await expect(sendNewsletter(ws.app.sendDeps(), { newsletter: 'longform-fresh' })).rejects.toThrow(/Gmail clips/);
-    expect(await ws.app.store.listIssues(fresh.id)).toHaveLength(0);
+    expect(await ws.app.stores.newsletters.listIssues(fresh.id)).toHaveLength(0);
   });
 });
 

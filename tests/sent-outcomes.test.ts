@@ -7,16 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SendOutcome } from '../src/sending/ports.ts';
 import { SqlSendClaims } from '../src/store/send-claims-store.ts';
-import type { SqlStore } from '../src/store/sql-store.ts';
-import { BACKENDS, importRows, newsletterInput, openStores } from './store-contract/backends.ts';
+import type { Stores } from '../src/store/open-store.ts';
+import { BACKENDS, importRows, newsletterInput, openContractStores } from './store-contract/backends.ts';
 
 describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => {
   describe.skipIf(!backend.available)(`${backend.name}`, () => {
-    let store: SqlStore;
+    let store: Stores;
     let close: () => Promise<void>;
     beforeAll(async () => {
-      const opened = await openStores(backend, 1);
-      store = opened.stores[0] as SqlStore;
+      const opened = await openContractStores(backend, 1);
+      store = opened.stores[0] as Stores;
       close = opened.close;
     });
     afterAll(async () => {
@@ -24,20 +24,20 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
     });
 
     const campaignOf = async (name: string, people: number) => {
-      const list = await store.createList(name);
-      await store.importSubscribers(list.id, importRows(people, name), { source: `${name}.csv` });
-      const newsletter = await store.createNewsletter(newsletterInput(name, list.id));
-      const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
-      return (await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
+      const list = await store.audience.createList(name);
+      await store.audience.importSubscribers(list.id, importRows(people, name), { source: `${name}.csv` });
+      const newsletter = await store.newsletters.createNewsletter(newsletterInput(name, list.id));
+      const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
+      return (await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
     };
 
     it('writes each row its own answer and Message-ID, alongside the group`s other outcomes, and only from `sending`', async () => {
       const id = await campaignOf('batch', 6);
       const now = new Date().toISOString();
-      const due = await store.listDueRecipients(id, 10, now);
+      const due = await store.campaigns.listDueRecipients(id, 10, now);
       const ids = due.map((d) => d.subscriberId);
       // The last row is never claimed: a `sent` outcome for it must not move it.
-      await store.claimForSending(id, ids.slice(0, 5), now);
+      await store.campaigns.claimForSending(id, ids.slice(0, 5), now);
       const [s0, s1, s2, f3, d4, p5] = ids as [number, number, number, number, number, number];
       const outcomes: SendOutcome[] = [
         { subscriberId: s0, status: 'sent', smtpResponse: '250 ok zero', messageId: '<zero@x>' },
@@ -47,24 +47,24 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
         { subscriberId: s2, status: 'sent', smtpResponse: '250 ok two', messageId: '<two@x>' },
         { subscriberId: p5, status: 'sent', smtpResponse: '250 not claimed', messageId: '<five@x>' },
       ];
-      await store.recordOutcomes(id, outcomes, now);
-      const rows = new Map((await store.listSends(id)).map((r) => [r.subscriberId, r]));
+      await store.campaigns.recordOutcomes(id, outcomes, now);
+      const rows = new Map((await store.campaigns.listSends(id)).map((r) => [r.subscriberId, r]));
       expect(rows.get(s0)).toMatchObject({ status: 'sent', smtpResponse: '250 ok zero', messageId: '<zero@x>', attempts: 1, error: null });
       expect(rows.get(s1)).toMatchObject({ status: 'sent', smtpResponse: '250 ok one', messageId: '<one@x>', attempts: 1 });
       expect(rows.get(s2)).toMatchObject({ status: 'sent', smtpResponse: '250 ok two', messageId: '<two@x>', attempts: 1 });
       expect(rows.get(f3)).toMatchObject({ status: 'failed', smtpResponse: '550 no', error: 'refused' });
       expect(rows.get(d4)).toMatchObject({ status: 'deferred', error: 'later' });
       expect(rows.get(p5)).toMatchObject({ status: 'pending', messageId: null, attempts: 0 });
-      expect(await store.countSends(id)).toMatchObject({ sent: 3, failed: 1, deferred: 1, pending: 1, sending: 0 });
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sent: 3, failed: 1, deferred: 1, pending: 1, sending: 0 });
     });
 
     it('a group of only `sent` outcomes (one statement, no transaction on Postgres) writes them all', async () => {
       const id = await campaignOf('only-sent', 40);
       const now = new Date().toISOString();
-      const ids = (await store.listDueRecipients(id, 100, now)).map((d) => d.subscriberId);
-      await store.claimForSending(id, ids, now);
-      await store.recordOutcomes(id, ids.map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: `250 ${subscriberId}`, messageId: `<${subscriberId}@x>` })), now);
-      const rows = await store.listSends(id);
+      const ids = (await store.campaigns.listDueRecipients(id, 100, now)).map((d) => d.subscriberId);
+      await store.campaigns.claimForSending(id, ids, now);
+      await store.campaigns.recordOutcomes(id, ids.map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: `250 ${subscriberId}`, messageId: `<${subscriberId}@x>` })), now);
+      const rows = await store.campaigns.listSends(id);
       expect(rows.every((r) => r.status === 'sent' && r.smtpResponse === `250 ${r.subscriberId}` && r.messageId === `<${r.subscriberId}@x>`)).toBe(true);
       expect(rows).toHaveLength(40);
     });
@@ -78,31 +78,31 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
       const claimed = await claims.claimBatch(id, 'dead@host', 8, 300, now);
       expect(claimed).toHaveLength(8);
       const written = claimed.slice(0, 4).map((r) => r.subscriberId);
-      await store.recordOutcomes(id, written.map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: '250 ok', messageId: `<${subscriberId}@x>` })), now);
-      expect(await store.countSends(id)).toMatchObject({ sent: 4, sending: 4 });
+      await store.campaigns.recordOutcomes(id, written.map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: '250 ok', messageId: `<${subscriberId}@x>` })), now);
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sent: 4, sending: 4 });
       // Until the lease runs out nobody takes them; after, they are pending again and flagged.
       expect(await claims.reclaimExpired(id, 'resend', now)).toEqual([]);
       await new Promise((r) => setTimeout(r, 400));
       const back = await claims.reclaimExpired(id, 'resend', new Date().toISOString());
       expect(back.map((r) => r.email).sort()).toEqual(claimed.slice(4).map((r) => r.email).sort());
       expect(back.every((r) => r.worker === 'dead@host')).toBe(true);
-      const flagged = await store.listSends(id, { possibleDuplicate: true });
+      const flagged = await store.campaigns.listSends(id, { possibleDuplicate: true });
       expect(flagged.map((r) => r.subscriberId).sort((a, b) => a - b)).toEqual(claimed.slice(4).map((r) => r.subscriberId).sort((a, b) => a - b));
       expect(flagged.every((r) => r.status === 'pending')).toBe(true);
-      expect(await store.countSends(id)).toMatchObject({ sent: 4, pending: 4, sending: 0 });
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sent: 4, pending: 4, sending: 0 });
       // A late write of the dead worker's group (say its connection's COMMIT arrived after all) moves nothing back.
-      await store.recordOutcomes(id, claimed.slice(4).map((r) => ({ subscriberId: r.subscriberId, status: 'sent' as const, smtpResponse: '250 late', messageId: '<late@x>' })), now);
-      expect(await store.countSends(id)).toMatchObject({ sent: 4, pending: 4 });
+      await store.campaigns.recordOutcomes(id, claimed.slice(4).map((r) => ({ subscriberId: r.subscriberId, status: 'sent' as const, smtpResponse: '250 late', messageId: '<late@x>' })), now);
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sent: 4, pending: 4 });
     });
   });
 });
 
 describe.skipIf(!BACKENDS[1]?.available)('shared claims start at the worker`s frontier (Postgres)', () => {
-  let store: SqlStore;
+  let store: Stores;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    const opened = await openStores(BACKENDS[1]!, 1);
-    store = opened.stores[0] as SqlStore;
+    const opened = await openContractStores(BACKENDS[1]!, 1);
+    store = opened.stores[0] as Stores;
     close = opened.close;
   });
   afterAll(async () => {
@@ -110,23 +110,23 @@ describe.skipIf(!BACKENDS[1]?.available)('shared claims start at the worker`s fr
   });
 
   it('claims past its last claim first, and still takes rows behind it that became pending again', async () => {
-    const list = await store.createList('frontier');
-    await store.importSubscribers(list.id, importRows(8, 'frontier'), { source: 'frontier.csv' });
-    const newsletter = await store.createNewsletter(newsletterInput('frontier', list.id));
-    const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
-    const id = (await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
+    const list = await store.audience.createList('frontier');
+    await store.audience.importSubscribers(list.id, importRows(8, 'frontier'), { source: 'frontier.csv' });
+    const newsletter = await store.newsletters.createNewsletter(newsletterInput('frontier', list.id));
+    const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
+    const id = (await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
     const claims = new SqlSendClaims(store.db);
     const now = new Date().toISOString();
     const first = await claims.claimBatch(id, 'w1', 4, 60_000, now);
     const ids = first.map((r) => r.subscriberId);
     expect(ids).toHaveLength(4);
     // The second of them is released (a stopping connection): pending again, behind the frontier.
-    await store.recordOutcomes(id, [{ subscriberId: ids[1]!, status: 'released' }], now);
+    await store.campaigns.recordOutcomes(id, [{ subscriberId: ids[1]!, status: 'released' }], now);
     const second = await claims.claimBatch(id, 'w1', 3, 60_000, now);
     expect(second.every((r) => r.subscriberId > ids[3]!)).toBe(true);
     const rest = await claims.claimBatch(id, 'w1', 10, 60_000, now);
     expect(rest.map((r) => r.subscriberId)).toContain(ids[1]);
-    expect(await store.countSends(id)).toMatchObject({ pending: 0, sending: 8 });
+    expect(await store.campaigns.countSends(id)).toMatchObject({ pending: 0, sending: 8 });
     expect(await claims.claimBatch(id, 'w1', 10, 60_000, now)).toEqual([]);
   });
 });

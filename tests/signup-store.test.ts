@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { MIGRATIONS } from '../src/store/migrations.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStores } from '../src/store/open-store.ts';
 import { SubscriberStore } from '../src/store/subscriber-store.ts';
 import { REPO_ROOT } from './helpers/workspace.ts';
 
@@ -45,7 +45,7 @@ describe('migration 0003_signup', () => {
       VALUES (1, 1, 'subscribed', ${t}, ${t}), (2, 1, 'unsubscribed', ${t}, '2025-03-03T00:00:00.000Z'), (1, 2, 'subscribed', ${t}, ${t})`.execute(old);
     await old.destroy();
 
-    const store = await openStore(path);
+    const store = await openStores(path);
     try {
       const rows = await store.db.selectFrom('list_memberships').selectAll().orderBy('list_id').orderBy('subscriber_id').execute();
       expect(rows).toEqual([
@@ -76,19 +76,19 @@ describe('migration 0003_signup', () => {
 
 describe('imports and pending sign-ups', () => {
   test('an import never confirms a pending sign-up; the person counts as kept out', async () => {
-    const store = await openStore(join(dir, 'm.db'));
+    const store = await openStores(join(dir, 'm.db'));
     try {
-      const list = await store.createList('main');
+      const list = await store.audience.createList('main');
       const subscribers = new SubscriberStore(store.db);
       await subscribers.requestSignup({ listId: list.id, email: 'p@example.com', name: '', firstName: '', lastName: '', source: 'signup:form', ip: null, now: new Date() });
-      const outcome = await store.addSubscriber(list.id, { email: 'p@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
+      const outcome = await store.audience.addSubscriber(list.id, { email: 'p@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'cli');
       expect(outcome).toEqual({ person: 'known', list: 'kept-out', profileChanged: false });
-      const id = (await store.findSubscriberByEmail('p@example.com'))?.id ?? 0;
-      expect(await store.membershipStatus(id, list.id)).toBe('pending');
-      expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);
+      const id = (await store.audience.findSubscriberByEmail('p@example.com'))?.id ?? 0;
+      expect(await store.audience.membershipStatus(id, list.id)).toBe('pending');
+      expect(await store.audience.listRecipients(list.id, 0, 10)).toEqual([]);
       // A new person on the same import gets the import's consent on their membership.
-      await store.addSubscriber(list.id, { email: 'n@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'import:x.csv');
-      const nid = (await store.findSubscriberByEmail('n@example.com'))?.id ?? 0;
+      await store.audience.addSubscriber(list.id, { email: 'n@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'import:x.csv');
+      const nid = (await store.audience.findSubscriberByEmail('n@example.com'))?.id ?? 0;
       const row = await store.db.selectFrom('list_memberships').select(['consent_source', 'consent_at']).where('subscriber_id', '=', nid).executeTakeFirst();
       expect(row?.consent_source).toBe('import:x.csv');
       expect(typeof row?.consent_at).toBe('string');
@@ -101,15 +101,15 @@ describe('imports and pending sign-ups', () => {
 describe('several processes on one database', () => {
   test('four processes racing on one rate limit (10 a minute) get exactly 10 hits, and one subscriber per address', async () => {
     const path = join(dir, 'shared.db');
-    const first = await openStore(path);
-    const list = await first.createList('main');
+    const first = await openStores(path);
+    const list = await first.audience.createList('main');
     await first.close();
     const script = join(dir, 'race.mts');
     writeFileSync(
       script,
-      `import { openStore } from ${JSON.stringify(join(REPO_ROOT, 'src/store/open-store.ts'))};
+      `import { openStores } from ${JSON.stringify(join(REPO_ROOT, 'src/store/open-store.ts'))};
 import { SubscriberStore } from ${JSON.stringify(join(REPO_ROOT, 'src/store/subscriber-store.ts'))};
-const store = await openStore(${JSON.stringify(path)});
+const store = await openStores(${JSON.stringify(path)});
 const subscribers = new SubscriberStore(store.db);
 const now = new Date('2026-01-01T00:00:00.000Z');
 // Start together, so the processes really interleave.
@@ -129,7 +129,7 @@ console.log(JSON.stringify({ allowed, kinds }));
     const outputs = results.map((r) => JSON.parse(r.stdout) as { allowed: number; kinds: string[] });
     expect(outputs.reduce((sum, o) => sum + o.allowed, 0)).toBe(10);
     expect(outputs.flatMap((o) => o.kinds).every((k) => k === 'confirm')).toBe(true);
-    const store = await openStore(path);
+    const store = await openStores(path);
     try {
       const people = await store.db.selectFrom('subscribers').select('email').orderBy('email').execute();
       expect(people.map((p) => p.email)).toEqual(['race0@example.com', 'race1@example.com', 'race2@example.com', 'race3@example.com', 'race4@example.com']);

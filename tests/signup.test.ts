@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { confirmUrl, preferencesUrl } from '../src/core/links.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { sendNewsletter } from '../src/sending/send-newsletter.ts';
-import { hashEmail } from '../src/store/sql-store.ts';
+import { hashEmail } from '../src/store/suppression.ts';
 import { formBody, linkIn, mainOf, messagesTo, PUBLIC_URL, startSubscriberEnv, type SubscriberEnv } from './helpers/subscriber-server.ts';
 
 const MINUTE = 60_000;
@@ -17,13 +17,13 @@ const HOUR = 60 * MINUTE;
 let env: SubscriberEnv;
 
 async function listId(name = 'demo'): Promise<number> {
-  return (await env.ws.app.store.findListByName(name))?.id ?? 0;
+  return (await env.ws.app.stores.audience.findListByName(name))?.id ?? 0;
 }
 
 async function membership(email: string, list = 'demo') {
-  const subscriber = await env.ws.app.store.findSubscriberByEmail(email);
+  const subscriber = await env.ws.app.stores.audience.findSubscriberByEmail(email);
   if (!subscriber) return null;
-  return (await env.ws.app.store.db.selectFrom('list_memberships').selectAll().where('subscriber_id', '=', subscriber.id).where('list_id', '=', await listId(list)).executeTakeFirst()) ?? null;
+  return (await env.ws.app.stores.db.selectFrom('list_memberships').selectAll().where('subscriber_id', '=', subscriber.id).where('list_id', '=', await listId(list)).executeTakeFirst()) ?? null;
 }
 
 async function signUp(fields: Record<string, string>, headers: Record<string, string> = {}, list = 'demo'): Promise<Response> {
@@ -54,7 +54,7 @@ describe('sign-up with double opt-in', () => {
 
     const pending = await membership('zoe.reader@example.com');
     expect(pending).toMatchObject({ status: 'pending', consent_source: 'signup:form', consent_at: env.clock.now.toISOString(), consent_ip: null, confirmed_at: null });
-    const subscriber = await env.ws.app.store.findSubscriberByEmail('zoe.reader@example.com');
+    const subscriber = await env.ws.app.stores.audience.findSubscriberByEmail('zoe.reader@example.com');
     expect(subscriber).toMatchObject({ name: 'Zoe Reader', firstName: 'Zoe', lastName: 'Reader', status: 'active', consentSource: 'signup:form' });
 
     // The email goes out after the response.
@@ -124,7 +124,7 @@ describe('sign-up with double opt-in', () => {
   test('new, existing and suppressed addresses get byte-identical answers; only what is mailed afterwards differs', async () => {
     // A slow mail server: were the email sent before answering, new and existing addresses would answer 500 ms later.
     await env.restart({ ratePerMinute: 1000, smtpDelayMs: 500, minResponseMs: 100 });
-    await env.ws.app.store.suppressAddress('bounced@example.com', 'hard-bounce', '550 5.1.1 no such user');
+    await env.ws.app.stores.audience.suppressAddress('bounced@example.com', 'hard-bounce', '550 5.1.1 no such user');
     const cases = ['fresh@example.com', 'ada@example.com', 'bounced@example.com'];
     const answers: { status: number; type: string | null; main: string }[] = [];
     for (const email of cases) {
@@ -163,7 +163,7 @@ describe('sign-up with double opt-in', () => {
     expect(messagesTo(env.sink, 'bounced@example.com')).toHaveLength(0);
     // Nothing about the existing subscriber changed, and no row was made for the suppressed address.
     expect(await membership('ada@example.com')).toMatchObject({ status: 'subscribed', confirmed_at: null });
-    expect(await env.ws.app.store.findSubscriberByEmail('bounced@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('bounced@example.com')).toBeNull();
   });
 
   test('100 sign-ups for one address within an hour send one email; the hour after, one more', async () => {
@@ -201,7 +201,7 @@ describe('sign-up with double opt-in', () => {
     const json = await fetch(`${env.origin}/subscribe/demo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"r7@example.com"}' });
     expect(json.status).toBe(429);
     expect(await json.json()).toMatchObject({ error: 'rate-limited' });
-    expect(await env.ws.app.store.findSubscriberByEmail('r6@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('r6@example.com')).toBeNull();
 
     // The counter lives in the database: a restarted server still refuses.
     await env.restart();
@@ -232,8 +232,8 @@ describe('sign-up with double opt-in', () => {
     expect(messagesTo(env.sink, 'bot@example.com')).toHaveLength(0);
     expect(messagesTo(env.sink, 'bot2@example.com')).toHaveLength(0);
     expect(messagesTo(env.sink, 'human@example.com')).toHaveLength(1);
-    expect(await env.ws.app.store.findSubscriberByEmail('bot@example.com')).toBeNull();
-    expect(await env.ws.app.store.findSubscriberByEmail('bot2@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('bot@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('bot2@example.com')).toBeNull();
   });
 
   test('tampered, foreign, unknown and wrong-purpose tokens get the same 404; an expired one 410', async () => {
@@ -241,7 +241,7 @@ describe('sign-up with double opt-in', () => {
     await env.signup.idle();
     const link = env.local(linkIn(messagesTo(env.sink, 'tok@example.com')[0], 'confirm/'));
     const token = link.slice(link.lastIndexOf('/') + 1);
-    const subscriber = await env.ws.app.store.findSubscriberByEmail('tok@example.com');
+    const subscriber = await env.ws.app.stores.audience.findSubscriberByEmail('tok@example.com');
     const id = subscriber?.id ?? 0;
     const list = await listId();
     const expires = new Date(env.clock.now.getTime() + HOUR);
@@ -277,7 +277,7 @@ describe('sign-up with double opt-in', () => {
     await env.signup.idle();
     const firstLink = env.local(linkIn(messagesTo(env.sink, 'back@example.com')[0], 'confirm/'));
     await fetch(firstLink, { method: 'POST' });
-    const id = (await env.ws.app.store.findSubscriberByEmail('back@example.com'))?.id ?? 0;
+    const id = (await env.ws.app.stores.audience.findSubscriberByEmail('back@example.com'))?.id ?? 0;
     await env.subscribers.unsubscribe(id, await listId(), env.clock.now);
     expect((await fetch(firstLink, { method: 'POST' })).status).toBe(410);
     expect((await membership('back@example.com'))?.status).toBe('unsubscribed');
@@ -293,7 +293,7 @@ describe('sign-up with double opt-in', () => {
   });
 
   test('closed lists and lists without a newsletter answer 404 like unknown ones; invalid input is re-shown escaped', async () => {
-    await env.ws.app.store.createList('staff');
+    await env.ws.app.stores.audience.createList('staff');
     const demo = await listId();
     await env.subscribers.setSignupOpen(demo, false);
     const unknown = await fetch(`${env.origin}/subscribe/nope`);
@@ -317,12 +317,12 @@ describe('sign-up with double opt-in', () => {
     expect(long.status).toBe(400);
     const control = await signUp({ email: 'ok@example.com', name: 'a\u0007b' });
     expect(control.status).toBe(400);
-    expect(await env.ws.app.store.findSubscriberByEmail('ok@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('ok@example.com')).toBeNull();
   });
 
   test('an address that was erased may sign up again: mailed only after the new confirmation, which lifts the suppression', async () => {
     await env.subscribers.erasePerson('grace@example.com', env.clock.now);
-    expect(await env.ws.app.store.isSuppressed('grace@example.com')).toBe(true);
+    expect(await env.ws.app.stores.audience.isSuppressed('grace@example.com')).toBe(true);
     await signUp({ email: 'grace@example.com' });
     await env.signup.idle();
     const confirmation = messagesTo(env.sink, 'grace@example.com');
@@ -331,7 +331,7 @@ describe('sign-up with double opt-in', () => {
     expect(report.recipients).toBe(4);
     expect(messagesTo(env.sink, 'grace@example.com')).toHaveLength(1);
     await fetch(env.local(linkIn(confirmation[0], 'confirm/')), { method: 'POST' });
-    expect(await env.ws.app.store.isSuppressed('grace@example.com')).toBe(false);
+    expect(await env.ws.app.stores.audience.isSuppressed('grace@example.com')).toBe(false);
     const next = await sendNewsletter(env.ws.app.sendDeps(), { newsletter: 'weekly' });
     expect(next.recipients).toBe(5);
     expect(messagesTo(env.sink, 'grace@example.com')).toHaveLength(2);
@@ -344,9 +344,9 @@ describe('sign-up with double opt-in', () => {
     env.clock.advance(31 * 24 * HOUR);
     await signUp({ email: 'later@example.com' });
     await env.signup.idle();
-    expect(await env.ws.app.store.findSubscriberByEmail('never@example.com')).toBeNull();
+    expect(await env.ws.app.stores.audience.findSubscriberByEmail('never@example.com')).toBeNull();
     expect(await membership('later@example.com')).toMatchObject({ status: 'pending' });
-    const hits = await env.ws.app.store.db.selectFrom('rate_limit_hits').select(['bucket', 'key']).execute();
+    const hits = await env.ws.app.stores.db.selectFrom('rate_limit_hits').select(['bucket', 'key']).execute();
     expect(hits.some((h) => h.key === hashEmail('never@example.com'))).toBe(false);
     expect(hits.some((h) => h.key === hashEmail('later@example.com'))).toBe(true);
     expect(env.logs.some((l) => l.includes('deleted 1 unconfirmed sign-up'))).toBe(true);
@@ -357,12 +357,12 @@ describe('sign-up with double opt-in', () => {
     await env.signup.idle();
     const link = env.local(linkIn(messagesTo(env.sink, 'pref@example.com')[0], 'confirm/'));
     const done = await (await fetch(link, { method: 'POST' })).text();
-    const id = (await env.ws.app.store.findSubscriberByEmail('pref@example.com'))?.id ?? 0;
+    const id = (await env.ws.app.stores.audience.findSubscriberByEmail('pref@example.com'))?.id ?? 0;
     const prefs = preferencesUrl({ publicUrl: '', secret: env.ws.app.config.secret }, id, await listId());
     expect(done).toContain(`href="${prefs}"`);
 
     const { buildHttpServer } = await import('../src/http/server.ts');
-    const bare = await buildHttpServer({ store: env.ws.app.store, publicUrl: PUBLIC_URL, secret: env.ws.app.config.secret, mediaDir: env.ws.dataDir, inbox: null });
+    const bare = await buildHttpServer({ stores: env.ws.app.stores, publicUrl: PUBLIC_URL, secret: env.ws.app.config.secret, mediaDir: env.ws.dataDir, inbox: null });
     try {
       const origin = await bare.listen({ port: 0, host: '127.0.0.1' });
       const response = await fetch(`${origin}/subscribe/demo`, formBody({ email: 'nobody@example.com' }));

@@ -1,13 +1,13 @@
 /**
- * SqlStore against a real SQLite file: subscriber imports (also against a fresh Postgres database) (counts, merge rules, kept-out people, strict and fatal
+ * The audience and campaign stores against a real SQLite file: subscriber imports (also against a fresh Postgres database) (counts, merge rules, kept-out people, strict and fatal
  * rollbacks), campaign recipients, the claim/record state machine of sends, and idempotent article upserts.
  */
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { ArticleInput, MailingList } from '../src/core/domain.ts';
 import { isMailroomError } from '../src/core/errors.ts';
-import { openStore } from '../src/store/open-store.ts';
-import type { ImportRowResult, SqlStore, SubscriberFields } from '../src/store/sql-store.ts';
+import { openStores, type Stores } from '../src/store/open-store.ts';
+import type { ImportRowResult, SubscriberFields } from '../src/store/store-types.ts';
 import { readSubscriberCsv } from '../src/subscribers/csv-rows.ts';
 import pg from 'pg';
 import { BACKENDS, type Backend } from './store-contract/backends.ts';
@@ -23,7 +23,7 @@ function row(line: number, email: string, extra: Partial<SubscriberFields> = {})
   return { line, ok: true, row: { email, name: '', firstName: '', lastName: '', attributes: {}, ...extra } };
 }
 
-let store: SqlStore;
+let store: Stores;
 let list: MailingList;
 
 /** A fresh SQLite file (or, for the import tests, each backend's fresh database) per test. */
@@ -32,8 +32,8 @@ function freshStore(backend: Backend = BACKENDS[0] as Backend): void {
   beforeEach(async () => {
     const database = await backend.create();
     remove = database.remove;
-    store = await openStore(database.url);
-    list = await store.createList('main');
+    store = await openStores(database.url);
+    list = await store.audience.createList('main');
   });
   afterEach(async () => {
     await store.close();
@@ -48,7 +48,7 @@ async function counts(): Promise<{ subscribers: number; memberships: number; lis
 }
 
 async function subscriber(email: string) {
-  const s = await store.findSubscriberByEmail(email);
+  const s = await store.audience.findSubscriberByEmail(email);
   if (!s) throw new Error(`no subscriber ${email}`);
   return s;
 }
@@ -57,15 +57,15 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
   freshStore(backend);
 
   test('counts added, updated, unchanged and kept out; blank cells never erase known data; attributes merge', async () => {
-    const first = await store.importSubscribers(
+    const first = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,London', 'grace@example.com,Grace,Hopper,US Navy,', 'linus@example.org,Linus,,,Portland']),
       { source: 'people.csv' },
     );
     expect(first).toEqual({ addedToList: 3, newPeople: 3, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0, rejected: [], applied: true });
 
-    await store.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
-    const second = await store.importSubscribers(
+    await store.audience.suppressAddress('ghost@example.com', 'manual', 'asked by phone');
+    const second = await store.audience.importSubscribers(
       list.id,
       csv([
         HEADER,
@@ -83,10 +83,10 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
     expect(ada).toMatchObject({ name: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace', attributes: { company: 'Analytical Engines', city: 'London' }, status: 'active' });
     const grace = await subscriber('grace@example.com');
     expect(grace).toMatchObject({ name: 'Grace Hopper', attributes: { company: 'US Navy', city: 'Arlington' } });
-    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('ghost@example.com')).toBeNull();
 
     // A changed cell overwrites, an empty one keeps, other attributes stay.
-    const third = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
+    const third = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,,Byron,Babbage & Co,']), { source: 'people.csv' });
     expect(third).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0 });
     expect(await subscriber('ada@example.com')).toMatchObject({
       firstName: 'Ada',
@@ -97,59 +97,59 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
   });
 
   test('known people joining a second list are "added to the list", apart from "profile changed"; the same file again is all unchanged', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
-    const other = await store.createList('other');
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Robert,,,', 'cy@example.com,Cy,,,']), { source: 'a.csv' })).toEqual({
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
+    const other = await store.audience.createList('other');
+    expect(await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Robert,,,', 'cy@example.com,Cy,,,']), { source: 'a.csv' })).toEqual({
       addedToList: 3, newPeople: 1, alreadyKnown: 2, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 0,
       rejected: [],
       applied: true,
     });
-    expect(await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 0, unchanged: 1, keptOut: 0 });
+    expect(await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' })).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 0, unchanged: 1, keptOut: 0 });
     const ada = await subscriber('ada@example.com');
-    expect(await store.membershipsOf(ada.id)).toEqual([
+    expect(await store.audience.membershipsOf(ada.id)).toEqual([
       { name: 'main', status: 'subscribed' },
       { name: 'other', status: 'subscribed' },
     ]);
   });
 
   test('an unsubscribed membership stays unsubscribed on re-import, even when the row brings new data', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
     const ada = await subscriber('ada@example.com');
-    await store.unsubscribeFromList(ada.id, list.id);
+    await store.audience.unsubscribeFromList(ada.id, list.id);
 
-    const same = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
+    const same = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,,']), { source: 'a.csv' });
     expect(same).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 1 });
-    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+    expect(await store.audience.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
 
-    const changed = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
+    const changed = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,Lovelace,Analytical Engines,']), { source: 'a.csv' });
     expect(changed).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 1, unchanged: 0, keptOut: 1 });
-    expect(await store.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
+    expect(await store.audience.membershipStatus(ada.id, list.id)).toBe('unsubscribed');
     expect((await subscriber('ada@example.com')).status).toBe('active');
-    expect(await store.listRecipients(list.id, 0, 10)).toEqual([]);
+    expect(await store.audience.listRecipients(list.id, 0, 10)).toEqual([]);
   });
 
   test('a bounced subscriber stays bounced and joins no list; a suppressed address without a subscriber row is kept out', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
-    await store.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1 User unknown');
-    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    await store.audience.suppressAddress('ada@example.com', 'hard-bounce', '550 5.1.1 User unknown');
+    await store.audience.suppressAddress('ghost@example.com', 'complaint', 'FBL');
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
 
-    const again = await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
+    const again = await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,Gus,,,']), { source: 'a.csv' });
     expect(again).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     expect((await subscriber('ada@example.com')).status).toBe('bounced');
-    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('ghost@example.com')).toBeNull();
 
-    const other = await store.createList('other');
-    const elsewhere = await store.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
+    const other = await store.audience.createList('other');
+    const elsewhere = await store.audience.importSubscribers(other.id, csv([HEADER, 'ada@example.com,Ada,,,', 'ghost@example.com,,,,']), { source: 'a.csv' });
     expect(elsewhere).toMatchObject({ addedToList: 0, newPeople: 0, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 2 });
     const ada = await subscriber('ada@example.com');
-    expect(await store.membershipStatus(ada.id, other.id)).toBeNull();
+    expect(await store.audience.membershipStatus(ada.id, other.id)).toBeNull();
     expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 2 });
   });
 
   test('strict: one rejected row rolls back every other row of the file, updates included, and reports the rejections', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
-    const report = await store.importSubscribers(
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    const report = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
       { source: 'b.csv', strict: true },
@@ -168,12 +168,12 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
         { line: 5, reason: 'duplicates line 2', value: '"GRACE@example.com"' },
       ],
     });
-    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('grace@example.com')).toBeNull();
     expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
     expect(await counts()).toEqual({ subscribers: 1, memberships: 1, lists: 1 });
 
     // Not strict: the good rows go in, the bad ones are reported.
-    const lenient = await store.importSubscribers(
+    const lenient = await store.audience.importSubscribers(
       list.id,
       csv([HEADER, 'grace@example.com,Grace,,,', 'ada@example.com,Ada,Lovelace,Analytical Engines,', 'bob@,Bob,,,', 'GRACE@example.com,G,,,']),
       { source: 'b.csv' },
@@ -183,7 +183,7 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
   });
 
   test('a fatal error thrown mid-stream leaves nothing written (one transaction)', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,']), { source: 'a.csv' });
     const before = await counts();
     async function* rows(): AsyncGenerator<ImportRowResult> {
       yield row(2, 'grace@example.com', { name: 'Grace', firstName: 'Grace' });
@@ -191,13 +191,13 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
       yield row(4, 'ada@example.com', { lastName: 'Lovelace', attributes: { city: 'London' } });
       throw new Error('disk went away');
     }
-    await expect(store.importSubscribers(list.id, rows(), { source: 'x.csv' })).rejects.toThrow('disk went away');
+    await expect(store.audience.importSubscribers(list.id, rows(), { source: 'x.csv' })).rejects.toThrow('disk went away');
     expect(await counts()).toEqual(before);
-    expect(await store.findSubscriberByEmail('grace@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('grace@example.com')).toBeNull();
     expect(await subscriber('ada@example.com')).toMatchObject({ lastName: '', attributes: {} });
 
     // The same through the CSV reader: a syntax error it cannot recover from after two good rows.
-    const error: unknown = await store
+    const error: unknown = await store.audience
       .importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,', 'linus@example.org,Linus,,,', 'x@example.com,"X"y,,,', 'z@example.com,Z,,,'], 'broken.csv'), { source: 'broken.csv' })
       .then(
         () => null,
@@ -208,18 +208,18 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
     expect(await counts()).toEqual(before);
 
     // The store is still usable afterwards (the transaction was released).
-    expect(await store.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
+    expect(await store.audience.importSubscribers(list.id, csv([HEADER, 'grace@example.com,Grace,,,']), { source: 'ok.csv' })).toMatchObject({ addedToList: 1, newPeople: 1 });
   });
 
   test('20,000 rows (many staging chunks): strict with one bad row near the end writes nothing; repeats across chunks keep their first line', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'known@example.com,Kay,Known,,']), { source: 'a.csv' });
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'known@example.com,Kay,Known,,']), { source: 'a.csv' });
     const before = await counts();
     const lines = [HEADER];
     for (let i = 0; i < 20_000; i += 1) lines.push(`person${i}@example.com,P${i},Q,,`);
     lines[19_990] = 'not-an-address,Bad,Row,,'; // file line 19,991
     lines[15_000] = 'PERSON3@Example.com,Again,,,'; // file line 15,001 repeats line 5
     lines[18_000] = 'known@example.com,Kay,Known,Acme,'; // a known person, profile changed
-    const strict = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv', strict: true });
+    const strict = await store.audience.importSubscribers(list.id, csv(lines), { source: 'big.csv', strict: true });
     expect(strict).toEqual({
       ...{ addedToList: 0, newPeople: 0, alreadyKnown: 0, alreadyOnList: 0, profilesChanged: 0, unchanged: 0, keptOut: 0 },
       applied: false,
@@ -231,7 +231,7 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
     expect(await counts()).toEqual(before);
     expect(await subscriber('known@example.com')).toMatchObject({ attributes: {} });
 
-    const lenient = await store.importSubscribers(list.id, csv(lines), { source: 'big.csv' });
+    const lenient = await store.audience.importSubscribers(list.id, csv(lines), { source: 'big.csv' });
     expect(lenient).toMatchObject({ addedToList: 19_997, newPeople: 19_997, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, unchanged: 0, keptOut: 0, applied: true });
     expect(lenient.rejected.map((r) => r.line)).toEqual([15_001, 19_991]);
     expect(await counts()).toEqual({ subscribers: 19_998, memberships: 19_998, lists: 1 });
@@ -242,10 +242,10 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
   });
 
   test('repeats, suppressions and rejections are reported as one line-ordered list, as the reader reported them', async () => {
-    await store.importSubscribers(list.id, csv([HEADER, 'kept@example.com,Kept,,,']), { source: 'a.csv' });
-    await store.suppressAddress('ghost@example.com', 'complaint', 'FBL');
-    await store.suppressAddress('kept@example.com', 'manual', 'asked');
-    const report = await store.importSubscribers(
+    await store.audience.importSubscribers(list.id, csv([HEADER, 'kept@example.com,Kept,,,']), { source: 'a.csv' });
+    await store.audience.suppressAddress('ghost@example.com', 'complaint', 'FBL');
+    await store.audience.suppressAddress('kept@example.com', 'manual', 'asked');
+    const report = await store.audience.importSubscribers(
       list.id,
       csv([
         HEADER,
@@ -272,12 +272,12 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
       ],
     });
     expect(await subscriber('ann@example.com')).toMatchObject({ firstName: 'Ann' });
-    expect(await store.findSubscriberByEmail('ghost@example.com')).toBeNull();
+    expect(await store.audience.findSubscriberByEmail('ghost@example.com')).toBeNull();
   });
 
   test("merged attributes keep the known keys in their order, the file's values over them, new keys after", async () => {
-    await store.importSubscribers(list.id, csv(['email,company,city,team', 'ada@example.com,Engines,London,R&D']), { source: 'a.csv' });
-    const report = await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' });
+    await store.audience.importSubscribers(list.id, csv(['email,company,city,team', 'ada@example.com,Engines,London,R&D']), { source: 'a.csv' });
+    const report = await store.audience.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' });
     expect(report).toMatchObject({ alreadyKnown: 1, profilesChanged: 1, alreadyOnList: 1, unchanged: 0 });
     const ada = await subscriber('ada@example.com');
     expect(Object.entries(ada.attributes)).toEqual([
@@ -287,14 +287,14 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`importSubsc
       ['plan', 'gold'],
     ]);
     // The same values again change nothing.
-    expect(await store.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' })).toMatchObject({ profilesChanged: 0, unchanged: 1 });
+    expect(await store.audience.importSubscribers(list.id, csv(['email,plan,city', 'ada@example.com,gold,"Paris\ttab"']), { source: 'b.csv' })).toMatchObject({ profilesChanged: 0, unchanged: 1 });
   });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function makeIssue(listId: number) {
-  const newsletter = await store.createNewsletter({
+  const newsletter = await store.newsletters.createNewsletter({
     slug: 'weekly',
     name: 'Weekly',
     fromName: 'Weekly',
@@ -308,7 +308,7 @@ async function makeIssue(listId: number) {
     maxArticles: 5,
     language: 'en',
   });
-  const issue = await store.createIssue({ newsletterId: newsletter.id, subject: 'Hello', preheader: '', html: '<p>Hi {{firstName}}</p>', text: 'Hi {{firstName}}', articleIds: [] });
+  const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'Hello', preheader: '', html: '<p>Hi {{firstName}}</p>', text: 'Hi {{firstName}}', articleIds: [] });
   return { newsletter, issue };
 }
 
@@ -316,8 +316,8 @@ describe('campaigns and sends', () => {
   freshStore();
 
   async function people() {
-    const other = await store.createList('other');
-    await store.importSubscribers(
+    const other = await store.audience.createList('other');
+    await store.audience.importSubscribers(
       list.id,
       csv([
         HEADER,
@@ -330,12 +330,12 @@ describe('campaigns and sends', () => {
       ]),
       { source: 'p.csv' },
     );
-    await store.importSubscribers(other.id, csv([HEADER, 'g@example.com,G,,,']), { source: 'p.csv' });
+    await store.audience.importSubscribers(other.id, csv([HEADER, 'g@example.com,G,,,']), { source: 'p.csv' });
     const id = async (email: string) => (await subscriber(email)).id;
-    await store.unsubscribeFromList(await id('b@example.com'), list.id);
-    await store.suppressAddress('c@example.com', 'hard-bounce', '550 5.1.1');
-    await store.suppressAddress('d@example.com', 'manual', 'asked');
-    await store.suppressAddress('e@example.com', 'complaint', 'FBL');
+    await store.audience.unsubscribeFromList(await id('b@example.com'), list.id);
+    await store.audience.suppressAddress('c@example.com', 'hard-bounce', '550 5.1.1');
+    await store.audience.suppressAddress('d@example.com', 'manual', 'asked');
+    await store.audience.suppressAddress('e@example.com', 'complaint', 'FBL');
     return { other, id };
   }
 
@@ -343,50 +343,50 @@ describe('campaigns and sends', () => {
     await people();
     expect((await subscriber('d@example.com')).status).toBe('active');
     const { newsletter, issue } = await makeIssue(list.id);
-    const { campaign, recipients } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign, recipients } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     expect(recipients).toBe(2);
     expect(campaign.status).toBe('sending');
-    const sends = await store.listSends(campaign.id);
+    const sends = await store.campaigns.listSends(campaign.id);
     expect(sends.map((s) => [s.email, s.status, s.attempts])).toEqual([
       ['a@example.com', 'pending', 0],
       ['f@example.com', 'pending', 0],
     ]);
-    expect((await store.listRecipients(list.id, 0, 100)).map((s) => s.email)).toEqual(['a@example.com', 'f@example.com']);
+    expect((await store.audience.listRecipients(list.id, 0, 100)).map((s) => s.email)).toEqual(['a@example.com', 'f@example.com']);
 
     // Fixed at creation: someone added afterwards is not part of this campaign.
-    await store.addSubscriber(list.id, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
-    expect((await store.listSends(campaign.id)).length).toBe(2);
-    expect(await store.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
+    await store.audience.addSubscriber(list.id, { email: 'late@example.com', name: '', firstName: '', lastName: '', attributes: {} }, 'test');
+    expect((await store.campaigns.listSends(campaign.id)).length).toBe(2);
+    expect(await store.campaigns.countSends(campaign.id)).toEqual({ pending: 2, sending: 0, deferred: 0, sent: 0, failed: 0, skipped: 0 });
   });
 
   test('listDueRecipients/claimForSending move only due, mailable rows to sending; recordOutcomes only moves rows that are sending', async () => {
     const { id } = await people();
     const { newsletter, issue } = await makeIssue(list.id);
-    const { campaign } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
+    const { campaign } = await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id });
     const a = await id('a@example.com');
     const f = await id('f@example.com');
     const t0 = '2030-01-01T00:00:00.000Z';
-    const statuses = async () => (await store.listSends(campaign.id)).map((s) => [s.email, s.status, s.attempts]);
+    const statuses = async () => (await store.campaigns.listSends(campaign.id)).map((s) => [s.email, s.status, s.attempts]);
 
     // Listing changes nothing.
-    const due = await store.listDueRecipients(campaign.id, 10, t0);
+    const due = await store.campaigns.listDueRecipients(campaign.id, 10, t0);
     expect(due).toEqual([
       expect.objectContaining({ subscriberId: a, email: 'a@example.com', firstName: 'A', attempts: 0, skipReason: null }),
       expect.objectContaining({ subscriberId: f, email: 'f@example.com', firstName: 'F', attempts: 0, skipReason: null }),
     ]);
-    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 2, sending: 0 });
+    expect(await store.campaigns.countSends(campaign.id)).toMatchObject({ pending: 2, sending: 0 });
 
     // Claim a only: it alone moves to sending.
-    expect(await store.claimForSending(campaign.id, [a], t0)).toEqual(new Map([[a, null]]));
+    expect(await store.campaigns.claimForSending(campaign.id, [a], t0)).toEqual(new Map([[a, null]]));
     expect(await statuses()).toEqual([
       ['a@example.com', 'sending', 0],
       ['f@example.com', 'pending', 0],
     ]);
     // Claiming again is refused: it is no longer pending.
-    expect((await store.claimForSending(campaign.id, [a], t0)).get(a)).toBe('no longer pending');
+    expect((await store.campaigns.claimForSending(campaign.id, [a], t0)).get(a)).toBe('no longer pending');
 
     // f is still pending: an outcome for it is ignored; a's is recorded.
-    await store.recordOutcomes(
+    await store.campaigns.recordOutcomes(
       campaign.id,
       [
         { subscriberId: a, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' },
@@ -401,33 +401,33 @@ describe('campaigns and sends', () => {
       ['f@example.com', 'pending', 0],
     ]);
     // A late, second outcome for a row already sent changes nothing.
-    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
-    await store.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'released' }], t0);
-    expect((await store.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'failed', smtpResponse: '550 no', error: 'late' }], t0);
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: a, status: 'released' }], t0);
+    expect((await store.campaigns.listSends(campaign.id, { status: 'sent' })).map((s) => s.email)).toEqual(['a@example.com']);
 
     // Deferred: not due before next_attempt_at, due after; attempts count.
-    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, null]]));
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
-    expect(await store.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
-    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
-    expect(await store.listDueRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z')).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: null })]);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, null]]));
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'deferred', smtpResponse: '451 later', error: 'try later', nextAttemptAt: '2030-01-01T00:05:00.000Z' }], t0);
+    expect(await store.campaigns.nextDeferredAt(campaign.id)).toBe('2030-01-01T00:05:00.000Z');
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2030-01-01T00:04:59.000Z')).toEqual([]);
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2030-01-01T00:05:00.000Z')).toEqual([expect.objectContaining({ subscriberId: f, attempts: 1, skipReason: null })]);
 
     // Released: back to pending, the attempt not counted.
-    expect(await store.claimForSending(campaign.id, [f], '2030-01-01T00:05:00.000Z')).toEqual(new Map([[f, null]]));
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], '2030-01-01T00:05:00.000Z')).toEqual(new Map([[f, null]]));
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'released' }], t0);
     expect(await statuses()).toEqual([
       ['a@example.com', 'sent', 1],
       ['f@example.com', 'pending', 1],
     ]);
 
     // Unsubscribed in the meantime: listed with a skip reason, and the claim refuses it (the row stays pending).
-    await store.unsubscribeFromList(f, list.id);
-    expect(await store.listDueRecipients(campaign.id, 10, t0)).toEqual([expect.objectContaining({ subscriberId: f, skipReason: 'unsubscribed from the list' })]);
-    expect(await store.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, 'unsubscribed from the list']]));
-    expect(await store.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 0, sent: 1 });
-    await store.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
-    expect(await store.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
-    expect(await store.listDueRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
+    await store.audience.unsubscribeFromList(f, list.id);
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, t0)).toEqual([expect.objectContaining({ subscriberId: f, skipReason: 'unsubscribed from the list' })]);
+    expect(await store.campaigns.claimForSending(campaign.id, [f], t0)).toEqual(new Map([[f, 'unsubscribed from the list']]));
+    expect(await store.campaigns.countSends(campaign.id)).toMatchObject({ pending: 1, sending: 0, sent: 1 });
+    await store.campaigns.recordOutcomes(campaign.id, [{ subscriberId: f, status: 'skipped', error: 'unsubscribed from the list' }], t0);
+    expect(await store.campaigns.countSends(campaign.id)).toEqual({ pending: 0, sending: 0, deferred: 0, sent: 1, failed: 0, skipped: 1 });
+    expect(await store.campaigns.listDueRecipients(campaign.id, 10, '2031-01-01T00:00:00.000Z')).toEqual([]);
   });
 });
 
@@ -449,45 +449,45 @@ describe('upsertArticle', () => {
   };
 
   test('is idempotent by slug and by canonical URL', async () => {
-    const first = await store.upsertArticle(base);
+    const first = await store.content.upsertArticle(base);
     expect(first.outcome).toBe('added');
-    const again = await store.upsertArticle({ ...base, tags: [...base.tags], leadImage: { url: '/media/hello.png', alt: 'A wave' } });
+    const again = await store.content.upsertArticle({ ...base, tags: [...base.tags], leadImage: { url: '/media/hello.png', alt: 'A wave' } });
     expect(again).toEqual({ outcome: 'unchanged', article: first.article });
 
-    const bySlug = await store.upsertArticle({ ...base, title: 'Hello, World', canonicalUrl: '' });
+    const bySlug = await store.content.upsertArticle({ ...base, title: 'Hello, World', canonicalUrl: '' });
     expect(bySlug.outcome).toBe('updated');
     expect(bySlug.article).toMatchObject({ id: first.article.id, title: 'Hello, World', canonicalUrl: '' });
 
-    const restored = await store.upsertArticle(base);
+    const restored = await store.content.upsertArticle(base);
     expect(restored).toMatchObject({ outcome: 'updated', article: { id: first.article.id } });
 
     // Same canonical URL under a new slug: the same article, renamed, never a duplicate.
-    const byUrl = await store.upsertArticle({ ...base, slug: 'hello-world-2' });
+    const byUrl = await store.content.upsertArticle({ ...base, slug: 'hello-world-2' });
     expect(byUrl.outcome).toBe('updated');
     expect(byUrl.article).toMatchObject({ id: first.article.id, slug: 'hello-world-2' });
-    expect(await store.upsertArticle({ ...base, slug: 'hello-world-2' })).toMatchObject({ outcome: 'unchanged' });
-    expect(await store.findArticle('hello-world')).toBeNull();
-    expect((await store.findArticle('https://blog.example.com/hello'))?.id).toBe(first.article.id);
-    expect(await store.listArticles()).toHaveLength(1);
+    expect(await store.content.upsertArticle({ ...base, slug: 'hello-world-2' })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.content.findArticle('hello-world')).toBeNull();
+    expect((await store.content.findArticle('https://blog.example.com/hello'))?.id).toBe(first.article.id);
+    expect(await store.content.listArticles()).toHaveLength(1);
 
     // Without a lead image and tags, round-tripped as such.
-    const plain = await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] });
+    const plain = await store.content.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] });
     expect(plain.outcome).toBe('added');
-    expect(await store.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] })).toMatchObject({ outcome: 'unchanged' });
-    expect(await store.listArticles()).toHaveLength(2);
+    expect(await store.content.upsertArticle({ ...base, slug: 'plain', canonicalUrl: '', leadImage: null, tags: [] })).toMatchObject({ outcome: 'unchanged' });
+    expect(await store.content.listArticles()).toHaveLength(2);
   });
 
   test('a slug and a canonical URL that belong to two different articles is a conflict, and nothing changes', async () => {
-    await store.upsertArticle(base);
-    await store.upsertArticle({ ...base, slug: 'other', canonicalUrl: 'https://blog.example.com/other', title: 'Other' });
-    const error: unknown = await store.upsertArticle({ ...base, slug: 'other', title: 'Mixed up' }).then(
+    await store.content.upsertArticle(base);
+    await store.content.upsertArticle({ ...base, slug: 'other', canonicalUrl: 'https://blog.example.com/other', title: 'Other' });
+    const error: unknown = await store.content.upsertArticle({ ...base, slug: 'other', title: 'Mixed up' }).then(
       () => null,
       (e: unknown) => e,
     );
     expect(isMailroomError(error) && error.code).toBe('CONFLICT');
     expect((error as Error).message).toContain('"other"');
     expect((error as Error).message).toContain('https://blog.example.com/hello');
-    expect((await store.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
+    expect((await store.content.listArticles()).map((a) => a.title).sort()).toEqual(['Hello World', 'Other']);
   });
 });
 
@@ -499,24 +499,24 @@ describe.skipIf(!postgresAvailable)('import apply on Postgres while a campaign s
   // reached the subscribers UPDATE the test waits for; psql by hand does not reproduce that wait. Not understood yet.
   test.skip('a send row is claimed and its outcome written while an import applies; the apply takes no table lock', async () => {
     const database = await createTestDatabase();
-    const importer = await openStore(database.url);
-    const sender = await openStore(database.url);
+    const importer = await openStores(database.url);
+    const sender = await openStores(database.url);
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
-      const main = await importer.createList('main');
-      await importer.importSubscribers(main.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
-      const newsletter = await sender.createNewsletter({ slug: 'weekly', name: 'Weekly', fromName: 'W', fromEmail: 'news@example.com', replyTo: '', listId: main.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
-      const issue = await sender.createIssue({ newsletterId: newsletter.id, subject: 'Hi', preheader: '', html: '<p>Hi</p>', text: 'Hi', articleIds: [] });
-      const { campaign } = await sender.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: main.id });
-      const bob = (await sender.findSubscriberByEmail('bob@example.com'))?.id ?? -1;
+      const main = await importer.audience.createList('main');
+      await importer.audience.importSubscribers(main.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,']), { source: 'a.csv' });
+      const newsletter = await sender.newsletters.createNewsletter({ slug: 'weekly', name: 'Weekly', fromName: 'W', fromEmail: 'news@example.com', replyTo: '', listId: main.id, template: 'digest', postalAddress: '1 Main St', logoUrl: '', subjectTemplate: '{title}', maxArticles: 5, language: 'en' });
+      const issue = await sender.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'Hi', preheader: '', html: '<p>Hi</p>', text: 'Hi', articleIds: [] });
+      const { campaign } = await sender.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: main.id });
+      const bob = (await sender.audience.findSubscriberByEmail('bob@example.com'))?.id ?? -1;
 
       // Once the apply's transaction has begun, another session takes Ada's row, so the import's apply waits inside its
       // transaction at her profile update (after inserting the new people).
       const lines = [HEADER];
       for (let i = 0; i < 20_000; i += 1) lines.push(`new${i}@example.com,N${i},,,`);
       lines.push('ada@example.com,Ada,Lovelace,,');
-      const importing = importer.importSubscribers(main.id, csv(lines), { source: 'b.csv' });
+      const importing = importer.audience.importSubscribers(main.id, csv(lines), { source: 'b.csv' });
       for (let i = 0; i < 1000; i += 1) {
         const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE (query LIKE 'SET LOCAL work_mem%' OR query LIKE 'UPDATE "mailroom_import_%') AND pid <> pg_backend_pid()`);
         if (rows.length > 0) break;
@@ -547,19 +547,19 @@ describe.skipIf(!postgresAvailable)('import apply on Postgres while a campaign s
       // Meanwhile the campaign claims Bob's row and records its outcome, and does not wait for the import.
       const now = new Date().toISOString();
       const send = (async () => {
-        expect(await sender.claimForSending(campaign.id, [bob], now)).toEqual(new Map([[bob, null]]));
-        await sender.recordOutcomes(campaign.id, [{ subscriberId: bob, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' }], now);
+        expect(await sender.campaigns.claimForSending(campaign.id, [bob], now)).toEqual(new Map([[bob, null]]));
+        await sender.campaigns.recordOutcomes(campaign.id, [{ subscriberId: bob, status: 'sent', smtpResponse: '250 OK', messageId: '<1@example.com>' }], now);
         return 'sent';
       })();
       const timeout = new Promise((r) => setTimeout(() => r('waited'), 5000));
       expect(await Promise.race([send, timeout])).toBe('sent');
-      expect(await sender.countSends(campaign.id)).toMatchObject({ sent: 1, pending: 1 });
+      expect(await sender.campaigns.countSends(campaign.id)).toMatchObject({ sent: 1, pending: 1 });
       // Nothing of the import is visible yet: all or nothing.
-      expect(await sender.findSubscriberByEmail('new0@example.com')).toBeNull();
+      expect(await sender.audience.findSubscriberByEmail('new0@example.com')).toBeNull();
 
       await admin.query('COMMIT');
       expect(await importing).toMatchObject({ addedToList: 20_000, newPeople: 20_000, alreadyKnown: 1, alreadyOnList: 1, profilesChanged: 1, applied: true });
-      expect(await sender.findSubscriberByEmail('new19999@example.com')).not.toBeNull();
+      expect(await sender.audience.findSubscriberByEmail('new19999@example.com')).not.toBeNull();
     } finally {
       await admin.end();
       await importer.close();

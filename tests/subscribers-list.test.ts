@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { describeListingPage } from '../src/cli/listing.ts';
-import type { ImportRowResult } from '../src/store/sql-store.ts';
+import type { ImportRowResult } from '../src/store/store-types.ts';
 import { filterSubscribers, prefixUpperBound } from '../src/store/subscriber-filter.ts';
 import { runInProcess } from './helpers/mailroom.ts';
 import { openWorkspace, type Workspace } from './helpers/workspace.ts';
@@ -31,9 +31,9 @@ async function* rows(): AsyncGenerator<ImportRowResult> {
 
 beforeAll(async () => {
   ws = await openWorkspace();
-  const list = await ws.app.store.createList('big');
-  await ws.app.store.createList('empty');
-  await ws.app.store.importSubscribers(list.id, rows(), { source: 'generated' });
+  const list = await ws.app.stores.audience.createList('big');
+  await ws.app.stores.audience.createList('empty');
+  await ws.app.stores.audience.importSubscribers(list.id, rows(), { source: 'generated' });
 });
 afterAll(async () => {
   await ws.close();
@@ -100,20 +100,20 @@ describe('subscribers list', () => {
   });
 
   test('the store counts and pages the same filter', async () => {
-    expect(await ws.app.store.countSubscribers({ search: 'dora' })).toBe(2);
+    expect(await ws.app.stores.audience.countSubscribers({ search: 'dora' })).toBe(2);
     // r2, r20-r29, r200-r250
-    expect(await ws.app.store.countSubscribers({ search: 'r2', prefix: true })).toBe(62);
-    const page = await ws.app.store.listSubscribers({ search: 'r2', prefix: true, afterId: 0, limit: 1000 });
+    expect(await ws.app.stores.audience.countSubscribers({ search: 'r2', prefix: true })).toBe(62);
+    const page = await ws.app.stores.audience.listSubscribers({ search: 'r2', prefix: true, afterId: 0, limit: 1000 });
     expect(page).toHaveLength(62);
   });
 
   test('a prefix search is answered from the address index, not a scan', async () => {
-    const query = filterSubscribers(ws.app.store.db.selectFrom('subscribers').select('id'), { search: 'r1', prefix: true }).compile();
+    const query = filterSubscribers(ws.app.stores.db.selectFrom('subscribers').select('id'), { search: 'r1', prefix: true }).compile();
     const handle = new BetterSqlite3(join(ws.dataDir, 'mailroom.db'), { readonly: true });
     try {
       const details = (handle.prepare(`explain query plan ${query.sql}`).all(...query.parameters) as { detail: string }[]).map((r) => r.detail).join('\n');
       expect(details).toMatch(/SEARCH subscribers USING (COVERING )?INDEX .*\(email>\? AND email<\?\)/);
-      const contains = filterSubscribers(ws.app.store.db.selectFrom('subscribers').select('id'), { search: 'r1' }).compile();
+      const contains = filterSubscribers(ws.app.stores.db.selectFrom('subscribers').select('id'), { search: 'r1' }).compile();
       expect((handle.prepare(`explain query plan ${contains.sql}`).all(...contains.parameters) as { detail: string }[]).map((r) => r.detail).join()).toMatch(/SCAN subscribers/);
     } finally {
       handle.close();

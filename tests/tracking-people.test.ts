@@ -61,9 +61,9 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   ws = await openWorkspace({ SMTP_URL: sink.url });
   await loadDemoWorkspace(ws.app);
-  const accounts = new AccountService(new AccountStore(ws.app.store.db), { publicUrl: ws.app.config.publicUrl });
+  const accounts = new AccountService(new AccountStore(ws.app.stores.db), { publicUrl: ws.app.config.publicUrl });
   viewer = { authorization: `Bearer ${(await accounts.createToken('view', 'viewer')).secret}` };
-  http = await buildHttpServer({ store: ws.app.store, publicUrl: PUBLIC, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, plugins: deliverabilityRoutes(ws.app) });
+  http = await buildHttpServer({ stores: ws.app.stores, publicUrl: PUBLIC, secret: ws.app.config.secret, mediaDir: ws.dataDir, inbox: null, accounts, plugins: deliverabilityRoutes(ws.app) });
 });
 
 afterAll(async () => {

@@ -26,8 +26,8 @@ describe('opt-in tracking', () => {
     sink = await startSmtpSink();
     ws = await openWorkspace({ SMTP_URL: sink.url });
     await loadDemoWorkspace(ws.app);
-    tracking = new TrackingStore(ws.app.store.db);
-    http = await buildHttpServer({ store: ws.app.store, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app) });
+    tracking = new TrackingStore(ws.app.stores.db);
+    http = await buildHttpServer({ stores: ws.app.stores, publicUrl: 'https://news.example.com', secret: ws.app.config.secret, mediaDir: join(ws.dataDir, 'media'), inbox: null, plugins: deliverabilityRoutes(ws.app) });
   });
 
   afterAll(async () => {
@@ -37,14 +37,14 @@ describe('opt-in tracking', () => {
   });
 
   test('off by default: campaign messages carry no tracking', async () => {
-    const newsletter = (await ws.app.store.listNewsletters())[0];
+    const newsletter = (await ws.app.stores.newsletters.listNewsletters())[0];
     expect(await tracking.settings(newsletter?.id ?? 0)).toEqual({ opens: false, clicks: false, people: false });
     await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly' });
     for (const m of sink.messages) expect(m.raw).not.toMatch(/news\.example\.com\/t\//);
   });
 
   test('on: signed click redirects and an open pixel; machines counted apart; no open redirect; the archive never tracks', async () => {
-    const newsletter = (await ws.app.store.listNewsletters())[0];
+    const newsletter = (await ws.app.stores.newsletters.listNewsletters())[0];
     await tracking.setSettings(newsletter?.id ?? 0, { opens: true, clicks: true });
     sink.messages.length = 0;
     const report = await sendNewsletter(ws.app.sendDeps(), { newsletter: 'weekly', issue: 1, resend: true });

@@ -16,7 +16,7 @@ describe('welcome email on confirm', () => {
   let listId = 0;
 
   async function signUpAndConfirm(email: string, firstName: string): Promise<void> {
-    const subscribers = new SubscriberStore(ws.app.store.db);
+    const subscribers = new SubscriberStore(ws.app.stores.db);
     const outcome = await subscribers.requestSignup({ listId, email, name: firstName, firstName, lastName: '', source: 'signup:form', ip: null, now });
     if (outcome.kind !== 'confirm') throw new Error(`sign-up: ${outcome.kind}`);
     now = new Date(now.getTime() + 60_000);
@@ -27,8 +27,8 @@ describe('welcome email on confirm', () => {
     sink = await startSmtpSink();
     ws = await openWorkspace({ SMTP_URL: sink.url }, { clock });
     await loadDemoWorkspace(ws.app);
-    listId = (await ws.app.store.findListByName('demo'))?.id ?? 0;
-    deps = { store: ws.app.store, welcomes: new WelcomeStore(ws.app.store.db, clock), settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
+    listId = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
+    deps = { stores: ws.app.stores, welcomes: new WelcomeStore(ws.app.stores.db, clock), settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { formatTable, print } from './output.ts';
 async function withAccounts<T>(fn: (accounts: AccountService, app: App) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(new AccountService(new AccountStore(app.store.db), { publicUrl: app.config.publicUrl }), app);
+    return await fn(new AccountService(new AccountStore(app.stores.db), { publicUrl: app.config.publicUrl }), app);
   } finally {
     await app.close();
   }

@@ -30,7 +30,7 @@ async function withContentApp<T>(fn: (context: ContentApp) => Promise<T>): Promi
   const fetch = loadFetchSettings(config, env, cwd);
   const app = await createApp(config);
   try {
-    return await fn({ app, feeds: app.feeds, fetch });
+    return await fn({ app, feeds: app.stores.feeds, fetch });
   } finally {
     await app.close();
   }
@@ -56,12 +56,12 @@ function shown(source: string): string {
 export async function articlesImportCommand(source: string, options: { url?: string; newsletter?: string } = {}): Promise<number> {
   return withContentApp(async ({ app, feeds, fetch }) => {
     // Named first: an unknown newsletter stops the import before anything is read or written.
-    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+    const newsletter = options.newsletter ? await resolveNewsletter(app.stores.newsletters, options.newsletter) : undefined;
     const { articles, errors } = await readImportSource(source, { url: options.url, policy: fetchPolicyFrom(fetch) });
     const counts = { added: 0, updated: 0, unchanged: 0 };
     const stored: number[] = [];
     const storedSlugs: string[] = [];
-    const result = await saveImportedArticles(app.store, feeds, articles, newsletter, shown);
+    const result = await saveImportedArticles(app.stores, feeds, articles, newsletter, shown);
     for (const { imported, article, outcome } of result.saved) {
       const { source: from, kind, extracted, cleaned } = imported;
       counts[outcome] += 1;
@@ -82,7 +82,7 @@ export async function articlesImportCommand(source: string, options: { url?: str
     print(`${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${errors.length} rejected`);
     if (newsletter && stored.length > 0) print(`${stored.length} article(s) belong to newsletter ${newsletter.slug}`);
     else if (!newsletter && stored.length > 0) {
-      const owners = await app.store.newslettersOfArticles(stored);
+      const owners = await app.stores.content.newslettersOfArticles(stored);
       const slugs = stored.flatMap((id, i) => ((owners.get(id) ?? []).length > 0 ? [] : [storedSlugs[i] ?? String(id)]));
       if (slugs.length > 0) {
         print(`${slugs.length} of them belong to no newsletter, so no issue takes them; import them with --newsletter NEWSLETTER, or: npx mailroom articles assign NEWSLETTER ${slugs.slice(0, 10).join(' ')}${slugs.length > 10 ? ' …' : ''}`);
@@ -97,7 +97,7 @@ async function resolveArticles(app: App, refs: readonly string[]): Promise<Artic
   const found: Article[] = [];
   const missing: string[] = [];
   for (const ref of refs) {
-    const article = await app.store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+    const article = await app.stores.content.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
     if (!article) missing.push(ref);
     else if (!found.some((a) => a.id === article.id)) found.push(article);
   }
@@ -107,9 +107,9 @@ async function resolveArticles(app: App, refs: readonly string[]): Promise<Artic
 
 export async function articlesAssignCommand(newsletterSlug: string, refs: string[]): Promise<number> {
   return withContentApp(async ({ app }) => {
-    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, newsletterSlug);
     const articles = await resolveArticles(app, refs);
-    const added = new Set(await app.store.assignArticles(newsletter.id, articles.map((a) => a.id), 'assign'));
+    const added = new Set(await app.stores.content.assignArticles(newsletter.id, articles.map((a) => a.id), 'assign'));
     const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
     const fresh = articles.filter((a) => added.has(a.id));
     const already = articles.filter((a) => !added.has(a.id));
@@ -121,9 +121,9 @@ export async function articlesAssignCommand(newsletterSlug: string, refs: string
 
 export async function articlesUnassignCommand(newsletterSlug: string, refs: string[]): Promise<number> {
   return withContentApp(async ({ app }) => {
-    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, newsletterSlug);
     const articles = await resolveArticles(app, refs);
-    const removed = new Set(await app.store.unassignArticles(newsletter.id, articles.map((a) => a.id)));
+    const removed = new Set(await app.stores.content.unassignArticles(newsletter.id, articles.map((a) => a.id)));
     const slugs = (list: readonly Article[]) => list.map((a) => a.slug).join(', ');
     const out = articles.filter((a) => removed.has(a.id));
     const notThere = articles.filter((a) => !removed.has(a.id));
@@ -138,15 +138,15 @@ export async function articlesListCommand(options: { limit: string; newsletter?:
     const limit = Number(options.limit);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new MailroomError('INVALID_INPUT', `--limit ${quote(options.limit)}: not a whole number of at least 1`);
     if (options.newsletter && options.unassigned) throw new MailroomError('INVALID_INPUT', '--newsletter and --unassigned: choose one');
-    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
-    const articles = await app.store.listArticles({ limit, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(options.unassigned ? { unassigned: true } : {}) });
+    const newsletter = options.newsletter ? await resolveNewsletter(app.stores.newsletters, options.newsletter) : undefined;
+    const articles = await app.stores.content.listArticles({ limit, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(options.unassigned ? { unassigned: true } : {}) });
     if (articles.length === 0) {
       if (newsletter) print(`newsletter ${newsletter.slug} has no articles: npx mailroom articles import PATH --newsletter ${newsletter.slug}, or npx mailroom articles assign ${newsletter.slug} SLUG…`);
       else if (options.unassigned) print('every article belongs to a newsletter');
       else print('no articles yet: npx mailroom articles import PATH --newsletter NEWSLETTER');
       return 0;
     }
-    const owners = await app.store.newslettersOfArticles(articles.map((a) => a.id));
+    const owners = await app.stores.content.newslettersOfArticles(articles.map((a) => a.id));
     print(formatTable(['ID', 'PUBLISHED', 'SLUG', 'NEWSLETTERS', 'TITLE'], articles.map((a) => [a.id, a.publishedAt.slice(0, 10), a.slug, (owners.get(a.id) ?? []).join(',') || '-', a.title])));
     return 0;
   });
@@ -163,7 +163,7 @@ function checkMode(mode: string): FullContentMode {
 
 /** The one feed a reference (id or URL) names, optionally within one newsletter. */
 async function resolveFeed(context: ContentApp, ref: string, newsletterSlug?: string): Promise<Feed> {
-  const newsletter = newsletterSlug ? await resolveNewsletter(context.app.store, newsletterSlug) : undefined;
+  const newsletter = newsletterSlug ? await resolveNewsletter(context.app.stores.newsletters, newsletterSlug) : undefined;
   const found = await context.feeds.findFeeds(ref, newsletter?.id);
   if (found.length === 1 && found[0]) return found[0];
   if (found.length > 1) {
@@ -175,7 +175,7 @@ async function resolveFeed(context: ContentApp, ref: string, newsletterSlug?: st
 export async function feedsAddCommand(newsletterSlug: string, url: string, options: { fullContent: string; poll: boolean }): Promise<number> {
   return withContentApp(async (context) => {
     const { app, feeds, fetch } = context;
-    const newsletter = await resolveNewsletter(app.store, newsletterSlug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, newsletterSlug);
     const mode = checkMode(options.fullContent);
     parseHttpUrl(url, 'feed URL');
     const policy = fetchPolicyFrom(fetch);
@@ -188,14 +188,14 @@ export async function feedsAddCommand(newsletterSlug: string, url: string, optio
       print(`import its items with: npx mailroom feeds poll ${feed.id}`);
       return 0;
     }
-    const [result] = await pollFeeds([feed], { store: app.store, feeds, policy });
+    const [result] = await pollFeeds([feed], { stores: app.stores, feeds, policy });
     return result ? printPollResult(result) : 0;
   });
 }
 
 export async function feedsListCommand(options: { newsletter?: string }): Promise<number> {
   return withContentApp(async ({ app, feeds }) => {
-    const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+    const newsletter = options.newsletter ? await resolveNewsletter(app.stores.newsletters, options.newsletter) : undefined;
     const rows = await feeds.listFeeds(newsletter ? { newsletterId: newsletter.id } : {});
     if (rows.length === 0) {
       print(`no feeds yet: npx mailroom feeds add ${newsletter?.slug ?? 'NEWSLETTER'} https://example.com/feed.xml`);
@@ -235,7 +235,7 @@ export async function feedsPollCommand(ref: string | undefined, options: { newsl
     let targets: Feed[];
     if (ref) targets = [await resolveFeed(context, ref, options.newsletter)];
     else {
-      const newsletter = options.newsletter ? await resolveNewsletter(app.store, options.newsletter) : undefined;
+      const newsletter = options.newsletter ? await resolveNewsletter(app.stores.newsletters, options.newsletter) : undefined;
       targets = await feeds.listFeeds(newsletter ? { newsletterId: newsletter.id } : {});
     }
     if (targets.length === 0) {
@@ -249,7 +249,7 @@ export async function feedsPollCommand(ref: string | undefined, options: { newsl
     let polled = 0;
     progress.update(0, targets.length);
     try {
-      await pollFeeds(targets, { store: app.store, feeds, policy: fetchPolicyFrom(fetch) }, (result) => {
+      await pollFeeds(targets, { stores: app.stores, feeds, policy: fetchPolicyFrom(fetch) }, (result) => {
         if (printPollResult(result, (line) => progress.log(line), (line) => progress.log(line, true)) !== 0) exitCode = 1;
         totals.added += result.added;
         totals.updated += result.updated;

@@ -15,7 +15,7 @@ import { formatTable, print } from './output.ts';
 async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(app, new DeliverabilityStore(app.store.db, app.clock));
+    return await fn(app, new DeliverabilityStore(app.stores.db, app.clock));
   } finally {
     await app.close();
   }
@@ -81,12 +81,12 @@ export async function suppressImportCommand(file: string, options: { reason: str
 export async function subscribersShowCommand(email: string): Promise<number> {
   return withApp(async (app, store) => {
     const address = normalizeEmail(email);
-    const subscriber = await app.store.findSubscriberByEmail(address);
+    const subscriber = await app.stores.audience.findSubscriberByEmail(address);
     const suppressions = (await store.listSuppressions({ limit: 100_000 })).filter((s) => s.target === address || address.endsWith(s.target));
     if (!subscriber && suppressions.length === 0) throw new MailroomError('NOT_FOUND', `no subscriber ${quote(address)} (see: mailroom subscribers list)`);
     if (subscriber) {
       print(`${subscriber.email}${subscriber.name ? ` (${subscriber.name})` : ''}: ${subscriber.status}, since ${subscriber.createdAt}`);
-      const memberships = await app.store.db
+      const memberships = await app.stores.db
         .selectFrom('list_memberships')
         .innerJoin('lists', 'lists.id', 'list_memberships.list_id')
         .select(['lists.name', 'list_memberships.status', 'list_memberships.updated_at'])
@@ -97,7 +97,7 @@ export async function subscribersShowCommand(email: string): Promise<number> {
       print(`${address}: not a subscriber`);
     }
     for (const s of suppressions) print(`suppressed: ${s.target} (${s.reason}) since ${s.createdAt}${s.detail ? `: ${s.detail}` : ''}`);
-    const history = await new DeliveryReports(app.store.db).sendHistory(address);
+    const history = await new DeliveryReports(app.stores.db).sendHistory(address);
     if (history.length > 0) {
       print('\nsends:');
       print(formatTable(['CAMPAIGN', 'NEWSLETTER', 'ISSUE', 'STATUS', 'WHEN', 'SMTP REPLY'], history.map((h) => [h.campaignId, h.newsletter, `#${h.issueNumber}`, h.status, h.at, (h.smtpResponse ?? h.error ?? '').slice(0, 50)])));
@@ -114,12 +114,12 @@ export async function subscribersShowCommand(email: string): Promise<number> {
 export async function campaignsStatsCommand(id: string, options: { json?: boolean }): Promise<number> {
   return withApp(async (app) => {
     const { campaignStatsOf } = await import('../services/campaign-stats.ts');
-    const stats = await campaignStatsOf(app.store.db, Number(id), 'campaigns stats');
+    const stats = await campaignStatsOf(app.stores.db, Number(id), 'campaigns stats');
     if (options.json) {
       print(JSON.stringify(stats, null, 2));
       return 0;
     }
-    const campaign = await app.store.getCampaign(stats.campaign);
+    const campaign = await app.stores.campaigns.getCampaign(stats.campaign);
     print(`campaign ${stats.campaign}: ${campaign?.status ?? ''}`);
     print(`accepted:     ${stats.accepted} (the relay said 250)`);
     print(`delivered:    ${stats.delivered} (accepted and not bounced since)`);
@@ -144,7 +144,7 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
 
 /** The bounces and complaints linked to a campaign's sends, for `campaigns show`. */
 export async function printCampaignDeliveryEvents(app: App, campaignId: number): Promise<void> {
-  const events = await new DeliverabilityStore(app.store.db, app.clock).eventsForCampaign(campaignId, 50);
+  const events = await new DeliverabilityStore(app.stores.db, app.clock).eventsForCampaign(campaignId, 50);
   if (events.length === 0) return;
   print(`\nbounces and complaints after the 250${events.length === 50 ? ' (first 50)' : ''}:`);
   print(formatTable(EVENT_HEADER, eventRows(events)));
@@ -168,7 +168,7 @@ export async function webhooksAddCommand(url: string, options: { events: string[
     const { WebhookStore } = await import('../store/webhook-store.ts');
     const { addWebhookEndpoint, parseEvents } = await import('../webhooks/outbound.ts');
     const events = parseEvents(options.events, '--events');
-    const endpoint = await addWebhookEndpoint(new WebhookStore(app.store.db, app.clock), await webhookPolicy(app), url, events);
+    const endpoint = await addWebhookEndpoint(new WebhookStore(app.stores.db, app.clock), await webhookPolicy(app), url, events);
     print(`webhook ${endpoint.id}: ${endpoint.url} gets ${events.join(', ')}`);
     print(`signing secret (shown once; verify the webhook-signature header with it, Standard Webhooks): ${endpoint.secret}`);
     print('mailroom serve delivers them (retried with backoff for about a day)');
@@ -179,7 +179,7 @@ export async function webhooksAddCommand(url: string, options: { events: string[
 export async function webhooksListCommand(): Promise<number> {
   return withApp(async (app) => {
     const { WebhookStore } = await import('../store/webhook-store.ts');
-    const store = new WebhookStore(app.store.db, app.clock);
+    const store = new WebhookStore(app.stores.db, app.clock);
     const endpoints = await store.listEndpoints();
     if (endpoints.length === 0) {
       print('no webhook yet: mailroom webhooks add URL --events subscriber.created,campaign.finished');
@@ -198,7 +198,7 @@ export async function webhooksListCommand(): Promise<number> {
 export async function webhooksRemoveCommand(id: string): Promise<number> {
   return withApp(async (app) => {
     const { WebhookStore } = await import('../store/webhook-store.ts');
-    if (!(await new WebhookStore(app.store.db, app.clock).removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    if (!(await new WebhookStore(app.stores.db, app.clock).removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
     print(`webhook ${id} removed, with its delivery log`);
     return 0;
   });
@@ -207,7 +207,7 @@ export async function webhooksRemoveCommand(id: string): Promise<number> {
 export async function webhooksDeliveriesCommand(id: string, options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
     const { WebhookStore } = await import('../store/webhook-store.ts');
-    const store = new WebhookStore(app.store.db, app.clock);
+    const store = new WebhookStore(app.stores.db, app.clock);
     const endpoint = await store.getEndpoint(endpointId(id));
     if (!endpoint) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
     const limit = Number(options.limit);
@@ -231,7 +231,7 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
   return withApp(async (app) => {
     const { resolveList } = await import('../store/lookups.ts');
     const { WelcomeStore } = await import('../store/welcome-store.ts');
-    const list = await resolveList(app.store, name);
+    const list = await resolveList(app.stores.audience, name);
     const v = state.trim().toLowerCase();
     if (v !== 'on' && v !== 'off') throw new MailroomError('INVALID_INPUT', `lists welcome ${list.name} ${quote(state)}: expected on or off`);
     if (options.message !== undefined && options.messageFile !== undefined) throw new MailroomError('INVALID_INPUT', '--message and --message-file: give one of them');
@@ -245,9 +245,9 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
     }
     if (options.subject !== undefined && (/[\r\n]/.test(options.subject) || options.subject.length > 200)) throw new MailroomError('INVALID_INPUT', `--subject ${quote(options.subject)}: one line of at most 200 characters`);
     if (message !== undefined && message.length > 10_000) throw new MailroomError('INVALID_INPUT', `the welcome message is ${message.length} characters; at most 10000`);
-    const newsletters = (await app.store.listNewsletters()).filter((n) => n.listId === list.id);
+    const newsletters = (await app.stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id);
     if (v === 'on' && newsletters.length === 0) throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and the welcome email is sent from one (mailroom newsletter create SLUG --list ${list.name} …)`);
-    await new WelcomeStore(app.store.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
+    await new WelcomeStore(app.stores.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
     print(v === 'on' ? `list ${list.name}: people who confirm from now on get a welcome email (sent by mailroom serve within WEBHOOK_TICK_SECONDS)` : `list ${list.name}: no welcome email`);
     return 0;
   });
@@ -259,7 +259,7 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
   return withApp(async (app) => {
     const { resolveNewsletter } = await import('../store/lookups.ts');
     const { TrackingStore } = await import('../store/tracking-store.ts');
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const onOff = (value: string | undefined, option: string): boolean | undefined => {
       if (value === undefined) return undefined;
       const v = value.trim().toLowerCase();
@@ -270,7 +270,7 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
     const opens = onOff(options.opens, '--opens');
     const clicks = onOff(options.clicks, '--clicks');
     const people = onOff(options.people, '--people');
-    const store = new TrackingStore(app.store.db, app.clock);
+    const store = new TrackingStore(app.stores.db, app.clock);
     const next =
       opens === undefined && clicks === undefined && people === undefined
         ? await store.settings(newsletter.id)

@@ -16,7 +16,7 @@ import { print, printError } from './output.ts';
 async function withApp<T>(fn: (app: App, subscribers: SubscriberStore) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(app, app.subscribers);
+    return await fn(app, app.stores.subscribers);
   } finally {
     await app.close();
   }
@@ -33,7 +33,7 @@ export { renderSignupForm } from '../subscribers/signup-form.ts';
 
 export async function listsFormCommand(name: string, options: { name: boolean }): Promise<number> {
   return withApp(async (app, subscribers) => {
-    const { html, action } = await signupFormFor(app.store, subscribers, app.config, name, options.name);
+    const { html, action } = await signupFormFor(app.stores, subscribers, app.config, name, options.name);
     print(html);
     printError(`hosted sign-up page: ${action}  (JSON: POST {"email": "…", "name": "…"} with Content-Type: application/json)`);
     return 0;
@@ -43,7 +43,7 @@ export async function listsFormCommand(name: string, options: { name: boolean })
 export async function listsSignupCommand(name: string, state: string): Promise<number> {
   const open = parseSwitch(state, 'state');
   return withApp(async (app, subscribers) => {
-    const list = await resolveList(app.store, name);
+    const list = await resolveList(app.stores.audience, name);
     await subscribers.setSignupOpen(list.id, open);
     print(open ? `list ${list.name}: sign-up is open at ${signupUrl(app.config, list.name)}` : `list ${list.name}: sign-up is closed (its page and form answer 404)`);
     return 0;
@@ -53,7 +53,7 @@ export async function listsSignupCommand(name: string, state: string): Promise<n
 export async function newsletterArchiveCommand(slug: string, state: string): Promise<number> {
   const on = parseSwitch(state, 'state');
   return withApp(async (app, subscribers) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     await subscribers.setArchivePublic(newsletter.id, on);
     print(
       on

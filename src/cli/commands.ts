@@ -14,7 +14,7 @@ import type { CampaignProgress } from '../sending/engine.ts';
 import { TransportError } from '../sending/ports.ts';
 import { checkedEmail } from '../services/newsletter-service.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
-import type { StoredIssue } from '../store/sql-store.ts';
+import type { StoredIssue } from '../store/store-types.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
 import { countLines } from './file-lines.ts';
 import { describeListingPage } from './listing.ts';
@@ -124,7 +124,7 @@ export async function subscribersImportCommand(file: string, options: { list: st
     // The total is the file's lines less the header: a guess when quoted cells hold line breaks, never below the rows read.
     const expected = Math.max(0, (await countLines(file)) - 1);
     const progress = commandProgress(`import ${source}`, 'rows', { json, intervalSeconds: app.config.progressIntervalSeconds });
-    const { list, report } = await importIntoList(app.store, options.list, readSubscriberCsv(fileOnDemand(file), source), {
+    const { list, report } = await importIntoList(app.stores, options.list, readSubscriberCsv(fileOnDemand(file), source), {
       source: file,
       strict: options.strict ?? false,
       createList: options.createList ?? false,
@@ -156,7 +156,7 @@ export async function subscribersAddCommand(rawEmail: string, options: { list: s
       { email: rawEmail, name: options.name, firstName: options.firstName, lastName: options.lastName, attributes },
       { email: 'email', name: '--name', firstName: '--first-name', lastName: '--last-name', attributes: '--attr' },
     );
-    const { list, outcome } = await addSubscriberToList(app.store, options.list, subscriber, 'cli');
+    const { list, outcome } = await addSubscriberToList(app.stores, options.list, subscriber, 'cli');
     const email = subscriber.email;
     print(describeImportRow(email, list.name, outcome));
     return 0;
@@ -166,8 +166,8 @@ export async function subscribersAddCommand(rawEmail: string, options: { list: s
 export async function subscribersRemoveCommand(rawEmail: string, options: { list?: string }): Promise<number> {
   return withApp(async (app) => {
     const email = normalizeEmail(rawEmail);
-    const list = options.list ? await resolveList(app.store, options.list) : undefined;
-    const removed = await app.store.removeSubscriber(email, list?.id);
+    const list = options.list ? await resolveList(app.stores.audience, options.list) : undefined;
+    const removed = await app.stores.audience.removeSubscriber(email, list?.id);
     if (!removed) throw new MailroomError('NOT_FOUND', `subscriber ${quote(email)}${list ? ` is not on list ${quote(list.name)}` : ' does not exist'}`);
     print(list ? `${email}: removed from list ${list.name}` : `${email}: deleted`);
     return 0;
@@ -182,23 +182,23 @@ export async function subscribersListCommand(options: { list?: string; status?: 
   const offset = positiveInt(options.offset, '--offset');
   if (options.prefix && !options.search) throw new MailroomError('INVALID_INPUT', '--prefix: give the start of the address with --search TEXT');
   return withApp(async (app) => {
-    const list = options.list ? await resolveList(app.store, options.list) : undefined;
+    const list = options.list ? await resolveList(app.stores.audience, options.list) : undefined;
     const filter = {
       ...(list ? { listId: list.id } : {}),
       ...(options.status ? { status: options.status } : {}),
       ...(options.search ? { search: options.search, prefix: options.prefix ?? false } : {}),
     };
-    const total = await app.store.countSubscribers(filter);
-    let rows: Awaited<ReturnType<typeof app.store.listSubscribers>> = [];
+    const total = await app.stores.audience.countSubscribers(filter);
+    let rows: Awaited<ReturnType<typeof app.stores.audience.listSubscribers>> = [];
     if (options.all) {
       for (let afterId = 0; ; ) {
-        const page = await app.store.listSubscribers({ ...filter, afterId, limit: LIST_ALL_PAGE });
+        const page = await app.stores.audience.listSubscribers({ ...filter, afterId, limit: LIST_ALL_PAGE });
         rows = rows.concat(page);
         if (page.length < LIST_ALL_PAGE) break;
         afterId = page[page.length - 1]?.id ?? afterId;
       }
     } else {
-      rows = await app.store.listSubscribers({ ...filter, limit, offset });
+      rows = await app.stores.audience.listSubscribers({ ...filter, limit, offset });
     }
     const summary = describeListingPage({ shown: rows.length, offset: options.all ? 0 : offset, total: Math.max(total, rows.length), noun: 'subscribers', filtered: Object.keys(filter).length > 0 });
     if (options.json) {
@@ -217,7 +217,7 @@ export async function subscribersListCommand(options: { list?: string; status?: 
 export async function listsCreateCommand(name: string, options: { description: string }): Promise<number> {
   return withApp(async (app) => {
     const { checkListName } = await import('../services/list-service.ts');
-    const list = await app.store.createList(checkListName(name, 'list name'), options.description);
+    const list = await app.stores.audience.createList(checkListName(name, 'list name'), options.description);
     print(`list ${list.name} created (id ${list.id})`);
     return 0;
   });
@@ -225,7 +225,7 @@ export async function listsCreateCommand(name: string, options: { description: s
 
 export async function listsListCommand(): Promise<number> {
   return withApp(async (app) => {
-    const lists = await app.store.listLists();
+    const lists = await app.stores.audience.listLists();
     if (lists.length === 0) print('no lists yet: npx mailroom lists create NAME');
     else print(formatTable(['ID', 'NAME', 'SUBSCRIBED', 'PENDING', 'UNSUBSCRIBED', 'DESCRIPTION'], lists.map((l) => [l.id, l.name, l.subscribed, l.pending, l.unsubscribed, l.description])));
     return 0;
@@ -241,7 +241,7 @@ export async function newsletterCreateCommand(
   const { createNewsletterChecked } = await import('../services/newsletter-service.ts');
   return withApp(async (app) => {
     const { newsletter, list, tags } = await createNewsletterChecked(
-      app.store,
+      app.stores,
       { slug, name: options.name, from: options.from, list: options.list, postalAddress: options.postalAddress, replyTo: options.replyTo, template: options.template, logo: options.logo, subject: options.subject, maxArticles: positiveInt(options.maxArticles, '--max-articles'), language: options.language, tags: options.tag ?? [] },
       { slug: 'newsletter', from: '--from', replyTo: '--reply-to', template: '--template', postalAddress: '--postal-address', maxArticles: '--max-articles', subject: '--subject', tag: '--tag' },
     );
@@ -257,13 +257,13 @@ export async function newsletterCreateCommand(
 
 export async function newsletterSetCommand(slug: string, options: { tag?: string[]; clearTags?: boolean }): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const { checkedTags } = await import('../services/newsletter-service.ts');
     const tags = checkedTags(options.tag ?? [], '--tag');
     if (tags.length > 0 && options.clearTags) throw new MailroomError('INVALID_INPUT', '--tag and --clear-tags: choose one');
     if (tags.length === 0 && !options.clearTags) throw new MailroomError('INVALID_INPUT', `newsletter ${newsletter.slug}: nothing to change (give --tag TAG or --clear-tags)`);
-    const saved = await app.store.setNewsletterTags(newsletter.id, tags);
-    const { total, unsent } = await app.store.countNewsletterArticles(newsletter.id);
+    const saved = await app.stores.content.setNewsletterTags(newsletter.id, tags);
+    const { total, unsent } = await app.stores.content.countNewsletterArticles(newsletter.id);
     print(`newsletter ${newsletter.slug}: ${saved.length > 0 ? `selects the tag(s) ${saved.join(', ')}` : 'selects no tag'}; ${total} article(s) belong to it, ${unsent} not sent in it yet`);
     return 0;
   });
@@ -271,14 +271,14 @@ export async function newsletterSetCommand(slug: string, options: { tag?: string
 
 export async function newsletterListCommand(): Promise<number> {
   return withApp(async (app) => {
-    const newsletters = await app.store.listNewsletters();
-    const lists = await app.store.listLists();
+    const newsletters = await app.stores.newsletters.listNewsletters();
+    const lists = await app.stores.audience.listLists();
     if (newsletters.length === 0) print('no newsletters yet: npx mailroom demo, or npx mailroom newsletter create');
     else {
       const rows = await Promise.all(
         newsletters.map(async (n) => {
-          const { total, unsent } = await app.store.countNewsletterArticles(n.id);
-          return [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template, `${total} (${unsent} unsent)`, (await app.store.newsletterTags(n.id)).join(',') || '-'];
+          const { total, unsent } = await app.stores.content.countNewsletterArticles(n.id);
+          return [n.slug, n.name, n.fromEmail, lists.find((l) => l.id === n.listId)?.name ?? '?', n.template, `${total} (${unsent} unsent)`, (await app.stores.content.newsletterTags(n.id)).join(',') || '-'];
         }),
       );
       print(formatTable(['SLUG', 'NAME', 'FROM', 'LIST', 'TEMPLATE', 'ARTICLES', 'TAGS'], rows));
@@ -294,14 +294,14 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
   const { buildIssue, resolveArticleRefs } = await import('../issues/build-issue.ts');
   const { describeArticles } = await import('../sending/send-newsletter.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     // Checked before anything is stored: a subject or template that could not be sent stores no issue.
     const refs = options.articles ? options.articles.split(',').map((s) => s.trim()).filter(Boolean) : [];
     // Articles named with --articles that are not the newsletter's yet become its own with the issue: say so.
-    const named = await resolveArticleRefs(app.store, refs);
-    const own = await app.store.articlesInNewsletter(newsletter.id, named.map((a) => a.id));
+    const named = await resolveArticleRefs(app.stores, refs);
+    const own = await app.stores.content.articlesInNewsletter(newsletter.id, named.map((a) => a.id));
     const adopted = new Set(named.filter((a) => !own.has(a.id)).map((a) => a.id));
-    const { issue, articles } = await buildIssue(app.store, newsletter, {
+    const { issue, articles } = await buildIssue(app.stores, newsletter, {
       publicUrl: app.config.publicUrl,
       ...(refs.length > 0 ? { articles: refs } : {}),
       ...(options.max ? { max: positiveInt(options.max, '--max') } : {}),
@@ -318,8 +318,8 @@ export async function issueBuildCommand(slug: string, options: { articles?: stri
 
 export async function issueListCommand(slug: string): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
-    const issues = await app.store.listIssues(newsletter.id);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
+    const issues = await app.stores.newsletters.listIssues(newsletter.id);
     if (issues.length === 0) print(`no issues yet: npx mailroom issue build ${slug}`);
     else print(formatTable(['#', 'CREATED', 'ARTICLES', 'CAMPAIGNS', 'SUBJECT'], issues.map((i) => [i.number, i.createdAt.slice(0, 16).replace('T', ' '), i.articleIds.length, i.campaigns, showTemplate(i.subject)])));
     return 0;
@@ -333,21 +333,21 @@ export async function previewCommand(target: string, options: { out: string; tex
   return withApp(async (app) => {
     const match = /^([a-z0-9-]+)(?:[/#](\d+))?$/.exec(target);
     if (!match) throw new MailroomError('INVALID_INPUT', `preview target ${quote(target)}: expected NEWSLETTER or NEWSLETTER/NUMBER (e.g. weekly/3)`);
-    const newsletter = await resolveNewsletter(app.store, match[1] as string);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, match[1] as string);
     let issue: StoredIssue | null;
     let stored = true;
     if (match[2]) {
-      issue = await app.store.findIssue(newsletter.id, Number(match[2]));
+      issue = await app.stores.newsletters.findIssue(newsletter.id, Number(match[2]));
       if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${match[2]}`);
     } else {
       // The next issue: the newest unsent one, else the one a send would build now (rendered here, stored nowhere).
-      issue = await app.store.findUnsentIssue(newsletter.id);
+      issue = await app.stores.newsletters.findUnsentIssue(newsletter.id);
       if (!issue) {
-        issue = unsavedIssue(await composeIssue(app.store, newsletter, { publicUrl: app.config.publicUrl }));
+        issue = unsavedIssue(await composeIssue(app.stores, newsletter, { publicUrl: app.config.publicUrl }));
         stored = false;
       }
     }
-    const parts = await previewIssueAs(app.store, { publicUrl: app.config.publicUrl, secret: app.config.secret }, newsletter, issue, options.as, '--as');
+    const parts = await previewIssueAs(app.stores, { publicUrl: app.config.publicUrl, secret: app.config.secret }, newsletter, issue, options.as, '--as');
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, options.text ? parts.text : parts.html);
@@ -460,17 +460,17 @@ export async function sendCommand(
 export async function campaignsListCommand(options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
     const limit = positiveInt(options.limit, '--limit');
-    const campaigns = await app.store.listCampaigns({ limit });
-    const failedSlots = await app.store.listFailedSlots({ limit });
+    const campaigns = await app.stores.campaigns.listCampaigns({ limit });
+    const failedSlots = await app.stores.schedules.listFailedSlots({ limit });
     if (campaigns.length === 0 && failedSlots.length === 0) {
       print('no campaigns yet: npx mailroom send weekly');
       return 0;
     }
-    const slugOf = new Map((await app.store.listNewsletters()).map((n) => [n.id, n.slug]));
+    const slugOf = new Map((await app.stores.newsletters.listNewsletters()).map((n) => [n.id, n.slug]));
     const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
-        const counts = await app.store.countSends(c.id);
-        const issue = await app.store.getIssue(c.issueId);
+        const counts = await app.stores.campaigns.countSends(c.id);
+        const issue = await app.stores.newsletters.getIssue(c.issueId);
         return { at: c.createdAt, slot: null, row: [c.id, c.createdAt.slice(0, 16).replace('T', ' '), `${slugOf.get(c.newsletterId) ?? '?'}/${issue?.number ?? '?'}`, c.status, counts.sent, counts.failed, counts.skipped, counts.pending + counts.deferred + counts.sending] };
       }),
     );
@@ -496,15 +496,15 @@ export async function campaignsListCommand(options: { limit: string }): Promise<
 export async function campaignsShowCommand(id: string, options: { status?: string }): Promise<number> {
   return withApp(async (app) => {
     const campaignId = positiveInt(id, 'campaign id');
-    const campaign = await app.store.getCampaign(campaignId);
+    const campaign = await app.stores.campaigns.getCampaign(campaignId);
     if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${quote(id)} does not exist (see: npx mailroom campaigns list)`);
-    const counts = await app.store.countSends(campaignId);
-    const issue = await app.store.getIssue(campaign.issueId);
-    const list = await app.store.getList(campaign.listId);
+    const counts = await app.stores.campaigns.countSends(campaignId);
+    const issue = await app.stores.newsletters.getIssue(campaign.issueId);
+    const list = await app.stores.audience.getList(campaign.listId);
     const { campaignRate, formatCampaignRate, rateWindowStart } = await import('../sending/campaign-rate.ts');
     const now = new Date();
     const remaining = counts.pending + counts.deferred + counts.sending;
-    const sentInWindow = await app.store.countSentSince(campaignId, rateWindowStart(campaign.startedAt, now).toISOString());
+    const sentInWindow = await app.stores.campaigns.countSentSince(campaignId, rateWindowStart(campaign.startedAt, now).toISOString());
     const rate = campaignRate({ status: campaign.status, startedAt: campaign.startedAt, finishedAt: campaign.finishedAt, sent: counts.sent, remaining, sentInWindow, now });
     print(`campaign ${campaign.id}: ${campaign.status}${campaign.pauseReason ? ` (${campaign.pauseReason === 'smtp' ? `SMTP server unavailable; retried at ${campaign.resumeAfter ?? '?'}` : 'paused by an operator'})` : ''}`);
     print(`issue:      #${issue?.number ?? '?'} "${issue ? showTemplate(issue.subject) : '?'}"`);
@@ -513,26 +513,26 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
     print(`progress:   ${counts.sent} sent, ${counts.deferred} deferred, ${counts.failed} failed, ${counts.skipped} skipped, ${remaining} remaining`);
     print(`rate:       ${formatCampaignRate(rate, campaign.status, now)}`);
     if (campaign.lastError) print(`last error: ${campaign.lastError}`);
-    const holder = await app.store.leaseHolder(campaignId, now.toISOString());
+    const holder = await app.stores.campaigns.leaseHolder(campaignId, now.toISOString());
     if (holder) {
       const { describeLeaseHolder, isDeadLocalHolder } = await import('../sending/lease-owner.ts');
       const gone = isDeadLocalHolder(holder.owner);
       print(`sender:     ${describeLeaseHolder(holder.owner, holder.expiresAt)}${gone ? `; that process no longer exists: npx mailroom campaigns resume ${campaignId} takes over at once` : ''}`);
     }
     const { workerTallies } = await import('../store/send-claims-store.ts');
-    const workers = await workerTallies(app.store.db, campaignId);
+    const workers = await workerTallies(app.stores.db, campaignId);
     if (workers.length > 0) {
       print(`\nworkers: ${workers.length}`);
       print(formatTable(['WORKER', 'SENT', 'IN FLIGHT'], workers.map((w) => [w.worker, w.sent, w.sending])));
     }
-    const duplicates = await app.store.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
+    const duplicates = await app.stores.campaigns.listSends(campaignId, { possibleDuplicate: true, limit: 1000 });
     if (duplicates.length > 0) {
       print(`\npossibly sent twice (in flight when a sender stopped abruptly): ${duplicates.length}`);
       print(formatTable(['EMAIL', 'STATUS', 'NOTE'], duplicates.map((s) => [s.email, s.status, s.error ?? ''])));
     }
     const statuses = options.status ? [options.status] : ['failed', 'skipped', 'deferred'];
     for (const status of statuses) {
-      const sends = await app.store.listSends(campaignId, { status: status as never, limit: 50 });
+      const sends = await app.stores.campaigns.listSends(campaignId, { status: status as never, limit: 50 });
       if (sends.length === 0) continue;
       print(`\n${status}${sends.length === 50 ? ' (first 50)' : ''}:`);
       print(formatTable(['EMAIL', 'ATTEMPTS', 'SMTP REPLY', 'REASON'], sends.map((s) => [s.email, s.attempts, s.smtpResponse ?? '', s.error ?? ''])));
@@ -544,13 +544,13 @@ export async function campaignsShowCommand(id: string, options: { status?: strin
 
 async function findControllableCampaign(app: App, id: string) {
   const { findCampaign } = await import('../services/campaign-control.ts');
-  return findCampaign(app.store, positiveInt(id, 'campaign id'));
+  return findCampaign(app.stores, positiveInt(id, 'campaign id'));
 }
 
 export async function campaignsPauseCommand(id: string): Promise<number> {
   const { pauseCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const campaign = await pauseCampaign(app.store, positiveInt(id, 'campaign id'));
+    const campaign = await pauseCampaign(app.stores, positiveInt(id, 'campaign id'));
     print(`campaign ${campaign.id}: paused; the messages in flight finish, nothing more goes out until: npx mailroom campaigns resume ${campaign.id}`);
     return 0;
   });
@@ -559,7 +559,7 @@ export async function campaignsPauseCommand(id: string): Promise<number> {
 export async function campaignsCancelCommand(id: string): Promise<number> {
   const { cancelCampaign } = await import('../services/campaign-control.ts');
   return withApp(async (app) => {
-    const { campaign, skipped } = await cancelCampaign(app.store, positiveInt(id, 'campaign id'), new Date());
+    const { campaign, skipped } = await cancelCampaign(app.stores, positiveInt(id, 'campaign id'), new Date());
     print(`campaign ${campaign.id}: cancelled; ${skipped} recipient(s) will not be mailed`);
     return 0;
   });
@@ -569,8 +569,8 @@ export async function campaignsRetryFailedCommand(id: string, options: { now?: b
   const { retryFailedSends } = await import('../services/campaign-control.ts');
   const say = options.json ? printError : print;
   return withApp(async (app) => {
-    const { campaign, requeued, receivedElsewhere } = await retryFailedSends(app.store, positiveInt(id, 'campaign id'), new Date());
-    const issue = await app.store.getIssue(campaign.issueId);
+    const { campaign, requeued, receivedElsewhere } = await retryFailedSends(app.stores, positiveInt(id, 'campaign id'), new Date());
+    const issue = await app.stores.newsletters.getIssue(campaign.issueId);
     const leftAlone = receivedElsewhere > 0 ? `; ${receivedElsewhere} not retried: they received issue #${issue?.number ?? '?'} in another campaign` : '';
     if (requeued === 0) {
       say(`campaign ${campaign.id}: no failed sends to retry (suppressed addresses are never retried)${leftAlone}`);
@@ -638,10 +638,10 @@ export async function newsletterScheduleCommand(slug: string, cronExpression: st
   const { parseCron } = await import('../schedule/cron.ts');
   const { formatInTimeZone } = await import('../schedule/time-zone.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     if (options.whenEmpty !== 'skip' && options.whenEmpty !== 'send') throw new MailroomError('INVALID_INPUT', `--when-empty ${quote(options.whenEmpty)}: expected skip or send`);
     const checked = checkSchedule(cronExpression, options.tz, app.config.scheduleMinIntervalMinutes, new Date());
-    const schedule = await app.store.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: options.whenEmpty });
+    const schedule = await app.stores.schedules.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: options.whenEmpty });
     print(`newsletter ${newsletter.slug}: "${schedule.cron}" in ${schedule.timezone}; when nothing is new: ${schedule.emptyPolicy}`);
     print('next runs:');
     for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), 5)) print(`  ${formatInTimeZone(schedule.timezone, run)}   (${run.toISOString()})`);
@@ -652,8 +652,8 @@ export async function newsletterScheduleCommand(slug: string, cronExpression: st
 
 export async function newsletterUnscheduleCommand(slug: string): Promise<number> {
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
-    if (!(await app.store.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} has no schedule`);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
+    if (!(await app.stores.schedules.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} has no schedule`);
     print(`newsletter ${newsletter.slug}: schedule removed`);
     return 0;
   });
@@ -664,16 +664,16 @@ export async function scheduleListCommand(options: { runs: string }): Promise<nu
   const { parseCron } = await import('../schedule/cron.ts');
   const { formatInTimeZone } = await import('../schedule/time-zone.ts');
   return withApp(async (app) => {
-    const schedules = await app.store.listSchedules();
+    const schedules = await app.stores.schedules.listSchedules();
     const count = positiveInt(options.runs, '--runs');
     if (schedules.length === 0) print('no schedules: npx mailroom newsletter schedule weekly "0 9 * * MON" --tz Europe/Berlin');
     for (const schedule of schedules) {
-      const newsletter = await app.store.getNewsletter(schedule.newsletterId);
+      const newsletter = await app.stores.newsletters.getNewsletter(schedule.newsletterId);
       print(`${newsletter?.slug ?? '?'}: "${schedule.cron}" in ${schedule.timezone} (when nothing is new: ${schedule.emptyPolicy})`);
       for (const run of nextRuns(parseCron(schedule.cron), schedule.timezone, new Date(), count)) print(`  next  ${formatInTimeZone(schedule.timezone, run)}`);
       // The five latest slots, and any older one that failed and still waits for a retry.
-      const recent = await app.store.listSlots(schedule.newsletterId, 5);
-      const waiting = (await app.store.listFailedSlots({ newsletterId: schedule.newsletterId })).filter((f) => !recent.some((r) => r.slotAt === f.slotAt));
+      const recent = await app.stores.schedules.listSlots(schedule.newsletterId, 5);
+      const waiting = (await app.stores.schedules.listFailedSlots({ newsletterId: schedule.newsletterId })).filter((f) => !recent.some((r) => r.slotAt === f.slotAt));
       for (const slot of [...recent, ...waiting].sort((a, b) => a.slotAt.localeCompare(b.slotAt))) {
         print(`  past  ${formatInTimeZone(schedule.timezone, new Date(slot.slotAt))}  ${slot.outcome}${slot.campaignId ? ` (campaign ${slot.campaignId})` : ''}${slot.detail ? `: ${slot.detail}` : ''}`);
         if (slot.outcome === 'failed') print(`        retry: npx mailroom schedule retry ${newsletter?.slug ?? '?'} ${slot.slotAt}`);
@@ -699,10 +699,10 @@ async function parseSlot(raw: string, timezone: string): Promise<string> {
 export async function scheduleRetryCommand(slug: string, slot: string | undefined): Promise<number> {
   const { retryFailedSlot } = await import('../schedule/scheduler.ts');
   return withApp(async (app) => {
-    const newsletter = await resolveNewsletter(app.store, slug);
-    const schedule = (await app.store.listSchedules()).find((s) => s.newsletterId === newsletter.id);
+    const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
+    const schedule = (await app.stores.schedules.listSchedules()).find((s) => s.newsletterId === newsletter.id);
     const slotAt = slot === undefined ? undefined : await parseSlot(slot, schedule?.timezone ?? 'UTC');
-    const retried = await retryFailedSlot({ store: app.store, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
+    const retried = await retryFailedSlot({ stores: app.stores, publicUrl: app.config.publicUrl, catchUpMs: app.config.scheduleCatchUpHours * 3600_000 }, newsletter, slotAt);
     print(`schedule ${newsletter.slug}: slot ${retried.slotAt}: campaign ${retried.campaignId}, issue #${retried.issueNumber}, ${retried.recipients} recipient(s)`);
     return runResume(app, retried.campaignId, { busyIsDone: true });
   });

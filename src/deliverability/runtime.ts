@@ -16,7 +16,7 @@ import { sendDueWelcomes } from '../subscribers/welcome.ts';
 /** The HTTP routes of the loop: tracking (click redirects, open pixel) and provider webhooks (each only when its setting is set). */
 export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
   return [
-    trackingRoutes({ store: new TrackingStore(app.store.db, app.clock), secret: app.config.secret, ...(options.log ? { log: options.log } : {}) }),
+    trackingRoutes({ store: new TrackingStore(app.stores.db, app.clock), secret: app.config.secret, ...(options.log ? { log: options.log } : {}) }),
     providerWebhookRoutes({
       bounces: bounceServiceDeps(app, options),
       settings: app.config.deliverability,
@@ -30,7 +30,7 @@ export function deliverabilityRoutes(app: App, options: { log?: (line: string) =
 export function bounceServiceDeps(app: App, options: { log?: (line: string) => void; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> } = {}): BounceServiceDeps {
   const d = app.config.deliverability;
   return {
-    store: new DeliverabilityStore(app.store.db, app.clock),
+    store: new DeliverabilityStore(app.stores.db, app.clock),
     secret: app.config.secret,
     policy: { limit: d.softBounceLimit, windowDays: d.softBounceWindowDays },
     ...(options.log ? { log: options.log } : {}),
@@ -77,14 +77,14 @@ export async function startDeliverability(
     void pollNow();
   }
   // Every WEBHOOK_TICK_SECONDS: welcome emails that are due, then outbound webhooks (new events queued, due deliveries sent).
-  const webhooks = new WebhookStore(app.store.db, app.clock);
-  const welcomes = new WelcomeStore(app.store.db, app.clock);
+  const webhooks = new WebhookStore(app.stores.db, app.clock);
+  const welcomes = new WelcomeStore(app.stores.db, app.clock);
   const policy = options.webhookPolicy;
   let dispatching: Promise<void> | null = null;
   const dispatch = (): Promise<void> => {
     dispatching ??= (async () => {
       try {
-        const w = await sendDueWelcomes({ store: app.store, welcomes, settings: { publicUrl: app.config.publicUrl, secret: app.config.secret }, openTransport: app.openTransport, clock: app.clock, log });
+        const w = await sendDueWelcomes({ stores: app.stores, welcomes, settings: { publicUrl: app.config.publicUrl, secret: app.config.secret }, openTransport: app.openTransport, clock: app.clock, log });
         if (w.sent + w.failed > 0) log(`welcome emails: ${w.sent} sent${w.failed ? `, ${w.failed} failed` : ''}`);
       } catch (error) {
         log(`welcome emails: ${(error as Error).message}`);

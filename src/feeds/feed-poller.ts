@@ -5,11 +5,11 @@
 import cron from 'node-cron';
 import type { FetchPolicy } from '../net/safe-fetch.ts';
 import type { FeedStore } from '../store/feed-store.ts';
-import type { SqlStore } from '../store/sql-store.ts';
-import { pollFeeds, type FeedPollResult } from './poll-feed.ts';
+import { pollFeeds, type FeedPollResult, type FeedPollStores } from './poll-feed.ts';
 
 export interface FeedPollerOptions {
-  readonly store: Pick<SqlStore, 'upsertArticle'>;
+  /** What polling needs of the stores (app.stores has it). */
+  readonly stores: FeedPollStores;
   readonly feeds: FeedStore;
   readonly policy: FetchPolicy;
   readonly intervalMinutes: number;
@@ -48,7 +48,7 @@ export function createFeedPoller(options: FeedPollerOptions): FeedPoller {
         if (options.leader && !(await options.leader())) return [];
         const cutoff = new Date(clock().getTime() - options.intervalMinutes * 60_000 + 30_000).toISOString();
         const due = await options.feeds.listDueFeeds(cutoff);
-        return await pollFeeds(due, { store: options.store, feeds: options.feeds, policy: options.policy, clock, signal: abort.signal }, (result) => {
+        return await pollFeeds(due, { stores: options.stores, feeds: options.feeds, policy: options.policy, clock, signal: abort.signal }, (result) => {
           // Quiet when nothing happened; a line when something arrived or went wrong.
           if (result.failed || result.added > 0 || result.updated > 0 || result.errors.length > 0) options.log(formatPollLine(result));
           for (const error of result.errors) options.log(`  ${error}`);

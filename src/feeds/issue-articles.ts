@@ -1,9 +1,12 @@
 /** RSS-to-email: the articles a newsletter fed by feeds puts in its next issue. */
-import type { Kysely } from 'kysely';
 import type { Article, Newsletter } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { FeedStore } from '../store/feed-store.ts';
-import type { Database } from '../store/schema.ts';
+import type { FeedIssueArticles } from '../store/feed-store.ts';
+
+/** What picking feed articles needs of the feed store. */
+export interface FeedIssuePicker {
+  listFeedIssueArticles(newsletterId: number, limit: number, options?: { includeOlder?: boolean }): Promise<FeedIssueArticles | null>;
+}
 
 export interface FeedPickOptions {
   readonly max: number;
@@ -16,12 +19,11 @@ export interface FeedPickOptions {
 
 /**
  * The items of the newsletter's feeds that arrived since its last sent issue, newest first; null when the newsletter
- * has no feed (or the store cannot tell), so the usual choice applies. Throws NOT_FOUND, naming the feeds, when nothing
+ * has no feed, so the usual choice applies. Throws NOT_FOUND, naming the feeds, when nothing
  * is there to send.
  */
-export async function pickFeedArticles(store: { readonly db?: Kysely<Database> }, newsletter: Newsletter, options: FeedPickOptions): Promise<Article[] | null> {
-  if (!store.db) return null;
-  const found = await new FeedStore(store.db).listFeedIssueArticles(newsletter.id, options.max, { includeOlder: !options.onlyNew });
+export async function pickFeedArticles(stores: { readonly feeds: FeedIssuePicker }, newsletter: Newsletter, options: FeedPickOptions): Promise<Article[] | null> {
+  const found = await stores.feeds.listFeedIssueArticles(newsletter.id, options.max, { includeOlder: !options.onlyNew });
   if (found === null) return null;
   if (found.articles.length > 0) return found.articles;
   const since = found.lastIssue ? ` since issue #${found.lastIssue.number} (built ${found.lastIssue.createdAt})` : '';

@@ -3,18 +3,28 @@
  * an article (deduplicated by guid, then by URL). A feed that cannot be fetched or read is one error naming its URL;
  * a broken item is reported and skipped, and never costs the others.
  */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import type { UpsertOutcome } from '../store/store-types.ts';
+import type { Article, ArticleInput } from '../core/domain.ts';
 import { createHash } from 'node:crypto';
 import { sanitizeMarkdown } from '../content/sanitize.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
 import { MailroomError } from '../core/errors.ts';
 import { safeFetch, type FetchPolicy } from '../net/safe-fetch.ts';
 import type { Feed, FeedStore } from '../store/feed-store.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import { articleFromItem } from './item-article.ts';
 import { parseFeed, type FeedItem } from './parse-feed.ts';
 
+/** What polling a feed needs of the stores (app.stores has it). */
+export interface FeedPollStores {
+  readonly content: {
+    upsertArticle(input: ArticleInput, options?: { assignTo?: number; in?: Kysely<Database> }): Promise<{ article: Article; outcome: UpsertOutcome }>;
+  };
+}
+
 export interface PollDeps {
-  readonly store: Pick<SqlStore, 'upsertArticle'>;
+  readonly stores: FeedPollStores;
   readonly feeds: FeedStore;
   readonly policy: FetchPolicy;
   readonly clock?: () => Date;
@@ -136,7 +146,7 @@ export async function pollFeed(feed: Feed, deps: PollDeps): Promise<FeedPollResu
             return;
           }
           const input = await feeds.prepareArticle(extracted, current ? { articleId: current.articleId } : { distinct: true });
-          const { article, outcome } = await deps.store.upsertArticle(input, { in: trx });
+          const { article, outcome } = await deps.stores.content.upsertArticle(input, { in: trx });
           await feeds.saveItem({ feedId: feed.id, guid: item.guid, url: item.url, articleId: article.id, contentHash: hash, existingId: current?.id });
           if (!current) counts.added += 1;
           else if (outcome === 'unchanged') counts.unchanged += 1;

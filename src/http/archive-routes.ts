@@ -4,21 +4,35 @@
  * shown as their web copy (no greeting, no "View in browser", no subscription footer) filled in for a neutral reader. Everything here is served under a sandboxing CSP, so no script can run.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Newsletter } from '../core/domain.ts';
+import type { Article, MailingList, Newsletter } from '../core/domain.ts';
 import { archiveFeedUrl, archiveUrl, articleWebUrl, issueWebUrl, signupUrl } from '../core/links.ts';
 import { toEmailArticle, toEmailBrand } from '../issues/assemble.ts';
 import { compileIssue, type RecipientContext } from '../personalization/personalize.ts';
 import { literalSource } from '../personalization/template-source.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import { toWebCopy } from '../rendering/web-copy.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { ArchiveHeader, PublishedIssue, SubscriberStore } from '../store/subscriber-store.ts';
 import { html, renderPage, type SafeHtml } from './html.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, type PageSite } from './pages.ts';
 import { buildRssFeed } from './rss.ts';
 
+/** What the public archive needs of the stores (app.stores has it). */
+export interface ArchiveStores {
+  readonly audience: {
+    getList(id: number): Promise<MailingList | null>;
+  };
+  readonly content: {
+    findArticle(ref: string | number): Promise<Article | null>;
+  };
+  readonly newsletters: {
+    findNewsletter(slug: string): Promise<Newsletter | null>;
+    getNewsletter(id: number): Promise<Newsletter | null>;
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
+
 export interface ArchiveRouteDeps {
-  readonly store: SqlStore;
+  readonly stores: ArchiveStores;
   readonly subscribers: SubscriberStore;
   readonly publicUrl: string;
 }
@@ -94,14 +108,14 @@ function archivePage(reply: FastifyReply, status: number, title: string, body: S
 }
 
 export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps): void {
-  const { store, subscribers, publicUrl } = deps;
+  const { stores, subscribers, publicUrl } = deps;
 
   const notFound = (reply: FastifyReply, what: string) =>
     archivePage(reply, 404, 'Not found', html`<h1>${what}</h1><p><a href="/issues">All newsletters</a></p>`, { name: 'Archive', href: '/issues', links: [] });
 
   /** Sign-up link of the newsletter's list, when its sign-up is open. */
   const signupLinkOf = async (newsletter: Newsletter): Promise<string | null> => {
-    const list = await store.getList(newsletter.listId);
+    const list = await stores.audience.getList(newsletter.listId);
     return list && (await subscribers.isSignupOpen(list.id)) ? signupUrl(LOCAL, list.name) : null;
   };
 
@@ -115,13 +129,13 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRouteDe
   };
 
   const publicNewsletter = async (slug: string): Promise<Newsletter | null> => {
-    const newsletter = await store.findNewsletter(slug);
+    const newsletter = await stores.newsletters.findNewsletter(slug);
     return newsletter && (await subscribers.isArchivePublic(newsletter.id)) ? newsletter : null;
   };
 
   app.get('/issues', async (_request, reply) => {
     const newsletters = [];
-    for (const n of await store.listNewsletters()) if (await subscribers.isArchivePublic(n.id)) newsletters.push({ newsletter: n, latest: (await subscribers.publishedIssues(n.id, 1))[0] });
+    for (const n of await stores.newsletters.listNewsletters()) if (await subscribers.isArchivePublic(n.id)) newsletters.push({ newsletter: n, latest: (await subscribers.publishedIssues(n.id, 1))[0] });
     const items = newsletters.map(
       ({ newsletter, latest }) =>
         html`<li><a href="${archiveUrl(LOCAL, newsletter.slug)}"><strong>${newsletter.name}</strong></a><div class="meta">${latest ? html`Latest: #${latest.number} ${neutralSubject(latest.subject)} · ${formatDate(latest.sentAt, newsletter.language)}` : 'No issue yet'}</div></li>`,
@@ -200,7 +214,7 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
 
   // The "view in browser" link of every email: the issue, for nobody in particular, with a bar to the archive.
   app.get<{ Params: { newsletter: string; number: string } }>('/issues/:newsletter/:number', async (request, reply) => {
-    const newsletter = await store.findNewsletter(request.params.newsletter);
+    const newsletter = await stores.newsletters.findNewsletter(request.params.newsletter);
     const number = /^\d{1,9}$/.test(request.params.number) ? Number(request.params.number) : NaN;
     const issue = newsletter && Number.isSafeInteger(number) ? await subscribers.publishedIssue(newsletter.id, number) : null;
     if (!newsletter || !issue) return notFound(reply, 'No such issue');
@@ -231,9 +245,9 @@ ${items.length > 0 ? html`<ul class="issues">${items}</ul>` : html`<p class="mut
 
   // Articles without a canonical URL link here from the emails; only articles of a published issue are public.
   app.get<{ Params: { slug: string } }>('/articles/:slug', async (request, reply) => {
-    const article = await store.findArticle(request.params.slug);
+    const article = await stores.content.findArticle(request.params.slug);
     const newsletterId = article ? await subscribers.articlePublisher(article.id) : null;
-    const newsletter = newsletterId === null ? null : await store.getNewsletter(newsletterId);
+    const newsletter = newsletterId === null ? null : await stores.newsletters.getNewsletter(newsletterId);
     if (!article || !newsletter) return notFound(reply, 'No such article');
     const rendered = await renderIssue({
       template: 'article',

@@ -2,6 +2,8 @@
  * The HTTP adapter: Fastify with the home page, the subscriber's pages (sign-up, confirmation, unsubscribe,
  * preferences), the public archive, media and the local inbox.
  */
+import type { StoredIssue } from '../store/store-types.ts';
+import type { Campaign, CampaignStatus, Issue, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -9,31 +11,49 @@ import type { TrustProxySetting } from '../config.ts';
 import { archiveUrl, issueWebUrl, signupUrl } from '../core/links.ts';
 import type { MessageTransport } from '../sending/ports.ts';
 import type { InboxReader } from '../smtp/local-inbox.ts';
-import type { SqlStore } from '../store/sql-store.ts';
-import { SubscriberStore } from '../store/subscriber-store.ts';
+import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { showTemplate } from '../personalization/personalize.ts';
-import { SignupService } from '../subscribers/signup.ts';
-import { neutralSubject, registerArchiveRoutes } from './archive-routes.ts';
+import { SignupService, type SignupStores } from '../subscribers/signup.ts';
+import { neutralSubject, registerArchiveRoutes, type ArchiveStores } from './archive-routes.ts';
 import { closeSilentConnectionsOnClose } from './connections.ts';
 import { OPERATOR_LINKS, html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
-import { registerSubscriberRoutes } from './subscriber-routes.ts';
+import { registerSubscriberRoutes, type SubscriberPageStores } from './subscriber-routes.ts';
 import { AccountService } from '../accounts/account-service.ts';
 import { ImportJobs } from '../services/import-jobs.ts';
 import { AccountStore } from '../store/account-store.ts';
 import { ApiQueries } from '../store/api-queries.ts';
-import { FeedStore } from '../store/feed-store.ts';
-import type { ApiOptions } from './api/api-deps.ts';
+import type { FeedStore } from '../store/feed-store.ts';
+import type { ApiOptions, ApiStores } from './api/api-deps.ts';
 import { registerApi } from './api/register-api.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 
+/** What the HTTP server needs of the stores: its pages', the API's, sign-up's and the archive's (app.stores has it). */
+export type HttpStores = ApiStores &
+  SignupStores &
+  SubscriberPageStores &
+  ArchiveStores & {
+  readonly subscribers: SubscriberStore;
+  readonly feeds: FeedStore;
+  readonly audience: {
+    getList(id: number): Promise<MailingList | null>;
+  };
+  readonly campaigns: {
+    countSends(campaignId: number): Promise<SendCounts>;
+    listCampaigns(options?: { status?: CampaignStatus; limit?: number }): Promise<Campaign[]>;
+  };
+  readonly newsletters: {
+    getIssue(id: number): Promise<StoredIssue | null>;
+    listIssues(newsletterId: number): Promise<(Issue & { campaigns: number })[]>;
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+};
+
 export interface HttpDeps {
-  readonly store: SqlStore;
-  /** The sign-up side's store (the composition root's); default: one on `store`'s database. */
-  readonly subscribers?: SubscriberStore;
+  readonly stores: HttpStores;
   readonly publicUrl: string;
   readonly secret: string;
   /** Folder served at /media: the operator's images and logos (DATA_DIR/media). */
@@ -61,7 +81,7 @@ export interface HttpDeps {
   readonly plugins?: readonly ((scope: FastifyInstance) => Promise<void>)[];
   /** The API under /api/v1: sending, settings and fetching for its routes (without them those routes answer 503). */
   readonly api?: ApiOptions;
-  /** Accounts (sessions, tokens, logins); built on `store` when not given. */
+  /** Accounts (sessions, tokens, logins); built on `stores.db` when not given. */
   readonly accounts?: AccountService;
 }
 
@@ -112,12 +132,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, String(body)));
 
-  const { store } = deps;
+  const { stores } = deps;
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
-  const subscribers = deps.subscribers ?? new SubscriberStore(store.db);
+  const subscribers = stores.subscribers;
   const settings = { publicUrl: deps.publicUrl, secret: deps.secret, recordIp: deps.signup?.recordIp ?? false, ratePerMinute: deps.signup?.ratePerMinute ?? 5 };
-  const signup = new SignupService({ store, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
+  const signup = new SignupService({ stores, subscribers, settings, openTransport: deps.openTransport ?? null, clock, log });
   signup.startMaintenance();
   app.addHook('onClose', async () => {
     await signup.close();
@@ -127,10 +147,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const operatorSite: PageSite = { name: 'Mailroom', href: '/', links: deps.inbox ? OPERATOR_LINKS : OPERATOR_LINKS.filter((link) => link.href !== '/inbox') };
 
   app.get('/', async (_request, reply) => {
-    const newsletters = await store.listNewsletters();
+    const newsletters = await stores.newsletters.listNewsletters();
     const publicItems = await Promise.all(
       newsletters.map(async (n) => {
-        const list = await store.getList(n.listId);
+        const list = await stores.audience.getList(n.listId);
         const signupOpen = list !== null && (await subscribers.isSignupOpen(list.id));
         const archivePublic = await subscribers.isArchivePublic(n.id);
         const latest = archivePublic ? (await subscribers.publishedIssues(n.id, 1))[0] : undefined;
@@ -150,18 +170,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         { site: PUBLIC_SITE, head: PUBLIC_INDEXABLE_HEAD },
       );
     }
-    const campaigns = await store.listCampaigns({ limit: 10 });
+    const campaigns = await stores.campaigns.listCampaigns({ limit: 10 });
     const campaignRows = await Promise.all(
       campaigns.map(async (c) => {
-        const counts = await store.countSends(c.id);
-        const issue = await store.getIssue(c.issueId);
+        const counts = await stores.campaigns.countSends(c.id);
+        const issue = await stores.newsletters.getIssue(c.issueId);
         const newsletter = newsletters.find((n) => n.id === c.newsletterId);
         return html`<tr><td>${c.id}</td><td>${newsletter?.name ?? '?'}</td><td>${issue ? html`<a href="${issueWebUrl({ publicUrl: '' }, newsletter?.slug ?? '', issue.number)}">#${issue.number} ${showTemplate(issue.subject)}</a>` : '?'}</td><td>${c.status}</td><td>${counts.sent}</td><td>${counts.failed}</td><td>${counts.skipped}</td><td>${counts.pending + counts.deferred + counts.sending}</td></tr>`;
       }),
     );
     const newsletterItems = await Promise.all(
       newsletters.map(async (n) => {
-        const issues = await store.listIssues(n.id);
+        const issues = await stores.newsletters.listIssues(n.id);
         return html`<li><strong>${n.name}</strong> <code>${n.slug}</code> — ${issues.length} issue(s)${issues[0] ? html`, latest: #${issues[0].number} ${issues[0].subject}` : ''}</li>`;
       }),
     );
@@ -177,14 +197,14 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
     return sendPage(reply, 200, 'Home', body, { currentPath: '/', head: PUBLIC_INDEXABLE_HEAD, site: operatorSite });
   });
 
-  registerSubscriberRoutes(app, { store, subscribers, signup, settings, clock, signupMinResponseMs: deps.signup?.minResponseMs ?? 100 });
-  registerArchiveRoutes(app, { store, subscribers, publicUrl: deps.publicUrl });
+  registerSubscriberRoutes(app, { stores, subscribers, signup, settings, clock, signupMinResponseMs: deps.signup?.minResponseMs ?? 100 });
+  registerArchiveRoutes(app, { stores, subscribers, publicUrl: deps.publicUrl });
 
   // Accounts and the API: /login, /api/v1, /api/openapi.json, /api/docs.
-  const accounts = deps.accounts ?? new AccountService(new AccountStore(store.db), { publicUrl: deps.publicUrl }, clock);
-  const jobs = new ImportJobs(store, clock);
+  const accounts = deps.accounts ?? new AccountService(new AccountStore(stores.db), { publicUrl: deps.publicUrl }, clock);
+  const jobs = new ImportJobs(stores, clock);
   registerLoginRoutes(app, { accounts, publicUrl: deps.publicUrl, clock });
-  registerApi(app, { store, subscribers, feeds: new FeedStore(store.db), queries: new ApiQueries(store.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });
+  registerApi(app, { stores, subscribers, feeds: stores.feeds, queries: new ApiQueries(stores.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });
   app.addHook('onClose', async () => {
     await jobs.idle();
   });

@@ -5,10 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { MailingList, MembershipStatus, Newsletter } from '../core/domain.ts';
+import type { MailingList, MembershipStatus, Newsletter, Subscriber } from '../core/domain.ts';
 import { archiveUrl, preferencesUrl, signupUrl, type LinkSettings } from '../core/links.ts';
 import { verifyToken } from '../core/tokens.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { ListPageNewsletter, PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
 import { listLabel } from '../subscribers/list-label.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH, type SignupService, type SignupTarget } from '../subscribers/signup.ts';
@@ -16,8 +15,19 @@ import { neutralSubject } from './archive-routes.ts';
 import { html, type SafeHtml } from './html.ts';
 import { PUBLIC_HEAD, PUBLIC_INDEXABLE_HEAD, field, formatDate, invalidLink, markPrivate, publicSite, sendPage, wantsJson, type PageSite } from './pages.ts';
 
+/** What the subscriber pages need of the stores (app.stores has it). */
+export interface SubscriberPageStores {
+  readonly audience: {
+    getList(id: number): Promise<MailingList | null>;
+    getSubscriber(id: number): Promise<Subscriber | null>;
+  };
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
+
 export interface SubscriberRouteDeps {
-  readonly store: SqlStore;
+  readonly stores: SubscriberPageStores;
   readonly subscribers: SubscriberStore;
   readonly signup: SignupService;
   readonly settings: LinkSettings & { readonly recordIp: boolean };
@@ -70,10 +80,10 @@ function parseName(raw: unknown): { ok: true; name: string; firstName: string; l
 }
 
 export function registerSubscriberRoutes(app: FastifyInstance, deps: SubscriberRouteDeps): void {
-  const { store, subscribers, signup, settings, clock } = deps;
+  const { stores, subscribers, signup, settings, clock } = deps;
 
   /** What subscribers know a list as: the newsletters it feeds (see listLabel), never only its internal name. */
-  const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await store.listNewsletters()).filter((n) => n.listId === list.id));
+  const labelOf = async (list: MailingList): Promise<string> => listLabel(list.name, (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id));
 
   const siteForList = async (target: SignupTarget): Promise<PageSite> => siteForNewsletter(target.sender, target.list, await subscribers.isArchivePublic(target.sender.id));
 
@@ -266,8 +276,8 @@ ${
   const unsubscribeSubject = async (token: string) => {
     const subject = verifyToken(settings.secret, 'unsubscribe', token);
     if (!subject) return null;
-    const subscriber = await store.getSubscriber(subject.subscriberId);
-    const list = await store.getList(subject.listId);
+    const subscriber = await stores.audience.getSubscriber(subject.subscriberId);
+    const list = await stores.audience.getList(subject.listId);
     return subscriber && list ? { subscriber, list } : null;
   };
 
@@ -341,7 +351,7 @@ ${
     const blocked = view.status === 'bounced' || view.status === 'complained' || (view.suppression !== null && view.suppression !== 'unsubscribed' && view.suppression !== 'erased');
     const button = (name: string, label: string, listId: number | null, cls = '') =>
       html`<form class="inline" method="post" action="${action}"><input type="hidden" name="action" value="${name}">${listId === null ? '' : html`<input type="hidden" name="list" value="${listId}">`}<button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
-    const newsletters = await store.listNewsletters();
+    const newsletters = await stores.newsletters.listNewsletters();
     const labels = new Map(view.memberships.map((m) => [m.listId, listLabel(m.listName, newsletters.filter((n) => n.listId === m.listId))]));
     const rows = view.memberships.map((m) => {
       const actions: SafeHtml[] = [];
@@ -353,7 +363,7 @@ ${
     const anyActive = view.memberships.some((m) => m.status !== 'unsubscribed');
     const tokenList = view.memberships.find((m) => m.listId === tokenListId);
     const sender = newsletters.filter((n) => n.listId === tokenListId).sort((a, b) => a.id - b.id)[0];
-    const site = siteForNewsletter(sender, tokenList ? await store.getList(tokenList.listId) : null, sender ? await subscribers.isArchivePublic(sender.id) : false);
+    const site = siteForNewsletter(sender, tokenList ? await stores.audience.getList(tokenList.listId) : null, sender ? await subscribers.isArchivePublic(sender.id) : false);
     const body = html`<h1>Your subscriptions</h1>
 ${notice ? html`<p class="notice${notice.error ? ' error' : ''}" role="status">${notice.text}</p>` : ''}
 <p>Email: <strong>${view.email}</strong></p>
@@ -379,7 +389,7 @@ ${anyActive ? html`<h2>Leave everything</h2><p>${button('unsubscribe-all', 'Unsu
     if (isDoneCode(done)) {
       const list = found.view.memberships.find((m) => String(m.listId) === request.query.list);
       if (done === 'unsubscribed' || done === 'resubscribed') {
-        if (list) notice = { text: `${DONE_MESSAGES[done]} ${listLabel(list.listName, (await store.listNewsletters()).filter((n) => n.listId === list.listId))}.` };
+        if (list) notice = { text: `${DONE_MESSAGES[done]} ${listLabel(list.listName, (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.listId))}.` };
       } else notice = { text: DONE_MESSAGES[done] };
     }
     const page = await preferencesPage(request.params.token, found.view, found.subject.listId, notice);

@@ -1,16 +1,26 @@
 /** Builds an issue: picks its articles, renders the newsletter's template ONCE, and stores the result. */
-import type { Article, Newsletter } from '../core/domain.ts';
+import type { Article, Issue, Newsletter } from '../core/domain.ts';
 import { isMailroomError, MailroomError, quote } from '../core/errors.ts';
-import { pickFeedArticles } from '../feeds/issue-articles.ts';
+import { pickFeedArticles, type FeedIssuePicker } from '../feeds/issue-articles.ts';
 import { compileIssue } from '../personalization/personalize.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
-import type { IssueInput, SqlStore, StoredIssue } from '../store/sql-store.ts';
+import type { IssueInput, StoredIssue } from '../store/store-types.ts';
 import { assembleTemplateInput, makeHeadline } from './assemble.ts';
 
-/** `db`, when given, lets a newsletter fed by feeds pick its feeds' new items. */
-export type IssueBuilderStore = Pick<SqlStore, 'listArticlesNotSentIn' | 'findArticle' | 'createIssue' | 'listIssues' | 'countNewsletterArticles' | 'listUnassignedArticles'> & {
-  readonly db?: SqlStore['db'];
-};
+/** What building an issue needs of the stores (`feeds`: a newsletter fed by feeds picks its feeds' new items). */
+export interface IssueBuilderStores {
+  readonly feeds: FeedIssuePicker;
+  readonly content: {
+    countNewsletterArticles(newsletterId: number): Promise<{ total: number; unsent: number }>;
+    findArticle(ref: string | number): Promise<Article | null>;
+    listArticlesNotSentIn(newsletterId: number, limit: number, publishedAfter?: string | null): Promise<Article[]>;
+    listUnassignedArticles(limit: number): Promise<{ count: number; newest: Article[] }>;
+  };
+  readonly newsletters: {
+    createIssue(input: IssueInput): Promise<StoredIssue>;
+    listIssues(newsletterId: number): Promise<(Issue & { campaigns: number })[]>;
+  };
+}
 
 export interface ComposedIssue {
   readonly input: IssueInput;
@@ -34,10 +44,10 @@ export interface BuildIssueOptions {
 }
 
 /** The articles named by slugs, ids or canonical URLs (`--articles`), in that order, each once; an unknown one is an error naming it. */
-export async function resolveArticleRefs(store: Pick<SqlStore, 'findArticle'>, refs: readonly string[]): Promise<Article[]> {
+export async function resolveArticleRefs(stores: { readonly content: Pick<IssueBuilderStores['content'], 'findArticle'> }, refs: readonly string[]): Promise<Article[]> {
   const found: Article[] = [];
   for (const ref of refs) {
-    const article = await store.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
+    const article = await stores.content.findArticle(/^\d+$/.test(ref) ? Number(ref) : ref);
     if (!article) throw new MailroomError('NOT_FOUND', `--articles: no article ${quote(ref)} (see: mailroom articles list)`);
     if (!found.some((a) => a.id === article.id)) found.push(article);
   }
@@ -45,10 +55,10 @@ export async function resolveArticleRefs(store: Pick<SqlStore, 'findArticle'>, r
 }
 
 /** Why a newsletter has nothing to put in an issue, and how to give it articles. */
-async function noArticlesError(store: IssueBuilderStore, newsletter: Newsletter): Promise<MailroomError> {
+async function noArticlesError(stores: IssueBuilderStores, newsletter: Newsletter): Promise<MailroomError> {
   const slug = newsletter.slug;
-  const { total } = await store.countNewsletterArticles(newsletter.id);
-  const unassigned = await store.listUnassignedArticles(5);
+  const { total } = await stores.content.countNewsletterArticles(newsletter.id);
+  const unassigned = await stores.content.listUnassignedArticles(5);
   const details = [
     `a newsletter takes only its own articles: imported for it (mailroom articles import PATH --newsletter ${slug}), assigned to it (mailroom articles assign ${slug} ARTICLE…), brought by its feeds (mailroom feeds add ${slug} URL), or carrying a tag it selects (mailroom newsletter set ${slug} --tag TAG)`,
   ];
@@ -65,16 +75,16 @@ async function noArticlesError(store: IssueBuilderStore, newsletter: Newsletter)
   return new MailroomError('NOT_FOUND', message, details);
 }
 
-async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
+async function pickArticles(stores: IssueBuilderStores, newsletter: Newsletter, options: BuildIssueOptions): Promise<Article[]> {
   // Named explicitly: taken whatever newsletter they belong to (the issue makes them this newsletter's too).
-  if (options.articles && options.articles.length > 0) return resolveArticleRefs(store, options.articles);
+  if (options.articles && options.articles.length > 0) return resolveArticleRefs(stores, options.articles);
   const max = options.max ?? newsletter.maxArticles;
   // RSS-to-email: a newsletter with feeds carries what arrived since its last sent issue.
-  const fromFeeds = await pickFeedArticles(store, newsletter, { max, onlyNew: options.publishedAfter !== undefined });
+  const fromFeeds = await pickFeedArticles(stores, newsletter, { max, onlyNew: options.publishedAfter !== undefined });
   if (fromFeeds) return fromFeeds;
   // Otherwise its newest articles not sent yet, and only its own (see belongsToNewsletter).
-  const articles = await store.listArticlesNotSentIn(newsletter.id, max, options.publishedAfter ?? null);
-  if (articles.length === 0) throw await noArticlesError(store, newsletter);
+  const articles = await stores.content.listArticlesNotSentIn(newsletter.id, max, options.publishedAfter ?? null);
+  if (articles.length === 0) throw await noArticlesError(stores, newsletter);
   return articles;
 }
 
@@ -82,9 +92,9 @@ async function pickArticles(store: IssueBuilderStore, newsletter: Newsletter, op
  * Picks the articles, renders the newsletter's template once, and checks the result compiles for personalization
  * (every placeholder allowed): an issue that could not be sent is never built. Stores nothing (see buildIssue).
  */
-export async function composeIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<ComposedIssue> {
-  const articles = await pickArticles(store, newsletter, options);
-  const existing = await store.listIssues(newsletter.id);
+export async function composeIssue(stores: IssueBuilderStores, newsletter: Newsletter, options: BuildIssueOptions): Promise<ComposedIssue> {
+  const articles = await pickArticles(stores, newsletter, options);
+  const existing = await stores.newsletters.listIssues(newsletter.id);
   const number = (existing[0]?.number ?? 0) + 1;
   const { subject, preheader } = makeHeadline(newsletter, articles, number, {
     ...(options.subject !== undefined ? { subject: options.subject } : {}),
@@ -111,8 +121,8 @@ export function unsavedIssue(composed: ComposedIssue, now: Date = new Date()): S
 }
 
 /** Assembles, renders and stores the next issue of a newsletter. A build that fails stores nothing. */
-export async function buildIssue(store: IssueBuilderStore, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
-  const { input, articles } = await composeIssue(store, newsletter, options);
-  const issue = await store.createIssue(input);
+export async function buildIssue(stores: IssueBuilderStores, newsletter: Newsletter, options: BuildIssueOptions): Promise<{ issue: StoredIssue; articles: Article[] }> {
+  const { input, articles } = await composeIssue(stores, newsletter, options);
+  const issue = await stores.newsletters.createIssue(input);
   return { issue, articles };
 }

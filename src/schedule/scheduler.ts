@@ -5,17 +5,37 @@
  */
 import type { Newsletter } from '../core/domain.ts';
 import { isMailroomError, MailroomError, quote } from '../core/errors.ts';
-import { composeIssue, type ComposedIssue } from '../issues/build-issue.ts';
-import type { NewsletterSchedule, SqlStore } from '../store/sql-store.ts';
+import { composeIssue, type ComposedIssue, type IssueBuilderStores } from '../issues/build-issue.ts';
+import type { NewsletterSchedule, ScheduleSlot, SlotCampaign, SlotCampaignInput } from '../store/store-types.ts';
 import { parseCron } from './cron.ts';
 import { listRunsBetween, minimumInterval } from './next-runs.ts';
 import { checkTimeZone } from './time-zone.ts';
+
+/** What the scheduler needs of the stores (app.stores has it). */
+export type SchedulerStores = IssueBuilderStores & {
+  readonly campaigns: {
+    lastSentAt(newsletterId: number): Promise<string | null>;
+  };
+  readonly newsletters: {
+    getNewsletter(id: number): Promise<Newsletter | null>;
+  };
+  readonly schedules: {
+    advanceSchedule(newsletterId: number, checkedUntil: string): Promise<void>;
+    createSlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null>;
+    findSlot(newsletterId: number, slotAt: string): Promise<ScheduleSlot | null>;
+    listFailedSlots(options?: { newsletterId?: number; limit?: number }): Promise<ScheduleSlot[]>;
+    listSchedules(): Promise<NewsletterSchedule[]>;
+    recordSlotWithoutCampaign(newsletterId: number, slotAt: string, outcome: 'skipped-empty' | 'skipped-missed' | 'failed', detail: string): Promise<boolean>;
+    retrySlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null>;
+    updateFailedSlot(newsletterId: number, slotAt: string, detail: string, outcome?: 'failed' | 'skipped-empty'): Promise<boolean>;
+  };
+};
 
 /** How far back a tick looks for missed slots to record. */
 const LOOK_BACK_MS = 7 * 24 * 3600_000;
 
 export interface SchedulerDeps {
-  readonly store: SqlStore;
+  readonly stores: SchedulerStores;
   readonly publicUrl: string;
   /** A slot missed while the service was down is still sent when younger than this; else skipped and logged. */
   readonly catchUpMs: number;
@@ -49,17 +69,17 @@ type SlotIssue = { readonly kind: 'issue'; readonly composed: ComposedIssue } | 
 
 /** The issue a slot sends: built from what is new (or, with `--when-empty send`, what was never sent), nothing, or why it cannot be built. */
 async function composeForSlot(deps: SchedulerDeps, newsletter: Newsletter, emptyPolicy: string, now: Date): Promise<SlotIssue> {
-  const since = await deps.store.lastSentAt(newsletter.id);
+  const since = await deps.stores.campaigns.lastSentAt(newsletter.id);
   const nothingNew = `no new article${since ? ` published since the last issue went out (${since})` : ''}`;
   try {
     try {
-      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since }) };
+      return { kind: 'issue', composed: await composeIssue(deps.stores, newsletter, { publicUrl: deps.publicUrl, now, publishedAfter: since }) };
     } catch (error) {
       if (!(isMailroomError(error) && error.code === 'NOT_FOUND')) throw error;
       if (emptyPolicy === 'skip') return { kind: 'empty', detail: nothingNew };
     }
     try {
-      return { kind: 'issue', composed: await composeIssue(deps.store, newsletter, { publicUrl: deps.publicUrl, now }) };
+      return { kind: 'issue', composed: await composeIssue(deps.stores, newsletter, { publicUrl: deps.publicUrl, now }) };
     } catch (error) {
       if (isMailroomError(error) && error.code === 'NOT_FOUND') return { kind: 'empty', detail: `${nothingNew}, and no unsent article at all` };
       throw error;
@@ -76,8 +96,8 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
   const outcomes: SlotOutcome[] = [];
-  for (const schedule of await deps.store.listSchedules()) {
-    const newsletter = await deps.store.getNewsletter(schedule.newsletterId);
+  for (const schedule of await deps.stores.schedules.listSchedules()) {
+    const newsletter = await deps.stores.newsletters.getNewsletter(schedule.newsletterId);
     if (!newsletter) continue;
     const now = clock();
     try {
@@ -93,7 +113,7 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
         const superseded = index < runs.length - 1;
         if (superseded || age > deps.catchUpMs) {
           const detail = superseded ? 'missed while the service was down; a later slot is sent instead' : `missed while the service was down (${Math.round(age / 60_000)} min ago, over the catch-up limit)`;
-          if (await deps.store.recordSlotWithoutCampaign(newsletter.id, slotAt, 'skipped-missed', detail)) {
+          if (await deps.stores.schedules.recordSlotWithoutCampaign(newsletter.id, slotAt, 'skipped-missed', detail)) {
             log(`schedule ${newsletter.slug}: slot ${slotAt} skipped: ${detail}`);
             outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'skipped-missed', detail });
           }
@@ -102,13 +122,13 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
         const slot = await composeForSlot(deps, newsletter, schedule.emptyPolicy, now);
         if (slot.kind !== 'issue') {
           const outcome = slot.kind === 'empty' ? 'skipped-empty' : 'failed';
-          if (await deps.store.recordSlotWithoutCampaign(newsletter.id, slotAt, outcome, slot.detail)) {
+          if (await deps.stores.schedules.recordSlotWithoutCampaign(newsletter.id, slotAt, outcome, slot.detail)) {
             log(`schedule ${newsletter.slug}: slot ${slotAt} ${outcome === 'failed' ? `failed (retry: npx mailroom schedule retry ${newsletter.slug} ${slotAt})` : 'skipped'}: ${slot.detail}`);
             outcomes.push({ newsletter: newsletter.slug, slotAt, outcome, detail: slot.detail });
           }
           continue;
         }
-        const created = await deps.store.createSlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt, issue: slot.composed.input });
+        const created = await deps.stores.schedules.createSlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt, issue: slot.composed.input });
         if (!created) {
           outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'taken' });
           continue;
@@ -116,7 +136,7 @@ export async function runDueSlots(deps: SchedulerDeps): Promise<SlotOutcome[]> {
         log(`schedule ${newsletter.slug}: slot ${slotAt}: campaign ${created.campaign.id}, issue #${created.issue.number}, ${created.recipients} recipient(s)`);
         outcomes.push({ newsletter: newsletter.slug, slotAt, outcome: 'campaign', campaignId: created.campaign.id, recipients: created.recipients });
       }
-      await deps.store.advanceSchedule(newsletter.id, now.toISOString());
+      await deps.stores.schedules.advanceSchedule(newsletter.id, now.toISOString());
     } catch (error) {
       log(`schedule ${newsletter.slug}: ${(error as Error).message}`);
     }
@@ -138,10 +158,10 @@ export interface RetriedSlot {
  * as skipped. Every refusal names the newsletter, the slot and why.
  */
 export async function retryFailedSlot(deps: SchedulerDeps, newsletter: Newsletter, slotAt?: string): Promise<RetriedSlot> {
-  const { store } = deps;
+  const { stores } = deps;
   const now = (deps.clock ?? (() => new Date()))();
   const where = `schedule retry ${newsletter.slug}${slotAt ? ` ${slotAt}` : ''}`;
-  const slot = slotAt ? await store.findSlot(newsletter.id, slotAt) : ((await store.listFailedSlots({ newsletterId: newsletter.id, limit: 1 }))[0] ?? null);
+  const slot = slotAt ? await stores.schedules.findSlot(newsletter.id, slotAt) : ((await stores.schedules.listFailedSlots({ newsletterId: newsletter.id, limit: 1 }))[0] ?? null);
   if (!slot) {
     throw new MailroomError('NOT_FOUND', slotAt ? `${where}: the schedule has no such slot (see: npx mailroom schedule list)` : `${where}: no failed slot to retry (see: npx mailroom schedule list)`);
   }
@@ -151,17 +171,17 @@ export async function retryFailedSlot(deps: SchedulerDeps, newsletter: Newslette
     throw new MailroomError('CONFLICT', `${named}: this slot was ${current.outcome} (${current.detail}), not failed; only a failed slot can be retried`);
   };
   if (slot.outcome !== 'failed') refuse(slot);
-  const schedule = (await store.listSchedules()).find((s) => s.newsletterId === newsletter.id);
+  const schedule = (await stores.schedules.listSchedules()).find((s) => s.newsletterId === newsletter.id);
   const built = await composeForSlot(deps, newsletter, schedule?.emptyPolicy ?? 'skip', now);
   if (built.kind === 'issue') {
-    const created = await store.retrySlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt: slot.slotAt, issue: built.composed.input });
+    const created = await stores.schedules.retrySlotCampaign({ newsletterId: newsletter.id, listId: newsletter.listId, slotAt: slot.slotAt, issue: built.composed.input });
     if (created) return { slotAt: slot.slotAt, campaignId: created.campaign.id, issueNumber: created.issue.number, recipients: created.recipients };
   } else if (built.kind === 'failed') {
-    if (await store.updateFailedSlot(newsletter.id, slot.slotAt, built.detail)) throw new MailroomError('TEMPLATE', `${named}: ${built.detail}; the slot stays failed`);
-  } else if (await store.updateFailedSlot(newsletter.id, slot.slotAt, built.detail, 'skipped-empty')) {
+    if (await stores.schedules.updateFailedSlot(newsletter.id, slot.slotAt, built.detail)) throw new MailroomError('TEMPLATE', `${named}: ${built.detail}; the slot stays failed`);
+  } else if (await stores.schedules.updateFailedSlot(newsletter.id, slot.slotAt, built.detail, 'skipped-empty')) {
     throw new MailroomError('NOT_FOUND', `${named}: nothing to send (${built.detail}); the slot is now recorded as skipped`);
   }
   // Another retry got there first.
-  const current = await store.findSlot(newsletter.id, slot.slotAt);
+  const current = await stores.schedules.findSlot(newsletter.id, slot.slotAt);
   return refuse(current ?? { outcome: 'gone', campaignId: null, detail: 'removed with its schedule' });
 }

@@ -22,8 +22,8 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
   /** Campaigns still sending under a lease whose holder, a process of this host, no longer exists (kill -9): taken over now, not when the lease runs out. */
   const orphaned = async (now: string) => {
     const out = [];
-    for (const campaign of await deps.store.listCampaigns({ status: 'sending', limit: 1000 })) {
-      const holder = await deps.store.leaseHolder(campaign.id, now);
+    for (const campaign of await deps.stores.campaigns.listCampaigns({ status: 'sending', limit: 1000 })) {
+      const holder = await deps.stores.campaigns.leaseHolder(campaign.id, now);
       if (holder && isDeadLocalHolder(holder.owner)) out.push(campaign);
     }
     return out;
@@ -32,19 +32,19 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
   const runOnce = async (): Promise<void> => {
     while (!controller.signal.aborted) {
       const now = clock().toISOString();
-      const runnable = [...(await deps.store.listRunnableCampaigns(now)), ...(await orphaned(now))];
+      const runnable = [...(await deps.stores.campaigns.listRunnableCampaigns(now)), ...(await orphaned(now))];
       if (runnable.length === 0) return;
       let progressed = false;
       for (const campaign of runnable) {
         if (controller.signal.aborted) return;
         if (campaign.status === 'scheduled') {
-          const fixed = await deps.store.startScheduledCampaign(campaign.id, now);
+          const fixed = await deps.stores.campaigns.startScheduledCampaign(campaign.id, now);
           if (fixed !== null) {
             log(`campaign ${campaign.id}: scheduled start, ${fixed.recipients} recipient(s) fixed${fixed.alreadyReceived > 0 ? `; ${fixed.alreadyReceived} left out: they already received this issue in an earlier campaign` : ''}`);
           }
         } else if (campaign.status === 'paused') {
           log(`campaign ${campaign.id}: trying the SMTP server again`);
-          await deps.store.resumeCampaignStatus(campaign.id, now);
+          await deps.stores.campaigns.resumeCampaignStatus(campaign.id, now);
         }
         try {
           const result = await runStoredCampaign({ ...deps, log, signal: controller.signal, owner }, campaign.id, { waitForDeferred: false });
@@ -55,7 +55,7 @@ export function createCampaignRunner(deps: Omit<SendDeps, 'signal'>): CampaignRu
         } catch (error) {
           if (!isMailroomError(error)) throw error;
           log(`campaign ${campaign.id}: cannot run: ${error.message}`);
-          await deps.store.setCampaignStatus(campaign.id, 'failed', { error: error.message });
+          await deps.stores.campaigns.setCampaignStatus(campaign.id, 'failed', { error: error.message });
           progressed = true;
         }
       }

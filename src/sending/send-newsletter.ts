@@ -1,18 +1,20 @@
 /** Sending a newsletter: pick or build the issue, check it, fix the recipients in a campaign, and run the engine. */
-import type { Article, Campaign, MailingList, Newsletter, SendCounts } from '../core/domain.ts';
+import type { Kysely } from 'kysely';
+import type { Article, Campaign, CampaignStatus, MailingList, Newsletter, PauseReason, SendCounts, Subscriber } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
-import { composeIssue, unsavedIssue, type ComposedIssue } from '../issues/build-issue.ts';
+import { composeIssue, unsavedIssue, type ComposedIssue, type IssueBuilderStores } from '../issues/build-issue.ts';
 import { composeMessage, domainOf, makeMessageId, type MessageFrame } from '../mime/compose.ts';
 import { buildRecipientContext, compileIssue, showTemplate, type CompiledIssue } from '../personalization/personalize.ts';
-import { resolveList, resolveNewsletter } from '../store/lookups.ts';
-import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import { resolveList, resolveNewsletter, type ListLookup, type NewsletterLookup } from '../store/lookups.ts';
+import type { FixedRecipients, IssueInput, StoredIssue } from '../store/store-types.ts';
+import type { Database } from '../store/schema.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
 import { verpSigner } from '../deliverability/verp.ts';
 import { compileTrackedIssue } from '../tracking/campaign-tracking.ts';
 import { personToken } from '../tracking/tracking.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
-import type { MessageTransport } from './ports.ts';
+import type { CampaignStore, MessageTransport } from './ports.ts';
 
 import { HTML_LIMIT_BYTES, HTML_WARN_BYTES } from '../checks/gmail-clipping.ts';
 
@@ -63,8 +65,43 @@ export interface SendReport {
   readonly counts: SendCounts | null;
 }
 
+/**
+ * What sending needs of the stores (the composition root passes app.stores): its own methods, building an issue's,
+ * and the engine's port (CampaignStore); `db` for the campaign's link tracking.
+ */
+export type SendStores = IssueBuilderStores & {
+  readonly db: Kysely<Database>;
+  readonly audience: ListLookup & {
+    countRecipients(listId: number, issueId: number): Promise<{ eligible: number | null; alreadyReceived: number }>;
+    findSubscriberByEmail(email: string): Promise<Subscriber | null>;
+    getList(id: number): Promise<MailingList | null>;
+    listRecipients(listId: number, afterSubscriberId: number, limit: number, options?: { notReceivedIssueId?: number }): Promise<Subscriber[]>;
+  };
+  readonly campaigns: CampaignStore & {
+    createCampaign(input: { issueId: number; newsletterId: number; listId: number; resend?: boolean }): Promise<{ campaign: Campaign } & FixedRecipients>;
+    getCampaign(id: number): Promise<Campaign | null>;
+    leaseHolder(campaignId: number, now: string): Promise<{ owner: string; expiresAt: string | null } | null>;
+    listCampaigns(options?: { status?: CampaignStatus; limit?: number }): Promise<Campaign[]>;
+    listRunnableCampaigns(now: string): Promise<Campaign[]>;
+    resumeCampaignStatus(campaignId: number, now: string): Promise<void>;
+    scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string; resend?: boolean }): Promise<Campaign>;
+    setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null }): Promise<void>;
+    startScheduledCampaign(campaignId: number, now: string): Promise<FixedRecipients | null>;
+  };
+  readonly content: {
+    getArticlesByIds(ids: readonly number[]): Promise<Article[]>;
+  };
+  readonly newsletters: NewsletterLookup & {
+    createIssue(input: IssueInput): Promise<StoredIssue>;
+    findIssue(newsletterId: number, number: number): Promise<StoredIssue | null>;
+    findUnsentIssue(newsletterId: number): Promise<StoredIssue | null>;
+    getIssue(id: number): Promise<StoredIssue | null>;
+    getNewsletter(id: number): Promise<Newsletter | null>;
+  };
+};
+
 export interface SendDeps {
-  readonly store: SqlStore;
+  readonly stores: SendStores;
   /** Opened only when something is really sent. */
   readonly openTransport: () => MessageTransport;
   readonly settings: SendSettings;
@@ -97,14 +134,14 @@ export function makeFrame(newsletter: Newsletter, list: MailingList, campaignId:
  */
 async function chooseIssue(deps: SendDeps, newsletter: Newsletter, request: SendRequest): Promise<{ issue: StoredIssue; composed: ComposedIssue | null }> {
   if (request.issue !== undefined) {
-    const issue = await deps.store.findIssue(newsletter.id, request.issue);
+    const issue = await deps.stores.newsletters.findIssue(newsletter.id, request.issue);
     if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)} has no issue #${request.issue} (see: mailroom issue list ${newsletter.slug})`);
     return { issue, composed: null };
   }
-  const unsent = await deps.store.findUnsentIssue(newsletter.id);
+  const unsent = await deps.stores.newsletters.findUnsentIssue(newsletter.id);
   if (unsent) return { issue: unsent, composed: null };
   const now = deps.clock ? deps.clock() : new Date();
-  const composed = await composeIssue(deps.store, newsletter, { publicUrl: deps.settings.publicUrl, now });
+  const composed = await composeIssue(deps.stores, newsletter, { publicUrl: deps.settings.publicUrl, now });
   return { issue: unsavedIssue(composed, now), composed };
 }
 
@@ -128,15 +165,15 @@ function linksFor(settings: SendSettings, newsletter: Newsletter, list: MailingL
 }
 
 export async function sendNewsletter(deps: SendDeps, request: SendRequest): Promise<SendReport> {
-  const { store, settings } = deps;
+  const { stores, settings } = deps;
   const log = deps.log ?? (() => undefined);
-  const newsletter = await resolveNewsletter(store, request.newsletter);
-  const list = request.list ? await resolveList(store, request.list) : await store.getList(newsletter.listId);
+  const newsletter = await resolveNewsletter(stores.newsletters, request.newsletter);
+  const list = request.list ? await resolveList(stores.audience, request.list) : await stores.audience.getList(newsletter.listId);
   if (!list) throw new MailroomError('NOT_FOUND', `newsletter ${quote(newsletter.slug)}: its list (id ${newsletter.listId}) no longer exists`);
 
   const chosen = await chooseIssue(deps, newsletter, request);
   let issue = chosen.issue;
-  const articles = chosen.composed ? chosen.composed.articles : await store.getArticlesByIds(issue.articleIds);
+  const articles = chosen.composed ? chosen.composed.articles : await stores.content.getArticlesByIds(issue.articleIds);
   const listArticles = (head: string, note: string) => {
     log(`${head} #${issue.number}: "${showTemplate(issue.subject)}" with ${articles.length} article(s)${note}:`);
     for (const line of describeArticles(articles)) log(line);
@@ -165,7 +202,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   if (htmlBytes > HTML_WARN_BYTES) warnings.push(`the HTML is ${(htmlBytes / 1024).toFixed(1)} KB; Gmail clips messages over about 102 KB`);
   // A new issue is stored once it passed the checks above (an issue too big to send is not kept); a dry run stores nothing.
   if (chosen.composed && !request.dryRun) {
-    issue = await store.createIssue(chosen.composed.input);
+    issue = await stores.newsletters.createIssue(chosen.composed.input);
     links = linksFor(settings, newsletter, list, issue);
     listArticles('built issue', '');
   } else if (chosen.composed) {
@@ -174,7 +211,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   const base = { newsletter, list, issue, builtIssue: chosen.composed !== null, issueStored: issue.id !== 0, htmlBytes, warnings };
 
   if (request.test) {
-    const subscriber = await store.findSubscriberByEmail(request.test);
+    const subscriber = await stores.audience.findSubscriberByEmail(request.test);
     const identity = subscriber ?? { email: request.test, name: '', firstName: '', lastName: '', attributes: {} };
     const subscriberId = subscriber?.id ?? 0;
     const context = buildRecipientContext(identity, {
@@ -202,10 +239,10 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     // Personalize and build every message with the campaign's own message builder, without a campaign or a connection.
     let recipients = 0;
     let after = 0;
-    const { alreadyReceived } = resend ? { alreadyReceived: 0 } : await store.countRecipients(list.id, issue.id);
+    const { alreadyReceived } = resend ? { alreadyReceived: 0 } : await stores.audience.countRecipients(list.id, issue.id);
     const builder = await prepareMessageBuilder({ campaignId: 0, compiled, frame: makeFrame(newsletter, list, 0, settings.feedbackIdSender), links });
     for (;;) {
-      const page = await store.listRecipients(list.id, after, 500, resend ? {} : { notReceivedIssueId: issue.id });
+      const page = await stores.audience.listRecipients(list.id, after, 500, resend ? {} : { notReceivedIssueId: issue.id });
       if (page.length === 0) break;
       for (const subscriber of page) {
         const message = builder.build({ ...subscriber, subscriberId: subscriber.id, attempts: 0, firstAttemptAt: null, skipReason: null }, new Date());
@@ -218,14 +255,14 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   }
 
   if (request.at) {
-    const campaign = await store.scheduleCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, scheduledAt: request.at.toISOString(), resend });
+    const campaign = await stores.campaigns.scheduleCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, scheduledAt: request.at.toISOString(), resend });
     log(`campaign ${campaign.id}: issue #${issue.number} scheduled for ${campaign.scheduledAt} to list ${list.name}`);
     return { ...base, mode: 'scheduled', campaign, recipients: 0, alreadyReceived: 0, result: null, counts: null };
   }
 
   if (!resend) {
     // Everyone already has this issue: no campaign, no connection (the campaign's own transaction applies the rule again).
-    const { eligible, alreadyReceived } = await store.countRecipients(list.id, issue.id);
+    const { eligible, alreadyReceived } = await stores.audience.countRecipients(list.id, issue.id);
     if (alreadyReceived > 0 && alreadyReceived === eligible) return { ...base, mode: 'nobody-left', campaign: null, recipients: 0, alreadyReceived, result: null, counts: null };
   }
 
@@ -233,55 +270,55 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
   try {
     // Refuse before a campaign exists when the server cannot be reached at all.
     await transport.verify();
-    const { campaign, recipients, alreadyReceived } = await store.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, resend });
+    const { campaign, recipients, alreadyReceived } = await stores.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id, resend });
     log(`campaign ${campaign.id}: issue #${issue.number} "${showTemplate(issue.subject)}" to ${recipients} recipient(s) of list ${list.name}`);
     if (alreadyReceived > 0) log(`campaign ${campaign.id}: ${alreadyReceived} left out: they already received issue #${issue.number} in an earlier campaign (--resend mails them again)`);
     // Opens and clicks are tracked only where the newsletter turned them on (src/tracking/).
-    const tracked = await compileTrackedIssue(store.db, settings, newsletter.id, campaign.id, issue);
+    const tracked = await compileTrackedIssue(stores.db, settings, newsletter.id, campaign.id, issue);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled: tracked ?? compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
       engineDeps(deps, transport),
       { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions },
     );
-    return { ...base, mode: 'campaign', campaign: await store.getCampaign(campaign.id), recipients, alreadyReceived, result, counts: result.counts };
+    return { ...base, mode: 'campaign', campaign: await stores.campaigns.getCampaign(campaign.id), recipients, alreadyReceived, result, counts: result.counts };
   } finally {
     await transport.close();
   }
 }
 
 /** Everything the engine needs to run a stored campaign: its compiled issue, its frame and its links. */
-export async function prepareCampaignRun(store: SqlStore, settings: SendSettings, campaignId: number): Promise<CampaignRun> {
-  const campaign = await store.getCampaign(campaignId);
+export async function prepareCampaignRun(stores: SendStores, settings: SendSettings, campaignId: number): Promise<CampaignRun> {
+  const campaign = await stores.campaigns.getCampaign(campaignId);
   if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${campaignId} does not exist (see: mailroom campaigns list)`);
-  const newsletter = await store.getNewsletter(campaign.newsletterId);
-  const list = await store.getList(campaign.listId);
-  const issue = await store.getIssue(campaign.issueId);
+  const newsletter = await stores.newsletters.getNewsletter(campaign.newsletterId);
+  const list = await stores.audience.getList(campaign.listId);
+  const issue = await stores.newsletters.getIssue(campaign.issueId);
   if (!newsletter || !list || !issue) throw new MailroomError('NOT_FOUND', `campaign ${campaignId}: its newsletter, list or issue no longer exists`);
-  const tracked = await compileTrackedIssue(store.db, settings, newsletter.id, campaignId, issue);
+  const tracked = await compileTrackedIssue(stores.db, settings, newsletter.id, campaignId, issue);
   return { campaignId, compiled: tracked ?? compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) };
 }
 
 /** Picks up a campaign that stopped (paused, interrupted mid-send, or scheduled and due) and runs it to the end. */
 export async function resumeCampaign(deps: SendDeps, campaignId: number): Promise<CampaignResult> {
-  const { store } = deps;
+  const { stores } = deps;
   const now = (deps.clock ?? (() => new Date()))();
-  const campaign = await store.getCampaign(campaignId);
+  const campaign = await stores.campaigns.getCampaign(campaignId);
   if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${campaignId} does not exist (see: mailroom campaigns list)`);
   if (campaign.status === 'sent' || campaign.status === 'cancelled') throw new MailroomError('CONFLICT', `campaign ${campaignId} is ${campaign.status}; there is nothing to resume`);
-  if (campaign.status === 'paused' || campaign.status === 'failed') await store.resumeCampaignStatus(campaignId, now.toISOString());
-  const fresh = await store.getCampaign(campaignId);
+  if (campaign.status === 'paused' || campaign.status === 'failed') await stores.campaigns.resumeCampaignStatus(campaignId, now.toISOString());
+  const fresh = await stores.campaigns.getCampaign(campaignId);
   if (fresh?.status === 'scheduled') {
     if (fresh.scheduledAt && fresh.scheduledAt > now.toISOString()) {
       throw new MailroomError('CONFLICT', `campaign ${campaignId} is scheduled for ${fresh.scheduledAt}; mailroom serve starts it then (or cancel it and send now)`);
     }
-    await store.startScheduledCampaign(campaignId, now.toISOString());
+    await stores.campaigns.startScheduledCampaign(campaignId, now.toISOString());
   }
   return runStoredCampaign(deps, campaignId);
 }
 
 /** Runs a stored campaign through the engine on a transport of its own (the CLI's resume and the service's runner). */
 export async function runStoredCampaign(deps: SendDeps, campaignId: number, options: Partial<EngineOptions> = {}): Promise<CampaignResult> {
-  const run = await prepareCampaignRun(deps.store, deps.settings, campaignId);
+  const run = await prepareCampaignRun(deps.stores, deps.settings, campaignId);
   const transport = deps.openTransport();
   try {
     return await runCampaign(run, engineDeps(deps, transport), { ...DEFAULT_ENGINE_OPTIONS, ...deps.engineOptions, ...options });
@@ -292,7 +329,7 @@ export async function runStoredCampaign(deps: SendDeps, campaignId: number, opti
 
 function engineDeps(deps: SendDeps, transport: MessageTransport): EngineDeps {
   return {
-    store: deps.store,
+    store: deps.stores.campaigns,
     transport,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),

@@ -4,9 +4,12 @@
  */
 import { Readable } from 'node:stream';
 import { isMailroomError } from '../core/errors.ts';
-import type { ImportRejection, ImportReport, ImportRowResult, SqlStore } from '../store/sql-store.ts';
+import type { ImportRejection, ImportReport, ImportRowResult } from '../store/store-types.ts';
 import { formatRejection, readSubscriberCsv } from '../subscribers/csv-rows.ts';
-import { importIntoList } from './subscriber-service.ts';
+import { importIntoList, type SubscriberServiceStores } from './subscriber-service.ts';
+
+/** What import jobs need of the stores (app.stores has it). */
+export type ImportJobStores = SubscriberServiceStores;
 
 export type ImportJobState = 'running' | 'done' | 'failed';
 
@@ -32,7 +35,7 @@ export class ImportJobs {
   private readonly jobs = new Map<string, ImportJob>();
   private next = 1;
 
-  constructor(private readonly store: SqlStore, private readonly clock: () => Date = () => new Date()) {}
+  constructor(private readonly stores: ImportJobStores, private readonly clock: () => Date = () => new Date()) {}
 
   start(csv: string, options: { list: string; source: string; createList?: boolean; strict?: boolean }): ImportJob {
     const id = `imp_${this.clock().getTime().toString(36)}_${this.next++}`;
@@ -49,7 +52,7 @@ export class ImportJobs {
       },
       ...(rows.deferDuplicates ? { deferDuplicates: rows.deferDuplicates.bind(rows) } : {}),
     };
-    job.done = importIntoList(this.store, options.list, counted, { source: options.source, createList: options.createList ?? false, strict: options.strict ?? false })
+    job.done = importIntoList(this.stores, options.list, counted, { source: options.source, createList: options.createList ?? false, strict: options.strict ?? false })
       .then(({ report }) => {
         job.report = report;
         job.lines = report.rejected.map((r: ImportRejection) => formatRejection(options.source, r));

@@ -1,12 +1,19 @@
 /** An issue as one reader would get it (subject, HTML, text with their links), shared by `mailroom preview --as` and the API's preview. */
-import type { Newsletter } from '../core/domain.ts';
+import type { Newsletter, Subscriber } from '../core/domain.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
 import { buildRecipientContext } from '../personalization/personalize.ts';
 import { describePreviewRecipient, SAMPLE_READER } from '../personalization/sample-reader.ts';
 import { compileStoredIssue } from '../sending/send-newsletter.ts';
-import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
+import type { StoredIssue } from '../store/store-types.ts';
+
+/** What previewing an issue needs of the stores (app.stores has it). */
+export interface IssuePreviewStores {
+  readonly audience: {
+    findSubscriberByEmail(email: string): Promise<Subscriber | null>;
+  };
+}
 
 export interface PersonalizedIssue {
   readonly email: string;
@@ -19,7 +26,7 @@ export interface PersonalizedIssue {
 
 /** `as`: a subscriber's email (an unknown one is an error naming `label`); without it, a sample reader. */
 export async function previewIssueAs(
-  store: SqlStore,
+  stores: IssuePreviewStores,
   settings: { readonly publicUrl: string; readonly secret: string },
   newsletter: Newsletter,
   issue: StoredIssue,
@@ -27,7 +34,7 @@ export async function previewIssueAs(
   label: string,
 ): Promise<PersonalizedIssue> {
   const compiled = compileStoredIssue(issue);
-  const subscriber = as ? await store.findSubscriberByEmail(normalizeEmail(as)) : null;
+  const subscriber = as ? await stores.audience.findSubscriberByEmail(normalizeEmail(as)) : null;
   if (as && !subscriber) throw new MailroomError('NOT_FOUND', `${label} ${quote(as)}: no such subscriber`);
   const identity = subscriber ?? SAMPLE_READER;
   const context = buildRecipientContext(identity, {

@@ -5,10 +5,17 @@
  */
 import { checkMessage, type OwnServerGet, type OwnUrlResult } from '../checks/own-urls.ts';
 import type { ClipVerdict } from '../checks/gmail-clipping.ts';
-import type { Newsletter } from '../core/domain.ts';
+import type { Article, Newsletter } from '../core/domain.ts';
 import { articleWebUrl, issueWebUrl, preferencesUrl, unsubscribeUrl } from '../core/links.ts';
-import type { SqlStore, StoredIssue } from '../store/sql-store.ts';
-import { previewIssueAs } from './issue-preview.ts';
+import type { StoredIssue } from '../store/store-types.ts';
+import { previewIssueAs, type IssuePreviewStores } from './issue-preview.ts';
+
+/** What checking an issue needs of the stores (app.stores has it). */
+export type IssueWarningStores = IssuePreviewStores & {
+  readonly content: {
+    findArticle(ref: string | number): Promise<Article | null>;
+  };
+};
 
 export interface IssueWarnings {
   /** Whose email was checked. */
@@ -27,7 +34,7 @@ export interface IssueWarnings {
 }
 
 export async function issueWarnings(
-  store: SqlStore,
+  stores: IssueWarningStores,
   settings: { readonly publicUrl: string; readonly secret: string },
   get: OwnServerGet,
   newsletter: Newsletter,
@@ -35,11 +42,11 @@ export async function issueWarnings(
   as: string | undefined,
   label: string,
 ): Promise<IssueWarnings> {
-  const preview = await previewIssueAs(store, settings, newsletter, issue, as, label);
+  const preview = await previewIssueAs(stores, settings, newsletter, issue, as, label);
   // The sample reader is nobody: its own unsubscribe and preferences links cannot work, and are not the email's fault.
   const sampleLinks = as ? new Set<string>() : new Set([unsubscribeUrl(settings, 0, newsletter.listId), preferencesUrl(settings, 0, newsletter.listId)]);
   // The issue's web version and its articles' pages answer 404 until the issue is sent (src/http/archive-routes.ts).
-  const slugs = await Promise.all(issue.articleIds.map(async (id) => (await store.findArticle(id))?.slug));
+  const slugs = await Promise.all(issue.articleIds.map(async (id) => (await stores.content.findArticle(id))?.slug));
   const unpublished = new Set([issueWebUrl(settings, newsletter.slug, issue.number), ...slugs.filter((slug) => slug !== undefined).map((slug) => articleWebUrl(settings, slug))]);
   const check = await checkMessage(preview.html, settings.publicUrl, (path) => get(path));
   const urls = check.urls.filter((url) => !sampleLinks.has(url.url));

@@ -1,10 +1,21 @@
 /** Creating a newsletter and choosing its tags: the checks `mailroom newsletter create|set` and the API share. */
+import type { NewsletterInput } from '../store/store-types.ts';
 import { TEMPLATE_NAMES, type MailingList, type Newsletter, type TemplateName } from '../core/domain.ts';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { checkSubjectPattern } from '../issues/assemble.ts';
-import { resolveList } from '../store/lookups.ts';
-import type { SqlStore } from '../store/sql-store.ts';
+import { resolveList, type ListLookup } from '../store/lookups.ts';
+
+/** What creating a newsletter needs of the stores (app.stores has it). */
+export interface NewsletterServiceStores {
+  readonly audience: ListLookup;
+  readonly content: {
+    setNewsletterTags(newsletterId: number, tags: readonly string[]): Promise<string[]>;
+  };
+  readonly newsletters: {
+    createNewsletter(input: NewsletterInput): Promise<Newsletter>;
+  };
+}
 
 export function checkedEmail(raw: string, where: string): string {
   const email = normalizeEmail(raw);
@@ -49,17 +60,17 @@ export interface NewsletterRequest {
 /** How each field is named where it came from (`--from` on the command line, `body.from` in the API). */
 export type NewsletterLabels = Readonly<Record<'slug' | 'from' | 'replyTo' | 'template' | 'postalAddress' | 'maxArticles' | 'subject' | 'tag', string>>;
 
-export async function createNewsletterChecked(store: SqlStore, request: NewsletterRequest, labels: NewsletterLabels): Promise<{ newsletter: Newsletter; list: MailingList; tags: string[] }> {
+export async function createNewsletterChecked(stores: NewsletterServiceStores, request: NewsletterRequest, labels: NewsletterLabels): Promise<{ newsletter: Newsletter; list: MailingList; tags: string[] }> {
   const tags = checkedTags(request.tags, labels.tag);
   if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(request.slug)) throw new MailroomError('INVALID_INPUT', `${labels.slug} ${quote(request.slug)}: use lowercase letters, digits and '-' (e.g. weekly)`);
   checkSubjectPattern(request.subject, labels.subject);
   const from = parseAddress(request.from, labels.from);
   const replyTo = request.replyTo ? parseAddress(request.replyTo, labels.replyTo).email : '';
-  const list = await resolveList(store, request.list);
+  const list = await resolveList(stores.audience, request.list);
   if (!(TEMPLATE_NAMES as readonly string[]).includes(request.template)) throw new MailroomError('NOT_FOUND', `${labels.template} ${quote(request.template)}: no such template (known: ${TEMPLATE_NAMES.join(', ')})`);
   if (!request.postalAddress.trim()) throw new MailroomError('INVALID_INPUT', `${labels.postalAddress}: required (CAN-SPAM asks for a valid physical postal address in every message)`);
   if (!Number.isSafeInteger(request.maxArticles) || request.maxArticles < 1) throw new MailroomError('INVALID_INPUT', `${labels.maxArticles}: at least 1`);
-  const newsletter = await store.createNewsletter({
+  const newsletter = await stores.newsletters.createNewsletter({
     slug: request.slug,
     name: request.name.replace(/[\r\n]+/g, ' ').trim(),
     fromName: from.name || request.name,
@@ -73,6 +84,6 @@ export async function createNewsletterChecked(store: SqlStore, request: Newslett
     maxArticles: request.maxArticles,
     language: request.language,
   });
-  if (tags.length > 0) await store.setNewsletterTags(newsletter.id, tags);
+  if (tags.length > 0) await stores.content.setNewsletterTags(newsletter.id, tags);
   return { newsletter, list, tags };
 }

@@ -3,9 +3,12 @@
  * noticeable time on SQLite, so every caller within the same second shares one count; the rate comes from the
  * counts seen over the last minute (so only the first look at a campaign asks the database for its sending rate).
  */
+import type { SendCounts } from '../core/domain.ts';
 import { campaignRate, RATE_WINDOW_MS } from '../sending/campaign-rate.ts';
-import type { SqlStore } from '../store/sql-store.ts';
-import { campaignProgress, findCampaign, type CampaignProgress } from './campaign-control.ts';
+import { campaignProgress, findCampaign, type CampaignControlStores, type CampaignProgress } from './campaign-control.ts';
+
+/** What the progress cache needs of the stores (app.stores has it). */
+export type ProgressCacheStores = CampaignControlStores;
 
 interface Sample {
   readonly at: number;
@@ -26,11 +29,11 @@ export class ProgressCache {
   private readonly entries = new Map<number, Entry>();
 
   constructor(
-    private readonly store: SqlStore,
+    private readonly stores: ProgressCacheStores,
     private readonly clock: () => Date = () => new Date(),
     private readonly ttlMs = 1000,
     /** Counts a campaign's send rows; default the store's own query (SQLite: see sqlite-send-counter.ts). */
-    private readonly countSends: (campaignId: number) => Promise<Awaited<ReturnType<SqlStore['countSends']>>> = (id) => store.countSends(id),
+    private readonly countSends: (campaignId: number) => Promise<SendCounts> = (id) => stores.campaigns.countSends(id),
   ) {}
 
   /**
@@ -63,7 +66,7 @@ export class ProgressCache {
       return entry.value;
     }
     const first: Entry = { at: now, value: Promise.resolve(null as never), samples: [], refreshing: false, last: null };
-    first.value = campaignProgress(this.store, campaignId, new Date(now))
+    first.value = campaignProgress(this.stores, campaignId, new Date(now))
       .then((p) => {
         first.last = p;
         return this.remember(first, p);
@@ -83,7 +86,7 @@ export class ProgressCache {
   }
 
   private async fromSamples(campaignId: number, entry: Entry): Promise<CampaignProgress> {
-    const campaign = await findCampaign(this.store, campaignId);
+    const campaign = await findCampaign(this.stores, campaignId);
     const c = await this.countSends(campaignId);
     const remaining = c.pending + c.deferred + c.sending;
     const now = new Date(entry.at);

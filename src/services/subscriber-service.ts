@@ -2,9 +2,21 @@
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { MailingList } from '../core/domain.ts';
+import type { ImportRowOutcome } from '../core/import-report.ts';
 import { slugify } from '../content/slug.ts';
-import { resolveList } from '../store/lookups.ts';
-import type { ImportReport, ImportRows, SqlStore } from '../store/sql-store.ts';
+import { resolveList, type ListLookup } from '../store/lookups.ts';
+import type { ImportReport, ImportRows, SubscriberFields } from '../store/store-types.ts';
+
+/** What adding and importing subscribers needs of the stores (app.stores has it). */
+export interface SubscriberServiceStores {
+  readonly audience: ListLookup & {
+    addSubscriber(listId: number, fields: SubscriberFields, consentSource: string): Promise<ImportRowOutcome>;
+    createList(name: string, description?: string): Promise<MailingList>;
+    deleteEmptyList(id: number): Promise<boolean>;
+    findListByName(name: string): Promise<MailingList | null>;
+    importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean; onRow?: (rowsRead: number) => void }): Promise<ImportReport>;
+  };
+}
 
 export interface SubscriberInput {
   readonly email: string;
@@ -51,25 +63,25 @@ export function checkSubscriber(input: SubscriberInput, labels: FieldLabels): Ch
   return { email, name, firstName, lastName, attributes };
 }
 
-export async function addSubscriberToList(store: SqlStore, listName: string, subscriber: CheckedSubscriber, consentSource: string): Promise<{ list: MailingList; outcome: Awaited<ReturnType<SqlStore['addSubscriber']>> }> {
-  const list = await resolveList(store, listName);
-  const outcome = await store.addSubscriber(list.id, subscriber, consentSource);
+export async function addSubscriberToList(stores: SubscriberServiceStores, listName: string, subscriber: CheckedSubscriber, consentSource: string): Promise<{ list: MailingList; outcome: ImportRowOutcome }> {
+  const list = await resolveList(stores.audience, listName);
+  const outcome = await stores.audience.addSubscriber(list.id, subscriber, consentSource);
   return { list, outcome };
 }
 
 /** Imports rows into a list (made for the import with `createList`; removed again when the import writes nothing). */
 export async function importIntoList(
-  store: SqlStore,
+  stores: SubscriberServiceStores,
   listName: string,
   rows: ImportRows,
   options: { createList?: boolean; strict?: boolean; source: string; onRow?: (rowsRead: number) => void },
 ): Promise<{ list: MailingList; report: ImportReport }> {
-  const existing = await store.findListByName(listName);
-  const list = existing ?? (options.createList ? await store.createList(listName) : await resolveList(store, listName));
+  const existing = await stores.audience.findListByName(listName);
+  const list = existing ?? (options.createList ? await stores.audience.createList(listName) : await resolveList(stores.audience, listName));
   const dropNewList = async () => {
-    if (!existing) await store.deleteEmptyList(list.id);
+    if (!existing) await stores.audience.deleteEmptyList(list.id);
   };
-  const report = await store.importSubscribers(list.id, rows, { source: options.source, strict: options.strict ?? false, ...(options.onRow ? { onRow: options.onRow } : {}) }).catch(async (error: unknown) => {
+  const report = await stores.audience.importSubscribers(list.id, rows, { source: options.source, strict: options.strict ?? false, ...(options.onRow ? { onRow: options.onRow } : {}) }).catch(async (error: unknown) => {
     await dropNewList();
     throw error;
   });

@@ -1,5 +1,5 @@
 /**
- * Queries the API needs beyond SqlStore's: subscriber search with keyset pagination, and deleting an article.
+ * Queries the API needs beyond the aggregate stores': subscriber search with keyset pagination, and deleting an article.
  * Kysely's builder only (portable SQL): prefix search is a range on the unique email index, pages go by id.
  */
 import { sql, type Kysely, type Migration } from 'kysely';

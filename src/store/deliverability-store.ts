@@ -5,7 +5,7 @@
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
-import { hashEmail } from './sql-store.ts';
+import { hashEmail } from './suppression.ts';
 import { writeTransaction } from './write-transaction.ts';
 import { idColumn } from './dialect.ts';
 

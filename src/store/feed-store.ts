@@ -1,6 +1,6 @@
 /** Feed queries: the feeds of each newsletter, the items seen in them, and the articles a feed-fed issue carries. Kysely over the same database. */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { toArticle } from './sql-store.ts';
+import { toArticle } from './rows.ts';
 import type { Article, ArticleInput } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';

@@ -1,6 +1,15 @@
-/** Opens the store named by DATABASE_URL (a SQLite file path, or postgres://…), migrated to the latest schema unless told not to. */
+/** Opens the stores named by DATABASE_URL (a SQLite file path, or postgres://…), migrated to the latest schema unless told not to. */
+import type { Kysely } from 'kysely';
 import { openDatabase, type DatabaseHandle } from './database.ts';
-import { SqlStore } from './sql-store.ts';
+import type { Database } from './schema.ts';
+import { AudienceStore } from './audience-store.ts';
+import { SqlCampaignStore } from './campaign-store.ts';
+import { ContentStore } from './content-store.ts';
+import { NewsletterStore } from './newsletter-store.ts';
+import { ScheduleStore } from './schedule-store.ts';
+import { FeedStore } from './feed-store.ts';
+import { LeaderStore } from './leader-store.ts';
+import { SubscriberStore } from './subscriber-store.ts';
 
 export interface OpenStoreOptions {
   readonly clock?: () => Date;
@@ -8,7 +17,51 @@ export interface OpenStoreOptions {
   readonly migrate?: boolean;
 }
 
-export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<SqlStore> {
+/** The stores by aggregate on one database (see CONTEXT.md: store). */
+export interface AggregateStores {
+  /** Articles, their assignment to newsletters, newsletter tags. */
+  readonly content: ContentStore;
+  /** Lists, subscribers, memberships, imports, suppression, recipient counts. */
+  readonly audience: AudienceStore;
+  /** Newsletters and their issues. */
+  readonly newsletters: NewsletterStore;
+  /** Newsletter schedules and their slots. */
+  readonly schedules: ScheduleStore;
+  /** Campaigns, sends, leases: the sending engine's CampaignStore. */
+  readonly campaigns: SqlCampaignStore;
+  /** Sign-up, rate limits and the subscriber's side (preferences, archive). */
+  readonly subscribers: SubscriberStore;
+  /** Feeds, their items and polls. */
+  readonly feeds: FeedStore;
+  /** Leader leases (one scheduler and one feed poller across processes). */
+  readonly leaders: LeaderStore;
+}
+
+/** The aggregate stores on an open database, with the database itself (for queries outside the aggregates) and its closing. */
+export interface Stores extends AggregateStores {
+  readonly db: Kysely<Database>;
+  readonly handle: DatabaseHandle | null;
+  close(): Promise<void>;
+}
+
+/** The aggregate stores on a Kysely instance (or a transaction), with one clock. */
+export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: DatabaseHandle | null = null): Stores {
+  return {
+    db,
+    handle,
+    content: new ContentStore(db, clock),
+    audience: new AudienceStore(db, clock, handle),
+    newsletters: new NewsletterStore(db, clock),
+    schedules: new ScheduleStore(db, clock),
+    campaigns: new SqlCampaignStore(db, clock),
+    subscribers: new SubscriberStore(db),
+    feeds: new FeedStore(db, clock),
+    leaders: new LeaderStore(db),
+    close: () => db.destroy(),
+  };
+}
+
+export async function openStores(databaseUrl: string, options: OpenStoreOptions = {}): Promise<Stores> {
   const handle = await openDatabase(databaseUrl);
   try {
     await prepareSchema(handle, options.migrate ?? true);
@@ -16,7 +69,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     await handle.close();
     throw error;
   }
-  return new SqlStore(handle.db, options.clock, handle);
+  return buildStores(handle.db, options.clock, handle);
 }
 
 async function prepareSchema(handle: DatabaseHandle, migrate: boolean): Promise<void> {

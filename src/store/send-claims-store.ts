@@ -13,7 +13,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import type { DueRecipient, InFlightPolicy, SharedSendClaims, WorkerTally } from '../sending/ports.ts';
 import { dbNowExpression } from './dialect.ts';
 import type { Database } from './schema.ts';
-import { toDueRecipient, type DueRow } from './sql-store.ts';
+import { toDueRecipient, type DueRow } from './rows.ts';
 
 /** Migration 2026-12-06-workers-send-claims: who claimed (and so sent) each row, and until when the claim holds. */
 export const sendClaimsMigration: Migration = {

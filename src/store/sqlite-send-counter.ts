@@ -2,7 +2,7 @@
  * Counting a big campaign's send rows off the event loop. better-sqlite3 runs a query synchronously, so counting a
  * million rows would stall every request and the sender for a few hundred milliseconds; this worker thread reads
  * the same file through its own read-only connection (WAL lets it read while the sender writes) and answers
- * SqlStore.countSends's question. Postgres answers asynchronously and needs none of this.
+ * SqlCampaignStore.countSends's question. Postgres answers asynchronously and needs none of this.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';

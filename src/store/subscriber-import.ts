@@ -13,7 +13,7 @@
  * Phase 2 (apply): a few set-based statements in ONE write transaction (the user sees all or nothing): suppressions
  * marked, known people classified, new people inserted (`INSERT … SELECT`, file order, so ids follow the file),
  * changed profiles updated, memberships inserted; the report's counts come from the staging table the statements
- * marked. The rules are those of one `subscribers add` (SqlStore.applySubscriberRow): blank cells never erase, a
+ * marked. The rules are those of one `subscribers add` (AudienceStore.applySubscriberRow): blank cells never erase, a
  * status or an unsubscribe is never undone, suppressed addresses without a row are kept out.
  *
  * Postgres: the apply takes row locks only on the rows it writes (new subscribers and memberships, changed profiles)
@@ -22,7 +22,7 @@
  * with a unique violation, and it runs again from the same staged rows (APPLY_ATTEMPTS times at most). SQLite: BEGIN IMMEDIATE is held for the apply
  * only, not while the file is read and parsed.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Readable } from 'node:stream';
@@ -31,11 +31,12 @@ import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { quote } from '../core/errors.ts';
+import { hashEmail } from './suppression.ts';
 import { EMPTY_IMPORT_COUNTS, type ImportCounts } from '../core/import-report.ts';
 import type { DatabaseHandle } from './database.ts';
 import { isPostgres } from './dialect.ts';
 import type { Database } from './schema.ts';
-import type { ImportRejection, ImportReport, ImportRowResult, ImportRows, SubscriberFields } from './sql-store.ts';
+import type { ImportRejection, ImportReport, ImportRowResult, ImportRows, SubscriberFields } from './store-types.ts';
 import { writeTransaction } from './write-transaction.ts';
 
 export interface SubscriberImportOptions {
@@ -282,7 +283,7 @@ async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterab
         for (let start = 0; start < rows.length; start += INSERT_ROWS) {
           const values = rows.slice(start, start + INSERT_ROWS).map((r) => {
             const f = r.fields;
-            return sql`(${r.line}, ${f.email}, ${r.address}, ${hashed ? sha256(f.email) : null}, ${f.name}, ${f.firstName}, ${f.lastName}, ${JSON.stringify(f.attributes)})`;
+            return sql`(${r.line}, ${f.email}, ${r.address}, ${hashed ? hashEmail(f.email) : null}, ${f.name}, ${f.firstName}, ${f.lastName}, ${JSON.stringify(f.attributes)})`;
           });
           await sql`INSERT INTO ${sql.table(table)} (${sql.join(STAGED_COLUMNS.map((c) => sql.id(c)))}) VALUES ${sql.join(values)}`.execute(conn);
         }
@@ -298,11 +299,6 @@ async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterab
     if (chunk.length >= CHUNK_ROWS) await flush();
   }
   await flush();
-}
-
-/** The suppression list's key for an address (SqlStore's hashEmail). */
-function sha256(email: string): string {
-  return createHash('sha256').update(email).digest('hex');
 }
 
 // ------------------------------------------------------------------------------------------------ phase 2

@@ -1,12 +1,12 @@
 /**
  * The subscriber's side of the store: sign-up and confirmation, preferences, the public archive, export and erasure,
- * and rate-limit counters. Same Kysely database as SqlStore; every write that reads first runs in BEGIN IMMEDIATE, so
+ * and rate-limit counters. Same Kysely database as the other aggregate stores (open-store.ts); every write that reads first runs in BEGIN IMMEDIATE, so
  * two processes cannot both decide on the same stale read.
  */
 import { sql, type Kysely } from 'kysely';
 import type { MembershipStatus, SubscriberStatus, SuppressionReason } from '../core/domain.ts';
 import type { Database } from './schema.ts';
-import { hashEmail } from './sql-store.ts';
+import { hashEmail } from './suppression.ts';
 import { deliverabilityDataOf, eraseDeliverabilityData } from './deliverability-store.ts';
 import { eraseTrackingData, trackingDataOf } from './tracking-store.ts';
 import { writeTransaction } from './write-transaction.ts';

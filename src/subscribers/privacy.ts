@@ -1,7 +1,7 @@
 /** Privacy requests (GDPR articles 15 and 17): export everything held about an address, or erase it all but a hashed suppression. */
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { hashEmail } from '../store/sql-store.ts';
+import { hashEmail } from '../store/suppression.ts';
 import type { ErasureReport, SubscriberStore } from '../store/subscriber-store.ts';
 
 export interface SubscriberExport {

@@ -1,11 +1,19 @@
 /** The embeddable sign-up form of a list: plain HTML (no script) posting to the hosted sign-up endpoint; `mailroom lists form` and the web app show it. */
+import type { Newsletter } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { signupUrl, type LinkSettings } from '../core/links.ts';
 import { escapeHtml } from '../http/html.ts';
-import { resolveList } from '../store/lookups.ts';
-import type { SqlStore } from '../store/sql-store.ts';
+import { resolveList, type ListLookup } from '../store/lookups.ts';
 import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from './signup.ts';
+
+/** What the sign-up form needs of the stores (app.stores has it). */
+export interface SignupFormStores {
+  readonly audience: ListLookup;
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
 
 /** The embeddable form: plain HTML (no script), posting to the hosted sign-up endpoint, with the honeypot hidden off-screen. */
 export function renderSignupForm(options: { action: string; listName: string; label: string; withName: boolean }): string {
@@ -39,9 +47,9 @@ export interface SignupForm {
 }
 
 /** The form of list `name`; the list must have a newsletter (its sender signs the confirmation email). */
-export async function signupFormOf(store: SqlStore, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
-  const list = await resolveList(store, name);
-  const newsletters = (await store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
+export async function signupFormOf(stores: SignupFormStores, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
+  const list = await resolveList(stores.audience, name);
+  const newsletters = (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
   if (newsletters.length === 0) {
     throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and sign-up needs one (its sender signs the confirmation email): mailroom newsletter create SLUG --list ${list.name} …`);
   }
@@ -50,8 +58,8 @@ export async function signupFormOf(store: SqlStore, subscribers: Pick<Subscriber
 }
 
 /** The same, for printing: a closed sign-up is an error that says how to open it. */
-export async function signupFormFor(store: SqlStore, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
-  const form = await signupFormOf(store, subscribers, settings, name, withName);
+export async function signupFormFor(stores: SignupFormStores, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
+  const form = await signupFormOf(stores, subscribers, settings, name, withName);
   if (!form.open) throw new MailroomError('CONFLICT', `sign-up for list ${quote(form.list)} is closed; open it with: mailroom lists signup ${form.list} on`);
   return form;
 }

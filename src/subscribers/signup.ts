@@ -5,15 +5,27 @@
  */
 import { createHmac } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import type { MailingList, Newsletter } from '../core/domain.ts';
+import type { MailingList, Newsletter, Subscriber } from '../core/domain.ts';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { confirmUrl, preferencesUrl, type LinkSettings } from '../core/links.ts';
 import { verifyExpiringToken } from '../core/tokens.ts';
 import { toEmailBrand } from '../issues/assemble.ts';
 import type { MessageTransport } from '../sending/ports.ts';
-import { hashEmail, type SqlStore } from '../store/sql-store.ts';
+import { hashEmail } from '../store/suppression.ts';
 import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type RateLimitResult, type SubscriberStore } from '../store/subscriber-store.ts';
 import { listLabel } from './list-label.ts';
+
+/** What sign-up needs of the stores (app.stores has it). */
+export interface SignupStores {
+  readonly audience: {
+    findListByName(name: string): Promise<MailingList | null>;
+    getList(id: number): Promise<MailingList | null>;
+    getSubscriber(id: number): Promise<Subscriber | null>;
+  };
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
 
 /** How long a confirmation link works. */
 export const CONFIRM_LINK_DAYS = 7;
@@ -39,7 +51,7 @@ export interface SignupSettings extends LinkSettings {
 }
 
 export interface SignupDeps {
-  readonly store: SqlStore;
+  readonly stores: SignupStores;
   readonly subscribers: SubscriberStore;
   readonly settings: SignupSettings;
   /** Where confirmation emails go; null: sign-up is unavailable (503). */
@@ -118,9 +130,9 @@ export class SignupService {
 
   /** The list by name when it accepts sign-ups: it exists, sign-up is open, and at least one newsletter goes to it. */
   async findTarget(listName: string): Promise<SignupTarget | null> {
-    const list = await this.deps.store.findListByName(listName);
+    const list = await this.deps.stores.audience.findListByName(listName);
     if (!list || !(await this.deps.subscribers.isSignupOpen(list.id))) return null;
-    const newsletters = (await this.deps.store.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
+    const newsletters = (await this.deps.stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
     const sender = newsletters[0];
     if (!sender) return null;
     return { list, newsletters, sender, label: listLabel(list.name, newsletters) };
@@ -267,9 +279,9 @@ export class SignupService {
   > {
     const verified = verifyExpiringToken(this.deps.settings.secret, 'confirm', token, this.deps.clock());
     if (!verified) return { kind: 'invalid' };
-    const list = await this.deps.store.getList(verified.listId);
+    const list = await this.deps.stores.audience.getList(verified.listId);
     if (verified.expired) return { kind: 'expired', list };
-    const subscriber = await this.deps.store.getSubscriber(verified.subscriberId);
+    const subscriber = await this.deps.stores.audience.getSubscriber(verified.subscriberId);
     if (!subscriber || !list) return { kind: 'invalid' };
     const newsletters = await this.deps.subscribers.listPageNewsletters(list.id);
     return { kind: 'ok', subscriberId: subscriber.id, list, email: subscriber.email, label: listLabel(list.name, newsletters) };

@@ -2,6 +2,7 @@
  * Sends the welcome emails that are due (emails/welcome.tsx): once per person and list, from the list's newsletter's
  * sender, with List-Unsubscribe (the person is on the list now). `serve` runs this on its deliverability tick.
  */
+import type { Newsletter } from '../core/domain.ts';
 import { randomBytes } from 'node:crypto';
 import { render } from '@react-email/render';
 import { createElement } from 'react';
@@ -12,11 +13,17 @@ import { domainOf } from '../mime/compose.ts';
 import { toHeaderValue } from '../personalization/personalize.ts';
 import { htmlToPlainText } from '../rendering/plain-text.ts';
 import type { MessageTransport, OutgoingMessage } from '../sending/ports.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { WelcomeStore } from '../store/welcome-store.ts';
 
+/** What welcome messages need of the stores (app.stores has it). */
+export interface WelcomeStores_ {
+  readonly newsletters: {
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+}
+
 export interface WelcomeDeps {
-  readonly store: SqlStore;
+  readonly stores: WelcomeStores_;
   readonly welcomes: WelcomeStore;
   readonly settings: LinkSettings;
   readonly openTransport: () => MessageTransport;
@@ -33,7 +40,7 @@ export async function renderWelcome(props: WelcomeEmailProps): Promise<{ subject
 export async function sendDueWelcomes(deps: WelcomeDeps, limit = 50): Promise<{ sent: number; failed: number }> {
   const due = await deps.welcomes.due(limit);
   if (due.length === 0) return { sent: 0, failed: 0 };
-  const newsletters = await deps.store.listNewsletters();
+  const newsletters = await deps.stores.newsletters.listNewsletters();
   let transport: MessageTransport | null = null;
   let sent = 0;
   let failed = 0;

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { LinkSettings } from '../core/links.ts';
 import { compileIssue, type CompiledIssue } from '../personalization/personalize.ts';
 import type { Database } from '../store/schema.ts';
-import type { StoredIssue } from '../store/sql-store.ts';
+import type { StoredIssue } from '../store/store-types.ts';
 import { TrackingStore } from '../store/tracking-store.ts';
 import { addTracking } from './tracking.ts';
 

@@ -61,7 +61,7 @@ export async function startAdminServer(options: { ratePerSecond?: number } = {})
   if (previousAllow === undefined) delete process.env.FETCH_ALLOW_PRIVATE;
   else process.env.FETCH_ALLOW_PRIVATE = previousAllow;
   await loadDemoWorkspace(service.app);
-  const accounts = new AccountService(new AccountStore(service.app.store.db), { publicUrl: 'https://news.example.com' });
+  const accounts = new AccountService(new AccountStore(service.app.stores.db), { publicUrl: 'https://news.example.com' });
   const owner = 'owner@example.com';
   const viewer = 'viewer@example.com';
   await addUser(accounts, owner, 'owner');

@@ -62,7 +62,7 @@ export async function startSubscriberEnv(options: ServerOptions = {}): Promise<S
   const logs: string[] = [];
   const build = async (o: ServerOptions) => {
     const http = await buildHttpServer({
-      store: ws.app.store,
+      stores: ws.app.stores,
       publicUrl: ws.app.config.publicUrl,
       secret: ws.app.config.secret,
       mediaDir: `${ws.dataDir}/media`,
@@ -96,7 +96,7 @@ export async function startSubscriberEnv(options: ServerOptions = {}): Promise<S
   const env: SubscriberEnv = {
     sink,
     ws,
-    subscribers: new SubscriberStore(ws.app.store.db),
+    subscribers: new SubscriberStore(ws.app.stores.db),
     clock,
     http: first.http,
     origin: first.origin,

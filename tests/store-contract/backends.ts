@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArticleInput } from '../../src/core/domain.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import type { NewsletterInput, SqlStore } from '../../src/store/sql-store.ts';
+import { openStores as openDatabaseStores, type Stores } from '../../src/store/open-store.ts';
+import type { NewsletterInput } from '../../src/store/store-types.ts';
 import { createTestDatabase, postgresAvailable } from '../helpers/postgres.ts';
 
 export interface Backend {
@@ -42,11 +42,11 @@ export const BACKENDS: readonly Backend[] = [
  * process waiting on the write lock (busy_timeout) blocks the event loop the first one needs to commit. SQLite's
  * races between processes are raced by real processes in signup-store.test.ts and lease-takeover.test.ts.
  */
-export async function openStores(backend: Backend, connections: number): Promise<{ stores: SqlStore[]; url: string; close(): Promise<void> }> {
+export async function openContractStores(backend: Backend, connections: number): Promise<{ stores: Stores[]; url: string; close(): Promise<void> }> {
   const database = await backend.create();
-  const first = await openStore(database.url);
+  const first = await openDatabaseStores(database.url);
   const stores = [first];
-  for (let i = 1; i < connections; i += 1) stores.push(backend.name === 'sqlite' ? first : await openStore(database.url));
+  for (let i = 1; i < connections; i += 1) stores.push(backend.name === 'sqlite' ? first : await openDatabaseStores(database.url));
   return {
     stores,
     url: database.url,

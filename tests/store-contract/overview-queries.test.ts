@@ -1,11 +1,11 @@
 /** The overview's growth queries on SQLite and Postgres: joins per list and UTC day (pending never counts), unsubscribes per day. */
 import { describe, expect, test } from 'vitest';
 import { OverviewQueries } from '../../src/store/overview-queries.ts';
-import { BACKENDS, openStores } from './backends.ts';
+import { BACKENDS, openContractStores } from './backends.ts';
 
 describe.each(BACKENDS)('overview queries on $name', (backend) => {
   test.skipIf(!backend.available)('joined and left per list and day since a time', async () => {
-    const { stores, close } = await openStores(backend, 1);
+    const { stores, close } = await openContractStores(backend, 1);
     try {
       const db = stores[0]!.db;
       const t = '2026-11-01T00:00:00.000Z';

@@ -5,7 +5,20 @@ import type { FetchPolicy } from '../../net/safe-fetch.ts';
 import type { SendDeps } from '../../sending/send-newsletter.ts';
 import type { ApiQueries } from '../../store/api-queries.ts';
 import type { FeedStore } from '../../store/feed-store.ts';
-import type { SqlStore } from '../../store/sql-store.ts';
+import type { Kysely } from 'kysely';
+import type { Article, Campaign, CampaignStatus, Issue, MailingList, Newsletter, SendRow, Subscriber } from '../../core/domain.ts';
+import type { ListLookup, NewsletterLookup } from '../../store/lookups.ts';
+import type { Database } from '../../store/schema.ts';
+import type { ListSummary, NewsletterSchedule, StoredIssue } from '../../store/store-types.ts';
+import type { CampaignControlStores } from '../../services/campaign-control.ts';
+import type { RecipientCountStores } from '../../services/campaign-recipients.ts';
+import type { SubscriberServiceStores } from '../../services/subscriber-service.ts';
+import type { NewsletterServiceStores } from '../../services/newsletter-service.ts';
+import type { IssueWarningStores } from '../../services/issue-warnings.ts';
+import type { ArticleServiceStores } from '../../services/article-service.ts';
+import type { FeedPollStores } from '../../feeds/poll-feed.ts';
+import type { SignupFormStores } from '../../subscribers/signup-form.ts';
+import type { IssueBuilderStores } from '../../issues/build-issue.ts';
 import type { SubscriberStore } from '../../store/subscriber-store.ts';
 import type { ImportJobs } from '../../services/import-jobs.ts';
 
@@ -28,8 +41,50 @@ export interface ApiOptions {
   readonly scheduleMinIntervalMinutes?: number;
 }
 
+/** What the API's handlers need of the stores, beyond the services they call (app.stores has it). */
+export type ApiStores = CampaignControlStores &
+  RecipientCountStores &
+  SubscriberServiceStores &
+  NewsletterServiceStores &
+  IssueWarningStores &
+  ArticleServiceStores &
+  FeedPollStores &
+  SignupFormStores &
+  IssueBuilderStores & {
+  readonly db: Kysely<Database>;
+  readonly audience: ListLookup & {
+    createList(name: string, description?: string): Promise<MailingList>;
+    findSubscriberByEmail(email: string): Promise<Subscriber | null>;
+    getSubscriber(id: number): Promise<Subscriber | null>;
+    listLists(): Promise<ListSummary[]>;
+  };
+  readonly campaigns: {
+    getCampaign(id: number): Promise<Campaign | null>;
+    listCampaigns(options?: { status?: CampaignStatus; limit?: number }): Promise<Campaign[]>;
+    listSends(campaignId: number, options?: { status?: SendStatus; possibleDuplicate?: boolean; limit?: number; offset?: number }): Promise<SendRow[]>;
+  };
+  readonly content: {
+    countNewsletterArticles(newsletterId: number): Promise<{ total: number; unsent: number }>;
+    findArticle(ref: string | number): Promise<Article | null>;
+    listArticles(options?: { limit?: number; offset?: number; newsletterId?: number; unassigned?: boolean }): Promise<Article[]>;
+    newsletterTags(newsletterId: number): Promise<string[]>;
+    setNewsletterTags(newsletterId: number, tags: readonly string[]): Promise<string[]>;
+  };
+  readonly newsletters: NewsletterLookup & {
+    findIssue(newsletterId: number, number: number): Promise<StoredIssue | null>;
+    getNewsletter(id: number): Promise<Newsletter | null>;
+    listIssues(newsletterId: number): Promise<(Issue & { campaigns: number })[]>;
+    listNewsletters(): Promise<Newsletter[]>;
+  };
+  readonly schedules: {
+    listSchedules(): Promise<NewsletterSchedule[]>;
+    removeSchedule(newsletterId: number): Promise<boolean>;
+    saveSchedule(newsletterId: number, fields: { cron: string; timezone: string; emptyPolicy: 'skip' | 'send' }): Promise<NewsletterSchedule>;
+  };
+};
+
 export interface ApiDeps {
-  readonly store: SqlStore;
+  readonly stores: ApiStores;
   readonly subscribers: SubscriberStore;
   readonly feeds: FeedStore;
   readonly queries: ApiQueries;

@@ -18,7 +18,7 @@ import { defineRoute, idParam, type ApiRoute } from '../define-route.ts';
 export const EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; font-src * data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
 export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
-  const { store } = deps;
+  const { stores } = deps;
   return [
     defineRoute({
       method: 'GET',
@@ -30,7 +30,7 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.object({ id: idParam }),
       response: { status: 200, schema: z.object({ id: z.number().int(), slug: z.string(), markdown: z.string() }) },
       handler: async ({ params }) => {
-        const article = await store.findArticle(params.id);
+        const article = await stores.content.findArticle(params.id);
         if (!article) throw new MailroomError('NOT_FOUND', `article ${params.id} does not exist`);
         return { id: article.id, slug: article.slug, markdown: articleToMarkdown(article) };
       },
@@ -45,7 +45,7 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.object({ name: z.string().min(1).max(64) }),
       query: z.object({ withName: z.stringbool().default(true) }),
       response: { status: 200, schema: z.object({ list: z.string(), action: z.string(), open: z.boolean(), html: z.string() }) },
-      handler: async ({ params, query }) => signupFormOf(store, deps.subscribers, { publicUrl: deps.publicUrl }, params.name, query.withName),
+      handler: async ({ params, query }) => signupFormOf(stores, deps.subscribers, { publicUrl: deps.publicUrl }, params.name, query.withName),
     }),
     defineRoute({
       method: 'GET',
@@ -57,7 +57,7 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.object({ slug: z.string().min(1).max(40), number: idParam }),
       query: z.object({ list: z.string().min(1).max(64).optional().describe("another list than the newsletter's own"), resend: z.stringbool().default(false) }),
       response: { status: 200, schema: z.object({ newsletter: z.string(), issue: z.number().int(), list: z.string(), recipients: z.number().int(), alreadyReceived: z.number().int() }).meta({ id: 'RecipientCount' }) },
-      handler: async ({ params, query }) => countRecipientsFor(store, { newsletter: params.slug, issue: params.number, list: query.list, resend: query.resend }, 'issue'),
+      handler: async ({ params, query }) => countRecipientsFor(stores, { newsletter: params.slug, issue: params.number, list: query.list, resend: query.resend }, 'issue'),
     }),
     defineRoute({
       method: 'GET',
@@ -83,10 +83,10 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
           .meta({ id: 'IssueWarnings' }),
       },
       handler: async ({ params, query }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
-        const issue = await store.findIssue(newsletter.id, params.number);
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        const issue = await stores.newsletters.findIssue(newsletter.id, params.number);
         if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no issue #${params.number}`);
-        return issueWarnings(store, { publicUrl: deps.publicUrl, secret: deps.secret }, deps.ownServerGet, newsletter, issue, query.as, 'query.as');
+        return issueWarnings(stores, { publicUrl: deps.publicUrl, secret: deps.secret }, deps.ownServerGet, newsletter, issue, query.as, 'query.as');
       },
     }),
     defineRoute({
@@ -100,10 +100,10 @@ export function adminSupportRoutes(deps: ApiDeps): ApiRoute[] {
       query: z.object({ as: z.string().max(320).optional().describe("a subscriber's email") }),
       response: { status: 200, schema: z.string(), contentType: 'text/html; charset=utf-8' },
       handler: async ({ params, query, reply }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
-        const issue = await store.findIssue(newsletter.id, params.number);
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        const issue = await stores.newsletters.findIssue(newsletter.id, params.number);
         if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no issue #${params.number}`);
-        const preview = await previewIssueAs(store, { publicUrl: deps.publicUrl, secret: deps.secret }, newsletter, issue, query.as, 'query.as');
+        const preview = await previewIssueAs(stores, { publicUrl: deps.publicUrl, secret: deps.secret }, newsletter, issue, query.as, 'query.as');
         reply.header('content-security-policy', EMAIL_PREVIEW_CSP).header('x-frame-options', 'SAMEORIGIN').header('cache-control', 'no-store');
         return preview.html;
       },

@@ -42,9 +42,9 @@ function progressOut(p: CampaignProgress): z.input<typeof progressSchema> {
 }
 
 export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
-  const { store } = deps;
+  const { stores } = deps;
   // GET /campaigns/:id and every event stream share one count a second per campaign.
-  const progress = new ProgressCache(store, deps.clock, 1000, deps.options.countSends);
+  const progress = new ProgressCache(stores, deps.clock, 1000, deps.options.countSends);
   const idParams = z.object({ id: idParam });
   const control = (operationId: string, path: string, summary: string, act: (id: number) => Promise<unknown>) =>
     defineRoute({
@@ -59,7 +59,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ params }) => {
         await act(params.id);
         deps.options.kickCampaigns?.();
-        return progressOut(await campaignProgress(store, params.id, deps.clock()));
+        return progressOut(await campaignProgress(stores, params.id, deps.clock()));
       },
     });
   return [
@@ -72,7 +72,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
       role: 'viewer',
       query: z.object({ status: z.enum(CAMPAIGN_STATUSES).optional(), limit: limitQuery }),
       response: { status: 200, schema: z.object({ items: z.array(campaignSchema) }) },
-      handler: async ({ query }) => ({ items: (await store.listCampaigns({ limit: query.limit, ...(query.status ? { status: query.status } : {}) })).map(campaignOut) }),
+      handler: async ({ query }) => ({ items: (await stores.campaigns.listCampaigns({ limit: query.limit, ...(query.status ? { status: query.status } : {}) })).map(campaignOut) }),
     }),
     defineRoute({
       method: 'POST',
@@ -101,7 +101,7 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
         if (body.timeZone && !body.at) throw new ApiProblem(422, 'INVALID_INPUT', 'body.timeZone goes with body.at', [{ field: 'body.timeZone', value: body.timeZone, message: 'only with at' }]);
         const at = body.at ? parseSendAt(body.at, body.timeZone, deps.clock(), 'body.at') : deps.clock();
         // The count the web app's confirmation shows (GET …/recipients): one service, one rule.
-        const { newsletter, list, issue, recipients, alreadyReceived } = await countRecipientsFor(store, { newsletter: body.newsletter, issue: body.issue, list: body.list, resend: body.resend }, 'body.issue');
+        const { newsletter, list, issue, recipients, alreadyReceived } = await countRecipientsFor(stores, { newsletter: body.newsletter, issue: body.issue, list: body.list, resend: body.resend }, 'body.issue');
         if (body.confirmRecipients !== recipients) {
           throw new ApiProblem(409, 'RECIPIENTS_MISMATCH', `body.confirmRecipients ${body.confirmRecipients}: list ${list} has ${recipients} recipient(s) for issue #${issue} now; nothing was sent`, [
             { field: 'body.confirmRecipients', value: body.confirmRecipients, message: `expected ${recipients}` },
@@ -138,16 +138,16 @@ export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
       query: z.object({ status: z.enum(SEND_STATUSES).default('failed'), limit: limitQuery, offset: z.coerce.number().int().min(0).default(0) }),
       response: { status: 200, schema: z.object({ items: z.array(sendSchema) }) },
       handler: async ({ params, query }) => {
-        const campaign = await store.getCampaign(params.id);
+        const campaign = await stores.campaigns.getCampaign(params.id);
         if (!campaign) throw new MailroomError('NOT_FOUND', `campaign ${params.id} does not exist`);
-        const rows = await store.listSends(params.id, { status: query.status, limit: query.limit, offset: query.offset });
+        const rows = await stores.campaigns.listSends(params.id, { status: query.status, limit: query.limit, offset: query.offset });
         return { items: rows.map((r) => ({ email: r.email, status: r.status, attempts: r.attempts, smtpResponse: r.smtpResponse ?? null, error: r.error ?? null })) };
       },
     }),
-    control('pauseCampaign', '/campaigns/:id/pause', 'Pause: messages in flight finish, nothing more goes out until resume', (id) => pauseCampaign(store, id)),
-    control('resumeCampaign', '/campaigns/:id/resume', 'Resume a paused campaign (the server sends it)', (id) => resumeCampaignLater(store, id, deps.clock())),
-    control('cancelCampaign', '/campaigns/:id/cancel', 'Cancel: recipients not yet mailed are skipped', (id) => cancelCampaign(store, id, deps.clock())),
-    control('retryFailedSends', '/campaigns/:id/retry-failed', 'Queue the failed recipients again (suppressed addresses never)', (id) => retryFailedSends(store, id, deps.clock())),
+    control('pauseCampaign', '/campaigns/:id/pause', 'Pause: messages in flight finish, nothing more goes out until resume', (id) => pauseCampaign(stores, id)),
+    control('resumeCampaign', '/campaigns/:id/resume', 'Resume a paused campaign (the server sends it)', (id) => resumeCampaignLater(stores, id, deps.clock())),
+    control('cancelCampaign', '/campaigns/:id/cancel', 'Cancel: recipients not yet mailed are skipped', (id) => cancelCampaign(stores, id, deps.clock())),
+    control('retryFailedSends', '/campaigns/:id/retry-failed', 'Queue the failed recipients again (suppressed addresses never)', (id) => retryFailedSends(stores, id, deps.clock())),
     defineRoute({
       method: 'GET',
       path: '/campaigns/:id/events',

@@ -56,15 +56,15 @@ const slugParams = z.object({ slug: z.string().min(1).max(40) });
 const issueParams = z.object({ slug: z.string().min(1).max(40), number: idParam });
 
 export function contentRoutes(deps: ApiDeps): ApiRoute[] {
-  const { store, feeds } = deps;
+  const { stores, feeds } = deps;
   const settings = { publicUrl: deps.publicUrl, secret: deps.secret };
   const describeNewsletter = async (slug: string) => {
-    const n = await resolveNewsletter(store, slug);
-    return { ...n, tags: await store.newsletterTags(n.id), articles: await store.countNewsletterArticles(n.id) };
+    const n = await resolveNewsletter(stores.newsletters, slug);
+    return { ...n, tags: await stores.content.newsletterTags(n.id), articles: await stores.content.countNewsletterArticles(n.id) };
   };
   const findIssue = async (slug: string, number: number) => {
-    const newsletter = await resolveNewsletter(store, slug);
-    const issue = await store.findIssue(newsletter.id, number);
+    const newsletter = await resolveNewsletter(stores.newsletters, slug);
+    const issue = await stores.newsletters.findIssue(newsletter.id, number);
     if (!issue) throw new MailroomError('NOT_FOUND', `newsletter ${quote(slug)} has no issue #${number}`);
     return { newsletter, issue };
   };
@@ -83,7 +83,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
     saved: result.saved.map((s) => ({ outcome: s.outcome, article: articleOut(s.article, false), source: s.imported.source, cleaned: [...s.imported.cleaned], warnings: [...(s.imported.extracted.warnings ?? [])] })),
     rejected: [...errors, ...result.errors].map((e) => ({ message: e.message })),
   });
-  const optionalNewsletter = async (slug: string | undefined) => (slug ? resolveNewsletter(store, slug) : undefined);
+  const optionalNewsletter = async (slug: string | undefined) => (slug ? resolveNewsletter(stores.newsletters, slug) : undefined);
 
   return [
     // ------------------------------------------------------------ newsletters
@@ -95,7 +95,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'newsletters',
       role: 'viewer',
       response: { status: 200, schema: z.object({ items: z.array(newsletterSchema) }) },
-      handler: async () => ({ items: await Promise.all((await store.listNewsletters()).map((n) => describeNewsletter(n.slug))) }),
+      handler: async () => ({ items: await Promise.all((await stores.newsletters.listNewsletters()).map((n) => describeNewsletter(n.slug))) }),
     }),
     defineRoute({
       method: 'GET',
@@ -131,7 +131,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       }),
       response: { status: 201, schema: newsletterSchema },
       handler: async ({ body }) => {
-        const { newsletter } = await createNewsletterChecked(store, body, {
+        const { newsletter } = await createNewsletterChecked(stores, body, {
           slug: 'body.slug',
           from: 'body.from',
           replyTo: 'body.replyTo',
@@ -155,8 +155,8 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       body: z.object({ tags: z.array(z.string().max(60)).max(50) }),
       response: { status: 200, schema: newsletterSchema },
       handler: async ({ params, body }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
-        await store.setNewsletterTags(newsletter.id, checkedTags(body.tags, 'body.tags'));
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        await stores.content.setNewsletterTags(newsletter.id, checkedTags(body.tags, 'body.tags'));
         return describeNewsletter(newsletter.slug);
       },
     }),
@@ -169,7 +169,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'lists',
       role: 'viewer',
       response: { status: 200, schema: z.object({ items: z.array(listSchema) }) },
-      handler: async () => ({ items: await store.listLists() }),
+      handler: async () => ({ items: await stores.audience.listLists() }),
     }),
     defineRoute({
       method: 'POST',
@@ -181,7 +181,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       body: z.object({ name: z.string(), description: z.string().max(500).default('') }),
       response: { status: 201, schema: listSchema },
       handler: async ({ body }) => {
-        const list = await store.createList(checkListName(body.name, 'body.name'), body.description);
+        const list = await stores.audience.createList(checkListName(body.name, 'body.name'), body.description);
         return { ...list, subscribed: 0, unsubscribed: 0, pending: 0 };
       },
     }),
@@ -197,7 +197,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: z.object({ items: z.array(articleSchema) }) },
       handler: async ({ query }) => {
         const newsletter = await optionalNewsletter(query.newsletter);
-        const rows = await store.listArticles({ limit: query.limit, offset: query.offset, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(query.unassigned ? { unassigned: true } : {}) });
+        const rows = await stores.content.listArticles({ limit: query.limit, offset: query.offset, ...(newsletter ? { newsletterId: newsletter.id } : {}), ...(query.unassigned ? { unassigned: true } : {}) });
         return { items: rows.map((a) => articleOut(a, false)) };
       },
     }),
@@ -211,7 +211,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.object({ id: idParam }),
       response: { status: 200, schema: articleSchema },
       handler: async ({ params }) => {
-        const article = await store.findArticle(params.id);
+        const article = await stores.content.findArticle(params.id);
         if (!article) throw new MailroomError('NOT_FOUND', `article ${params.id} does not exist`);
         return articleOut(article, true);
       },
@@ -231,7 +231,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
         const newsletter = await optionalNewsletter(query.newsletter);
         const read = readUploadedArticle(body.markdown, 'markdown', 'body.markdown');
         if (read.articles.length === 0) throw new ApiProblem(422, 'INVALID_INPUT', read.errors.map((e) => e.message).join('; '), [{ field: 'body.markdown', message: read.errors[0]?.message ?? 'not an article' }]);
-        return savedOut(await saveImportedArticles(store, feeds, read.articles, newsletter), read.errors);
+        return savedOut(await saveImportedArticles(stores, feeds, read.articles, newsletter), read.errors);
       },
     }),
     defineRoute({
@@ -252,7 +252,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
         if (kind === null) throw new ApiProblem(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(type)}: send text/markdown, text/html or text/plain`, [{ field: 'header.content-type', value: type, message: 'unsupported' }]);
         const newsletter = await optionalNewsletter(query.newsletter);
         const read = readUploadedArticle(body, kind, query.filename, { url: query.url, now: deps.clock() });
-        return savedOut(await saveImportedArticles(store, feeds, read.articles, newsletter), read.errors);
+        return savedOut(await saveImportedArticles(stores, feeds, read.articles, newsletter), read.errors);
       },
     }),
     defineRoute({
@@ -269,7 +269,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
         if (!deps.options.fetchPolicy) throw new ApiProblem(503, 'NOT_CONFIGURED', 'fetching web pages is not set up on this server');
         const newsletter = await optionalNewsletter(body.newsletter);
         const read = await readImportSource(body.url, { policy: deps.options.fetchPolicy, now: deps.clock() });
-        return savedOut(await saveImportedArticles(store, feeds, read.articles, newsletter), read.errors);
+        return savedOut(await saveImportedArticles(stores, feeds, read.articles, newsletter), read.errors);
       },
     }),
     defineRoute({
@@ -299,8 +299,8 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       params: slugParams,
       response: { status: 200, schema: z.object({ items: z.array(issueSchema) }) },
       handler: async ({ params }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
-        return { items: (await store.listIssues(newsletter.id)).map((i) => ({ id: i.id, number: i.number, subject: i.subject, preheader: i.preheader, articleIds: [...i.articleIds], createdAt: i.createdAt, campaigns: i.campaigns })) };
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        return { items: (await stores.newsletters.listIssues(newsletter.id)).map((i) => ({ id: i.id, number: i.number, subject: i.subject, preheader: i.preheader, articleIds: [...i.articleIds], createdAt: i.createdAt, campaigns: i.campaigns })) };
       },
     }),
     defineRoute({
@@ -321,8 +321,8 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 201, schema: issueSchema },
       handler: async ({ params, body }) => {
         const { buildIssue } = await import('../../../issues/build-issue.ts');
-        const newsletter = await resolveNewsletter(store, params.slug);
-        const { issue } = await buildIssue(store, newsletter, {
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        const { issue } = await buildIssue(stores, newsletter, {
           publicUrl: deps.publicUrl,
           ...(body.articles ? { articles: body.articles.map(String) } : {}),
           ...(body.max ? { max: body.max } : {}),
@@ -359,7 +359,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: z.object({ email: z.string(), subject: z.string(), html: z.string(), text: z.string() }) },
       handler: async ({ params, body }) => {
         const { newsletter, issue } = await findIssue(params.slug, params.number);
-        return previewIssueAs(store, settings, newsletter, issue, body.as, 'body.as');
+        return previewIssueAs(stores, settings, newsletter, issue, body.as, 'body.as');
       },
     }),
     defineRoute({
@@ -397,8 +397,8 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: z.object({ items: z.array(scheduleSchema) }) },
       handler: async () => {
         const items = await Promise.all(
-          (await store.listSchedules()).map(async (s) => ({
-            newsletter: (await store.getNewsletter(s.newsletterId))?.slug ?? '?',
+          (await stores.schedules.listSchedules()).map(async (s) => ({
+            newsletter: (await stores.newsletters.getNewsletter(s.newsletterId))?.slug ?? '?',
             cron: s.cron,
             timezone: s.timezone,
             emptyPolicy: s.emptyPolicy,
@@ -419,9 +419,9 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       body: z.object({ cron: z.string().min(1).max(100), timezone: z.string().min(1).max(64), emptyPolicy: z.enum(['skip', 'send']).default('skip') }),
       response: { status: 200, schema: scheduleSchema },
       handler: async ({ params, body }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
         const checked = checkSchedule(body.cron, body.timezone, deps.options.scheduleMinIntervalMinutes ?? 60, deps.clock());
-        const s = await store.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: body.emptyPolicy });
+        const s = await stores.schedules.saveSchedule(newsletter.id, { cron: checked.cron, timezone: checked.timezone, emptyPolicy: body.emptyPolicy });
         return { newsletter: newsletter.slug, cron: s.cron, timezone: s.timezone, emptyPolicy: s.emptyPolicy, nextRuns: nextRuns(parseCron(s.cron), s.timezone, deps.clock(), 5).map((d) => d.toISOString()) };
       },
     }),
@@ -435,8 +435,8 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       params: slugParams,
       response: { status: 204, schema: z.null() },
       handler: async ({ params }) => {
-        const newsletter = await resolveNewsletter(store, params.slug);
-        if (!(await store.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no schedule`);
+        const newsletter = await resolveNewsletter(stores.newsletters, params.slug);
+        if (!(await stores.schedules.removeSchedule(newsletter.id))) throw new MailroomError('NOT_FOUND', `newsletter ${quote(params.slug)} has no schedule`);
         return undefined;
       },
     }),
@@ -467,7 +467,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 201, schema: feedSchema },
       handler: async ({ body }) => {
         if (!deps.options.fetchPolicy) throw new ApiProblem(503, 'NOT_CONFIGURED', 'fetching feeds is not set up on this server');
-        const newsletter = await resolveNewsletter(store, body.newsletter);
+        const newsletter = await resolveNewsletter(stores.newsletters, body.newsletter);
         parseHttpUrl(body.url, 'body.url');
         const discovered = await discoverFeed(body.url, deps.options.fetchPolicy);
         return feeds.addFeed({ newsletterId: newsletter.id, url: discovered.url, title: discovered.feed.title, siteUrl: discovered.feed.siteUrl, fullContent: body.fullContent });
@@ -487,7 +487,7 @@ export function contentRoutes(deps: ApiDeps): ApiRoute[] {
         if (!deps.options.fetchPolicy) throw new ApiProblem(503, 'NOT_CONFIGURED', 'fetching feeds is not set up on this server');
         const feed = await feeds.getFeed(params.id);
         if (!feed) throw new MailroomError('NOT_FOUND', `feed ${params.id} does not exist`);
-        const [result] = await pollFeeds([feed], { store, feeds, policy: deps.options.fetchPolicy });
+        const [result] = await pollFeeds([feed], { stores, feeds, policy: deps.options.fetchPolicy });
         return { result: JSON.parse(JSON.stringify(result ?? {})) as Record<string, unknown> };
       },
     }),

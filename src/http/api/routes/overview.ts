@@ -16,8 +16,8 @@ const problemSchema = z.discriminatedUnion('kind', [
 ]);
 
 export function overviewRoutes(deps: ApiDeps): ApiRoute[] {
-  const { store, feeds } = deps;
-  const queries = new OverviewQueries(store.db);
+  const { stores, feeds } = deps;
+  const queries = new OverviewQueries(stores.db);
   return [
     defineRoute({
       method: 'GET',
@@ -36,7 +36,7 @@ export function overviewRoutes(deps: ApiDeps): ApiRoute[] {
           })
           .meta({ id: 'ListGrowth' }),
       },
-      handler: async ({ query }) => listGrowth(queries, await store.listLists(), deps.clock(), query.days),
+      handler: async ({ query }) => listGrowth(queries, await stores.audience.listLists(), deps.clock(), query.days),
     }),
     defineRoute({
       method: 'GET',
@@ -46,7 +46,7 @@ export function overviewRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'campaigns',
       role: 'viewer',
       response: { status: 200, schema: z.object({ relay: relaySchema, items: z.array(problemSchema) }).meta({ id: 'Problems' }) },
-      handler: async () => problemsOf(await store.listCampaigns({ status: 'paused', limit: 100 }), await feeds.listFeeds()),
+      handler: async () => problemsOf(await stores.campaigns.listCampaigns({ status: 'paused', limit: 100 }), await feeds.listFeeds()),
     }),
   ];
 }

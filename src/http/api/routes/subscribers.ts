@@ -98,9 +98,9 @@ function decodeCursor(raw: string): SearchCursor {
 }
 
 export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
-  const { store, subscribers, queries } = deps;
+  const { stores, subscribers, queries } = deps;
   const findOne = async (id: number) => {
-    const found = await store.getSubscriber(id);
+    const found = await stores.audience.getSubscriber(id);
     if (!found) throw new MailroomError('NOT_FOUND', `subscriber ${id} does not exist`);
     return found;
   };
@@ -129,7 +129,7 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: z.object({ items: z.array(subscriberSchema), nextCursor: z.string().nullable() }) },
       handler: async ({ query }) => {
         if (query.email && query.name) throw new ApiProblem(422, 'INVALID_INPUT', 'query.email and query.name: search by one of them', [{ field: 'query.name', value: query.name, message: 'not together with email' }]);
-        const list = query.list ? await resolveList(store, query.list) : undefined;
+        const list = query.list ? await resolveList(stores.audience, query.list) : undefined;
         const page = await queries.searchSubscribers({ email: query.email, name: query.name, listId: list?.id, status: query.status, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor), limit: query.limit });
         return { items: page.items, nextCursor: page.nextCursor ? Buffer.from(JSON.stringify(page.nextCursor)).toString('base64url') : null };
       },
@@ -145,7 +145,7 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: subscriberDetailSchema },
       handler: async ({ params }) => {
         const subscriber = await describe(params.id);
-        return { ...subscriber, ...(await deliveryHistoryOf(store.db, subscriber.email)) };
+        return { ...subscriber, ...(await deliveryHistoryOf(stores.db, subscriber.email)) };
       },
     }),
     defineRoute({
@@ -159,8 +159,8 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       response: { status: 200, schema: z.object({ outcome: z.enum(['added', 'updated', 'unchanged', 'kept-out']), subscriber: subscriberSchema.nullable() }) },
       handler: async ({ body }) => {
         const checked = checkSubscriber(body, { email: 'body.email', name: 'body.name', firstName: 'body.firstName', lastName: 'body.lastName', attributes: 'body.attributes' });
-        const { outcome } = await addSubscriberToList(store, body.list, checked, 'api');
-        const found = await store.findSubscriberByEmail(checked.email);
+        const { outcome } = await addSubscriberToList(stores, body.list, checked, 'api');
+        const found = await stores.audience.findSubscriberByEmail(checked.email);
         return { outcome, subscriber: found ? await describe(found.id) : null };
       },
     }),
@@ -195,7 +195,7 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ params, body }) => {
         await findOne(params.id);
         if (body.list) {
-          const list = await resolveList(store, body.list);
+          const list = await resolveList(stores.audience, body.list);
           await subscribers.unsubscribe(params.id, list.id, deps.clock());
         } else {
           await subscribers.unsubscribeAll(params.id, deps.clock());
@@ -245,7 +245,7 @@ export function subscriberRoutes(deps: ApiDeps): ApiRoute[] {
       body: z.string().min(1, 'an empty body: send the CSV file as text/csv'),
       response: { status: 202, schema: importJobSchema },
       handler: async ({ params, query, body }) => {
-        if (!query.createList) await resolveList(store, params.name);
+        if (!query.createList) await resolveList(stores.audience, params.name);
         return jobOut(deps.jobs.start(body, { list: params.name, source: query.filename, createList: query.createList, strict: query.strict }));
       },
     }),

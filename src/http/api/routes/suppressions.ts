@@ -23,8 +23,8 @@ const entrySchema = z
   .meta({ id: 'Suppression' });
 
 export function suppressionRoutes(deps: ApiDeps): ApiRoute[] {
-  const queries = new SuppressionQueries(deps.store.db);
-  const writer = () => new DeliverabilityStore(deps.store.db, deps.clock);
+  const queries = new SuppressionQueries(deps.stores.db);
+  const writer = () => new DeliverabilityStore(deps.stores.db, deps.clock);
   return [
     defineRoute({
       method: 'GET',
