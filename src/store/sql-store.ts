@@ -24,7 +24,7 @@ import { SEND_STATUSES } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import type { ImportCounts, ImportRowOutcome } from '../core/import-report.ts';
 import { writeTransaction } from './write-transaction.ts';
-import { importSubscribers as importSubscriberRows } from './subscriber-import.ts';
+import { importSubscribers as importSubscriberRows, type SubscriberImportOptions } from './subscriber-import.ts';
 import { isPostgres, lockKeys } from './dialect.ts';
 import { ReusableQuery } from './compiled-query.ts';
 import type { DatabaseHandle } from './database.ts';
@@ -720,7 +720,7 @@ export class SqlStore implements CampaignStore {
   }
 
   /** Imports rows into a list: staged in chunks, applied in ONE transaction (src/store/subscriber-import.ts). */
-  async importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean; onRow?: (rowsRead: number) => void }): Promise<ImportReport> {
+  async importSubscribers(listId: number, rows: ImportRows, options: Omit<SubscriberImportOptions, 'now'>): Promise<ImportReport> {
     return importSubscriberRows(this.db, this.handle, listId, rows, { ...options, now: () => this.now() });
   }
 
