@@ -5,7 +5,7 @@ import { MailroomError, quote } from '../core/errors.ts';
 import type { ImportRowOutcome } from '../core/import-report.ts';
 import { lockKeys } from './dialect.ts';
 import type { DatabaseHandle } from './database.ts';
-import { importSubscribers as importSubscriberRows } from './subscriber-import.ts';
+import { importSubscribers as importSubscriberRows, type SubscriberImportOptions } from './subscriber-import.ts';
 import type { Database } from './schema.ts';
 import { filterSubscribers, type SubscriberFilter } from './subscriber-filter.ts';
 import { SqlAggregateStore } from './store-base.ts';
@@ -155,7 +155,7 @@ export class AudienceStore extends SqlAggregateStore {
   }
 
   /** Imports rows into a list: staged in chunks, applied in ONE transaction (src/store/subscriber-import.ts). */
-  async importSubscribers(listId: number, rows: ImportRows, options: { source: string; strict?: boolean; onRow?: (rowsRead: number) => void }): Promise<ImportReport> {
+  async importSubscribers(listId: number, rows: ImportRows, options: Omit<SubscriberImportOptions, 'now'>): Promise<ImportReport> {
     return importSubscriberRows(this.db, this.handle, listId, rows, { ...options, now: () => this.now() });
   }
 

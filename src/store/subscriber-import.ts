@@ -48,6 +48,13 @@ export interface SubscriberImportOptions {
   readonly onRow?: (rowsRead: number) => void;
   /** The time written on new rows (ISO-8601), asked for when the apply starts. */
   readonly now: () => string;
+  /**
+   * Test and observability hooks, awaited. `onStaged`: inside the first chunk's staging transaction, after its rows are
+   * written (SQLite, and Postgres without its pool; the COPY path does not call it). `onApply`: inside the apply
+   * transaction, after the new people are inserted. tests/store-import.test.ts writes from other connections meanwhile.
+   */
+  readonly onStaged?: () => Promise<void>;
+  readonly onApply?: (phase: 'started') => Promise<void>;
 }
 
 /** MAILROOM_IMPORT_TRACE=1: each phase's end on stderr, seconds since the module loaded, with RSS and heap (scripts/bench-import.ts). */
@@ -113,7 +120,7 @@ export async function importSubscribers(db: Kysely<Database>, handle: DatabaseHa
     // Without the pool (a store built on a bare Kysely instance): the same steps on one connection, multi-row INSERTs.
     return db.connection().execute(async (conn) => {
       try {
-        return await runImport(conn, table, listId, rows, options, (read) => insertRows(conn, table, read));
+        return await runImport(conn, table, listId, rows, options, (read) => insertRows(conn, table, read, options.onStaged));
       } finally {
         await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(conn).catch(() => undefined);
       }
@@ -121,7 +128,7 @@ export async function importSubscribers(db: Kysely<Database>, handle: DatabaseHa
   }
   // SQLite: one connection per store; the TEMP table lives on it until dropped.
   try {
-    return await runImport(db, table, listId, rows, options, (read) => insertRows(db, table, read));
+    return await runImport(db, table, listId, rows, options, (read) => insertRows(db, table, read, options.onStaged));
   } finally {
     await sql`DROP TABLE IF EXISTS temp.${sql.table(table)}`.execute(db).catch(() => undefined);
   }
@@ -205,7 +212,7 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
   let counts: ImportCounts;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      counts = await writeTransaction(conn, (trx) => apply(trx, table, listId, `import:${options.source}`, options.now()));
+      counts = await writeTransaction(conn, (trx) => apply(trx, table, listId, `import:${options.source}`, options.now(), options.onApply));
       break;
     } catch (error) {
       if (!pg || !isUniqueViolation(error) || attempt >= APPLY_ATTEMPTS) throw error;
@@ -269,7 +276,8 @@ function quoteIdent(name: string): string {
 }
 
 /** SQLite (and Postgres without its pool): chunks of CHUNK_ROWS rows, each in one short transaction on the TEMP table. */
-async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterable<StagedRow>): Promise<void> {
+async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterable<StagedRow>, onStaged?: () => Promise<void>): Promise<void> {
+  let first = true;
   const hashed = !isPostgres(db);
   let chunk: StagedRow[] = [];
   const flush = async (): Promise<void> => {
@@ -287,6 +295,8 @@ async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterab
           });
           await sql`INSERT INTO ${sql.table(table)} (${sql.join(STAGED_COLUMNS.map((c) => sql.id(c)))}) VALUES ${sql.join(values)}`.execute(conn);
         }
+        if (first && onStaged) await onStaged();
+        first = false;
         await sql`COMMIT`.execute(conn);
       } catch (error) {
         await sql`ROLLBACK`.execute(conn).catch(() => undefined);
@@ -303,7 +313,7 @@ async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterab
 
 // ------------------------------------------------------------------------------------------------ phase 2
 
-async function apply(trx: Kysely<Database>, table: string, listId: number, consentSource: string, now: string): Promise<ImportCounts> {
+async function apply(trx: Kysely<Database>, table: string, listId: number, consentSource: string, now: string, onApply?: (phase: 'started') => Promise<void>): Promise<ImportCounts> {
   const T = sql.table(table);
   const pg = isPostgres(trx);
   const list = sql`CAST(${listId} AS integer)`;
@@ -353,6 +363,7 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
       ORDER BY s.id`.execute(trx);
   }
   trace('new people');
+  if (onApply) await onApply('started');
 
   // Known people's membership of the list, as it was.
   await sql`UPDATE ${T} AS st SET mem_status = m.status FROM list_memberships m
