@@ -13,6 +13,7 @@ describe('welcome email on confirm', () => {
   let now = new Date('2026-12-04T12:00:00.000Z');
   const clock = () => now;
   let deps: WelcomeDeps;
+  let welcomes: WelcomeStore;
   let listId = 0;
 
   async function signUpAndConfirm(email: string, firstName: string): Promise<void> {
@@ -28,7 +29,8 @@ describe('welcome email on confirm', () => {
     ws = await openWorkspace({ SMTP_URL: sink.url }, { clock });
     await loadDemoWorkspace(ws.app);
     listId = (await ws.app.stores.audience.findListByName('demo'))?.id ?? 0;
-    deps = { stores: ws.app.stores, welcomes: new WelcomeStore(ws.app.stores.db, clock), settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
+    welcomes = new WelcomeStore(ws.app.stores.db, clock);
+    deps = { stores: ws.app.stores, welcomes, settings: { publicUrl: 'https://news.example.com', secret: ws.app.config.secret }, openTransport: ws.app.openTransport, clock };
   });
 
   afterAll(async () => {
@@ -41,7 +43,7 @@ describe('welcome email on confirm', () => {
     expect(await sendDueWelcomes(deps)).toEqual({ sent: 0, failed: 0 });
 
     now = new Date(now.getTime() + 60_000);
-    await deps.welcomes.set(listId, true, { subject: 'Glad you are here', message: 'First paragraph with {{name}} kept as text.\n\nSecond <b>paragraph</b>.' });
+    await welcomes.set(listId, true, { subject: 'Glad you are here', message: 'First paragraph with {{name}} kept as text.\n\nSecond <b>paragraph</b>.' });
     await signUpAndConfirm('nia@example.com', 'Nia');
     expect(await sendDueWelcomes(deps)).toEqual({ sent: 1, failed: 0 });
     expect(await sendDueWelcomes(deps)).toEqual({ sent: 0, failed: 0 });
@@ -52,9 +54,9 @@ describe('welcome email on confirm', () => {
     expect(message?.parsed.html).toContain('Second &lt;b&gt;paragraph&lt;/b&gt;.');
     expect(message?.parsed.html).toContain('Welcome, Nia!');
     expect(message?.raw).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.com\/u\//m);
-    expect(await deps.welcomes.sent(listId)).toEqual([expect.objectContaining({ email: 'nia@example.com', status: 'sent' })]);
+    expect(await welcomes.sent(listId)).toEqual([expect.objectContaining({ email: 'nia@example.com', status: 'sent' })]);
 
-    await deps.welcomes.set(listId, false);
+    await welcomes.set(listId, false);
     await signUpAndConfirm('after@example.com', 'Al');
     expect(await sendDueWelcomes(deps)).toEqual({ sent: 0, failed: 0 });
   });

@@ -8,19 +8,28 @@ import type { Article } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { discoverFeed } from '../feeds/discover.ts';
 import { formatPollLine } from '../feeds/feed-poller.ts';
-import { pollFeeds } from '../feeds/poll-feed.ts';
+import { pollFeeds, type FeedPollPort } from '../feeds/poll-feed.ts';
 import { fetchPolicyFrom, loadFetchSettings, type FetchSettings } from '../net/fetch-settings.ts';
 import { parseHttpUrl } from '../net/safe-fetch.ts';
 import { resolveNewsletter } from '../store/lookups.ts';
-import { FULL_CONTENT_MODES, FeedStore, type Feed, type FullContentMode } from '../store/feed-store.ts';
+import { FULL_CONTENT_MODES, type Feed, type FeedSummary, type FullContentMode } from '../store/feed-store.ts';
 import { cli } from './context.ts';
 import { saveImportedArticles } from '../services/article-service.ts';
 import { formatTable, print, printError } from './output.ts';
 import { commandProgress, formatResultJson } from './progress.ts';
 
+/** What the content commands need of the feeds: managing them, polling them, importing articles (app.stores.feeds has it). */
+interface ContentCommandFeeds extends FeedPollPort {
+  addFeed(input: { newsletterId: number; url: string; title: string; siteUrl: string; fullContent: FullContentMode }): Promise<Feed>;
+  findFeeds(ref: string, newsletterId?: number): Promise<Feed[]>;
+  listFeeds(options?: { newsletterId?: number }): Promise<FeedSummary[]>;
+  removeFeed(id: number): Promise<boolean>;
+  setFullContent(id: number, mode: FullContentMode): Promise<void>;
+}
+
 interface ContentApp {
   readonly app: App;
-  readonly feeds: FeedStore;
+  readonly feeds: ContentCommandFeeds;
   readonly fetch: FetchSettings;
 }
 

@@ -7,13 +7,18 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { signupUrl } from '../core/links.ts';
 import { escapeHtml } from '../http/html.ts';
 import { resolveList, resolveNewsletter } from '../store/lookups.ts';
-import { SubscriberStore } from '../store/subscriber-store.ts';
-import { signupFormFor } from '../subscribers/signup-form.ts';
-import { eraseSubscriber, exportSubscriber, isEmptyExport } from '../subscribers/privacy.ts';
+import { signupFormFor, type SignupSwitch } from '../subscribers/signup-form.ts';
+import { eraseSubscriber, exportSubscriber, isEmptyExport, type PersonalDataRecords } from '../subscribers/privacy.ts';
 import { cli } from './context.ts';
 import { print, printError } from './output.ts';
 
-async function withApp<T>(fn: (app: App, subscribers: SubscriberStore) => Promise<T>): Promise<T> {
+/** What these commands need of the subscriber records: the sign-up and archive switches, privacy requests (app.stores.subscribers has it). */
+interface SubscriberCommandRecords extends SignupSwitch, PersonalDataRecords {
+  setSignupOpen(listId: number, open: boolean): Promise<void>;
+  setArchivePublic(newsletterId: number, on: boolean): Promise<void>;
+}
+
+async function withApp<T>(fn: (app: App, subscribers: SubscriberCommandRecords) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
     return await fn(app, app.stores.subscribers);

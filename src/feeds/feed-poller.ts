@@ -4,13 +4,18 @@
  */
 import cron from 'node-cron';
 import type { FetchPolicy } from '../net/safe-fetch.ts';
-import type { FeedStore } from '../store/feed-store.ts';
-import { pollFeeds, type FeedPollResult, type FeedPollStores } from './poll-feed.ts';
+import type { Feed } from '../store/feed-store.ts';
+import { pollFeeds, type FeedPollPort, type FeedPollResult, type FeedPollStores } from './poll-feed.ts';
+
+/** What the poller needs of the feeds: the due ones, and what polling each needs (app.stores.feeds has it). */
+export interface DueFeedPollPort extends FeedPollPort {
+  listDueFeeds(polledBefore: string): Promise<Feed[]>;
+}
 
 export interface FeedPollerOptions {
   /** What polling needs of the stores (app.stores has it). */
   readonly stores: FeedPollStores;
-  readonly feeds: FeedStore;
+  readonly feeds: DueFeedPollPort;
   readonly policy: FetchPolicy;
   readonly intervalMinutes: number;
   readonly log: (line: string) => void;

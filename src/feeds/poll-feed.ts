@@ -12,7 +12,7 @@ import { sanitizeMarkdown } from '../content/sanitize.ts';
 import type { ExtractedArticle } from '../content/text-tools.ts';
 import { MailroomError } from '../core/errors.ts';
 import { safeFetch, type FetchPolicy } from '../net/safe-fetch.ts';
-import type { Feed, FeedStore } from '../store/feed-store.ts';
+import type { Feed, FeedItemRecord, PollRecord } from '../store/feed-store.ts';
 import { articleFromItem } from './item-article.ts';
 import { parseFeed, type FeedItem } from './parse-feed.ts';
 
@@ -23,9 +23,22 @@ export interface FeedPollStores {
   };
 }
 
+/** What polling a feed needs of its feed's records: inside an item's transaction, the item and the article. */
+export interface FeedItemRecords {
+  findItem(feedId: number, guid: string, url: string): Promise<FeedItemRecord | null>;
+  prepareArticle(extracted: ExtractedArticle, options?: { articleId?: number | undefined; distinct?: boolean }): Promise<ArticleInput>;
+  saveItem(input: { feedId: number; guid: string; url: string; articleId: number; contentHash: string; existingId?: number | undefined }): Promise<void>;
+}
+
+/** What polling a feed needs of the feeds (app.stores.feeds has it). */
+export interface FeedPollPort extends FeedItemRecords {
+  recordPoll(id: number, record: PollRecord): Promise<void>;
+  inItemTransaction<T>(feedId: number, fn: (feeds: FeedItemRecords, trx: Kysely<Database>) => Promise<T>): Promise<T>;
+}
+
 export interface PollDeps {
   readonly stores: FeedPollStores;
-  readonly feeds: FeedStore;
+  readonly feeds: FeedPollPort;
   readonly policy: FetchPolicy;
   readonly clock?: () => Date;
   /** Pages fetched at the same time for link-only items (default 3). */

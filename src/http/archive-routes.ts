@@ -11,7 +11,7 @@ import { compileIssue, type RecipientContext } from '../personalization/personal
 import { literalSource } from '../personalization/template-source.ts';
 import { renderIssue } from '../rendering/render-issue.ts';
 import { toWebCopy } from '../rendering/web-copy.ts';
-import type { ArchiveHeader, PublishedIssue, SubscriberStore } from '../store/subscriber-store.ts';
+import type { ArchiveHeader, PublishedIssue, PublishedIssueWithBody } from '../store/subscriber-store.ts';
 import { html, renderPage, type SafeHtml } from './html.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, type PageSite } from './pages.ts';
 import { buildRssFeed } from './rss.ts';
@@ -31,9 +31,19 @@ export interface ArchiveStores {
   };
 }
 
+/** What the public archive needs of the subscriber's side: published issues and articles, the archive and sign-up switches (app.stores.subscribers has it). */
+export interface ArchiveRecords {
+  archiveHeader(slug: string): Promise<ArchiveHeader | null>;
+  articlePublisher(articleId: number): Promise<number | null>;
+  isArchivePublic(newsletterId: number): Promise<boolean>;
+  isSignupOpen(listId: number): Promise<boolean>;
+  publishedIssue(newsletterId: number, number: number): Promise<PublishedIssueWithBody | null>;
+  publishedIssues(newsletterId: number, limit?: number): Promise<PublishedIssue[]>;
+}
+
 export interface ArchiveRouteDeps {
   readonly stores: ArchiveStores;
-  readonly subscribers: SubscriberStore;
+  readonly subscribers: ArchiveRecords;
   readonly publicUrl: string;
 }
 

@@ -11,23 +11,20 @@ import type { TrustProxySetting } from '../config.ts';
 import { archiveUrl, issueWebUrl, signupUrl } from '../core/links.ts';
 import type { MessageTransport } from '../sending/ports.ts';
 import type { InboxReader } from '../smtp/local-inbox.ts';
-import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { showTemplate } from '../personalization/personalize.ts';
-import { SignupService, type SignupStores } from '../subscribers/signup.ts';
-import { neutralSubject, registerArchiveRoutes, type ArchiveStores } from './archive-routes.ts';
+import { SignupService, type SignupRecords, type SignupStores } from '../subscribers/signup.ts';
+import { neutralSubject, registerArchiveRoutes, type ArchiveRecords, type ArchiveStores } from './archive-routes.ts';
 import { closeSilentConnectionsOnClose } from './connections.ts';
 import { OPERATOR_LINKS, html } from './html.ts';
 import { registerInboxRoutes } from './inbox-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { PUBLIC_INDEXABLE_HEAD, formatDate, sendPage, type PageSite } from './pages.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
-import { registerSubscriberRoutes, type SubscriberPageStores } from './subscriber-routes.ts';
+import { registerSubscriberRoutes, type SubscriberPageRecords, type SubscriberPageStores } from './subscriber-routes.ts';
 import { AccountService } from '../accounts/account-service.ts';
 import { ImportJobs } from '../services/import-jobs.ts';
-import { AccountStore } from '../store/account-store.ts';
 import { ApiQueries } from '../store/api-queries.ts';
-import type { FeedStore } from '../store/feed-store.ts';
-import type { ApiOptions, ApiStores } from './api/api-deps.ts';
+import type { ApiFeeds, ApiOptions, ApiStores, ApiSubscriberRecords } from './api/api-deps.ts';
 import { registerApi } from './api/register-api.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 
@@ -36,8 +33,10 @@ export type HttpStores = ApiStores &
   SignupStores &
   SubscriberPageStores &
   ArchiveStores & {
-  readonly subscribers: SubscriberStore;
-  readonly feeds: FeedStore;
+  readonly subscribers: SignupRecords & SubscriberPageRecords & ArchiveRecords & ApiSubscriberRecords;
+  readonly feeds: ApiFeeds;
+  /** The accounts' store, for the AccountService built here when none is given. */
+  readonly accounts: ConstructorParameters<typeof AccountService>[0];
   readonly audience: {
     getList(id: number): Promise<MailingList | null>;
   };
@@ -201,7 +200,7 @@ ${campaigns.length ? html`<table><thead><tr><th>#</th><th>Newsletter</th><th>Iss
   registerArchiveRoutes(app, { stores, subscribers, publicUrl: deps.publicUrl });
 
   // Accounts and the API: /login, /api/v1, /api/openapi.json, /api/docs.
-  const accounts = deps.accounts ?? new AccountService(new AccountStore(stores.db), { publicUrl: deps.publicUrl }, clock);
+  const accounts = deps.accounts ?? new AccountService(stores.accounts, { publicUrl: deps.publicUrl }, clock);
   const jobs = new ImportJobs(stores, clock);
   registerLoginRoutes(app, { accounts, publicUrl: deps.publicUrl, clock });
   registerApi(app, { stores, subscribers, feeds: stores.feeds, queries: new ApiQueries(stores.db), accounts, jobs, publicUrl: deps.publicUrl, secret: deps.secret, clock, log, options: deps.api ?? {}, ownServerGet: async (path) => (await app.inject({ method: 'GET', url: path })).statusCode });

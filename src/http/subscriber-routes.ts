@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { MailingList, MembershipStatus, Newsletter, Subscriber } from '../core/domain.ts';
 import { archiveUrl, preferencesUrl, signupUrl, type LinkSettings } from '../core/links.ts';
 import { verifyToken } from '../core/tokens.ts';
-import type { ListPageNewsletter, PreferencesView, SubscriberStore } from '../store/subscriber-store.ts';
+import type { ListPageNewsletter, PreferencesView, PublishedIssue, ResubscribeOutcome } from '../store/subscriber-store.ts';
 import { listLabel } from '../subscribers/list-label.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH, type SignupService, type SignupTarget } from '../subscribers/signup.ts';
 import { neutralSubject } from './archive-routes.ts';
@@ -26,9 +26,22 @@ export interface SubscriberPageStores {
   };
 }
 
+/** What the subscriber pages need of the subscriber's side: memberships, preferences, the list page (app.stores.subscribers has it). */
+export interface SubscriberPageRecords {
+  isArchivePublic(newsletterId: number): Promise<boolean>;
+  listPageNewsletters(listId: number): Promise<ListPageNewsletter[]>;
+  membershipStatus(subscriberId: number, listId: number): Promise<MembershipStatus | null>;
+  preferences(subscriberId: number): Promise<PreferencesView | null>;
+  publishedIssues(newsletterId: number, limit?: number): Promise<PublishedIssue[]>;
+  resubscribe(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ResubscribeOutcome>;
+  unsubscribe(subscriberId: number, listId: number, at: Date): Promise<{ email: string; listName: string; wasSubscribed: boolean } | null>;
+  unsubscribeAll(subscriberId: number, at: Date): Promise<number>;
+  updateName(subscriberId: number, fields: { name: string; firstName: string; lastName: string }, at: Date): Promise<boolean>;
+}
+
 export interface SubscriberRouteDeps {
   readonly stores: SubscriberPageStores;
-  readonly subscribers: SubscriberStore;
+  readonly subscribers: SubscriberPageRecords;
   readonly signup: SignupService;
   readonly settings: LinkSettings & { readonly recordIp: boolean };
   readonly clock: () => Date;

@@ -10,6 +10,7 @@ import { ScheduleStore } from './schedule-store.ts';
 import { FeedStore } from './feed-store.ts';
 import { LeaderStore } from './leader-store.ts';
 import { SubscriberStore } from './subscriber-store.ts';
+import { AccountStore } from './account-store.ts';
 
 export interface OpenStoreOptions {
   readonly clock?: () => Date;
@@ -35,6 +36,8 @@ export interface AggregateStores {
   readonly feeds: FeedStore;
   /** Leader leases (one scheduler and one feed poller across processes). */
   readonly leaders: LeaderStore;
+  /** Accounts, sessions, API keys and invitations (the AccountService's store). */
+  readonly accounts: AccountStore;
 }
 
 /** The aggregate stores on an open database, with the database itself (for queries outside the aggregates) and its closing. */
@@ -57,6 +60,7 @@ export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: Da
     subscribers: new SubscriberStore(db),
     feeds: new FeedStore(db, clock),
     leaders: new LeaderStore(db),
+    accounts: new AccountStore(db),
     close: () => db.destroy(),
   };
 }

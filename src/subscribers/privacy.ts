@@ -2,7 +2,13 @@
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { hashEmail } from '../store/suppression.ts';
-import type { ErasureReport, SubscriberStore } from '../store/subscriber-store.ts';
+import type { ErasureReport, PersonalData } from '../store/subscriber-store.ts';
+
+/** What privacy requests need of the subscriber records (app.stores.subscribers has it). */
+export interface PersonalDataRecords {
+  collectPersonalData(email: string): Promise<PersonalData>;
+  erasePerson(email: string, at: Date): Promise<ErasureReport>;
+}
 
 export interface SubscriberExport {
   readonly format: 'mailroom-subscriber-export';
@@ -40,7 +46,7 @@ export function checkedAddress(raw: string): string {
   return email;
 }
 
-export async function exportSubscriber(subscribers: SubscriberStore, rawEmail: string, now: Date): Promise<SubscriberExport> {
+export async function exportSubscriber(subscribers: Pick<PersonalDataRecords, 'collectPersonalData'>, rawEmail: string, now: Date): Promise<SubscriberExport> {
   const email = checkedAddress(rawEmail);
   const data = await subscribers.collectPersonalData(email);
   return {
@@ -64,7 +70,7 @@ export function isEmptyExport(data: SubscriberExport): boolean {
   return data.subscriber === null && data.lists.length === 0 && data.sends.length === 0 && data.suppression === null && data.confirmationEmails.length === 0 && data.deliveryEvents.length === 0 && data.tracking.length === 0;
 }
 
-export async function eraseSubscriber(subscribers: SubscriberStore, rawEmail: string, now: Date): Promise<ErasureReport & { email: string }> {
+export async function eraseSubscriber(subscribers: Pick<PersonalDataRecords, 'erasePerson'>, rawEmail: string, now: Date): Promise<ErasureReport & { email: string }> {
   const email = checkedAddress(rawEmail);
   const report = await subscribers.erasePerson(email, now);
   return { ...report, email };

@@ -4,10 +4,14 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { signupUrl, type LinkSettings } from '../core/links.ts';
 import { escapeHtml } from '../http/html.ts';
 import { resolveList, type ListLookup } from '../store/lookups.ts';
-import type { SubscriberStore } from '../store/subscriber-store.ts';
 import { HONEYPOT_FIELD, NAME_MAX_LENGTH } from './signup.ts';
 
 /** What the sign-up form needs of the stores (app.stores has it). */
+/** Whether a list's sign-up is open (app.stores.subscribers has it). */
+export interface SignupSwitch {
+  isSignupOpen(listId: number): Promise<boolean>;
+}
+
 export interface SignupFormStores {
   readonly audience: ListLookup;
   readonly newsletters: {
@@ -47,7 +51,7 @@ export interface SignupForm {
 }
 
 /** The form of list `name`; the list must have a newsletter (its sender signs the confirmation email). */
-export async function signupFormOf(stores: SignupFormStores, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
+export async function signupFormOf(stores: SignupFormStores, subscribers: SignupSwitch, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
   const list = await resolveList(stores.audience, name);
   const newsletters = (await stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id).sort((a, b) => a.id - b.id);
   if (newsletters.length === 0) {
@@ -58,7 +62,7 @@ export async function signupFormOf(stores: SignupFormStores, subscribers: Pick<S
 }
 
 /** The same, for printing: a closed sign-up is an error that says how to open it. */
-export async function signupFormFor(stores: SignupFormStores, subscribers: Pick<SubscriberStore, 'isSignupOpen'>, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
+export async function signupFormFor(stores: SignupFormStores, subscribers: SignupSwitch, settings: Pick<LinkSettings, 'publicUrl'>, name: string, withName: boolean): Promise<SignupForm> {
   const form = await signupFormOf(stores, subscribers, settings, name, withName);
   if (!form.open) throw new MailroomError('CONFLICT', `sign-up for list ${quote(form.list)} is closed; open it with: mailroom lists signup ${form.list} on`);
   return form;

@@ -5,14 +5,14 @@
  */
 import { createHmac } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import type { MailingList, Newsletter, Subscriber } from '../core/domain.ts';
+import type { MailingList, MembershipStatus, Newsletter, Subscriber } from '../core/domain.ts';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { confirmUrl, preferencesUrl, type LinkSettings } from '../core/links.ts';
 import { verifyExpiringToken } from '../core/tokens.ts';
 import { toEmailBrand } from '../issues/assemble.ts';
 import type { MessageTransport } from '../sending/ports.ts';
 import { hashEmail } from '../store/suppression.ts';
-import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type RateLimitResult, type SubscriberStore } from '../store/subscriber-store.ts';
+import { CONFIRMATION_EMAIL_BUCKET, SIGNUP_IP_BUCKET, type ConfirmOutcome, type ListPageNewsletter, type RateLimitResult, type SignupOutcome, type SignupRequest } from '../store/subscriber-store.ts';
 import { listLabel } from './list-label.ts';
 
 /** What sign-up needs of the stores (app.stores has it). */
@@ -50,9 +50,23 @@ export interface SignupSettings extends LinkSettings {
   readonly ratePerMinute: number;
 }
 
+/** What sign-up needs of the subscriber records: requests, confirmations, rate limits, upkeep (app.stores.subscribers has it). */
+export interface SignupRecords {
+  isSignupOpen(listId: number): Promise<boolean>;
+  listPageNewsletters(listId: number): Promise<ListPageNewsletter[]>;
+  requestSignup(request: SignupRequest): Promise<SignupOutcome>;
+  markConfirmationSent(subscriberId: number, listId: number, at: Date): Promise<void>;
+  confirmMembership(subscriberId: number, listId: number, ip: string | null, at: Date): Promise<ConfirmOutcome>;
+  membershipStatus(subscriberId: number, listId: number): Promise<MembershipStatus | null>;
+  purgeStalePending(before: Date): Promise<{ memberships: number; subscribers: number }>;
+  hitRateLimit(bucket: string, key: string, now: Date, windowMs: number, limit: number): Promise<RateLimitResult>;
+  releaseRateLimitHit(bucket: string, key: string, at: Date): Promise<void>;
+  pruneRateLimits(before: Date): Promise<number>;
+}
+
 export interface SignupDeps {
   readonly stores: SignupStores;
-  readonly subscribers: SubscriberStore;
+  readonly subscribers: SignupRecords;
   readonly settings: SignupSettings;
   /** Where confirmation emails go; null: sign-up is unavailable (503). */
   readonly openTransport: (() => MessageTransport) | null;

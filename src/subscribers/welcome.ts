@@ -13,18 +13,25 @@ import { domainOf } from '../mime/compose.ts';
 import { toHeaderValue } from '../personalization/personalize.ts';
 import { htmlToPlainText } from '../rendering/plain-text.ts';
 import type { MessageTransport, OutgoingMessage } from '../sending/ports.ts';
-import type { WelcomeStore } from '../store/welcome-store.ts';
+import type { DueWelcome } from '../store/welcome-store.ts';
 
 /** What welcome messages need of the stores (app.stores has it). */
-export interface WelcomeStores_ {
+export interface WelcomeMessageStores {
   readonly newsletters: {
     listNewsletters(): Promise<Newsletter[]>;
   };
 }
 
+/** What sending welcomes needs of their records: the due ones, each claimed once and finished (the deliverability runtime's WelcomeStore has it). */
+export interface WelcomeQueue {
+  due(limit: number): Promise<DueWelcome[]>;
+  claim(listId: number, subscriberId: number): Promise<boolean>;
+  finish(listId: number, subscriberId: number, error: string | null): Promise<void>;
+}
+
 export interface WelcomeDeps {
-  readonly stores: WelcomeStores_;
-  readonly welcomes: WelcomeStore;
+  readonly stores: WelcomeMessageStores;
+  readonly welcomes: WelcomeQueue;
   readonly settings: LinkSettings;
   readonly openTransport: () => MessageTransport;
   readonly clock: () => Date;

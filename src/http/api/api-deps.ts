@@ -4,7 +4,7 @@ import type { AccountService } from '../../accounts/account-service.ts';
 import type { FetchPolicy } from '../../net/safe-fetch.ts';
 import type { SendDeps } from '../../sending/send-newsletter.ts';
 import type { ApiQueries } from '../../store/api-queries.ts';
-import type { FeedStore } from '../../store/feed-store.ts';
+import type { Feed, FeedSummary, FullContentMode } from '../../store/feed-store.ts';
 import type { Kysely } from 'kysely';
 import type { Article, Campaign, CampaignStatus, Issue, MailingList, Newsletter, SendRow, Subscriber } from '../../core/domain.ts';
 import type { ListLookup, NewsletterLookup } from '../../store/lookups.ts';
@@ -16,10 +16,11 @@ import type { SubscriberServiceStores } from '../../services/subscriber-service.
 import type { NewsletterServiceStores } from '../../services/newsletter-service.ts';
 import type { IssueWarningStores } from '../../services/issue-warnings.ts';
 import type { ArticleServiceStores } from '../../services/article-service.ts';
-import type { FeedPollStores } from '../../feeds/poll-feed.ts';
-import type { SignupFormStores } from '../../subscribers/signup-form.ts';
+import type { FeedPollPort, FeedPollStores } from '../../feeds/poll-feed.ts';
+import type { SignupFormStores, SignupSwitch } from '../../subscribers/signup-form.ts';
+import type { PersonalDataRecords } from '../../subscribers/privacy.ts';
 import type { IssueBuilderStores } from '../../issues/build-issue.ts';
-import type { SubscriberStore } from '../../store/subscriber-store.ts';
+import type { RateLimitResult } from '../../store/subscriber-store.ts';
 import type { ImportJobs } from '../../services/import-jobs.ts';
 
 export type SettingValue = string | number | boolean | null;
@@ -83,10 +84,26 @@ export type ApiStores = CampaignControlStores &
   };
 };
 
+/** What the API's handlers need of the subscriber's side: rate limits, names and unsubscribes, the sign-up form, privacy requests (app.stores.subscribers has it). */
+export interface ApiSubscriberRecords extends SignupSwitch, PersonalDataRecords {
+  hitRateLimit(bucket: string, key: string, now: Date, windowMs: number, limit: number): Promise<RateLimitResult>;
+  updateName(subscriberId: number, fields: { name: string; firstName: string; lastName: string }, at: Date): Promise<boolean>;
+  unsubscribe(subscriberId: number, listId: number, at: Date): Promise<{ email: string; listName: string; wasSubscribed: boolean } | null>;
+  unsubscribeAll(subscriberId: number, at: Date): Promise<number>;
+}
+
+/** What the API's handlers need of the feeds: managing them, polling one, importing articles (app.stores.feeds has it). */
+export interface ApiFeeds extends FeedPollPort {
+  addFeed(input: { newsletterId: number; url: string; title: string; siteUrl: string; fullContent: FullContentMode }): Promise<Feed>;
+  getFeed(id: number): Promise<Feed | null>;
+  listFeeds(options?: { newsletterId?: number }): Promise<FeedSummary[]>;
+  removeFeed(id: number): Promise<boolean>;
+}
+
 export interface ApiDeps {
   readonly stores: ApiStores;
-  readonly subscribers: SubscriberStore;
-  readonly feeds: FeedStore;
+  readonly subscribers: ApiSubscriberRecords;
+  readonly feeds: ApiFeeds;
   readonly queries: ApiQueries;
   readonly accounts: AccountService;
   readonly jobs: ImportJobs;
