@@ -19,6 +19,8 @@ import type { ArticleServiceStores } from '../../services/article-service.ts';
 import type { FeedPollStores } from '../../feeds/poll-feed.ts';
 import type { SignupFormStores } from '../../subscribers/signup-form.ts';
 import type { IssueBuilderStores } from '../../issues/build-issue.ts';
+import type { CampaignStatsStores } from '../../services/campaign-stats.ts';
+import type { SuppressionRouteStores } from './routes/suppressions.ts';
 import type { SubscriberStore } from '../../store/subscriber-store.ts';
 import type { ImportJobs } from '../../services/import-jobs.ts';
 
@@ -43,6 +45,8 @@ export interface ApiOptions {
 
 /** What the API's handlers need of the stores, beyond the services they call (app.stores has it). */
 export type ApiStores = CampaignControlStores &
+  CampaignStatsStores &
+  SuppressionRouteStores &
   RecipientCountStores &
   SubscriberServiceStores &
   NewsletterServiceStores &
