@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
 import { effectiveSettings } from './services/effective-settings.ts';
-import { AccountStore } from './store/account-store.ts';
 import { createSqliteSendCounter, type SendCounter } from './store/sqlite-send-counter.ts';
 import { displayDatabaseUrl, isPostgresUrl } from './store/database.ts';
 import type { Config } from './config.ts';
@@ -108,7 +107,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // Local development stays two commands: the demo's owner gets a one-time login link on every start.
     // Elsewhere no account exists until `mailroom users create`.
     if (config.localDevelopment && (await isDemoWorkspaceLoaded(app.stores))) {
-      const owner = await new AccountService(new AccountStore(app.stores.db), { publicUrl: config.publicUrl }).ensureLocalOwner();
+      const owner = await new AccountService(app.stores.accounts, { publicUrl: config.publicUrl }).ensureLocalOwner();
       log(`Log in as ${owner.email} (owner${owner.created ? ', made for the demo workspace' : ''}) with this one-time link: ${owner.link}`);
     }
 

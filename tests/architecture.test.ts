@@ -45,34 +45,10 @@ export function storeClassImports(files: readonly string[]): string[] {
   return found.sort();
 }
 
-/**
- * Imports of store classes that predate the split of the old SqlStore (issue 11, build point 1) and still wait for
- * their consumer's own interface. This list may only shrink: an entry that no longer occurs fails the test too.
- */
-const NOT_YET_BEHIND_INTERFACES: readonly string[] = [
-  "src/accounts/account-service.ts: AccountStore",
-  "src/cli/commands-accounts.ts: AccountStore",
-  "src/cli/commands-deliverability.ts: DeliverabilityStore",
-  "src/cli/commands-deliverability.ts: DeliveryReports",
-  "src/deliverability/bounce-service.ts: DeliverabilityStore",
-  "src/deliverability/runtime.ts: DeliverabilityStore",
-  "src/deliverability/runtime.ts: TrackingStore",
-  "src/deliverability/runtime.ts: WebhookStore",
-  "src/deliverability/runtime.ts: WelcomeStore",
-  "src/http/api/routes/suppressions.ts: DeliverabilityStore",
-  "src/service.ts: AccountStore",
-  "src/services/campaign-stats.ts: DeliveryReports",
-  "src/services/campaign-stats.ts: TrackingStore",
-  "src/tracking/campaign-tracking.ts: TrackingStore",
-  "src/tracking/routes.ts: TrackingStore",
-  "src/webhooks/outbound.ts: WebhookStore",
-];
-
 describe('architecture: consumers depend on interfaces they own, not on concrete stores', () => {
   it('no module outside src/store/ and src/app.ts imports a concrete store class', () => {
     const found = storeClassImports(sourceFiles(SRC));
-    expect(found.filter((f) => !NOT_YET_BEHIND_INTERFACES.includes(f))).toEqual([]);
-    expect(NOT_YET_BEHIND_INTERFACES.filter((f) => !found.includes(f))).toEqual([]);
+    expect(found).toEqual([]);
   });
 
   it('finds a store class import, type-only or not', () => {

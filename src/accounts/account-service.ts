@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { checkEmail, normalizeEmail } from '../core/email-address.ts';
 import { MailroomError, quote } from '../core/errors.ts';
-import { AccountStore, type LinkPurpose, type StoredToken, type StoredUser } from '../store/account-store.ts';
+import type { LinkPurpose, StoredSession, StoredToken, StoredUser } from '../store/account-store.ts';
 import { DUMMY_HASH, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords.ts';
 import { isRole, type Role } from './roles.ts';
 
@@ -83,14 +83,40 @@ export function checkRole(value: string, where: string): Role {
   return value;
 }
 
+/** What the accounts service needs of the store of users, links, sessions and tokens (app.stores.accounts has it). */
+export interface AccountRecords {
+  findUserByEmail(email: string): Promise<StoredUser | null>;
+  createUser(input: { email: string; role: Role; at: string }): Promise<StoredUser>;
+  listUsers(): Promise<StoredUser[]>;
+  getUser(id: number): Promise<StoredUser | null>;
+  setDisabled(id: number, at: string | null, now: string): Promise<void>;
+  setRole(id: number, role: Role, now: string): Promise<void>;
+  createLink(input: { tokenHash: string; userId: number; purpose: LinkPurpose; at: string; expiresAt: string }): Promise<void>;
+  findLink(tokenHash: string, now: string): Promise<{ userId: number; purpose: LinkPurpose } | null>;
+  useLink(tokenHash: string, now: string): Promise<boolean>;
+  setPassword(id: number, hash: string, now: string): Promise<void>;
+  recordFailedLogin(id: number, lockAfter: number, lockUntil: string, now: string): Promise<{ failures: number; lockedUntil: string | null }>;
+  clearFailedLogins(id: number): Promise<void>;
+  pruneSessions(now: string): Promise<void>;
+  createSession(input: { idHash: string; userId: number; csrfToken: string; at: string; expiresAt: string }): Promise<void>;
+  findSession(idHash: string, now: string): Promise<StoredSession | null>;
+  deleteSession(idHash: string): Promise<void>;
+  createToken(input: { name: string; role: Role; tokenHash: string; prefix: string; at: string }): Promise<StoredToken>;
+  listTokens(): Promise<StoredToken[]>;
+  findTokens(ref: string): Promise<StoredToken[]>;
+  revokeToken(id: number, at: string): Promise<boolean>;
+  findActiveToken(tokenHash: string): Promise<StoredToken | null>;
+  touchToken(id: number, at: string): Promise<void>;
+}
+
 export class AccountService {
-  readonly store: AccountStore;
+  readonly store: AccountRecords;
   private readonly settings: Required<AccountSettings>;
   private readonly clock: () => Date;
   /** Failed logins per IP address (ms timestamps), kept in memory: a restart forgets them, the per-account lock stays. */
   private readonly ipFailures = new Map<string, number[]>();
 
-  constructor(store: AccountStore, settings: AccountSettings, clock: () => Date = () => new Date()) {
+  constructor(store: AccountRecords, settings: AccountSettings, clock: () => Date = () => new Date()) {
     this.store = store;
     this.settings = { sessionHours: 12, lockAfter: 5, lockMinutes: 15, failuresPerIp: 20, linkHours: 24, ...settings };
     this.clock = clock;

@@ -2,14 +2,13 @@
 import { AccountService, checkRole } from '../accounts/account-service.ts';
 import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { AccountStore } from '../store/account-store.ts';
 import { cli } from './context.ts';
 import { formatTable, print } from './output.ts';
 
 async function withAccounts<T>(fn: (accounts: AccountService, app: App) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(new AccountService(new AccountStore(app.stores.db), { publicUrl: app.config.publicUrl }), app);
+    return await fn(new AccountService(app.stores.accounts, { publicUrl: app.config.publicUrl }), app);
   } finally {
     await app.close();
   }

@@ -7,15 +7,22 @@ import { MailroomError, quote } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email-address.ts';
 import { pollBounceMailbox, redactImapUrl } from '../deliverability/imap-poller.ts';
 import { bounceServiceDeps } from '../deliverability/runtime.ts';
-import { addSuppression, checkReason, importSuppressions, removeSuppression } from '../services/suppression-service.ts';
-import { DeliverabilityStore, DeliveryReports, type DeliveryEvent } from '../store/deliverability-store.ts';
+import { addSuppression, checkReason, importSuppressions, removeSuppression, type SuppressionWriter } from '../services/suppression-service.ts';
+import type { DeliveryEvent, SuppressionEntry } from '../store/deliverability-store.ts';
 import { cli } from './context.ts';
 import { formatTable, print } from './output.ts';
 
-async function withApp<T>(fn: (app: App, store: DeliverabilityStore) => Promise<T>): Promise<T> {
+/** What these commands need of the deliverability store (app.stores.deliverability has it), besides the suppression writes. */
+export interface DeliverabilityRecords extends SuppressionWriter {
+  listSuppressions(options?: { reason?: string; limit?: number }): Promise<SuppressionEntry[]>;
+  eventsForEmail(email: string, limit?: number): Promise<DeliveryEvent[]>;
+  eventsForCampaign(campaignId: number, limit?: number): Promise<DeliveryEvent[]>;
+}
+
+async function withApp<T>(fn: (app: App, store: DeliverabilityRecords) => Promise<T>): Promise<T> {
   const app = await createApp(loadConfig(cli().env, cli().cwd));
   try {
-    return await fn(app, new DeliverabilityStore(app.stores.db, app.clock));
+    return await fn(app, app.stores.deliverability);
   } finally {
     await app.close();
   }
@@ -97,7 +104,7 @@ export async function subscribersShowCommand(email: string): Promise<number> {
       print(`${address}: not a subscriber`);
     }
     for (const s of suppressions) print(`suppressed: ${s.target} (${s.reason}) since ${s.createdAt}${s.detail ? `: ${s.detail}` : ''}`);
-    const history = await new DeliveryReports(app.stores.db).sendHistory(address);
+    const history = await app.stores.deliveryReports.sendHistory(address);
     if (history.length > 0) {
       print('\nsends:');
       print(formatTable(['CAMPAIGN', 'NEWSLETTER', 'ISSUE', 'STATUS', 'WHEN', 'SMTP REPLY'], history.map((h) => [h.campaignId, h.newsletter, `#${h.issueNumber}`, h.status, h.at, (h.smtpResponse ?? h.error ?? '').slice(0, 50)])));
@@ -114,7 +121,7 @@ export async function subscribersShowCommand(email: string): Promise<number> {
 export async function campaignsStatsCommand(id: string, options: { json?: boolean }): Promise<number> {
   return withApp(async (app) => {
     const { campaignStatsOf } = await import('../services/campaign-stats.ts');
-    const stats = await campaignStatsOf(app.stores.db, Number(id), 'campaigns stats');
+    const stats = await campaignStatsOf(app.stores, Number(id), 'campaigns stats');
     if (options.json) {
       print(JSON.stringify(stats, null, 2));
       return 0;
@@ -144,7 +151,7 @@ export async function campaignsStatsCommand(id: string, options: { json?: boolea
 
 /** The bounces and complaints linked to a campaign's sends, for `campaigns show`. */
 export async function printCampaignDeliveryEvents(app: App, campaignId: number): Promise<void> {
-  const events = await new DeliverabilityStore(app.stores.db, app.clock).eventsForCampaign(campaignId, 50);
+  const events = await app.stores.deliverability.eventsForCampaign(campaignId, 50);
   if (events.length === 0) return;
   print(`\nbounces and complaints after the 250${events.length === 50 ? ' (first 50)' : ''}:`);
   print(formatTable(EVENT_HEADER, eventRows(events)));
@@ -165,10 +172,9 @@ function endpointId(raw: string): number {
 
 export async function webhooksAddCommand(url: string, options: { events: string[] }): Promise<number> {
   return withApp(async (app) => {
-    const { WebhookStore } = await import('../store/webhook-store.ts');
     const { addWebhookEndpoint, parseEvents } = await import('../webhooks/outbound.ts');
     const events = parseEvents(options.events, '--events');
-    const endpoint = await addWebhookEndpoint(new WebhookStore(app.stores.db, app.clock), await webhookPolicy(app), url, events);
+    const endpoint = await addWebhookEndpoint(app.stores.webhooks, await webhookPolicy(app), url, events);
     print(`webhook ${endpoint.id}: ${endpoint.url} gets ${events.join(', ')}`);
     print(`signing secret (shown once; verify the webhook-signature header with it, Standard Webhooks): ${endpoint.secret}`);
     print('mailroom serve delivers them (retried with backoff for about a day)');
@@ -178,8 +184,7 @@ export async function webhooksAddCommand(url: string, options: { events: string[
 
 export async function webhooksListCommand(): Promise<number> {
   return withApp(async (app) => {
-    const { WebhookStore } = await import('../store/webhook-store.ts');
-    const store = new WebhookStore(app.stores.db, app.clock);
+    const store = app.stores.webhooks;
     const endpoints = await store.listEndpoints();
     if (endpoints.length === 0) {
       print('no webhook yet: mailroom webhooks add URL --events subscriber.created,campaign.finished');
@@ -197,8 +202,7 @@ export async function webhooksListCommand(): Promise<number> {
 
 export async function webhooksRemoveCommand(id: string): Promise<number> {
   return withApp(async (app) => {
-    const { WebhookStore } = await import('../store/webhook-store.ts');
-    if (!(await new WebhookStore(app.stores.db, app.clock).removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
+    if (!(await app.stores.webhooks.removeEndpoint(endpointId(id)))) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
     print(`webhook ${id} removed, with its delivery log`);
     return 0;
   });
@@ -206,8 +210,7 @@ export async function webhooksRemoveCommand(id: string): Promise<number> {
 
 export async function webhooksDeliveriesCommand(id: string, options: { limit: string }): Promise<number> {
   return withApp(async (app) => {
-    const { WebhookStore } = await import('../store/webhook-store.ts');
-    const store = new WebhookStore(app.stores.db, app.clock);
+    const store = app.stores.webhooks;
     const endpoint = await store.getEndpoint(endpointId(id));
     if (!endpoint) throw new MailroomError('NOT_FOUND', `webhook ${quote(id)} does not exist (see: mailroom webhooks list)`);
     const limit = Number(options.limit);
@@ -230,7 +233,6 @@ export async function webhooksDeliveriesCommand(id: string, options: { limit: st
 export async function listsWelcomeCommand(name: string, state: string, options: { subject?: string; message?: string; messageFile?: string }): Promise<number> {
   return withApp(async (app) => {
     const { resolveList } = await import('../store/lookups.ts');
-    const { WelcomeStore } = await import('../store/welcome-store.ts');
     const list = await resolveList(app.stores.audience, name);
     const v = state.trim().toLowerCase();
     if (v !== 'on' && v !== 'off') throw new MailroomError('INVALID_INPUT', `lists welcome ${list.name} ${quote(state)}: expected on or off`);
@@ -247,7 +249,7 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
     if (message !== undefined && message.length > 10_000) throw new MailroomError('INVALID_INPUT', `the welcome message is ${message.length} characters; at most 10000`);
     const newsletters = (await app.stores.newsletters.listNewsletters()).filter((n) => n.listId === list.id);
     if (v === 'on' && newsletters.length === 0) throw new MailroomError('NOT_FOUND', `list ${quote(list.name)} has no newsletter, and the welcome email is sent from one (mailroom newsletter create SLUG --list ${list.name} …)`);
-    await new WelcomeStore(app.stores.db, app.clock).set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
+    await app.stores.welcomes.set(list.id, v === 'on', { ...(options.subject !== undefined ? { subject: options.subject } : {}), ...(message !== undefined ? { message } : {}) });
     print(v === 'on' ? `list ${list.name}: people who confirm from now on get a welcome email (sent by mailroom serve within WEBHOOK_TICK_SECONDS)` : `list ${list.name}: no welcome email`);
     return 0;
   });
@@ -258,7 +260,6 @@ export async function listsWelcomeCommand(name: string, state: string, options: 
 export async function newsletterTrackingCommand(slug: string, options: { opens?: string; clicks?: string; people?: string }): Promise<number> {
   return withApp(async (app) => {
     const { resolveNewsletter } = await import('../store/lookups.ts');
-    const { TrackingStore } = await import('../store/tracking-store.ts');
     const newsletter = await resolveNewsletter(app.stores.newsletters, slug);
     const onOff = (value: string | undefined, option: string): boolean | undefined => {
       if (value === undefined) return undefined;
@@ -270,7 +271,7 @@ export async function newsletterTrackingCommand(slug: string, options: { opens?:
     const opens = onOff(options.opens, '--opens');
     const clicks = onOff(options.clicks, '--clicks');
     const people = onOff(options.people, '--people');
-    const store = new TrackingStore(app.stores.db, app.clock);
+    const store = app.stores.tracking;
     const next =
       opens === undefined && clicks === undefined && people === undefined
         ? await store.settings(newsletter.id)

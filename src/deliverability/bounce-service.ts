@@ -8,7 +8,7 @@
  * nothing. A provider event comes with a verified signature, so it is applied even when no send row is found.
  */
 import { createHash } from 'node:crypto';
-import type { DeliverabilityStore, DeliveryEventAction, DeliveryEventKind, SendRowRef, SoftBouncePolicy } from '../store/deliverability-store.ts';
+import type { DeliveryEventAction, DeliveryEventInput, DeliveryEventKind, SendRowRef, SoftBouncePolicy } from '../store/deliverability-store.ts';
 import { readInboundReport } from './inbound-report.ts';
 import { findVerpRefs, parseOwnMessageId } from './verp.ts';
 
@@ -22,8 +22,17 @@ export interface DeliverabilityEvent {
   readonly source: string;
 }
 
+/** What the bounce loop needs of the store (app.stores.deliverability has it): the send a report names, the event applied, the mailbox's read position. */
+export interface BounceRecords {
+  latestSendTo(email: string): Promise<SendRowRef | null>;
+  findSend(campaignId: number, subscriberId: number): Promise<SendRowRef | null>;
+  recordEvent(input: DeliveryEventInput, policy: SoftBouncePolicy): Promise<DeliveryEventAction>;
+  mailboxState(mailbox: string): Promise<{ uidValidity: string; lastUid: number } | null>;
+  saveMailboxState(mailbox: string, uidValidity: string, lastUid: number): Promise<void>;
+}
+
 export interface BounceServiceDeps {
-  readonly store: DeliverabilityStore;
+  readonly store: BounceRecords;
   readonly secret: string;
   readonly policy: SoftBouncePolicy;
   readonly log?: (line: string) => void;

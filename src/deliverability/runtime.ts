@@ -1,22 +1,18 @@
 /** Wires the deliverability loop from the App: the bounce service's dependencies, and what `serve` runs (IMAP polling, the SMTP listener). */
 import type { App } from '../app.ts';
-import { DeliverabilityStore } from '../store/deliverability-store.ts';
 import type { BounceServiceDeps, DeliverabilityEvent } from './bounce-service.ts';
 import { startBounceSmtpListener, type BounceSmtpListener } from './bounce-smtp.ts';
 import { pollBounceMailbox, redactImapUrl, type ImapOptions } from './imap-poller.ts';
 import { providerWebhookRoutes, type SnsFetcher } from './provider-webhooks.ts';
 import type { FastifyInstance } from 'fastify';
-import { WebhookStore } from '../store/webhook-store.ts';
 import { dispatchWebhooks, type WebhookPolicy } from '../webhooks/outbound.ts';
-import { WelcomeStore } from '../store/welcome-store.ts';
-import { TrackingStore } from '../store/tracking-store.ts';
 import { trackingRoutes } from '../tracking/routes.ts';
 import { sendDueWelcomes } from '../subscribers/welcome.ts';
 
 /** The HTTP routes of the loop: tracking (click redirects, open pixel) and provider webhooks (each only when its setting is set). */
 export function deliverabilityRoutes(app: App, options: { log?: (line: string) => void; sns?: SnsFetcher } = {}): ((scope: FastifyInstance) => Promise<void>)[] {
   return [
-    trackingRoutes({ store: new TrackingStore(app.stores.db, app.clock), secret: app.config.secret, ...(options.log ? { log: options.log } : {}) }),
+    trackingRoutes({ store: app.stores.tracking, secret: app.config.secret, ...(options.log ? { log: options.log } : {}) }),
     providerWebhookRoutes({
       bounces: bounceServiceDeps(app, options),
       settings: app.config.deliverability,
@@ -30,7 +26,7 @@ export function deliverabilityRoutes(app: App, options: { log?: (line: string) =
 export function bounceServiceDeps(app: App, options: { log?: (line: string) => void; onEvent?: (event: DeliverabilityEvent) => void | Promise<void> } = {}): BounceServiceDeps {
   const d = app.config.deliverability;
   return {
-    store: new DeliverabilityStore(app.stores.db, app.clock),
+    store: app.stores.deliverability,
     secret: app.config.secret,
     policy: { limit: d.softBounceLimit, windowDays: d.softBounceWindowDays },
     ...(options.log ? { log: options.log } : {}),
@@ -77,8 +73,8 @@ export async function startDeliverability(
     void pollNow();
   }
   // Every WEBHOOK_TICK_SECONDS: welcome emails that are due, then outbound webhooks (new events queued, due deliveries sent).
-  const webhooks = new WebhookStore(app.stores.db, app.clock);
-  const welcomes = new WelcomeStore(app.stores.db, app.clock);
+  const webhooks = app.stores.webhooks;
+  const welcomes = app.stores.welcomes;
   const policy = options.webhookPolicy;
   let dispatching: Promise<void> | null = null;
   const dispatch = (): Promise<void> => {

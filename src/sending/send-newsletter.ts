@@ -11,7 +11,7 @@ import type { FixedRecipients, IssueInput, StoredIssue } from '../store/store-ty
 import type { Database } from '../store/schema.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
 import { verpSigner } from '../deliverability/verp.ts';
-import { compileTrackedIssue } from '../tracking/campaign-tracking.ts';
+import { compileTrackedIssue, type CampaignTrackingStores } from '../tracking/campaign-tracking.ts';
 import { personToken } from '../tracking/tracking.ts';
 import { DEFAULT_ENGINE_OPTIONS, runCampaign, type CampaignResult, type CampaignRun, type EngineDeps, type EngineOptions } from './engine.ts';
 import type { CampaignStore, MessageTransport } from './ports.ts';
@@ -69,7 +69,8 @@ export interface SendReport {
  * What sending needs of the stores (the composition root passes app.stores): its own methods, building an issue's,
  * and the engine's port (CampaignStore); `db` for the campaign's link tracking.
  */
-export type SendStores = IssueBuilderStores & {
+export type SendStores = IssueBuilderStores &
+  CampaignTrackingStores & {
   readonly db: Kysely<Database>;
   readonly audience: ListLookup & {
     countRecipients(listId: number, issueId: number): Promise<{ eligible: number | null; alreadyReceived: number }>;
@@ -274,7 +275,7 @@ export async function sendNewsletter(deps: SendDeps, request: SendRequest): Prom
     log(`campaign ${campaign.id}: issue #${issue.number} "${showTemplate(issue.subject)}" to ${recipients} recipient(s) of list ${list.name}`);
     if (alreadyReceived > 0) log(`campaign ${campaign.id}: ${alreadyReceived} left out: they already received issue #${issue.number} in an earlier campaign (--resend mails them again)`);
     // Opens and clicks are tracked only where the newsletter turned them on (src/tracking/).
-    const tracked = await compileTrackedIssue(stores.db, settings, newsletter.id, campaign.id, issue);
+    const tracked = await compileTrackedIssue(stores, settings, newsletter.id, campaign.id, issue);
     const result = await runCampaign(
       { campaignId: campaign.id, compiled: tracked ?? compiled, frame: makeFrame(newsletter, list, campaign.id, settings.feedbackIdSender), links },
       engineDeps(deps, transport),
@@ -294,7 +295,7 @@ export async function prepareCampaignRun(stores: SendStores, settings: SendSetti
   const list = await stores.audience.getList(campaign.listId);
   const issue = await stores.newsletters.getIssue(campaign.issueId);
   if (!newsletter || !list || !issue) throw new MailroomError('NOT_FOUND', `campaign ${campaignId}: its newsletter, list or issue no longer exists`);
-  const tracked = await compileTrackedIssue(stores.db, settings, newsletter.id, campaignId, issue);
+  const tracked = await compileTrackedIssue(stores, settings, newsletter.id, campaignId, issue);
   return { campaignId, compiled: tracked ?? compileStoredIssue(issue), frame: makeFrame(newsletter, list, campaignId, settings.feedbackIdSender), links: linksFor(settings, newsletter, list, issue) };
 }
 

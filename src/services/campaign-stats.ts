@@ -5,9 +5,9 @@
  */
 import type { Kysely } from 'kysely';
 import { MailroomError, quote } from '../core/errors.ts';
-import { DeliveryReports, type CampaignDeliveryStats } from '../store/deliverability-store.ts';
+import type { CampaignDeliveryStats } from '../store/deliverability-store.ts';
 import type { Database } from '../store/schema.ts';
-import { TrackingStore, type TrackingCounts, type TrackingSettings } from '../store/tracking-store.ts';
+import type { TrackingCounts, TrackingSettings } from '../store/tracking-store.ts';
 
 export interface CampaignStats extends CampaignDeliveryStats {
   readonly campaign: number;
@@ -15,12 +15,22 @@ export interface CampaignStats extends CampaignDeliveryStats {
   readonly tracking?: TrackingCounts & { readonly settings: TrackingSettings };
 }
 
+/** What a campaign's numbers need of the stores (app.stores has it). */
+export interface CampaignStatsStores {
+  readonly db: Kysely<Database>;
+  readonly deliveryReports: { campaignStats(campaignId: number): Promise<CampaignDeliveryStats> };
+  readonly tracking: {
+    settings(newsletterId: number): Promise<TrackingSettings>;
+    counts(campaignId: number, people?: boolean): Promise<TrackingCounts>;
+  };
+}
+
 /** NOT_FOUND naming `where` when the campaign does not exist. */
-export async function campaignStatsOf(db: Kysely<Database>, campaignId: number, where: string): Promise<CampaignStats> {
-  const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await db.selectFrom('campaigns').select(['id', 'newsletter_id']).where('id', '=', campaignId).executeTakeFirst() : undefined;
+export async function campaignStatsOf(stores: CampaignStatsStores, campaignId: number, where: string): Promise<CampaignStats> {
+  const campaign = Number.isSafeInteger(campaignId) && campaignId > 0 ? await stores.db.selectFrom('campaigns').select(['id', 'newsletter_id']).where('id', '=', campaignId).executeTakeFirst() : undefined;
   if (!campaign) throw new MailroomError('NOT_FOUND', `${where} ${quote(String(campaignId))}: no such campaign (see: mailroom campaigns list)`);
-  const stats = await new DeliveryReports(db).campaignStats(campaign.id);
-  const tracking = new TrackingStore(db);
+  const stats = await stores.deliveryReports.campaignStats(campaign.id);
+  const tracking = stores.tracking;
   const settings = await tracking.settings(campaign.newsletter_id);
   const counts = await tracking.counts(campaign.id, settings.people);
   const tracked = settings.opens || settings.clicks || counts.links.length > 0 || counts.opens.human + counts.opens.machine > 0;

@@ -11,6 +11,10 @@ import { FeedStore } from './feed-store.ts';
 import { LeaderStore } from './leader-store.ts';
 import { SubscriberStore } from './subscriber-store.ts';
 import { AccountStore } from './account-store.ts';
+import { DeliverabilityStore, DeliveryReports } from './deliverability-store.ts';
+import { TrackingStore } from './tracking-store.ts';
+import { WebhookStore } from './webhook-store.ts';
+import { WelcomeStore } from './welcome-store.ts';
 
 export interface OpenStoreOptions {
   readonly clock?: () => Date;
@@ -36,8 +40,18 @@ export interface AggregateStores {
   readonly feeds: FeedStore;
   /** Leader leases (one scheduler and one feed poller across processes). */
   readonly leaders: LeaderStore;
-  /** Accounts, sessions, API keys and invitations (the AccountService's store). */
+  /** Users, their tokens and sign-in links. */
   readonly accounts: AccountStore;
+  /** Delivery events, bounces, complaints and suppressions written from them. */
+  readonly deliverability: DeliverabilityStore;
+  /** Read-only reports on sends (a campaign's delivery numbers, an address's history). */
+  readonly deliveryReports: DeliveryReports;
+  /** Open and click tracking: settings, links, hits. */
+  readonly tracking: TrackingStore;
+  /** Outbound webhook endpoints and their deliveries. */
+  readonly webhooks: WebhookStore;
+  /** Welcome emails due to new subscribers. */
+  readonly welcomes: WelcomeStore;
 }
 
 /** The aggregate stores on an open database, with the database itself (for queries outside the aggregates) and its closing. */
@@ -61,6 +75,11 @@ export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: Da
     feeds: new FeedStore(db, clock),
     leaders: new LeaderStore(db),
     accounts: new AccountStore(db),
+    deliverability: new DeliverabilityStore(db, clock),
+    deliveryReports: new DeliveryReports(db),
+    tracking: new TrackingStore(db, clock),
+    webhooks: new WebhookStore(db, clock),
+    welcomes: new WelcomeStore(db, clock),
     close: () => db.destroy(),
   };
 }

@@ -3,7 +3,6 @@
  * pixels; with a trailing signed person token where the newsletter keeps per-subscriber data (kept only while it still does).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TrackingStore } from '../store/tracking-store.ts';
 import { isMachineHit, PIXEL_GIF, verifyClick, verifyOpen, verifyPerson } from './tracking.ts';
 
 function whoIs(request: FastifyRequest): { method: string; userAgent: string; ip: string } {
@@ -15,7 +14,14 @@ function notFound(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/plain; charset=utf-8').send('not found');
 }
 
-export function trackingRoutes(deps: { store: TrackingStore; secret: string; log?: (line: string) => void }) {
+/** What the tracking endpoints need of the store (app.stores.tracking has it). */
+export interface TrackingHits {
+  keepsPeople(campaignId: number): Promise<boolean>;
+  link(campaignId: number, position: number): Promise<string | null>;
+  hit(campaignId: number, kind: 'open' | 'click', position: number, machine: boolean, subscriberId?: number | null): Promise<void>;
+}
+
+export function trackingRoutes(deps: { store: TrackingHits; secret: string; log?: (line: string) => void }) {
   return async (scope: FastifyInstance): Promise<void> => {
     /** undefined: no person token; null: a token that does not verify (404); a number: the person, if still kept. */
     const personOf = async (campaignId: number, token: string | undefined): Promise<number | null | undefined> => {

@@ -8,7 +8,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { MailroomError, quote } from '../core/errors.ts';
 import { parseHttpUrl, resolveChecked, type FetchPolicy } from '../net/safe-fetch.ts';
 import { safePost } from '../net/safe-post.ts';
-import { WEBHOOK_EVENTS, type WebhookEndpoint, type WebhookEventType, type WebhookStore } from '../store/webhook-store.ts';
+import { WEBHOOK_EVENTS, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType } from '../store/webhook-store.ts';
 
 /** Seconds after the first attempt's failure, then after each next one (about 27 hours in all). */
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 36_000] as const;
@@ -40,7 +40,20 @@ export function parseEvents(raw: readonly string[] | string, where: string): Web
 export type WebhookPolicy = Pick<FetchPolicy, 'access' | 'resolve' | 'timeoutMs' | 'userAgent'>;
 
 /** Adds an endpoint after checking its URL: http(s), and an address the SSRF guard allows (checked again at every delivery). */
-export async function addWebhookEndpoint(store: WebhookStore, policy: WebhookPolicy, url: string, events: readonly WebhookEventType[]): Promise<WebhookEndpoint> {
+/** What adding an endpoint needs of the store (app.stores.webhooks has it). */
+export interface WebhookEndpointWriter {
+  addEndpoint(url: string, secret: string, events: readonly WebhookEventType[]): Promise<WebhookEndpoint>;
+}
+
+/** What delivering the outbound webhooks needs of the store (app.stores.webhooks has it). */
+export interface WebhookQueue {
+  scanAndQueue(): Promise<number>;
+  listEndpoints(): Promise<WebhookEndpoint[]>;
+  due(limit: number): Promise<WebhookDelivery[]>;
+  recordAttempt(id: number, outcome: { delivered: boolean; status: number | null; error: string | null; nextAttemptAt: string | null }): Promise<void>;
+}
+
+export async function addWebhookEndpoint(store: WebhookEndpointWriter, policy: WebhookPolicy, url: string, events: readonly WebhookEventType[]): Promise<WebhookEndpoint> {
   const parsed = parseHttpUrl(url, 'webhook URL');
   await resolveChecked(parsed, { ...policy, maxBytes: 1024 }, `webhook URL ${parsed.toString()}`);
   return store.addEndpoint(parsed.toString(), newWebhookSecret(), events);
@@ -54,7 +67,7 @@ export interface DispatchResult {
 }
 
 /** One round: queue new events, then try every due delivery once. */
-export async function dispatchWebhooks(store: WebhookStore, policy: WebhookPolicy, clock: () => Date, options: { batch?: number; log?: (line: string) => void } = {}): Promise<DispatchResult> {
+export async function dispatchWebhooks(store: WebhookQueue, policy: WebhookPolicy, clock: () => Date, options: { batch?: number; log?: (line: string) => void } = {}): Promise<DispatchResult> {
   const queued = await store.scanAndQueue();
   const endpoints = new Map((await store.listEndpoints()).map((e) => [e.id, e]));
   let delivered = 0;

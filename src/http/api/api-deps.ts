@@ -21,6 +21,8 @@ import type { SignupFormStores, SignupSwitch } from '../../subscribers/signup-fo
 import type { PersonalDataRecords } from '../../subscribers/privacy.ts';
 import type { IssueBuilderStores } from '../../issues/build-issue.ts';
 import type { RateLimitResult } from '../../store/subscriber-store.ts';
+import type { CampaignStatsStores } from '../../services/campaign-stats.ts';
+import type { SuppressionRouteStores } from './routes/suppressions.ts';
 import type { ImportJobs } from '../../services/import-jobs.ts';
 
 export type SettingValue = string | number | boolean | null;
@@ -44,6 +46,8 @@ export interface ApiOptions {
 
 /** What the API's handlers need of the stores, beyond the services they call (app.stores has it). */
 export type ApiStores = CampaignControlStores &
+  CampaignStatsStores &
+  SuppressionRouteStores &
   RecipientCountStores &
   SubscriberServiceStores &
   NewsletterServiceStores &

@@ -42,7 +42,7 @@ export function deliverabilityRoutes(deps: ApiDeps): ApiRoute[] {
       role: 'viewer',
       params: z.object({ id: idParam }),
       response: { status: 200, schema: campaignStatsSchema },
-      handler: async ({ params }) => campaignStatsOf(deps.stores.db, params.id, 'campaign'),
+      handler: async ({ params }) => campaignStatsOf(deps.stores, params.id, 'campaign'),
     }),
   ];
 }

@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { MailroomError } from '../../../core/errors.ts';
-import { addSuppression, checkReason, importSuppressions, removeSuppression } from '../../../services/suppression-service.ts';
-import { DeliverabilityStore } from '../../../store/deliverability-store.ts';
+import { addSuppression, checkReason, importSuppressions, removeSuppression, type SuppressionWriter } from '../../../services/suppression-service.ts';
 import { SuppressionQueries } from '../../../store/suppression-queries.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, limitQuery, type ApiRoute } from '../define-route.ts';
@@ -22,9 +21,14 @@ const entrySchema = z
   })
   .meta({ id: 'Suppression' });
 
+/** What the suppression routes write through (app.stores has it). */
+export interface SuppressionRouteStores {
+  readonly deliverability: SuppressionWriter;
+}
+
 export function suppressionRoutes(deps: ApiDeps): ApiRoute[] {
   const queries = new SuppressionQueries(deps.stores.db);
-  const writer = () => new DeliverabilityStore(deps.stores.db, deps.clock);
+  const writer = (): SuppressionWriter => deps.stores.deliverability;
   return [
     defineRoute({
       method: 'GET',
