@@ -69,7 +69,8 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
       expect(rows).toHaveLength(40);
     });
 
-    it.skipIf(backend.name !== 'postgres')('a worker that dies between the SMTP answer and the group write: its rows come back as possible duplicates', async () => {
+    // Claim leases belong to the shared claims, which only Postgres has (SQLite keeps one sender per campaign).
+    if (backend.name === 'postgres') it('a worker that dies between the SMTP answer and the group write: its rows come back as possible duplicates', async () => {
       const id = await campaignOf('crash', 8);
       const claims = new SqlSendClaims(store.db);
       const now = new Date().toISOString();
