@@ -7,13 +7,13 @@
  *
  * Postgres at POSTGRES_TEST_URL (default postgres://postgres@127.0.0.1:5432/test); the databases are dropped after.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { runCommand } from './lib/run-command.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, csv: { type: 'string' } } });
@@ -24,27 +24,10 @@ const ADMIN = process.env['POSTGRES_TEST_URL'] ?? 'postgres://postgres@127.0.0.1
 const TIME = '/usr/bin/time';
 if (!existsSync(TIME)) throw new Error('GNU time (/usr/bin/time) is needed for peak RSS: apt-get install time');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  wallS: number;
-  peakRssMb: number;
-}
-
-function run(command: string[], env: Record<string, string | undefined> = process.env): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(TIME, ['-f', 'BENCH_TIME %e %M', ...command], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      const m = /BENCH_TIME ([\d.]+) (\d+)/.exec(stderr);
-      done({ code: code ?? -1, stdout, stderr, wallS: m ? Number(m[1]) : Number.NaN, peakRssMb: m ? Number(m[2]) / 1024 : Number.NaN });
-    });
-  });
+/** Under GNU time: wall seconds and peak RSS. */
+async function run(command: string[], env: Record<string, string | undefined> = process.env): Promise<{ code: number; stdout: string; stderr: string; wallS: number; peakRssMb: number }> {
+  const r = await runCommand(command, env, { timeMe: true });
+  return { ...r, wallS: (r.time?.wallMs ?? Number.NaN) / 1000, peakRssMb: r.time?.peakRssMb ?? Number.NaN };
 }
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {

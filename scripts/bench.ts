@@ -22,6 +22,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runCommand, type CommandRun } from './lib/run-command.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -139,34 +140,9 @@ interface Measured {
   [key: string]: unknown;
 }
 
-function runNode(script: string, scriptArgs: string[], env: Record<string, string>, options: { timeMe?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string; time: { wallMs: number; cpuMs: number; peakRssMb: number } | null }> {
+function runNode(script: string, scriptArgs: string[], env: Record<string, string>, options: { timeMe?: boolean } = {}): Promise<CommandRun> {
   const node = [process.execPath, '--import', 'tsx', script, ...scriptArgs];
   return runCommand(node, env, options);
-}
-
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-
-/** Runs a command; with timeMe, under GNU time for its wall time, CPU time and peak RSS. */
-function runCommand(command: string[], env: Record<string, string>, options: { timeMe?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string; time: { wallMs: number; cpuMs: number; peakRssMb: number } | null }> {
-  const timed = options.timeMe && GNU_TIME ? [GNU_TIME, '-f', 'BENCH_TIME %e %U %S %M', ...command] : command;
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    const child = spawn(timed[0] as string, timed.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      const wall = performance.now() - started;
-      let time: { wallMs: number; cpuMs: number; peakRssMb: number } | null = null;
-      if (options.timeMe) {
-        const line = /BENCH_TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
-        time = line ? { wallMs: Number(line[1]) * 1000, cpuMs: (Number(line[2]) + Number(line[3])) * 1000, peakRssMb: Number(line[4]) / 1024 } : { wallMs: wall, cpuMs: Number.NaN, peakRssMb: Number.NaN };
-      }
-      done({ code: code ?? -1, stdout, stderr, time });
-    });
-  });
 }
 
 async function child(mode: string, env: Record<string, string>): Promise<Measured> {
