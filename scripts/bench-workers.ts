@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
+import { startCountingSink, type CountingSink } from '../tests/helpers/counting-sink.ts';
 import { createWorkersDatabase, recipientEmail, type WorkersDatabase } from './workers-fixture.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,40 +69,10 @@ function peakRssMb(pid: number | undefined): number | null {
   }
 }
 
-interface Sink {
-  readonly url: string;
-  readonly counts: Map<string, number>;
-  readonly arrivals: number[];
-  close(): Promise<void>;
-}
+/** The sink: smtp-server answering each message after `--delay` ms (a remote relay, with a timer, not blocking). */
+const startSink = (): Promise<CountingSink> => startCountingSink(0, { delayMs });
 
-async function startSink(): Promise<Sink> {
-  const counts = new Map<string, number>();
-  const arrivals: number[] = [];
-  const server = new SMTPServer({
-    logger: false,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    authOptional: true,
-    maxClients: 1000,
-    onData(stream, session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () =>
-        setTimeout(() => {
-          for (const r of session.envelope.rcptTo) counts.set(r.address, (counts.get(r.address) ?? 0) + 1);
-          arrivals.push(performance.now());
-          callback();
-        }, delayMs),
-      );
-    },
-  });
-  server.on('error', () => undefined);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `smtp://127.0.0.1:${port}`, counts, arrivals, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-function startWorker(db: WorkersDatabase, sink: Sink, extra: Record<string, string> = {}): ChildProcess & { out: string[] } {
+function startWorker(db: WorkersDatabase, sink: CountingSink, extra: Record<string, string> = {}): ChildProcess & { out: string[] } {
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -142,7 +112,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 
 const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
 
-function check(sink: Sink, allowedTwice: Set<string> = new Set()): { missing: number; duplicates: number; unexpected: number } {
+function check(sink: CountingSink, allowedTwice: Set<string> = new Set()): { missing: number; duplicates: number; unexpected: number } {
   let missing = 0;
   let duplicates = 0;
   let unexpected = 0;
