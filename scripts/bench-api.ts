@@ -1,7 +1,8 @@
 /**
- * `npm run bench:api`: the API on a large SQLite database, through the real HTTP server on a loopback socket.
+ * `npm run bench:api`: the API on a large database, through the real HTTP server on a loopback socket.
  *
- *   npm run bench:api                          # 1,000,000 subscribers, a 1,000,000-recipient campaign
+ *   npm run bench:api                          # SQLite, 1,000,000 subscribers, a 1,000,000-recipient campaign
+ *   npm run bench:api -- --database postgres   # the same on a fresh Postgres database (POSTGRES_TEST_URL), dropped after
  *   npm run bench:api -- --subscribers 100000 --requests 300 --send-seconds 10
  *
  * Measures p50/p95 of: subscriber search by email prefix, a list page (keyset, deep in the list), a campaign's
@@ -24,7 +25,10 @@ import { buildIssue } from '../src/issues/build-issue.ts';
 import { resumeCampaign } from '../src/sending/send-newsletter.ts';
 import { AccountStore } from '../src/store/account-store.ts';
 import { ApiQueries } from '../src/store/api-queries.ts';
-import { createSqliteSendCounter } from '../src/store/sqlite-send-counter.ts';
+import { createSendCounter } from '../src/store/sqlite-send-counter.ts';
+import { refreshStatisticsAfterBulkWrite } from '../src/store/statistics.ts';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,11 +36,34 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '200' },
     'send-seconds': { type: 'string', default: '15' },
     keep: { type: 'boolean', default: false },
+    /** `sqlite` (a file in a temporary folder) or `postgres` (a fresh database on POSTGRES_TEST_URL's server). */
+    database: { type: 'string', default: 'sqlite' },
   },
 });
 const N = Number(args.subscribers);
 const REQUESTS = Number(args.requests);
 const SEND_SECONDS = Number(args['send-seconds']);
+
+if (args.database !== 'sqlite' && args.database !== 'postgres') throw new Error(`--database ${JSON.stringify(args.database)}: use sqlite or postgres`);
+const POSTGRES_ADMIN_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh Postgres database for this run (mailroom migrates it on open); `drop()` removes it. */
+async function createPostgresDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `mailroom_bench_api_${randomBytes(6).toString('hex')}`;
+  const admin = async (query: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(query);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,9 +82,10 @@ async function main(): Promise<void> {
   const sink = new SMTPServer({ logger: false, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true, onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => cb()); } });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
   const smtpPort = (sink.server.address() as { port: number }).port;
-  const config = loadConfig({ DATA_DIR: join(dir, 'data'), PUBLIC_URL: 'https://news.example.com', SECRET: 'bench-api-secret-0123456789abcdefghijklmnop', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMTP_POOL_SIZE: '5' }, dir);
+  const postgres = args.database === 'postgres' ? await createPostgresDatabase() : null;
+  const config = loadConfig({ DATA_DIR: join(dir, 'data'), ...(postgres ? { DATABASE_URL: postgres.url } : {}), PUBLIC_URL: 'https://news.example.com', SECRET: 'bench-api-secret-0123456789abcdefghijklmnop', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMTP_POOL_SIZE: '5' }, dir);
   const app = await createApp(config);
-  console.log(`bench-api: ${N.toLocaleString('en')} subscribers in ${dir}`);
+  console.log(`bench-api: ${N.toLocaleString('en')} subscribers in ${postgres ? `Postgres database ${postgres.name}` : dir}`);
   await loadDemoWorkspace(app);
   const newsletter = await app.stores.newsletters.findNewsletter('weekly');
   if (!newsletter) throw new Error('no demo newsletter');
@@ -77,6 +105,8 @@ async function main(): Promise<void> {
     });
   }
   await sql`INSERT INTO list_memberships (list_id, subscriber_id, status, created_at, updated_at) SELECT ${newsletter.listId}, id, 'subscribed', ${now}, ${now} FROM subscribers WHERE email LIKE '%@bench.example'`.execute(db);
+  // Loaded by plain INSERTs, not the CSV import: refresh Postgres's statistics as the import does after a large one.
+  await refreshStatisticsAfterBulkWrite(db, ['subscribers', 'list_memberships'], N);
   console.log(`  loaded in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   start = performance.now();
   const { issue } = await buildIssue(app.stores, newsletter, { publicUrl: config.publicUrl, max: 2 });
@@ -85,7 +115,7 @@ async function main(): Promise<void> {
 
   const accounts = new AccountService(new AccountStore(db), { publicUrl: config.publicUrl });
   const { secret } = await accounts.createToken('bench', 'viewer');
-  const counter = createSqliteSendCounter(config.databaseUrl);
+  const counter = createSendCounter(config.databaseUrl, (id) => app.stores.campaigns.countSends(id));
   const server = await buildHttpServer({ stores: app.stores, publicUrl: config.publicUrl, secret: config.secret, mediaDir: join(dir, 'data'), inbox: null, accounts, api: { eventIntervalMs: 1000, countSends: (id) => counter.count(id) } });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const headers = { authorization: `Bearer ${secret}` };
@@ -173,7 +203,10 @@ async function main(): Promise<void> {
   await counter.close();
   await app.close();
   await new Promise<void>((resolve) => sink.close(() => resolve()));
-  if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  if (!args.keep) {
+    rmSync(dir, { recursive: true, force: true });
+    await postgres?.drop();
+  }
   process.exitCode = verdict ? 0 : 1;
 }
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
 import { effectiveSettings } from './services/effective-settings.ts';
-import { createSqliteSendCounter, type SendCounter } from './store/sqlite-send-counter.ts';
-import { displayDatabaseUrl, isPostgresUrl } from './store/database.ts';
+import { createSendCounter, type SendCounter } from './store/sqlite-send-counter.ts';
+import { displayDatabaseUrl } from './store/database.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
 import cron from 'node-cron';
@@ -67,9 +67,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     let kick: () => void = () => undefined;
     // Campaign progress for the API: on SQLite counted on a worker thread with its own read-only connection (a count
     // there blocks the event loop); Postgres answers asynchronously through the store.
-    const sendCounter: SendCounter = isPostgresUrl(config.databaseUrl)
-      ? { count: (campaignId) => app.stores.campaigns.countSends(campaignId), close: async () => undefined }
-      : createSqliteSendCounter(config.databaseUrl);
+    const sendCounter: SendCounter = createSendCounter(config.databaseUrl, (campaignId) => app.stores.campaigns.countSends(campaignId));
     const http = await buildHttpServer({
       stores: app.stores,
       publicUrl: config.publicUrl,

@@ -75,9 +75,14 @@ export class ApiQueries {
     }
     if (search.listId !== undefined) {
       const listId = search.listId;
-      query = query.where(({ exists, selectFrom }) =>
-        exists(selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId)),
-      );
+      // Paging in id order: the cursor bounds the memberships too. Postgres carries equalities across a join but not
+      // ranges, so without it a merge join reads the list's memberships from its first subscriber on every page.
+      const afterId = !email && !name && cursor ? cursor.id : null;
+      query = query.where(({ exists, selectFrom }) => {
+        let members = selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId);
+        if (afterId !== null) members = members.where('list_memberships.subscriber_id', '>', afterId);
+        return exists(members);
+      });
     }
     if (search.status) query = query.where('status', '=', search.status);
     const rows = await query.limit(search.limit + 1).execute();

@@ -13,6 +13,7 @@ import { suppressIn } from './suppression.ts';
 import { mailableMembers, notDomainSuppressed, receivedIssueElsewhere } from './recipient-rules.ts';
 import { skipReasonOf, toCampaign, toDueRecipient, toSendRow } from './rows.ts';
 import type { FixedRecipients } from './store-types.ts';
+import { refreshStatisticsAfterBulkWrite } from './statistics.ts';
 
 type Db = Kysely<Database>;
 
@@ -28,12 +29,14 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
 
   /** Creates a campaign and fixes its recipients now, in one transaction. `resend`: also to members who already received the issue. */
   async createCampaign(input: { issueId: number; newsletterId: number; listId: number; resend?: boolean }): Promise<{ campaign: Campaign } & FixedRecipients> {
-    return this.tx(async (trx) => {
+    const created = await this.tx(async (trx) => {
       const now = this.now();
       const row = await insertCampaign(trx, input, now);
       const fixed = await fixRecipients(trx, { id: row.id, listId: input.listId, issueId: input.issueId, resend: input.resend ?? false }, now);
       return { campaign: toCampaign(row), ...fixed };
     });
+    await refreshStatisticsAfterBulkWrite(this.db, ['sends'], created.recipients);
+    return created;
   }
 
   /** A one-off campaign that starts at `scheduledAt`; its recipients are fixed when it starts. */
@@ -44,7 +47,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
 
   /** Starts a scheduled campaign that is due: fixes its recipients (by the same rules as a campaign sent now) and moves it to sending, once. Null if it was not due or already started. */
   async startScheduledCampaign(campaignId: number, now: string): Promise<FixedRecipients | null> {
-    return this.tx(async (trx) => {
+    const started = await this.tx(async (trx) => {
       const updated = await trx
         .updateTable('campaigns')
         .set({ status: 'sending', started_at: now })
@@ -56,6 +59,8 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
       if (!updated) return null;
       return fixRecipients(trx, { id: campaignId, listId: updated.list_id, issueId: updated.issue_id, resend: updated.resend === 1 }, now);
     });
+    if (started) await refreshStatisticsAfterBulkWrite(this.db, ['sends'], started.recipients);
+    return started;
   }
 
   /** When this newsletter last went out: the start of its newest campaign that sent anything. */

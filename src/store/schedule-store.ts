@@ -7,6 +7,7 @@ import type { NewsletterSchedule, ScheduleSlot, SlotCampaign, SlotCampaignInput 
 
 import { insertIssue } from './newsletter-store.ts';
 import { fixRecipients, insertCampaign } from './campaign-store.ts';
+import { refreshStatisticsAfterBulkWrite } from './statistics.ts';
 type Db = Kysely<Database>;
 
 export class ScheduleStore extends SqlAggregateStore {
@@ -53,7 +54,7 @@ export class ScheduleStore extends SqlAggregateStore {
    * of processes. Returns null when the slot was already handled.
    */
   async createSlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null> {
-    return this.tx(async (trx) => {
+    return this.withFreshStatistics(this.tx(async (trx) => {
       const now = this.now();
       const slot = await trx
         .insertInto('schedule_slots')
@@ -62,7 +63,7 @@ export class ScheduleStore extends SqlAggregateStore {
         .executeTakeFirst();
       if (Number(slot.numInsertedOrUpdatedRows ?? 0) === 0) return null;
       return this.attachSlotCampaign(trx, input, now, '');
-    });
+    }));
   }
 
   /**
@@ -71,7 +72,7 @@ export class ScheduleStore extends SqlAggregateStore {
    * slot is not failed (any more).
    */
   async retrySlotCampaign(input: SlotCampaignInput): Promise<SlotCampaign | null> {
-    return this.tx(async (trx) => {
+    return this.withFreshStatistics(this.tx(async (trx) => {
       const failed = await trx
         .updateTable('schedule_slots')
         .set({ outcome: 'campaign' })
@@ -82,7 +83,14 @@ export class ScheduleStore extends SqlAggregateStore {
         .executeTakeFirst();
       if (!failed) return null;
       return this.attachSlotCampaign(trx, input, this.now(), ` (retried; it had failed: ${failed.detail})`);
-    });
+    }));
+  }
+
+  /** After the slot's transaction: a campaign of many recipients refreshes the statistics of `sends` (statistics.ts). */
+  private async withFreshStatistics(made: Promise<SlotCampaign | null>): Promise<SlotCampaign | null> {
+    const campaign = await made;
+    if (campaign) await refreshStatisticsAfterBulkWrite(this.db, ['sends'], campaign.recipients);
+    return campaign;
   }
 
   private async attachSlotCampaign(trx: Db, input: SlotCampaignInput, now: string, note: string): Promise<SlotCampaign> {

@@ -37,6 +37,7 @@ import type { DatabaseHandle } from './database.ts';
 import { isPostgres } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { ImportRejection, ImportReport, ImportRowResult, ImportRows, SubscriberFields } from './store-types.ts';
+import { refreshStatisticsAfterBulkWrite } from './statistics.ts';
 import { writeTransaction } from './write-transaction.ts';
 
 export interface SubscriberImportOptions {
@@ -218,6 +219,7 @@ async function runImport(conn: Kysely<Database>, table: string, listId: number, 
       if (!pg || !isUniqueViolation(error) || attempt >= APPLY_ATTEMPTS) throw error;
     }
   }
+  if (await refreshStatisticsAfterBulkWrite(conn, ['subscribers', 'list_memberships'], counts.addedToList + counts.newPeople + counts.profilesChanged)) trace('analyzed');
   return { ...counts, rejected: all, applied: true };
 }
 
