@@ -102,8 +102,7 @@ export class AudienceStore extends SqlAggregateStore {
 
   /** Subscribers matching a filter (src/store/subscriber-filter.ts), by id; `afterId` is a cursor for paging through all of them. */
   async listSubscribers(options: SubscriberFilter & { limit?: number; offset?: number; afterId?: number } = {}): Promise<SubscriberWithLists[]> {
-    let query = filterSubscribers(this.db.selectFrom('subscribers').selectAll('subscribers'), options);
-    if (options.afterId !== undefined) query = query.where('subscribers.id', '>', options.afterId);
+    const query = filterSubscribers(this.db.selectFrom('subscribers').selectAll('subscribers'), options, options.afterId);
     const rows = await query.orderBy('subscribers.id').limit(options.limit ?? 100).offset(options.offset ?? 0).execute();
     if (rows.length === 0) return [];
     const memberships = await this.db
