@@ -17,7 +17,6 @@ import { deliverabilityMigration } from './deliverability-store.ts';
 import { webhooksMigration } from './webhook-store.ts';
 import { welcomeMigration } from './welcome-store.ts';
 import { trackingMigration, trackingPeopleMigration } from './tracking-store.ts';
-import { literalSource } from '../personalization/template-source.ts';
 
 const id = idColumn;
 
@@ -392,10 +391,29 @@ const preheaderSource: Migration = {
       const rows = isPostgres(trx)
         ? await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE strpos(preheader, '{{') > 0`.execute(trx)
         : await sql<{ id: number; preheader: string }>`SELECT id, preheader FROM issues WHERE instr(preheader, '{{') > 0 OR instr(preheader, char(0)) > 0`.execute(trx);
-      for (const row of rows.rows) await sql`UPDATE issues SET preheader = ${literalSource(row.preheader)} WHERE id = ${row.id}`.execute(trx);
+      for (const row of rows.rows) await sql`UPDATE issues SET preheader = ${preheaderAsSource(row.preheader)} WHERE id = ${row.id}`.execute(trx);
     });
   },
 };
+
+/**
+ * The source that prints `text`, as `literalSource` (src/personalization/template-source.ts) wrote it when this
+ * migration was made, frozen here: a migration must do the same thing on every database whenever it runs, whatever
+ * the application's code becomes. tests/migrations-frozen.test.ts checks that the two still agree; if the escaping
+ * changes, that test fails and stored sources need a migration of their own.
+ */
+export function preheaderAsSource(raw: string): string {
+  const text = raw.replaceAll('\0', '\uFFFD');
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf('{{'); at !== -1; at = text.indexOf('{{', from)) {
+    out += text.slice(from, at);
+    if (out.endsWith('\\')) out += ' {{~!}}';
+    out += '\\{{';
+    from = at + 2;
+  }
+  return out + text.slice(from);
+}
 
 /**
  * Postgres only: the two SQLite JSON functions the article queries use (article-queries.ts reads an article's tags,
