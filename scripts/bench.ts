@@ -9,7 +9,8 @@
  * Options: --recipients N (mailroom, limit, build; default 20000), --naive-recipients N (default 300: the naive
  * script is slow), --reps N (default 3), --connections N (SMTP connections of mailroom and smtp-source; default 5,
  * Mailroom's SMTP_POOL_SIZE default), --scale N (the scale run; 0 = none), --skip-base (only the scale run),
- * --json FILE (default bench-results/bench.json), --keep (keep the temporary workspace).
+ * --json FILE (default bench-results/bench.json), --keep (keep the temporary workspace), --profile DIR (each Node
+ * child writes a CPU profile there: node --cpu-prof; profiling slows them, so do not read the figures of that run).
  *
  * Needs smtp-sink and smtp-source from Debian's `postfix` package. When they are missing and we are root, the
  * package is installed with a policy-rc.d that forbids starting services, so the Postfix daemon never runs;
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     'skip-base': { type: 'boolean', default: false },
     json: { type: 'string', default: join(ROOT, 'bench-results', 'bench.json') },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 
@@ -141,7 +143,8 @@ interface Measured {
 }
 
 function runNode(script: string, scriptArgs: string[], env: Record<string, string>, options: { timeMe?: boolean } = {}): Promise<CommandRun> {
-  const node = [process.execPath, '--import', 'tsx', script, ...scriptArgs];
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] : [];
+  const node = [process.execPath, ...profile, '--import', 'tsx', script, ...scriptArgs];
   return runCommand(node, env, options);
 }
 
