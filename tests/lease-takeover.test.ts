@@ -3,13 +3,14 @@
  * this host that no longer exists, and otherwise says who holds it (host, pid) and until when.
  * Through the real binary, against a real (slow) SMTP sink.
  */
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { buildIssue } from '../src/issues/build-issue.ts';
 import { createCampaignRunner } from '../src/sending/campaign-runner.ts';
-import { describeLeaseHolder, formatLeaseOwner, isDeadLocalHolder, parseLeaseOwner } from '../src/sending/lease-owner.ts';
+import { describeLeaseHolder, formatLeaseOwner, isDeadLocalHolder, parseLeaseOwner, processSpace } from '../src/sending/lease-owner.ts';
 import { startCountingSink } from './helpers/counting-sink.ts';
 import { cliWorkspace, exitOf, showRun, type CliWorkspace } from './helpers/mailroom.ts';
 import { openWorkspace } from './helpers/workspace.ts';
@@ -22,11 +23,36 @@ afterAll(async () => {
 
 describe('lease owner', () => {
   test('carries host and pid in a form that parses back, the older "host:pid:id" form included', () => {
-    const owner = formatLeaseOwner('mail-1.example.org', 4242, 'ab12cd34');
-    expect(parseLeaseOwner(owner)).toEqual({ host: 'mail-1.example.org', pid: 4242, id: 'ab12cd34' });
-    expect(parseLeaseOwner('old-host:77:0a1b2c3d')).toEqual({ host: 'old-host', pid: 77, id: '0a1b2c3d' });
+    const owner = formatLeaseOwner('mail-1.example.org', 4242, 'ab12cd34', 'boot-1.4026531836');
+    expect(parseLeaseOwner(owner)).toEqual({ host: 'mail-1.example.org', pid: 4242, id: 'ab12cd34', space: 'boot-1.4026531836' });
+    expect(parseLeaseOwner(formatLeaseOwner('mail-1', 7, 'x', ''))).toEqual({ host: 'mail-1', pid: 7, id: 'x', space: null });
+    expect(parseLeaseOwner('4242@mail-1#ab12cd34')).toEqual({ host: 'mail-1', pid: 4242, id: 'ab12cd34', space: null });
+    expect(parseLeaseOwner('old-host:77:0a1b2c3d')).toEqual({ host: 'old-host', pid: 77, id: '0a1b2c3d', space: null });
     expect(parseLeaseOwner('whatever')).toBeNull();
-    expect(parseLeaseOwner(formatLeaseOwner('odd host:with@signs#', 1, 'x'))).toEqual({ host: 'odd host:with@signs#', pid: 1, id: 'x' });
+    expect(parseLeaseOwner(formatLeaseOwner('odd host:with@signs#/', 1, 'x', 'a/b#c'))).toEqual({ host: 'odd host:with@signs#/', pid: 1, id: 'x', space: 'a/b#c' });
+  });
+
+  test('a holder in another process space (a container with the same hostname) is never declared dead', () => {
+    const here = hostname();
+    const gone = 2 ** 22 + 12345;
+    expect(isDeadLocalHolder(formatLeaseOwner(here, gone, 'a', 'other-boot.4026531836'))).toBe(false);
+    expect(isDeadLocalHolder(formatLeaseOwner(here, gone, 'a'))).toBe(true);
+    // Written before the space was recorded: judged by the host alone, as then.
+    expect(isDeadLocalHolder(`${gone}@${encodeURIComponent(here)}#a`)).toBe(true);
+  });
+
+  // A real second pid namespace on the same host (root only): there, this live test process's pid does not exist.
+  const unshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
+  if (unshare.status !== 0) console.warn(`[lease-takeover] skipping the pid-namespace test: unshare --pid failed (${unshare.error?.message ?? unshare.stderr.toString().trim()})`);
+  test.skipIf(unshare.status !== 0)('a process in another pid namespace on this host does not take a live holder for dead', () => {
+    const owner = formatLeaseOwner(hostname(), process.pid, 'live0000');
+    const script = `import(${JSON.stringify(new URL('../src/sending/lease-owner.ts', import.meta.url).href)}).then((m) => console.log(JSON.stringify({ pid: process.pid, space: m.processSpace(), dead: m.isDeadLocalHolder(process.env.OWNER) })))`;
+    const run = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, '--import', 'tsx', '-e', script], { env: { ...process.env, OWNER: owner }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const inside = JSON.parse(run.stdout.trim()) as { pid: number; space: string; dead: boolean };
+    expect(inside.pid).not.toBe(process.pid);
+    expect(inside.space).not.toBe(processSpace());
+    expect(inside.dead).toBe(false);
   });
 
   test('a holder is dead only when it is on this host and its pid does not exist', () => {
