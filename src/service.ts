@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { AccountService } from './accounts/account-service.ts';
 import { createApp, type App } from './app.ts';
 import { effectiveSettings } from './services/effective-settings.ts';
-import { createSendCounter, type SendCounter } from './store/sqlite-send-counter.ts';
 import { displayDatabaseUrl } from './store/database.ts';
 import type { Config } from './config.ts';
 import { checkServeSettings, redact } from './config.ts';
@@ -65,9 +64,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     }
     // The API makes campaigns the runner sends; it wakes the runner so they start now rather than at the next tick.
     let kick: () => void = () => undefined;
-    // Campaign progress for the API: on SQLite counted on a worker thread with its own read-only connection (a count
-    // there blocks the event loop); Postgres answers asynchronously through the store.
-    const sendCounter: SendCounter = createSendCounter(config.databaseUrl, (campaignId) => app.stores.campaigns.countSends(campaignId));
     const http = await buildHttpServer({
       stores: app.stores,
       publicUrl: config.publicUrl,
@@ -87,7 +83,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         settings: () => effectiveSettings(config),
         fetchPolicy: fetchPolicyFrom(fetchSettings),
         scheduleMinIntervalMinutes: config.scheduleMinIntervalMinutes,
-        countSends: (id) => sendCounter.count(id),
       },
     });
     const address = await http.listen({ port: config.port, host: config.host });
@@ -168,7 +163,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         await leaders.release('scheduler', leaderId).catch(() => undefined);
         await leaders.release('feed-poller', leaderId).catch(() => undefined);
         await http.close();
-        await sendCounter.close();
         await inbox?.close();
         await app.close();
       },

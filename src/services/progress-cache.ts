@@ -32,8 +32,6 @@ export class ProgressCache {
     private readonly stores: ProgressCacheStores,
     private readonly clock: () => Date = () => new Date(),
     private readonly ttlMs = 1000,
-    /** Counts a campaign's send rows; default the store's own query (SQLite: see sqlite-send-counter.ts). */
-    private readonly countSends: (campaignId: number) => Promise<SendCounts> = (id) => stores.campaigns.countSends(id),
   ) {}
 
   /**
@@ -87,7 +85,8 @@ export class ProgressCache {
 
   private async fromSamples(campaignId: number, entry: Entry): Promise<CampaignProgress> {
     const campaign = await findCampaign(this.stores, campaignId);
-    const c = await this.countSends(campaignId);
+    // The store counts off the event loop on SQLite (SqlCampaignStore.countSends).
+    const c = await this.stores.campaigns.countSends(campaignId);
     const remaining = c.pending + c.deferred + c.sending;
     const now = new Date(entry.at);
     const oldest = entry.samples.find((s) => s.at >= entry.at - RATE_WINDOW_MS) ?? { at: entry.at, sent: c.sent };

@@ -20,6 +20,13 @@ type Db = Kysely<Database>;
 export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore {
   /** Claims and outcomes asked for in the same synchronous turn share one commit (batched-write.ts). */
   private readonly writes = new BatchedWrites(this.db);
+  /** Counts send rows off the event loop (a SQLite file: sqlite-send-counter.ts); absent, the query runs here. */
+  private readonly countOffLoop: ((campaignId: number) => Promise<SendCounts>) | null;
+
+  constructor(db: Db, clock?: () => Date, countOffLoop: ((campaignId: number) => Promise<SendCounts>) | null = null) {
+    super(db, clock);
+    this.countOffLoop = countOffLoop;
+  }
 
   private batchedWrite<T>(work: (trx: Db) => Promise<T>): Promise<T> {
     return this.writes.run(work);
@@ -443,7 +450,13 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
     return row?.at ?? null;
   }
 
+  /**
+   * A campaign's send rows by status. On a SQLite file the count runs on a worker thread with its own read-only
+   * connection: better-sqlite3 counts synchronously, and a million rows would hold the event loop (every request,
+   * the sender) for a few hundred milliseconds. It sees what is committed, as a count here would.
+   */
   async countSends(campaignId: number): Promise<SendCounts> {
+    if (this.countOffLoop) return this.countOffLoop(campaignId);
     const rows = await this.db.selectFrom('sends').select(['status', sql<number>`count(*)`.as('n')]).where('campaign_id', '=', campaignId).groupBy('status').execute();
     const counts = Object.fromEntries(SEND_STATUSES.map((s) => [s, 0])) as Record<SendStatus, number>;
     for (const r of rows) counts[r.status as SendStatus] = Number(r.n);

@@ -4,6 +4,7 @@ import { openDatabase, type DatabaseHandle } from './database.ts';
 import type { Database } from './schema.ts';
 import { AudienceStore } from './audience-store.ts';
 import { SqlCampaignStore } from './campaign-store.ts';
+import { createSqliteSendCounter, type SendCounter } from './sqlite-send-counter.ts';
 import { ContentStore } from './content-store.ts';
 import { NewsletterStore } from './newsletter-store.ts';
 import { ScheduleStore } from './schedule-store.ts';
@@ -63,6 +64,10 @@ export interface Stores extends AggregateStores {
 
 /** The aggregate stores on a Kysely instance (or a transaction), with one clock. */
 export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: DatabaseHandle | null = null): Stores {
+  // On a SQLite file, big counts run on a worker thread (sqlite-send-counter.ts), started at the first count.
+  const sqlite = handle?.sqlite ?? null;
+  let counter: SendCounter | null = null;
+  const countOffLoop = sqlite && !sqlite.memory && sqlite.name !== '' ? (campaignId: number) => (counter ??= createSqliteSendCounter(sqlite.name)).count(campaignId) : null;
   return {
     db,
     handle,
@@ -70,7 +75,7 @@ export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: Da
     audience: new AudienceStore(db, clock, handle),
     newsletters: new NewsletterStore(db, clock),
     schedules: new ScheduleStore(db, clock),
-    campaigns: new SqlCampaignStore(db, clock),
+    campaigns: new SqlCampaignStore(db, clock, countOffLoop),
     subscribers: new SubscriberStore(db),
     feeds: new FeedStore(db, clock),
     leaders: new LeaderStore(db),
@@ -80,7 +85,10 @@ export function buildStores(db: Kysely<Database>, clock?: () => Date, handle: Da
     tracking: new TrackingStore(db, clock),
     webhooks: new WebhookStore(db, clock),
     welcomes: new WelcomeStore(db, clock),
-    close: () => db.destroy(),
+    close: async () => {
+      await counter?.close();
+      await db.destroy();
+    },
   };
 }
 

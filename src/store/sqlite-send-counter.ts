@@ -7,7 +7,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { SEND_STATUSES, type SendStatus } from '../core/domain.ts';
-import { isPostgresUrl } from './database.ts';
 
 export type SendCounts = Record<SendStatus, number>;
 
@@ -65,10 +64,3 @@ export function createSqliteSendCounter(path: string): SendCounter {
   };
 }
 
-/**
- * The send counter `serve` and the API benchmark use: on SQLite the worker thread above; on Postgres the store's own
- * asynchronous count (`countSends`), which does not block the event loop.
- */
-export function createSendCounter(databaseUrl: string, countSends: (campaignId: number) => Promise<SendCounts>): SendCounter {
-  return isPostgresUrl(databaseUrl) ? { count: countSends, close: async () => undefined } : createSqliteSendCounter(databaseUrl);
-}

@@ -38,8 +38,6 @@ export interface ApiOptions {
   readonly fetchPolicy?: FetchPolicy;
   /** How often the campaign event stream sends progress (default 1000 ms). */
   readonly eventIntervalMs?: number;
-  /** Counts a campaign's send rows off the event loop (SQLite); default the store's query. */
-  readonly countSends?: (campaignId: number) => Promise<Record<SendStatus, number>>;
   /** SCHEDULE_MIN_INTERVAL_MINUTES (default 60). */
   readonly scheduleMinIntervalMinutes?: number;
 }

@@ -44,7 +44,7 @@ function progressOut(p: CampaignProgress): z.input<typeof progressSchema> {
 export function campaignRoutes(deps: ApiDeps): ApiRoute[] {
   const { stores } = deps;
   // GET /campaigns/:id and every event stream share one count a second per campaign.
-  const progress = new ProgressCache(stores, deps.clock, 1000, deps.options.countSends);
+  const progress = new ProgressCache(stores, deps.clock, 1000);
   const idParams = z.object({ id: idParam });
   const control = (operationId: string, path: string, summary: string, act: (id: number) => Promise<unknown>) =>
     defineRoute({
