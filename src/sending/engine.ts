@@ -107,6 +107,8 @@ export interface CampaignResult {
 
 /** Least time between two progress lines of one campaign. */
 const PROGRESS_EVERY_MS = 5000;
+/** While messages are out, how often the engine checks whether the campaign was paused or cancelled. */
+const STATUS_WATCH_MS = 1000;
 
 /** This process's lease owner: host, pid and a random part, in a form other processes parse (lease-owner.ts). */
 export function defaultOwner(): string {
@@ -223,6 +225,13 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
     };
     report();
     let stopReason = null as 'signal' | 'operator' | null;
+    // Aborted as soon as the run must stop: a send still waiting for a relay's rate slot or cap (an hour, a day) gives
+    // up at once and its recipient is released, instead of holding the stop until the cap frees.
+    const stopping = new AbortController();
+    const stop = (reason: 'signal' | 'operator'): void => {
+      stopReason ??= reason;
+      stopping.abort();
+    };
     // One queue for both kinds of write: what the workers ask for in the same turn goes to the store together
     // (outcomes first, then claims), and a store that can joins both calls in one transaction.
     type Write = { readonly claim: number } | { readonly outcome: SendOutcome };
@@ -286,13 +295,16 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       let outcome: SendOutcome;
       try {
         const message = builder.build(recipient, clock());
-        const accepted = await transport.send(message);
+        const accepted = await transport.send(message, stopping.signal);
         // A raw message's Message-ID is the one we wrote (nodemailer reports a made-up one for raw input).
         const messageId = typeof message.options.messageId === 'string' ? message.options.messageId : accepted.messageId;
         outcome = { subscriberId, status: 'sent', smtpResponse: accepted.response, messageId };
       } catch (error) {
         if (error instanceof NodemailerInternalsError) {
           broken ??= error.message;
+          outcome = { subscriberId, status: 'released' };
+        } else if (error instanceof TransportError && error.kind === 'unavailable' && stopping.signal.aborted) {
+          // Stopped while it waited for a rate slot or a cap: nothing was sent; it goes back, pending.
           outcome = { subscriberId, status: 'released' };
         } else if (error instanceof TransportError && error.kind === 'unavailable') {
           unavailable ??= error.message;
@@ -321,7 +333,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         (refilling ??= (async () => {
           try {
             if ((await store.campaignStatus(id)) !== 'sending') {
-              stopReason ??= 'operator';
+              stop('operator');
               return;
             }
             const got = await claimer.claimBatch(id, owner, claimSize, options.leaseMs, iso());
@@ -372,7 +384,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         if (heldFor !== null) {
           // Other workers are still sending their last rows (or died holding them): look again soon.
           await sleep(Math.min(Math.max(heldFor + 10, 100), 1000, options.leaseMs / 3), deps.signal);
-          if (deps.signal?.aborted) stopReason ??= 'signal';
+          if (deps.signal?.aborted) stop('signal');
           if (stopReason) return null;
           continue;
         }
@@ -383,14 +395,23 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         if (waitMs > 0) {
           log(`campaign ${id}: waiting ${Math.ceil(waitMs / 1000)}s for deferred recipients to fall due`);
           await sleep(Math.min(waitMs, options.leaseMs / 3), deps.signal);
-          if (deps.signal?.aborted) stopReason ??= 'signal';
+          if (deps.signal?.aborted) stop('signal');
         }
       }
     };
 
-    const onAbort = () => {
-      stopReason ??= 'signal';
-    };
+    const onAbort = () => stop('signal');
+    // An operator's pause or cancel (the CLI, the API, another worker pausing for SMTP trouble) is seen between
+    // batches, and by this watch while messages are out, which may wait long for a relay's cap.
+    const statusWatch = setInterval(() => {
+      store.campaignStatus(id).then(
+        (status) => {
+          if (status !== 'sending') stop('operator');
+        },
+        () => undefined,
+      );
+    }, STATUS_WATCH_MS);
+    statusWatch.unref();
     let lastProgressAt = Number.NEGATIVE_INFINITY;
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     if (deps.signal?.aborted) onAbort();
@@ -403,7 +424,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         if (stopReason) break;
         const status = await store.campaignStatus(id);
         if (status !== 'sending') {
-          stopReason = 'operator';
+          stop('operator');
           break;
         }
         const batch = await store.listDueRecipients(id, options.batchSize, iso());
@@ -439,6 +460,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         }
       }
     } finally {
+      clearInterval(statusWatch);
       deps.signal?.removeEventListener('abort', onAbort);
       await records.flush();
     }

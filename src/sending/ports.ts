@@ -89,8 +89,12 @@ export class TransportError extends Error {
 }
 
 export interface MessageTransport {
-  /** Resolves when the server accepted the message; rejects with a TransportError otherwise. */
-  send(message: OutgoingMessage): Promise<TransportAccepted>;
+  /**
+   * Resolves when the server accepted the message; rejects with a TransportError otherwise. Aborting `signal` while
+   * the message still waits (for a rate-limit slot, a relay's hourly or daily cap) rejects with kind `unavailable`:
+   * nothing was sent. A message already being transmitted is not interrupted.
+   */
+  send(message: OutgoingMessage, signal?: AbortSignal): Promise<TransportAccepted>;
   /** Checks that the server can be reached and, with credentials, that they are accepted. */
   verify(): Promise<void>;
   close(): Promise<void>;
