@@ -261,23 +261,27 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     maxConnections: relays.reduce((sum, r) => sum + (r.spec.pool ?? options.poolSize), 0),
 
     async send(message: OutgoingMessage, signal?: AbortSignal): Promise<TransportAccepted> {
-      const abort = signal ? AbortSignal.any([closing.signal, signal]) : closing.signal;
+      // The caller's stop and this transport's closing, combined only when the message has to wait (most never do:
+      // no signal made per message on the way through).
+      let combined: AbortSignal | null = null;
+      const waitSignal = (): AbortSignal => (signal ? (combined ??= AbortSignal.any([closing.signal, signal])) : closing.signal);
+      const isStopped = (): boolean => closing.signal.aborted || signal?.aborted === true;
       const tried = new Set<Relay>();
       let latest: TransportError | null = null;
       for (;;) {
-        if (abort.aborted) throw stopped();
+        if (isStopped()) throw stopped();
         const relay = pick(tried);
         if (!relay) throw allDown(latest);
         // pick() gives a relay whose cap is used up only when every relay it could give is: wait for the first unit to free.
         if (relay.cappedUntil > quotaNow()) {
-          await waitForCaps(tried, abort);
+          await waitForCaps(tried, waitSignal());
           continue;
         }
         // The slot is held until the server has answered, so the relay's own count (which it stamps somewhere in between) never exceeds the limit.
         let done: DoneWithSlot | null = null;
         if (relay.limiter) {
           try {
-            done = await relay.limiter.hold(abort);
+            done = await relay.limiter.hold(waitSignal());
           } catch {
             throw stopped();
           }
@@ -293,8 +297,8 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
                 throw new TransportError('unavailable', `${relay.spec.name}: cannot reserve a place in its shared rate: ${error instanceof Error ? error.message : String(error)}`, null, null);
               });
               const startAt = asked + wait;
-              if (startAt > performance.now()) await sleep(startAt - performance.now(), abort);
-              if (abort.aborted) {
+              if (startAt > performance.now()) await sleep(startAt - performance.now(), waitSignal());
+              if (isStopped()) {
                 done();
                 throw stopped();
               }
