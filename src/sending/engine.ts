@@ -247,7 +247,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         for (const outcome of outcomes) if (outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'skipped') progress[outcome.status] += 1;
       }
       const [, claimed] = await Promise.all([
-        outcomes.length > 0 ? store.recordOutcomes(id, outcomes, now) : undefined,
+        outcomes.length > 0 ? store.recordOutcomes(id, outcomes, now, owner) : undefined,
         ids.length > 0 ? store.claimForSending(id, ids, now, owner) : new Map<number, string | null>(),
       ]);
       return claimed;

@@ -52,7 +52,8 @@ export interface CampaignStore {
    */
   claimForSending(campaignId: number, subscriberIds: readonly number[], now: string, worker?: string | null): Promise<Map<number, string | null>>;
   /** Records what the SMTP server said, in one transaction. Only rows in `sending` move (skips also from pending). */
-  recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void>;
+  /** `worker`: only rows still claimed by that worker are moved (a late answer leaves a row another worker claimed since alone). */
+  recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string, worker?: string | null): Promise<void>;
   /** Rows left in `sending` by a crash: marked as possible duplicates, then pending again or held. Returns their emails. */
   releaseInFlight(campaignId: number, policy: InFlightPolicy, now: string): Promise<string[]>;
   /** When the earliest deferred row falls due, or null when none is deferred. */

@@ -351,7 +351,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
    */
   private readonly outcomeQueries = {
     /** failed and deferred: `status` is one of them; next_attempt_at is null for failed. */
-    unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number }>((arg) =>
+    unsent: new ReusableQuery<{ status: 'failed' | 'deferred'; now: string; smtpResponse: string | null; error: string; nextAttemptAt: string | null; campaignId: number; subscriberId: number; worker: string | null }>((arg) =>
       this.db
         .updateTable('sends')
         .set((eb) => ({
@@ -365,37 +365,45 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
         }))
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', sql.lit('sending')),
+        .where('status', '=', sql.lit('sending'))
+        .where(claimedBy(arg('worker'))),
     ),
-    skipped: new ReusableQuery<{ error: string; now: string; campaignId: number; subscriberId: number }>((arg) =>
+    skipped: new ReusableQuery<{ error: string; now: string; campaignId: number; subscriberId: number; worker: string | null }>((arg) =>
       this.db
         .updateTable('sends')
         .set({ status: 'skipped', error: arg('error'), next_attempt_at: null, updated_at: arg('now') })
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', 'in', [sql.lit('pending'), sql.lit('deferred'), sql.lit('sending')]),
+        .where('status', 'in', [sql.lit('pending'), sql.lit('deferred'), sql.lit('sending')])
+        .where(sql<boolean>`(status <> 'sending' OR ${claimedBy(arg('worker'))})`),
     ),
-    released: new ReusableQuery<{ now: string; campaignId: number; subscriberId: number }>((arg) =>
+    released: new ReusableQuery<{ now: string; campaignId: number; subscriberId: number; worker: string | null }>((arg) =>
       this.db
         .updateTable('sends')
         .set({ status: 'pending', updated_at: arg('now') })
         .where('campaign_id', '=', arg('campaignId'))
         .where('subscriber_id', '=', arg('subscriberId'))
-        .where('status', '=', sql.lit('sending')),
+        .where('status', '=', sql.lit('sending'))
+        .where(claimedBy(arg('worker'))),
     ),
   };
 
-  async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string): Promise<void> {
+  /**
+   * `worker`: who sends them. A row is moved only while it is still that worker's claim: a late answer (its claim ran
+   * out and another worker took the row back and claimed it) leaves the other worker's row alone; the row was flagged
+   * a possible duplicate when it was taken back. Null: whoever holds the claim.
+   */
+  async recordOutcomes(campaignId: number, outcomes: readonly SendOutcome[], now: string, worker: string | null = null): Promise<void> {
     if (outcomes.length === 0) return;
     const q = this.outcomeQueries;
     // Every `sent` outcome of the group in one statement (sent-outcomes.ts); on Postgres, when that is all there is,
     // without a transaction around it (one statement is atomic): one round trip for the tick instead of two plus one a message.
     const sent = outcomes.flatMap((o) => (o.status === 'sent' ? [{ subscriberId: o.subscriberId, smtpResponse: o.smtpResponse, messageId: o.messageId }] : []));
-    if (sent.length === outcomes.length && isPostgres(this.db)) return recordSentRows(this.db, campaignId, sent, now);
+    if (sent.length === outcomes.length && isPostgres(this.db)) return recordSentRows(this.db, campaignId, sent, now, worker);
     await this.batchedWrite(async (trx) => {
-      if (sent.length > 0) await recordSentRows(trx, campaignId, sent, now);
+      if (sent.length > 0) await recordSentRows(trx, campaignId, sent, now, worker);
       for (const outcome of outcomes) {
-        const key = { campaignId, subscriberId: outcome.subscriberId };
+        const key = { campaignId, subscriberId: outcome.subscriberId, worker };
         switch (outcome.status) {
           case 'sent':
             break; // above, with the group's others
@@ -533,4 +541,12 @@ export async function fixRecipients(trx: Db, campaign: { id: number; listId: num
   if (!earlier) return { recipients, alreadyReceived: 0 };
   const all = await mailableMembers(trx, campaign.listId).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   return { recipients, alreadyReceived: Number(all.n) - recipients };
+}
+
+/**
+ * The row is `worker`'s claim (the `worker` column a claim sets), or `worker` is null (anyone's). One parameter shape
+ * for a reusable statement: the CAST gives Postgres the type of a null argument.
+ */
+function claimedBy(worker: string | null) {
+  return sql<boolean>`coalesce(worker, '') = coalesce(CAST(${worker} AS text), coalesce(worker, ''))`;
 }

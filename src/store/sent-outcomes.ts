@@ -16,13 +16,15 @@ export interface SentRow {
 /** Rows per statement: far below the bound-parameter limits of both databases (3 parameters a row). */
 const CHUNK = 1000;
 
-export async function recordSentRows(db: Kysely<Database>, campaignId: number, rows: readonly SentRow[], now: string): Promise<void> {
+/** `worker`: only rows still claimed by that worker move (a late answer leaves another worker's claim alone); null: any claim. */
+export async function recordSentRows(db: Kysely<Database>, campaignId: number, rows: readonly SentRow[], now: string, worker: string | null = null): Promise<void> {
+  const claimedBy = worker === null ? sql`` : sql` AND sends.worker = ${worker}`;
   for (let i = 0; i < rows.length; i += CHUNK) {
     const values = sql.join(rows.slice(i, i + CHUNK).map((r) => sql`(CAST(${r.subscriberId} AS integer), ${r.smtpResponse}, ${r.messageId})`));
     await sql`WITH v (subscriber_id, smtp_response, message_id) AS (VALUES ${values})
       UPDATE sends SET status = 'sent', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ${now}),
         smtp_response = v.smtp_response, message_id = v.message_id, error = NULL, next_attempt_at = NULL, updated_at = ${now}
       FROM v
-      WHERE sends.campaign_id = ${campaignId} AND sends.subscriber_id = v.subscriber_id AND sends.status = 'sending'`.execute(db);
+      WHERE sends.campaign_id = ${campaignId} AND sends.subscriber_id = v.subscriber_id AND sends.status = 'sending'${claimedBy}`.execute(db);
   }
 }
