@@ -249,7 +249,14 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
       ['Watch', 'Watch'],
     ] as const) {
       await goTo(page, label, heading);
-      if (label === 'Settings') await page.getByRole('heading', { name: 'Users' }).waitFor();
+      if (label === 'Settings') {
+        await page.getByRole('heading', { name: 'Users' }).waitFor();
+        // A token's row button names the token it revokes.
+        await page.getByLabel('Token name').fill('nightly export');
+        await page.getByRole('button', { name: 'Create token' }).click();
+        await page.getByRole('status').filter({ hasText: /shown once/ }).waitFor();
+        await page.getByRole('button', { name: 'Revoke nightly export' }).waitFor();
+      }
       await expectAccessible(page, label);
     }
     await page.setViewportSize({ width: 375, height: 800 });
@@ -278,7 +285,8 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     await page.getByLabel('Feed or site address').fill(`${server.pages.url}/harbor.xml`);
     await page.getByRole('button', { name: 'Add feed' }).click();
     await page.getByText('Feed added.').waitFor();
-    await page.getByRole('button', { name: 'Poll now' }).click();
+    // Each row's buttons name their feed (a screen reader lists "Poll now" once per feed otherwise).
+    await page.getByRole('button', { name: /^Poll now: The Harbor Times/ }).click();
     await page.getByRole('status').filter({ hasText: /^Polled .*: (\d+ new|not modified)/ }).waitFor();
     await page.getByText(/[1-9]\d* articles? from this feed/).waitFor();
     await expectAccessible(page, 'feeds with a feed');
@@ -289,14 +297,14 @@ describe.skipIf(!hasChromium())(describeBrowserSuite('the web app at /admin'), (
     // The feed fails: the feeds page and the overview say so.
     server.pages.set('/harbor.xml', { status: 500, body: 'down' });
     await goTo(page, 'Feeds', 'Feeds');
-    await page.getByRole('button', { name: 'Poll now' }).click();
+    await page.getByRole('button', { name: /^Poll now: The Harbor Times/ }).click();
     await page.getByText(/fails: .*500/).waitFor();
     await goTo(page, 'Overview', 'Overview');
     await page.getByRole('region', { name: 'Needs attention' }).getByText(/The feed .* of weekly fails/).waitFor();
     await expectAccessible(page, 'overview with a problem');
 
     await goTo(page, 'Feeds', 'Feeds');
-    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('button', { name: /^Remove The Harbor Times/ }).click();
     await page.getByText('Feed removed.').waitFor();
     await page.getByText('No feed yet.').waitFor();
   });

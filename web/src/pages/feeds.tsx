@@ -66,7 +66,7 @@ export function FeedsPage() {
               </div>
               {editor ? (
                 <div className="actions">
-                  <button type="button" onClick={() => void act(
+                  <button type="button" aria-label={`Poll now: ${f.title || f.url}`} onClick={() => void act(
                         () => api<{ result: PollResult }>('POST', `/feeds/${f.id}/poll`),
                         ({ result }) =>
                           result.failed
@@ -75,7 +75,7 @@ export function FeedsPage() {
                       )}>
                     Poll now
                   </button>
-                  <button type="button" className="danger" onClick={() => window.confirm(`Remove the feed ${f.url}? Its articles stay.`) && void act(() => api('DELETE', `/feeds/${f.id}`), 'Feed removed.')}>
+                  <button type="button" className="danger" aria-label={`Remove ${f.title || f.url}`} onClick={() => window.confirm(`Remove the feed ${f.url}? Its articles stay.`) && void act(() => api('DELETE', `/feeds/${f.id}`), 'Feed removed.')}>
                     Remove
                   </button>
                 </div>

@@ -154,7 +154,7 @@ function Tokens() {
             {t.revokedAt ? (
               <StatusBadge status="revoked" />
             ) : (
-              <button type="button" className="small-btn danger" onClick={() => void revoke(t)}>
+              <button type="button" className="small-btn danger" aria-label={`Revoke ${t.name}`} onClick={() => void revoke(t)}>
                 Revoke
               </button>
             )}
