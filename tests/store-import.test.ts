@@ -543,7 +543,8 @@ describe.skipIf(!postgresAvailable)('import apply on Postgres while a campaign s
       const report = await importer.audience.importSubscribers(listId, csv(newPeople(5000)), {
         source: 'b.csv',
         // Inside the apply transaction, after the new people are inserted: it stays open until this returns.
-        onApply: async () => {
+        onApply: async (phase) => {
+          if (phase !== 'started') return;
           hookRan = true;
           // The import's backend: the one session that holds a lock on its TEMP table.
           const { rows: pids } = await admin.query<{ pid: number }>(
@@ -617,6 +618,49 @@ describe('import staging on SQLite while another process writes', () => {
       other.close();
       await importer.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!postgresAvailable)('import apply on Postgres racing another writer', () => {
+  test('someone adds a person of the file after the import classified its rows: the apply fails on the unique address, runs again, and the report counts that person as known', async () => {
+    const database = await createTestDatabase();
+    const importer = await openStores(database.url);
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      const list = await importer.audience.createList('main');
+      const phases: string[] = [];
+      const report = await importer.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,', 'cy@example.com,Cy,,,']), {
+        source: 'race.csv',
+        onApply: async (phase) => {
+          phases.push(phase);
+          // The first attempt has found Bob new; another process adds him now, and commits, before the apply inserts.
+          if (phase === 'classified' && phases.length === 1) {
+            const now = new Date().toISOString();
+            await other.query(
+              `INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at) VALUES ('bob@example.com', 'Robert', '', '', '{}', 'active', 'api', $1, $1, $1)`,
+              [now],
+            );
+          }
+        },
+      });
+      // Attempt 1: classified, then the INSERT failed. Attempt 2: classified, started.
+      expect(phases).toEqual(['classified', 'classified', 'started']);
+      expect(report).toMatchObject({ applied: true, addedToList: 3, newPeople: 2, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 1, rejected: [] });
+      const people = await other.query<{ email: string; name: string; n: string }>(`SELECT email, min(name) AS name, count(*) AS n FROM subscribers GROUP BY email ORDER BY email`);
+      expect(people.rows.map((r) => [r.email, r.name, Number(r.n)])).toEqual([
+        ['ada@example.com', 'Ada', 1],
+        // Known by the time the apply ran again: the file's name for him differs from the other process's, so it is recorded.
+        ['bob@example.com', 'Bob', 1],
+        ['cy@example.com', 'Cy', 1],
+      ]);
+      const members = await other.query<{ n: string }>(`SELECT count(*) AS n FROM list_memberships WHERE list_id = $1 AND status = 'subscribed'`, [list.id]);
+      expect(Number(members.rows[0]?.n)).toBe(3);
+    } finally {
+      await other.end();
+      await importer.close();
+      await database.drop();
     }
   });
 });

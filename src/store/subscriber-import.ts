@@ -52,10 +52,11 @@ export interface SubscriberImportOptions {
   /**
    * Test and observability hooks, awaited. `onStaged`: inside the first chunk's staging transaction, after its rows are
    * written (SQLite, and Postgres without its pool; the COPY path does not call it). `onApply`: inside the apply
-   * transaction, after the new people are inserted. tests/store-import.test.ts writes from other connections meanwhile.
+   * transaction (each attempt), `classified` once the staged rows know who is known and who is new, `started` after
+   * the new people are inserted. tests/store-import.test.ts writes from other connections meanwhile.
    */
   readonly onStaged?: () => Promise<void>;
-  readonly onApply?: (phase: 'started') => Promise<void>;
+  readonly onApply?: (phase: ApplyPhase) => Promise<void>;
 }
 
 /** MAILROOM_IMPORT_TRACE=1: each phase's end on stderr, seconds since the module loaded, with RSS and heap (scripts/bench-import.ts). */
@@ -315,7 +316,9 @@ async function insertRows(db: Kysely<Database>, table: string, read: AsyncIterab
 
 // ------------------------------------------------------------------------------------------------ phase 2
 
-async function apply(trx: Kysely<Database>, table: string, listId: number, consentSource: string, now: string, onApply?: (phase: 'started') => Promise<void>): Promise<ImportCounts> {
+export type ApplyPhase = 'classified' | 'started';
+
+async function apply(trx: Kysely<Database>, table: string, listId: number, consentSource: string, now: string, onApply?: (phase: ApplyPhase) => Promise<void>): Promise<ImportCounts> {
   const T = sql.table(table);
   const pg = isPostgres(trx);
   const list = sql`CAST(${listId} AS integer)`;
@@ -338,6 +341,7 @@ async function apply(trx: Kysely<Database>, table: string, listId: number, conse
     FROM subscribers s
     WHERE s.email = st.email`.execute(trx);
   trace('classified');
+  if (onApply) await onApply('classified');
 
   // New people, in file order (ids follow the file), each subscribed to the list. A plain INSERT (ON CONFLICT's
   // speculative insertion costs twice as much): an address another process adds after the classification makes it
