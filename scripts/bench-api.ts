@@ -2,7 +2,7 @@
  * `npm run bench:api`: the API on a large database, through the real HTTP server on a loopback socket.
  *
  *   npm run bench:api                          # SQLite, 1,000,000 subscribers, a 1,000,000-recipient campaign
- *   npm run bench:api -- --database postgres   # the same on a fresh Postgres database (POSTGRES_TEST_URL), dropped after
+ *   npm run bench:api -- --database postgres   # the same on a fresh Postgres database (scripts/lib/scratch-database.ts)
  *   npm run bench:api -- --subscribers 100000 --requests 300 --send-seconds 10
  *
  * Measures p50/p95 of: subscriber search by email prefix, a list page (keyset, deep in the list), a campaign's
@@ -26,8 +26,7 @@ import { resumeCampaign } from '../src/sending/send-newsletter.ts';
 import { AccountStore } from '../src/store/account-store.ts';
 import { ApiQueries } from '../src/store/api-queries.ts';
 import { refreshStatisticsAfterBulkWrite } from '../src/store/statistics.ts';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createScratchDatabase } from './lib/scratch-database.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,25 +43,6 @@ const REQUESTS = Number(args.requests);
 const SEND_SECONDS = Number(args['send-seconds']);
 
 if (args.database !== 'sqlite' && args.database !== 'postgres') throw new Error(`--database ${JSON.stringify(args.database)}: use sqlite or postgres`);
-const POSTGRES_ADMIN_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** A fresh Postgres database for this run (mailroom migrates it on open); `drop()` removes it. */
-async function createPostgresDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `mailroom_bench_api_${randomBytes(6).toString('hex')}`;
-  const admin = async (query: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(query);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,7 +61,7 @@ async function main(): Promise<void> {
   const sink = new SMTPServer({ logger: false, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true, onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => cb()); } });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
   const smtpPort = (sink.server.address() as { port: number }).port;
-  const postgres = args.database === 'postgres' ? await createPostgresDatabase() : null;
+  const postgres = args.database === 'postgres' ? await createScratchDatabase('mailroom_bench_api') : null;
   const config = loadConfig({ DATA_DIR: join(dir, 'data'), ...(postgres ? { DATABASE_URL: postgres.url } : {}), PUBLIC_URL: 'https://news.example.com', SECRET: 'bench-api-secret-0123456789abcdefghijklmnop', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMTP_POOL_SIZE: '5' }, dir);
   const app = await createApp(config);
   console.log(`bench-api: ${N.toLocaleString('en')} subscribers in ${postgres ? `Postgres database ${postgres.name}` : dir}`);

@@ -4,11 +4,8 @@
  * INSERT … SELECT generate_series each (the CSV import has its own benchmark); the campaign's rows by createCampaign.
  */
 import { sql } from 'kysely';
-import pg from 'pg';
-import { randomBytes } from 'node:crypto';
 import { openStores } from '../src/store/open-store.ts';
-
-export const ADMIN_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { createScratchDatabase } from './lib/scratch-database.ts';
 
 export interface WorkersDatabase {
   readonly url: string;
@@ -18,27 +15,14 @@ export interface WorkersDatabase {
   drop(): Promise<void>;
 }
 
-async function admin(query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Address of the i-th subscriber (1-based). */
 export function recipientEmail(i: number): string {
   return `reader${i}@example.com`;
 }
 
 export async function createWorkersDatabase(recipients: number, options: { campaigns?: number } = {}): Promise<WorkersDatabase> {
-  const name = `mailroom_workers_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const store = await openStores(url.toString());
+  const scratch = await createScratchDatabase('mailroom_workers');
+  const store = await openStores(scratch.url);
   let campaignId = 0;
   let recipientsFixedMs = 0;
   try {
@@ -73,5 +57,5 @@ export async function createWorkersDatabase(recipients: number, options: { campa
   } finally {
     await store.close();
   }
-  return { url: url.toString(), campaignId, recipientsFixedMs, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { url: scratch.url, campaignId, recipientsFixedMs, drop: () => scratch.drop() };
 }

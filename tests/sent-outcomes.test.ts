@@ -8,28 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SendOutcome } from '../src/sending/ports.ts';
 import { SqlSendClaims } from '../src/store/send-claims-store.ts';
 import type { Stores } from '../src/store/open-store.ts';
-import { BACKENDS, importRows, newsletterInput, openContractStores } from './store-contract/backends.ts';
+import { BACKENDS, campaignOf as campaignOfIn, importRows, newsletterInput, openContractStores, storeForEach } from './store-contract/backends.ts';
 
 describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => {
   describe.skipIf(!backend.available)(`${backend.name}`, () => {
+    const opened = storeForEach(backend, beforeAll, afterAll);
     let store: Stores;
-    let close: () => Promise<void>;
-    beforeAll(async () => {
-      const opened = await openContractStores(backend, 1);
-      store = opened.stores[0] as Stores;
-      close = opened.close;
+    beforeAll(() => {
+      store = opened();
     });
-    afterAll(async () => {
-      await close?.();
-    });
-
-    const campaignOf = async (name: string, people: number) => {
-      const list = await store.audience.createList(name);
-      await store.audience.importSubscribers(list.id, importRows(people, name), { source: `${name}.csv` });
-      const newsletter = await store.newsletters.createNewsletter(newsletterInput(name, list.id));
-      const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
-      return (await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
-    };
+    const campaignOf = (name: string, people: number) => campaignOfIn(store, name, people);
 
     it('writes each row its own answer and Message-ID, alongside the group`s other outcomes, and only from `sending`', async () => {
       const id = await campaignOf('batch', 6);

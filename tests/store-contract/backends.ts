@@ -95,3 +95,30 @@ export async function* importRows(count: number, prefix = 'sub') {
     yield { line: i + 2, ok: true as const, row: { email: `${prefix}${i}@example.com`, name: `Sub ${i}`, firstName: 'Sub', lastName: String(i), attributes: {} } };
   }
 }
+
+/** A list of `people` imported subscribers, a newsletter and an issue for it, and a campaign to the list (recipients fixed). */
+export async function campaignOf(store: Stores, name: string, people: number): Promise<number> {
+  const list = await store.audience.createList(name);
+  await store.audience.importSubscribers(list.id, importRows(people, name), { source: `${name}.csv` });
+  const newsletter = await store.newsletters.createNewsletter(newsletterInput(name, list.id));
+  const issue = await store.newsletters.createIssue({ newsletterId: newsletter.id, subject: 'S', preheader: '', html: 'h', text: 't', articleIds: [] });
+  return (await store.campaigns.createCampaign({ issueId: issue.id, newsletterId: newsletter.id, listId: list.id })).campaign.id;
+}
+
+/** One store on each available backend for a describe block: opened before its tests, closed after. */
+export function storeForEach(backend: Backend, beforeAll: (fn: () => Promise<void>) => void, afterAll: (fn: () => Promise<void>) => void): () => Stores {
+  let store: Stores | null = null;
+  let close: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    const opened = await openContractStores(backend, 1);
+    store = opened.stores[0] as Stores;
+    close = opened.close;
+  });
+  afterAll(async () => {
+    await close();
+  });
+  return () => {
+    if (!store) throw new Error('the store is not open yet');
+    return store;
+  };
+}
