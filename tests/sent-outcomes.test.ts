@@ -3,6 +3,8 @@
  * Postgres. Each row keeps its own answer and Message-ID; a row moves to `sent` only from its claim (`sending`); and a
  * worker that dies after the SMTP server answered but before the group's write leaves its rows claimed, so they are
  * taken back as possible duplicates once the lease runs out, while the rows of groups already written stay sent.
+ * A worker's late answer never overwrites a row another worker has claimed since (its claim ran out, the row was taken
+ * back, flagged, and claimed again): on Postgres's shared claims and on SQLite after a takeover alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SendOutcome } from '../src/sending/ports.ts';
@@ -55,6 +57,48 @@ describe.each(BACKENDS)('sent outcomes in one statement on $name', (backend) => 
       const rows = await store.campaigns.listSends(id);
       expect(rows.every((r) => r.status === 'sent' && r.smtpResponse === `250 ${r.subscriberId}` && r.messageId === `<${r.subscriberId}@x>`)).toBe(true);
       expect(rows).toHaveLength(40);
+    });
+
+    it("leaves a row another worker claimed since alone; that worker's outcome is the one recorded", async () => {
+      const id = await campaignOf('late', 4);
+      const now = () => new Date().toISOString();
+      let ids: number[];
+      if (backend.name === 'postgres') {
+        const claims = new SqlSendClaims(store.db);
+        ids = (await claims.claimBatch(id, 'worker-a', 4, 200, now())).map((r) => r.subscriberId);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await claims.reclaimExpired(id, 'resend', now())).toHaveLength(4);
+        expect((await claims.claimBatch(id, 'worker-b', 4, 60_000, now())).map((r) => r.subscriberId).sort()).toEqual([...ids].sort());
+      } else {
+        ids = (await store.campaigns.listDueRecipients(id, 10, now())).map((d) => d.subscriberId);
+        await store.campaigns.claimForSending(id, ids, now(), 'worker-a');
+        // Another runner takes the campaign over: the rows in flight go back (flagged), and it claims them itself.
+        expect(await store.campaigns.releaseInFlight(id, 'resend', now())).toHaveLength(4);
+        await store.campaigns.claimForSending(id, ids, now(), 'worker-b');
+      }
+      const [sentLate, failedLate, deferredLate, skippedLate] = ids as [number, number, number, number];
+      // A's answers arrive now: one of each kind.
+      const late: SendOutcome[] = [
+        { subscriberId: sentLate, status: 'sent', smtpResponse: '250 late', messageId: '<late@a>' },
+        { subscriberId: failedLate, status: 'failed', smtpResponse: '550 late', error: 'late failure' },
+        { subscriberId: deferredLate, status: 'deferred', smtpResponse: '451 late', error: 'late', nextAttemptAt: new Date(Date.now() + 60_000).toISOString() },
+        { subscriberId: skippedLate, status: 'released' },
+      ];
+      await store.campaigns.recordOutcomes(id, late, now(), 'worker-a');
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sending: 4, sent: 0, failed: 0, deferred: 0, pending: 0 });
+      // B's answers: all sent.
+      await store.campaigns.recordOutcomes(id, ids.map((subscriberId) => ({ subscriberId, status: 'sent' as const, smtpResponse: '250 b', messageId: `<${subscriberId}@b>` })), now(), 'worker-b');
+      const rows = await store.campaigns.listSends(id);
+      expect(rows.map((r) => [r.status, r.messageId, r.possibleDuplicate])).toEqual(ids.map((i) => ['sent', `<${i}@b>`, true]));
+    });
+
+    it('an outcome without a worker (an older caller) is recorded as before', async () => {
+      const id = await campaignOf('plain', 1);
+      const [due] = await store.campaigns.listDueRecipients(id, 10, new Date().toISOString());
+      if (!due) throw new Error('no row');
+      await store.campaigns.claimForSending(id, [due.subscriberId], new Date().toISOString(), 'worker-c');
+      await store.campaigns.recordOutcomes(id, [{ subscriberId: due.subscriberId, status: 'sent', smtpResponse: '250', messageId: '<c@x>' }], new Date().toISOString());
+      expect(await store.campaigns.countSends(id)).toMatchObject({ sent: 1 });
     });
 
     // Claim leases belong to the shared claims, which only Postgres has (SQLite keeps one sender per campaign).
