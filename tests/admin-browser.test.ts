@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startAdminServer, PASSWORD, type AdminServer } from './helpers/admin-server.ts';
 import { fixture } from './helpers/fixture-server.ts';
 import { seriousViolations } from './helpers/axe.ts';
+import { unnamedRowButtons } from './helpers/row-buttons.ts';
 import { describeBrowserSuite, hasChromium, launchBrowser } from './helpers/browser.ts';
 
 let server: AdminServer;
@@ -42,6 +43,8 @@ async function goTo(p: Page, label: string, heading: string | RegExp): Promise<v
 
 async function expectAccessible(p: Page, where: string): Promise<void> {
   expect(await seriousViolations(p), `axe on ${where}`).toEqual([]);
+  // Every row's buttons name the row's item (feeds, tokens, articles, issue order…), on every page checked here.
+  expect(await unnamedRowButtons(p), `row buttons on ${where}`).toEqual([]);
 }
 
 async function expectNoSidewaysScroll(p: Page, where: string): Promise<void> {

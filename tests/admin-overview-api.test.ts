@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AccountService } from '../src/accounts/account-service.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadDemoWorkspace } from '../src/demo.ts';
-import { classifyRelayError } from '../src/services/overview.ts';
 import { startService, type Service } from '../src/service.ts';
 import { AccountStore } from '../src/store/account-store.ts';
 import { fixture, startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
@@ -109,12 +108,6 @@ describe('the overview API', () => {
     await call('POST', `/feeds/${feed.data.id}/poll`);
     const withFeed = (await call<Problems>('GET', '/problems')).data;
     expect(withFeed.items.find((p) => p.kind === 'feed-failing')?.message).toMatch(/500/);
-  });
-
-  test('the relay error is sorted by what the transport says', () => {
-    expect(classifyRelayError('smtp://127.0.0.1:25: authentication failed: 535 5.7.8 Authentication credentials invalid')).toBe('refusing-logins');
-    expect(classifyRelayError('smtp://relay.example:587 cannot be reached: connect ECONNREFUSED 127.0.0.1:587')).toBe('unreachable');
-    expect(classifyRelayError('smtp://relay.example:587: 421 try later')).toBe('failing');
   });
 
   test('warnings before sending: links on this server that fail, images without alt text, the HTML size', async () => {

@@ -664,3 +664,56 @@ describe.skipIf(!postgresAvailable)('import apply on Postgres racing another wri
     }
   });
 });
+
+describe('import on SQLite racing another writer', () => {
+  test('someone adds a person of the file between staging and apply: the apply finds them known; during the apply nobody else can write, so it runs once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-import-'));
+    const file = join(dir, 'mailroom.db');
+    const importer = await openStores(file);
+    // Another process's connection: no busy timeout, so a held write lock is an immediate SQLITE_BUSY, not a wait.
+    const other = new Database(file, { timeout: 0 });
+    try {
+      const list = await importer.audience.createList('main');
+      const phases: string[] = [];
+      let busy: unknown = null;
+      const report = await importer.audience.importSubscribers(list.id, csv([HEADER, 'ada@example.com,Ada,,,', 'bob@example.com,Bob,,,', 'cy@example.com,Cy,,,']), {
+        source: 'race.csv',
+        // Staged, not yet applied: another process adds Bob, and commits.
+        onStaged: async () => {
+          const now = new Date().toISOString();
+          other
+            .prepare(`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at) VALUES ('bob@example.com', 'Robert', '', '', '{}', 'active', 'api', ?, ?, ?)`)
+            .run(now, now, now);
+        },
+        onApply: async (phase) => {
+          phases.push(phase);
+          if (phase !== 'classified') return;
+          // Classified: Cy is new. Another process trying to add him now cannot: the apply holds the write lock.
+          try {
+            const now = new Date().toISOString();
+            other
+              .prepare(`INSERT INTO subscribers (email, name, first_name, last_name, attributes, status, consent_source, consent_at, created_at, updated_at) VALUES ('cy@example.com', 'Cyrus', '', '', '{}', 'active', 'api', ?, ?, ?)`)
+              .run(now, now, now);
+          } catch (error) {
+            busy = error;
+          }
+        },
+      });
+      expect((busy as { code?: string } | null)?.code).toBe('SQLITE_BUSY');
+      // One attempt: nothing could slip in between its classification and its insert.
+      expect(phases).toEqual(['classified', 'started']);
+      expect(report).toMatchObject({ applied: true, addedToList: 3, newPeople: 2, alreadyKnown: 1, alreadyOnList: 0, profilesChanged: 1, rejected: [] });
+      const people = other.prepare(`SELECT email, min(name) AS name, count(*) AS n FROM subscribers GROUP BY email ORDER BY email`).all() as { email: string; name: string; n: number }[];
+      expect(people.map((r) => [r.email, r.name, r.n])).toEqual([
+        ['ada@example.com', 'Ada', 1],
+        ['bob@example.com', 'Bob', 1],
+        ['cy@example.com', 'Cy', 1],
+      ]);
+      expect(other.prepare(`SELECT count(*) AS n FROM list_memberships WHERE list_id = ? AND status = 'subscribed'`).get(list.id)).toEqual({ n: 3 });
+    } finally {
+      other.close();
+      await importer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -116,12 +116,20 @@ export interface Campaign {
   readonly lastError: string | null;
   /** 'operator': waits for `campaigns resume`; 'smtp': the server was unreachable, retried by itself at resumeAfter. */
   readonly pauseReason: PauseReason | null;
+  /** With pauseReason 'smtp': what was wrong with the relay (null on campaigns paused before this was recorded). */
+  readonly relayFault: RelayFault | null;
   readonly resumeAfter: string | null;
   /** Sent on purpose to members who already received its issue in an earlier campaign (`send --resend`); else they are left out. */
   readonly resend: boolean;
 }
 
 export type PauseReason = 'operator' | 'smtp';
+
+/**
+ * Why a relay answered `unavailable`, as the transport knew it (not read back from its wording): it refused the
+ * login, could not be reached, or refused service another way (421, a refusing greeting, TLS, a pool with no relay left).
+ */
+export type RelayFault = 'refusing-logins' | 'unreachable' | 'failing';
 
 /** pending → sending → sent | failed | skipped, or deferred (a 4xx: tried again later). "sent" means the SMTP server accepted it, not that it was delivered. */
 export const SEND_STATUSES = ['pending', 'sending', 'deferred', 'sent', 'failed', 'skipped'] as const;

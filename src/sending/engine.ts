@@ -10,7 +10,7 @@ import type { CompiledIssue } from '../personalization/personalize.ts';
 import { describeLeaseHolder, isDeadLocalHolder, makeLeaseOwner, parseLeaseOwner } from './lease-owner.ts';
 import { NodemailerInternalsError } from '../mime/issue-mime.ts';
 import { prepareMessageBuilder } from './message-builder.ts';
-import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type SendOutcome, type SharedSendClaims } from './ports.ts';
+import { TransportError, type CampaignStore, type DueRecipient, type InFlightPolicy, type MessageTransport, type RelayFault, type SendOutcome, type SharedSendClaims } from './ports.ts';
 import { backoffMs, isHardBounce } from './smtp-replies.ts';
 import { createWriteCoalescer } from './write-coalescer.ts';
 
@@ -185,15 +185,15 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       log(`campaign ${id}: ${possiblyDuplicated.length} message(s) were in flight when the last run stopped; ${options.inFlightPolicy === 'resend' ? 'sending them again' : 'held for review'}`);
     }
     const finish = async (status: CampaignStatus, error: string | null): Promise<CampaignResult> => ({ status, counts: await store.countSends(id), possiblyDuplicated, error });
-    const pauseForSmtp = async (reason: string): Promise<CampaignResult> => {
-      await store.setCampaignStatus(id, 'paused', { error: reason, pauseReason: 'smtp', resumeAfter: new Date(clock().getTime() + options.smtpRetryMs).toISOString() });
+    const pauseForSmtp = async (reason: string, relayFault: RelayFault): Promise<CampaignResult> => {
+      await store.setCampaignStatus(id, 'paused', { error: reason, pauseReason: 'smtp', relayFault, resumeAfter: new Date(clock().getTime() + options.smtpRetryMs).toISOString() });
       return finish('paused', reason);
     };
 
     try {
       await transport.verify();
     } catch (error) {
-      return pauseForSmtp(error instanceof TransportError ? error.message : `SMTP server check failed: ${(error as Error).message}`);
+      return pauseForSmtp(error instanceof TransportError ? error.message : `SMTP server check failed: ${(error as Error).message}`, error instanceof TransportError ? (error.relayFault ?? 'failing') : 'failing');
     }
     const current = await store.campaignStatus(id);
     if (current !== 'sending' && current !== 'paused') return finish(current ?? 'failed', null);
@@ -214,7 +214,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
       if (error instanceof NodemailerInternalsError) return await pauseForSoftware(error.message);
       throw error;
     }
-    let unavailable = null as string | null;
+    let unavailable = null as { message: string; fault: RelayFault } | null;
     let broken = null as string | null;
     // Progress: counted once here, then moved by each batch of outcomes written (no count query per batch).
     const progress = deps.onProgress ? { ...(await store.countSends(id)) } : null;
@@ -307,7 +307,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
           // Stopped while it waited for a rate slot or a cap: nothing was sent; it goes back, pending.
           outcome = { subscriberId, status: 'released' };
         } else if (error instanceof TransportError && error.kind === 'unavailable') {
-          unavailable ??= error.message;
+          unavailable ??= { message: error.message, fault: error.relayFault ?? 'failing' };
           outcome = { subscriberId, status: 'released' };
         } else if (error instanceof TransportError) {
           outcome = decide(recipient, error);
@@ -369,7 +369,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         await records.flush();
         report();
         if (broken) return await pauseForSoftware(broken);
-        if (unavailable) return await pauseForSmtp(unavailable);
+        if (unavailable) return await pauseForSmtp(unavailable.message, unavailable.fault);
         if (stopReason) return null;
         if (!deps.onProgress && performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
           lastProgressAt = performance.now();
@@ -451,7 +451,7 @@ export async function runCampaign(run: CampaignRun, deps: EngineDeps, options: E
         await records.flush();
         report();
         if (broken) return await pauseForSoftware(broken);
-        if (unavailable) return await pauseForSmtp(unavailable);
+        if (unavailable) return await pauseForSmtp(unavailable.message, unavailable.fault);
         // Counting walks every row of the campaign: at most every few seconds, not after each batch of a long one.
         if (!deps.onProgress && performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
           lastProgressAt = performance.now();

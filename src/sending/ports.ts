@@ -1,6 +1,7 @@
 /** The narrow interfaces the sending engine owns; storage and SMTP adapters implement them. */
 import type { SendMailOptions } from 'nodemailer';
-import type { Attributes, CampaignStatus, PauseReason, SendCounts, SuppressionReason } from '../core/domain.ts';
+import type { Attributes, CampaignStatus, PauseReason, RelayFault, SendCounts, SuppressionReason } from '../core/domain.ts';
+export type { RelayFault } from '../core/domain.ts';
 
 /** A (campaign, subscriber) row that is due now, with the subscriber as they are right now. */
 export interface DueRecipient {
@@ -59,7 +60,7 @@ export interface CampaignStore {
   /** When the earliest deferred row falls due, or null when none is deferred. */
   nextDeferredAt(campaignId: number): Promise<string | null>;
   countSends(campaignId: number): Promise<SendCounts>;
-  setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null }): Promise<void>;
+  setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null; relayFault?: RelayFault | null }): Promise<void>;
 }
 
 /** One message ready for the wire: nodemailer's message options (nodemailer composes the MIME). */
@@ -80,12 +81,15 @@ export class TransportError extends Error {
   readonly kind: TransportErrorKind;
   readonly responseCode: number | null;
   readonly response: string | null;
-  constructor(kind: TransportErrorKind, message: string, responseCode: number | null, response: string | null) {
+  /** Set on `unavailable` answers: what was wrong with the relay. */
+  readonly relayFault: RelayFault | null;
+  constructor(kind: TransportErrorKind, message: string, responseCode: number | null, response: string | null, relayFault: RelayFault | null = kind === 'unavailable' ? 'failing' : null) {
     super(message);
     this.name = 'TransportError';
     this.kind = kind;
     this.responseCode = responseCode;
     this.response = response;
+    this.relayFault = relayFault;
   }
 }
 

@@ -1,6 +1,6 @@
 /** Sending a newsletter: pick or build the issue, check it, fix the recipients in a campaign, and run the engine. */
 import type { Kysely } from 'kysely';
-import type { Article, Campaign, CampaignStatus, MailingList, Newsletter, PauseReason, SendCounts, Subscriber } from '../core/domain.ts';
+import type { Article, Campaign, CampaignStatus, MailingList, Newsletter, PauseReason, RelayFault, SendCounts, Subscriber } from '../core/domain.ts';
 import { MailroomError, quote } from '../core/errors.ts';
 import { issueWebUrl, preferencesUrl, unsubscribeUrl, type LinkSettings } from '../core/links.ts';
 import { composeIssue, unsavedIssue, type ComposedIssue, type IssueBuilderStores } from '../issues/build-issue.ts';
@@ -86,7 +86,7 @@ export type SendStores = IssueBuilderStores &
     listRunnableCampaigns(now: string): Promise<Campaign[]>;
     resumeCampaignStatus(campaignId: number, now: string): Promise<void>;
     scheduleCampaign(input: { issueId: number; newsletterId: number; listId: number; scheduledAt: string; resend?: boolean }): Promise<Campaign>;
-    setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null }): Promise<void>;
+    setCampaignStatus(campaignId: number, status: CampaignStatus, fields?: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null; relayFault?: RelayFault | null }): Promise<void>;
     startScheduledCampaign(campaignId: number, now: string): Promise<FixedRecipients | null>;
   };
   readonly content: {

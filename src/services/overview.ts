@@ -72,19 +72,13 @@ export type Problem =
   | { readonly kind: 'campaign-paused'; readonly campaignId: number; readonly newsletterId: number; readonly reason: 'operator' | 'smtp'; readonly message: string }
   | { readonly kind: 'feed-failing'; readonly feedId: number; readonly url: string; readonly title: string; readonly newsletter: string; readonly message: string; readonly lastSuccessAt: string | null };
 
-/** The transport's own wording (src/smtp/smtp-transport.ts): "…: authentication failed: …", "… cannot be reached: …". */
-export function classifyRelayError(message: string): Exclude<RelayState, 'ok'> {
-  if (/authentication failed|Invalid login|\b535\b|\b534\b|\b530\b/i.test(message)) return 'refusing-logins';
-  if (/cannot be reached|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timed? ?out|Connection closed/i.test(message)) return 'unreachable';
-  return 'failing';
-}
-
 /** The relay's state from the newest campaign the relay stopped and that still waits for it. */
 export function relayStatus(paused: readonly Campaign[]): RelayStatus {
   const stopped = paused.filter((c) => c.status === 'paused' && c.pauseReason === 'smtp').sort((a, b) => b.id - a.id)[0];
   if (!stopped) return { state: 'ok', lastError: null, campaignId: null, retryAt: null };
   const message = stopped.lastError ?? 'the SMTP server did not accept the connection';
-  return { state: classifyRelayError(message), lastError: message, campaignId: stopped.id, retryAt: stopped.resumeAfter };
+  // The fault the transport recorded with the pause; a campaign paused before it was recorded is just failing.
+  return { state: stopped.relayFault ?? 'failing', lastError: message, campaignId: stopped.id, retryAt: stopped.resumeAfter };
 }
 
 const RELAY_WORDS: Readonly<Record<Exclude<RelayState, 'ok'>, string>> = {

@@ -228,10 +228,13 @@ export function createRelayTransport(specs: readonly RelaySpec[], options: Relay
     if (only) {
       if (latest) return latest;
       const last = only.lastError;
-      return new TransportError('unavailable', last?.message ?? `SMTP server ${redact(only.spec.url)} is not available`, last?.responseCode ?? null, last?.response ?? null);
+      return new TransportError('unavailable', last?.message ?? `SMTP server ${redact(only.spec.url)} is not available`, last?.responseCode ?? null, last?.response ?? null, last?.relayFault ?? 'failing');
     }
     const now = clock();
-    return new TransportError('unavailable', `no SMTP relay is available: ${relays.map((r) => describe(r, now)).join('; ')}`, null, null);
+    // One fault shared by every relay (all refuse the login, say) is the pool's; mixed faults are just failing.
+    const faults = new Set(relays.map((r) => r.lastError?.relayFault ?? 'failing'));
+    const fault = faults.size === 1 ? [...faults][0] : 'failing';
+    return new TransportError('unavailable', `no SMTP relay is available: ${relays.map((r) => describe(r, now)).join('; ')}`, null, null, fault);
   };
 
   /** Waits until the first cap among the relays still to try frees (looking again at least every minute), or the send is stopped. */

@@ -110,7 +110,7 @@ export function classifySmtpError(error: unknown, where: string, context: SmtpEr
   const text = response ?? e.message;
   const tls = describeTlsFailure(e, where, context);
   if (tls !== null) return new TransportError('unavailable', tls, responseCode, response);
-  if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return new TransportError('unavailable', `${where}: authentication failed: ${text}`, responseCode, response);
+  if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return new TransportError('unavailable', `${where}: authentication failed: ${text}`, responseCode, response, 'refusing-logins');
   // 421 is the server closing the channel (RFC 5321 4.2.3), whatever command it answers; a refusing greeting or EHLO
   // is the server's, not a recipient's. Nothing was accepted either way, so the message can go to another relay.
   if (responseCode !== null && (responseCode === 421 || refusesService(e))) {
@@ -118,7 +118,7 @@ export function classifySmtpError(error: unknown, where: string, context: SmtpEr
   }
   if (responseCode !== null && responseCode >= 500) return new TransportError('permanent', text, responseCode, response);
   if (responseCode !== null && responseCode >= 400) return new TransportError('temporary', text, responseCode, response);
-  if ((e.code && UNAVAILABLE_CODES.has(e.code)) || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET before greeting/.test(e.message)) return new TransportError('unavailable', `${where} cannot be reached: ${e.message}`, null, null);
+  if ((e.code && UNAVAILABLE_CODES.has(e.code)) || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET before greeting/.test(e.message)) return new TransportError('unavailable', `${where} cannot be reached: ${e.message}`, null, null, 'unreachable');
   // A socket that broke or timed out mid-message: worth another try later.
   return new TransportError('temporary', `${where}: ${e.message}`, responseCode, response);
 }
@@ -187,7 +187,8 @@ export function createSmtpTransport(options: SmtpTransportOptions): MessageTrans
         await (lanes ? lanes.verify() : transporter.verify());
       } catch (error) {
         const classified = classifySmtpError(error, where, context);
-        throw new TransportError('unavailable', classified.message, classified.responseCode, classified.response);
+        // No SMTP reply at all (a socket that broke or timed out): the relay could not be reached.
+        throw new TransportError('unavailable', classified.message, classified.responseCode, classified.response, classified.relayFault ?? (classified.responseCode === null ? 'unreachable' : 'failing'));
       }
     },
     async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** Campaigns and their sends: creating them with their recipients, operator control, and the sending engine's port (CampaignStore), leases included. */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Campaign, CampaignStatus, PauseReason, SendCounts, SendRow, SendStatus } from '../core/domain.ts';
+import type { Campaign, CampaignStatus, PauseReason, RelayFault, SendCounts, SendRow, SendStatus } from '../core/domain.ts';
 import { SEND_STATUSES } from '../core/domain.ts';
 import { isPostgres } from './dialect.ts';
 import { ReusableQuery } from './compiled-query.ts';
@@ -154,7 +154,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
       const row = await trx.selectFrom('campaigns').select(['started_at']).where('id', '=', campaignId).executeTakeFirst();
       await trx
         .updateTable('campaigns')
-        .set({ status: row?.started_at ? 'sending' : 'scheduled', pause_reason: null, resume_after: null, last_error: null, finished_at: null })
+        .set({ status: row?.started_at ? 'sending' : 'scheduled', pause_reason: null, relay_fault: null, resume_after: null, last_error: null, finished_at: null })
         .where('id', '=', campaignId)
         .where('status', 'in', ['paused', 'failed'])
         .execute();
@@ -164,7 +164,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
   /** Cancels a campaign: rows not yet sent are skipped with the reason; nothing more goes out. */
   async cancelCampaign(campaignId: number, now: string): Promise<number> {
     return this.tx(async (trx) => {
-      await trx.updateTable('campaigns').set({ status: 'cancelled', finished_at: now, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
+      await trx.updateTable('campaigns').set({ status: 'cancelled', finished_at: now, pause_reason: null, relay_fault: null, resume_after: null }).where('id', '=', campaignId).execute();
       const result = await trx
         .updateTable('sends')
         .set({ status: 'skipped', error: 'campaign cancelled', next_attempt_at: null, updated_at: now })
@@ -206,7 +206,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
       const result = await query.set({ status: 'pending', attempts: 0, first_attempt_at: null, next_attempt_at: null, error: null, updated_at: now }).executeTakeFirst();
       const requeued = Number(result.numUpdatedRows);
       if (requeued > 0) {
-        await trx.updateTable('campaigns').set({ status: 'sending', finished_at: null, pause_reason: null, resume_after: null }).where('id', '=', campaignId).execute();
+        await trx.updateTable('campaigns').set({ status: 'sending', finished_at: null, pause_reason: null, relay_fault: null, resume_after: null }).where('id', '=', campaignId).execute();
       }
       return { requeued, receivedElsewhere };
     });
@@ -474,7 +474,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
   async setCampaignStatus(
     campaignId: number,
     status: CampaignStatus,
-    fields: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null } = {},
+    fields: { error?: string | null; at?: string; pauseReason?: PauseReason | null; resumeAfter?: string | null; relayFault?: RelayFault | null } = {},
   ): Promise<void> {
     const at = fields.at ?? this.now();
     const finished = status === 'sent' || status === 'failed' || status === 'cancelled';
@@ -487,6 +487,7 @@ export class SqlCampaignStore extends SqlAggregateStore implements CampaignStore
         started_at: status === 'sending' ? eb.fn.coalesce('started_at', sql<string>`${at}`) : eb.ref('started_at'),
         pause_reason: status === 'paused' ? (fields.pauseReason ?? 'operator') : null,
         resume_after: status === 'paused' ? (fields.resumeAfter ?? null) : null,
+        relay_fault: status === 'paused' && fields.pauseReason === 'smtp' ? (fields.relayFault ?? null) : null,
       }))
       .where('id', '=', campaignId)
       .execute();
@@ -510,6 +511,7 @@ export async function insertCampaign(trx: Db, input: { issueId: number; newslett
       lease_owner: null,
       lease_expires_at: null,
       pause_reason: null,
+      relay_fault: null,
       resume_after: null,
       resend: input.resend ? 1 : 0,
     })

@@ -446,6 +446,13 @@ const postgresSendsDue: Migration = {
   },
 };
 
+/** Why the relay stopped a campaign paused for SMTP, as the transport knew it (the overview no longer reads it from the error's wording). */
+const campaignRelayFault: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`ALTER TABLE campaigns ADD COLUMN relay_fault text CHECK (relay_fault IN ('refusing-logins','unreachable','failing'))`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_feeds': feeds,
@@ -469,6 +476,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-06-workers-send-claims': sendClaimsMigration,
   '2026-12-06-workers-relay-rates': relayRatesMigration,
   '2026-12-07-workers-drop-sends-status': dropRedundantSendsStatusIndex,
+  '2026-12-08-campaign-relay-fault': campaignRelayFault,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,6 @@
 /** Row mappers shared by the aggregate stores: database rows to domain values. */
 import type { Selectable } from 'kysely';
-import type { Article, Attributes, Campaign, CampaignStatus, Newsletter, PauseReason, SendRow, SendStatus, Subscriber, SubscriberStatus, TemplateName } from '../core/domain.ts';
+import type { Article, Attributes, Campaign, CampaignStatus, Newsletter, PauseReason, RelayFault, SendRow, SendStatus, Subscriber, SubscriberStatus, TemplateName } from '../core/domain.ts';
 import type { DueRecipient } from '../sending/ports.ts';
 import type { ArticlesTable, CampaignsTable, NewsletterSchedulesTable, NewslettersTable, ScheduleSlotsTable, SendsTable, SubscribersTable } from './schema.ts';
 import type { NewsletterSchedule, ScheduleSlot } from './store-types.ts';
@@ -86,6 +86,7 @@ export function toCampaign(row: Selectable<CampaignsTable>): Campaign {
     lastError: row.last_error,
     pauseReason: row.pause_reason as PauseReason | null,
     resumeAfter: row.resume_after,
+    relayFault: row.relay_fault as RelayFault | null,
     resend: row.resend === 1,
   };
 }

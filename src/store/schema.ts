@@ -116,6 +116,8 @@ export interface CampaignsTable {
   lease_expires_at: string | null;
   pause_reason: string | null;
   resume_after: string | null;
+  /** With pause_reason 'smtp': 'refusing-logins' | 'unreachable' | 'failing' (migration 2026-12-08-campaign-relay-fault). */
+  relay_fault: string | null;
   /** 1: sent on purpose to members who already received the issue in an earlier campaign (migration 2026-12-05-campaign-resend). */
   resend: Generated<number>;
 }

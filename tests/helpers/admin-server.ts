@@ -36,7 +36,7 @@ async function addUser(accounts: AccountService, email: string, role: Role): Pro
   await accounts.useLink(token, PASSWORD);
 }
 
-export async function startAdminServer(options: { ratePerSecond?: number } = {}): Promise<AdminServer> {
+export async function startAdminServer(options: { ratePerSecond?: number; /** Another relay than the sink (the sink still starts). */ smtpUrl?: string } = {}): Promise<AdminServer> {
   const sink = await startSmtpSink();
   const pages = await startFixtureServer();
   const articlePath = '/2026/ferry.html';
@@ -49,7 +49,7 @@ export async function startAdminServer(options: { ratePerSecond?: number } = {})
       DATA_DIR: join(dir, 'data'),
       PUBLIC_URL: 'https://news.example.com',
       SECRET: 'an-admin-web-app-secret-that-is-long-enough-0123',
-      SMTP_URL: sink.url,
+      SMTP_URL: options.smtpUrl ?? sink.url,
       SMTP_RATE_PER_SECOND: String(options.ratePerSecond ?? 0),
       NODE_ENV: 'production',
       FEED_POLL_MINUTES: '0',

@@ -160,7 +160,9 @@ export interface ListGrowth {
   readonly days: readonly string[];
   readonly lists: readonly { readonly list: string; readonly joined: readonly number[]; readonly left: readonly number[]; readonly totalJoined: number; readonly totalLeft: number }[];
 }
-export type RelayState = 'ok' | 'refusing-logins' | 'unreachable' | 'failing';
+/** Why the relay stopped a campaign, as the transport knew it (the API's relayFault / relay.state). */
+export type RelayFault = 'refusing-logins' | 'unreachable' | 'failing';
+export type RelayState = 'ok' | RelayFault;
 export type Problem =
   | { readonly kind: 'relay'; readonly state: Exclude<RelayState, 'ok'>; readonly message: string; readonly campaignId: number | null; readonly retryAt: string | null }
   | { readonly kind: 'campaign-paused'; readonly campaignId: number; readonly newsletterId: number; readonly reason: 'operator' | 'smtp'; readonly message: string }
@@ -182,6 +184,9 @@ export interface Campaign {
   readonly finishedAt: string | null;
   readonly lastError: string | null;
   readonly pauseReason: 'operator' | 'smtp' | null;
+  /** With pauseReason 'smtp': what was wrong with the relay. */
+  readonly relayFault: RelayFault | null;
+  readonly resumeAfter: string | null;
 }
 export interface Counts {
   readonly sent: number;

@@ -1,6 +1,7 @@
 /** Overview: newsletters with their next send, campaigns running now (live), recent campaigns, lists, things that need attention. */
 import { useState, type FormEvent } from 'react';
 import { api, type Campaign, type Items, type ListGrowth, type MailingList, type Newsletter, type Problem, type Problems, type Schedule } from '../api.ts';
+import { relayFaultWords } from '../relay.ts';
 import { can, useSession } from '../session.ts';
 import { ErrorBox, formatNumber, formatTime, Link, Loading, PageTitle, StatusBadge, useLoad } from '../ui.tsx';
 import { LiveProgress } from './watch.tsx';
@@ -148,7 +149,7 @@ function ProblemItem({ problem: p, newsletterName }: { problem: Problem; newslet
   if (p.kind === 'relay')
     return (
       <li className="problem problem-relay">
-        <strong>{p.state === 'refusing-logins' ? 'The SMTP relay refuses the login' : p.state === 'unreachable' ? 'The SMTP relay cannot be reached' : 'The SMTP relay answers with an error'}</strong>
+        <strong>{relayFaultWords(p.state)}</strong>
         <span className="break small"> {p.message}</span>
         {p.retryAt ? <span className="small muted"> Mailroom tries again at {formatTime(p.retryAt)}.</span> : null}
       </li>

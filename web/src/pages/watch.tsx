@@ -1,6 +1,7 @@
 /** Watch: a campaign's live progress over Server-Sent Events, pause / resume / cancel / retry failed, and the failed recipients with the server's reply. */
 import { useEffect, useState } from 'react';
 import { api, type Campaign, type Items, type Progress, type SendRow } from '../api.ts';
+import { relayFaultWords } from '../relay.ts';
 import { can, useSession } from '../session.ts';
 import { ErrorBox, formatDuration, formatNumber, formatTime, Link, Loading, PageTitle, StatusBadge, useLoad } from '../ui.tsx';
 
@@ -150,6 +151,12 @@ function CampaignWatch({ id }: { id: number }) {
       <ErrorBox error={error} />
       <section className="card" aria-label="Progress">
         {progress ? <ProgressDetails progress={progress} /> : <Loading what="progress" />}
+        {progress?.campaign.status === 'paused' && progress.campaign.pauseReason === 'smtp' && progress.campaign.relayFault ? (
+          <p className="notice error">
+            <strong>Paused: {relayFaultWords(progress.campaign.relayFault)}.</strong>
+            {progress.campaign.resumeAfter ? ` Mailroom tries again at ${formatTime(progress.campaign.resumeAfter)}.` : ''}
+          </p>
+        ) : null}
         {progress?.campaign.lastError ? <p className="notice error">{progress.campaign.lastError}</p> : null}
         {editor ? (
           <div className="actions">

@@ -23,6 +23,7 @@ const campaignSchema = z
     finishedAt: z.string().nullable(),
     lastError: z.string().nullable(),
     pauseReason: z.enum(['operator', 'smtp']).nullable(),
+    relayFault: z.enum(['refusing-logins', 'unreachable', 'failing']).nullable().describe("With pauseReason 'smtp': what was wrong with the relay, as the transport knew it (null when not paused for SMTP)"),
     resumeAfter: z.string().nullable(),
     resend: z.boolean(),
   })

@@ -50,7 +50,23 @@ const savedArticlesSchema = z.object({
   rejected: z.array(z.object({ message: z.string() })),
 });
 const scheduleSchema = z.object({ newsletter: z.string(), cron: z.string(), timezone: z.string(), emptyPolicy: z.enum(['skip', 'send']), nextRuns: z.array(z.string()) }).meta({ id: 'Schedule' });
-const feedSchema = z.object({ id: z.number().int(), newsletterId: z.number().int(), url: z.string(), title: z.string(), fullContent: z.string() }).passthrough().meta({ id: 'Feed' });
+const feedSchema = z
+  .object({
+    id: z.number().int(),
+    newsletterId: z.number().int(),
+    url: z.string(),
+    title: z.string(),
+    siteUrl: z.string(),
+    fullContent: z.string(),
+    lastPolledAt: z.string().nullable(),
+    lastSuccessAt: z.string().nullable(),
+    lastError: z.string().nullable().describe("The last poll's error; null once a poll works"),
+    createdAt: z.string(),
+    newsletterSlug: z.string().optional().describe('In the list of feeds'),
+    items: z.number().int().optional().describe('In the list of feeds: articles made from its items'),
+  })
+  .passthrough()
+  .meta({ id: 'Feed' });
 
 const slugParams = z.object({ slug: z.string().min(1).max(40) });
 const issueParams = z.object({ slug: z.string().min(1).max(40), number: idParam });
