@@ -70,7 +70,13 @@ function peakRssMb(pid: number | undefined): number | null {
 }
 
 /** The sink: smtp-server answering each message after `--delay` ms (a remote relay, with a timer, not blocking). */
-const startSink = (): Promise<CountingSink> => startCountingSink(0, { delayMs });
+// The fixture's addresses are reader1@example.com … readerN@example.com: counted by number (see counting-sink.ts).
+const startSink = (): Promise<CountingSink> =>
+  startCountingSink(0, { delayMs, capacity: recipients + 1, indexOf: readerNumber });
+function readerNumber(address: string): number | null {
+  const match = /^reader(\d+)@example\.com$/.exec(address);
+  return match ? Number(match[1]) : null;
+}
 
 function startWorker(db: WorkersDatabase, sink: CountingSink, extra: Record<string, string> = {}): ChildProcess & { out: string[] } {
   const env = {
@@ -117,7 +123,7 @@ function check(sink: CountingSink, allowedTwice: Set<string> = new Set()): { mis
   let duplicates = 0;
   let unexpected = 0;
   for (let i = 1; i <= recipients; i += 1) {
-    const n = sink.counts.get(recipientEmail(i)) ?? 0;
+    const n = sink.countOf(recipientEmail(i));
     if (n === 0) missing += 1;
     if (n > 1) {
       duplicates += n - 1;
