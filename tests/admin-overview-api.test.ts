@@ -13,6 +13,7 @@ import { startService, type Service } from '../src/service.ts';
 import { AccountStore } from '../src/store/account-store.ts';
 import { fixture, startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
+import { apiClient } from './helpers/api-client.ts';
 import { makeDataDir } from './helpers/workspace.ts';
 
 let sink: SmtpSink;
@@ -22,10 +23,7 @@ let dir: string;
 let base: string;
 let auth: Record<string, string>;
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
-  const response = await fetch(`${base}/api/v1${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? null : JSON.stringify(body) });
-  return { status: response.status, data: (await response.json()) as T };
-}
+const call = apiClient(() => ({ base, auth }));
 
 beforeAll(async () => {
   // The relay wants mailroom/right; SMTP_URL gives it the wrong password.

@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { loadDemoWorkspace } from '../src/demo.ts';
 import { startService, type Service } from '../src/service.ts';
 import { AccountStore } from '../src/store/account-store.ts';
+import { apiClient } from './helpers/api-client.ts';
 import { makeDataDir } from './helpers/workspace.ts';
 
 let relay: Server;
@@ -22,10 +23,7 @@ let dir: string;
 let base: string;
 let auth: Record<string, string>;
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
-  const response = await fetch(`${base}/api/v1${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? null : JSON.stringify(body) });
-  return { status: response.status, data: (await response.json()) as T };
-}
+const call = apiClient(() => ({ base, auth }));
 
 beforeAll(async () => {
   // A relay that is up and answers every connection: busy, go away (RFC 5321 4.2.3's 421 greeting).
