@@ -3,23 +3,16 @@
  * attention from what the app records (a relay that refuses the login pauses the campaign with its error; a feed
  * keeps its last poll error); and the warnings before sending, with links on this server requested in process.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AccountService } from '../src/accounts/account-service.ts';
-import { loadConfig } from '../src/config.ts';
-import { loadDemoWorkspace } from '../src/demo.ts';
-import { startService, type Service } from '../src/service.ts';
-import { AccountStore } from '../src/store/account-store.ts';
+import type { Service } from '../src/service.ts';
 import { fixture, startFixtureServer, type FixtureServer } from './helpers/fixture-server.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
-import { apiClient } from './helpers/api-client.ts';
-import { makeDataDir } from './helpers/workspace.ts';
+import { apiClient, startApiTestService, type ApiTestService } from './helpers/api-client.ts';
 
 let sink: SmtpSink;
 let feeds: FixtureServer;
 let service: Service;
-let dir: string;
+let running: ApiTestService;
 let base: string;
 let auth: Record<string, string>;
 
@@ -29,34 +22,23 @@ beforeAll(async () => {
   // The relay wants mailroom/right; SMTP_URL gives it the wrong password.
   [sink, feeds] = await Promise.all([startSmtpSink({ auth: { user: 'mailroom', pass: 'right' } }), startFixtureServer()]);
   feeds.set('/feed.xml', { headers: { 'content-type': 'application/rss+xml' }, body: fixture('feeds/harbor-times.rss.xml', feeds.url) });
-  dir = makeDataDir();
   const previousAllow = process.env.FETCH_ALLOW_PRIVATE;
-  process.env.FETCH_ALLOW_PRIVATE = '127.0.0.1';
-  const config = loadConfig(
-    {
-      DATA_DIR: join(dir, 'data'),
-      PUBLIC_URL: 'https://news.example.com',
-      SECRET: 'an-overview-api-secret-that-is-long-enough-0123',
-      SMTP_URL: `smtp://mailroom:wrong@127.0.0.1:${sink.port}?insecure_auth=local`,
-      NODE_ENV: 'production',
-      FEED_POLL_MINUTES: '0',
-      SCHEDULER_TICK: '*/1 * * * * *',
+  running = await startApiTestService(`smtp://mailroom:wrong@127.0.0.1:${sink.port}?insecure_auth=local`, {
+    tokenName: 'overview',
+    before: () => {
+      process.env.FETCH_ALLOW_PRIVATE = '127.0.0.1';
     },
-    dir,
-  );
-  service = await startService({ ...config, port: 0, host: '127.0.0.1' }, { loadDemo: false, log: () => undefined });
-  if (previousAllow === undefined) delete process.env.FETCH_ALLOW_PRIVATE;
-  else process.env.FETCH_ALLOW_PRIVATE = previousAllow;
-  await loadDemoWorkspace(service.app);
-  base = service.httpUrl;
-  const accounts = new AccountService(new AccountStore(service.app.stores.db), { publicUrl: 'https://news.example.com' });
-  auth = { authorization: `Bearer ${(await accounts.createToken('overview', 'editor')).secret}` };
+    after: () => {
+      if (previousAllow === undefined) delete process.env.FETCH_ALLOW_PRIVATE;
+      else process.env.FETCH_ALLOW_PRIVATE = previousAllow;
+    },
+  });
+  ({ service, base, auth } = running);
 });
 
 afterAll(async () => {
-  await service?.close();
+  await running?.close();
   await Promise.all([sink?.close(), feeds?.close()]);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the overview API', () => {

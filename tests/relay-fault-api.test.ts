@@ -4,22 +4,15 @@
  * like a network failure ("Connection closed", "timed out") is reachable and refusing service, so it is `failing`,
  * and GET /campaigns/:id says the same in its relayFault field (described in /api/openapi.json).
  */
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AccountService } from '../src/accounts/account-service.ts';
-import { loadConfig } from '../src/config.ts';
-import { loadDemoWorkspace } from '../src/demo.ts';
-import { startService, type Service } from '../src/service.ts';
-import { AccountStore } from '../src/store/account-store.ts';
-import { apiClient } from './helpers/api-client.ts';
-import { makeDataDir } from './helpers/workspace.ts';
+import type { Service } from '../src/service.ts';
+import { apiClient, startApiTestService, type ApiTestService } from './helpers/api-client.ts';
 
 let relay: Server;
 let greetings = 0;
 let service: Service;
-let dir: string;
+let running: ApiTestService;
 let base: string;
 let auth: Record<string, string>;
 
@@ -33,30 +26,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   const port = (relay.address() as { port: number }).port;
-  dir = makeDataDir();
-  const config = loadConfig(
-    {
-      DATA_DIR: join(dir, 'data'),
-      PUBLIC_URL: 'https://news.example.com',
-      SECRET: 'a-relay-fault-api-secret-that-is-long-enough-0123',
-      SMTP_URL: `smtp://127.0.0.1:${port}`,
-      NODE_ENV: 'production',
-      FEED_POLL_MINUTES: '0',
-      SCHEDULER_TICK: '*/1 * * * * *',
-    },
-    dir,
-  );
-  service = await startService({ ...config, port: 0, host: '127.0.0.1' }, { loadDemo: false, log: () => undefined });
-  await loadDemoWorkspace(service.app);
-  base = service.httpUrl;
-  const accounts = new AccountService(new AccountStore(service.app.stores.db), { publicUrl: 'https://news.example.com' });
-  auth = { authorization: `Bearer ${(await accounts.createToken('relay-fault', 'editor')).secret}` };
+  running = await startApiTestService(`smtp://127.0.0.1:${port}`, { tokenName: 'relay-fault' });
+  ({ service, base, auth } = running);
 });
 
 afterAll(async () => {
-  await service?.close();
+  await running?.close();
   await new Promise((resolve) => relay?.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the relay state is a structured field', () => {
