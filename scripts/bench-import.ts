@@ -12,15 +12,14 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { runCommand } from './lib/run-command.ts';
+import { createScratchDatabase } from './lib/scratch-database.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, csv: { type: 'string' } } });
 const rows = Number(args.rows);
 if (!Number.isInteger(rows) || rows <= 0) throw new Error(`--rows must be a positive integer, got ${JSON.stringify(args.rows)}`);
 const csv = args.csv ?? `/tmp/mailroom-bench-import-${rows}.csv`;
-const ADMIN = process.env['POSTGRES_TEST_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TIME = '/usr/bin/time';
 if (!existsSync(TIME)) throw new Error('GNU time (/usr/bin/time) is needed for peak RSS: apt-get install time');
 
@@ -28,26 +27,6 @@ if (!existsSync(TIME)) throw new Error('GNU time (/usr/bin/time) is needed for p
 async function run(command: string[], env: Record<string, string | undefined> = process.env): Promise<{ code: number; stdout: string; stderr: string; wallS: number; peakRssMb: number }> {
   const r = await runCommand(command, env, { timeMe: true });
   return { ...r, wallS: (r.time?.wallMs ?? Number.NaN) / 1000, peakRssMb: r.time?.peakRssMb ?? Number.NaN };
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshDatabase(name: string): Promise<string> {
-  await admin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${name}`);
-  });
-  const url = new URL(ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -60,7 +39,8 @@ const header = readFileSync(csv, 'utf8').slice(0, 200).split('\n')[0] ?? '';
 console.log(`import bench: ${rows.toLocaleString('en-US')} rows (${csv}); load average ${load()}`);
 
 // Baseline: psql \copy into a bare table of text columns.
-const baseUrl = await freshDatabase('mailroom_bench_copy');
+const copyDb = await createScratchDatabase('mailroom_bench_copy');
+const baseUrl = copyDb.url;
 const columns = header.split(',').map((c) => `${c} text`).join(', ');
 const createBase = await run(['psql', baseUrl, '-qc', `CREATE TABLE raw (${columns})`]);
 if (createBase.code !== 0) throw new Error(createBase.stderr);
@@ -70,7 +50,8 @@ if (base.code !== 0) throw new Error(`psql \\copy failed:\n${base.stderr}`);
 console.log(`  baseline (psql \\copy into a bare table): ${base.wallS.toFixed(1)} s, psql peak RSS ${base.peakRssMb.toFixed(0)} MB`);
 
 // Mailroom: the CLI against a fresh, migrated database.
-const url = await freshDatabase('mailroom_bench_import');
+const importDb = await createScratchDatabase('mailroom_bench_import');
+const url = importDb.url;
 const env = { ...process.env, DATABASE_URL: url, MAILROOM_IMPORT_TRACE: '1' };
 const migrate = await run([process.execPath, join(ROOT, 'bin', 'mailroom.js'), 'migrate'], env);
 if (migrate.code !== 0) throw new Error(`mailroom migrate failed:\n${migrate.stderr}`);
@@ -83,7 +64,5 @@ for (const p of phases) console.log(`    ${p}`);
 console.log(`    ${imported.stdout.trim().split('\n').pop() ?? ''}`);
 console.log(`  targets: <= 60 s ${imported.wallS <= 60 ? 'met' : 'NOT met'}, <= 256 MB ${imported.peakRssMb <= 256 ? 'met' : 'NOT met'}; load average after: ${load()}`);
 
-await admin(async (c) => {
-  await c.query('DROP DATABASE IF EXISTS mailroom_bench_copy WITH (FORCE)');
-  await c.query('DROP DATABASE IF EXISTS mailroom_bench_import WITH (FORCE)');
-});
+await copyDb.drop();
+await importDb.drop();
