@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { MembershipStatus, SubscriberStatus } from '../core/domain.ts';
 import type { Database } from './schema.ts';
+import { onList } from './subscriber-filter.ts';
 
 /** Migration 2026-12-04-api-subscriber-name: subscriber search by the start of a name uses an index. */
 export const subscriberNameIndexMigration: Migration = {
@@ -73,17 +74,8 @@ export class ApiQueries {
       query = query.orderBy('id');
       sortKey = (row) => String(row.id);
     }
-    if (search.listId !== undefined) {
-      const listId = search.listId;
-      // Paging in id order: the cursor bounds the memberships too. Postgres carries equalities across a join but not
-      // ranges, so without it a merge join reads the list's memberships from its first subscriber on every page.
-      const afterId = !email && !name && cursor ? cursor.id : null;
-      query = query.where(({ exists, selectFrom }) => {
-        let members = selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId);
-        if (afterId !== null) members = members.where('list_memberships.subscriber_id', '>', afterId);
-        return exists(members);
-      });
-    }
+    // Paging in id order: the cursor bounds the memberships too (subscriber-filter.ts).
+    if (search.listId !== undefined) query = onList(query, search.listId, !email && !name && cursor ? cursor.id : null);
     if (search.status) query = query.where('status', '=', search.status);
     const rows = await query.limit(search.limit + 1).execute();
     const page = rows.slice(0, search.limit);

@@ -33,6 +33,19 @@ export function prefixUpperBound(prefix: string): string | null {
 }
 
 /**
+ * Only members of the list (any membership status). `afterId` (a keyset page in id order, the caller bounds
+ * subscribers.id itself) bounds the memberships too: Postgres carries equalities across a join but not ranges, so
+ * without it a merge join reads the list's memberships from its first subscriber on every page.
+ */
+export function onList<O>(query: SelectQueryBuilder<Database, 'subscribers', O>, listId: number, afterId?: number | null): SelectQueryBuilder<Database, 'subscribers', O> {
+  return query.where(({ exists, selectFrom }) => {
+    let members = selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId);
+    if (afterId !== undefined && afterId !== null) members = members.where('list_memberships.subscriber_id', '>', afterId);
+    return exists(members);
+  });
+}
+
+/**
  * `afterId`: only subscribers after this id (a keyset page in id order). It bounds the list's memberships too:
  * Postgres carries equalities across a join but not ranges, so without it a merge join reads the list's memberships
  * from its first subscriber on every page.
@@ -40,14 +53,7 @@ export function prefixUpperBound(prefix: string): string | null {
 export function filterSubscribers<O>(query: SelectQueryBuilder<Database, 'subscribers', O>, filter: SubscriberFilter, afterId?: number): SelectQueryBuilder<Database, 'subscribers', O> {
   let q = query;
   if (afterId !== undefined) q = q.where('subscribers.id', '>', afterId);
-  if (filter.listId !== undefined) {
-    const listId = filter.listId;
-    q = q.where(({ exists, selectFrom }) => {
-      let members = selectFrom('list_memberships').select(sql<number>`1`.as('one')).whereRef('list_memberships.subscriber_id', '=', 'subscribers.id').where('list_memberships.list_id', '=', listId);
-      if (afterId !== undefined) members = members.where('list_memberships.subscriber_id', '>', afterId);
-      return exists(members);
-    });
-  }
+  if (filter.listId !== undefined) q = onList(q, filter.listId, afterId);
   if (filter.status) q = q.where('subscribers.status', '=', filter.status);
   const search = filter.search?.trim().toLowerCase() ?? '';
   if (search === '') return q;
