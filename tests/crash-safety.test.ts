@@ -94,10 +94,11 @@ describe('crash safety', () => {
     while (kills < KILLS) {
       const before = sink.total();
       const child = runCli(['campaigns', 'resume', String(campaignId)], env, dir);
-      // Let it get going, then kill it at a random moment of its sending.
+      // Kill it at a random point of its sending, counted in messages (not time: on a fast machine a second of sending
+      // is thousands of messages, and ten runs would finish the campaign before the tenth kill).
+      const killAt = before + 50 + Math.floor(Math.random() * 1000);
       const deadline = Date.now() + 20_000;
-      while (sink.total() < before + 50 && Date.now() < deadline && child.exitCode === null) await delay(20);
-      await delay(100 + Math.floor(Math.random() * 1500));
+      while (sink.total() < killAt && Date.now() < deadline && child.exitCode === null) await delay(5);
       if (child.exitCode !== null) break; // finished before we could kill it
       child.kill('SIGKILL');
       await exited(child);
